@@ -1,0 +1,98 @@
+# oci-* — see README.md.  `make` builds bin/oci-* beside their sources;
+# `make check` installs what is missing, then runs the tests twice: against
+# this build and against one with AddressSanitizer and UBSan in build/asan/.
+
+VERSION = 0.1.0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+
+# B is the build directory ("" = in place, "build/asan/" for the sanitizer build).
+B =
+PKGS = libarchive libcrypto libcurl jansson
+CC ?= cc
+CFLAGS ?= -O2 -g
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OCI_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Ilib -DOCI_VERSION='"$(VERSION)"' \
+	$(shell pkg-config --cflags $(PKGS)) $(if $(SAN),$(SAN_FLAGS))
+OCI_LDFLAGS = $(if $(SAN),$(SAN_FLAGS))
+LDLIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
+
+HDR = lib/oci.h
+LIBSRC = $(wildcard lib/*.c)
+LIBOBJ = $(LIBSRC:%.c=$(B)%.o)
+LIB = $(B)lib/liboci.a
+PROGSRC = $(wildcard bin/oci-*.c)
+PROGS = $(PROGSRC:%.c=%)
+BINS = $(PROGSRC:%.c=$(B)%)
+MANS = $(PROGSRC:%.c=%.1)
+
+# What the build, the tests and the walkthroughs need (Debian package names).
+DEPS = build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev \
+	libjansson-dev jq bats bats-assert bats-support bats-file \
+	skopeo umoci docker-registry oci-image-tool busybox-static \
+	python3 python3-jwt openssl attr util-linux
+
+all: $(BINS)
+
+$(B)lib/%.o: lib/%.c $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(OCI_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIBOBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIBOBJ)
+
+$(B)bin/%: bin/%.c $(LIB) $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(OCI_CFLAGS) $(OCI_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Install what is missing; as non-root, say the apt-get line to run.
+deps:
+	@missing=$$(for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done | tr '\n' ' '); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then \
+		echo "make deps: installing $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else \
+		echo "make deps: missing packages; as root run:"; \
+		echo "  apt-get install -y $$missing"; exit 1; \
+	fi
+
+asan:
+	$(MAKE) B=build/asan/ SAN=1 all
+
+# The suites run against bin/ first, then against the sanitizer build.
+BATS = bats --print-output-on-failure
+check: deps
+	$(MAKE) all
+	$(MAKE) asan
+	OCI_BIN=$(CURDIR)/bin $(BATS) tests
+	OCI_BIN=$(CURDIR)/build/asan/bin $(BATS) tests
+
+bench: all
+	@for b in tests/bench/*.sh; do echo "== $$b"; OCI_BIN=$(CURDIR)/bin bash $$b || exit 1; done
+
+demo: deps
+	$(MAKE) all
+	@set -e; for w in walkthroughs/[0-9]*.sh; do \
+		[ -e "$$w" ] || { echo "make demo: no walkthroughs yet"; break; }; \
+		PATH="$(CURDIR)/bin:$$PATH" bash "$$w" </dev/null; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(MANS) $(DESTDIR)$(MANDIR)/man1
+
+uninstall:
+	cd $(DESTDIR)$(BINDIR) && rm -f $(notdir $(PROGS))
+	cd $(DESTDIR)$(MANDIR)/man1 && rm -f $(notdir $(MANS))
+
+clean:
+	rm -rf build lib/*.o lib/liboci.a $(PROGS)
+
+.PHONY: all asan deps check bench demo install uninstall clean
+.SECONDARY: $(LIBOBJ)

@@ -1,0 +1,506 @@
+/*
+ * lib/layout.c — the OCI image layout on disk, and the IMAGE argument.
+ *
+ * image-spec image-layout.md: a directory with an "oci-layout" file, an
+ * "index.json", and "blobs/<alg>/<encoded>" files named by their digest.
+ * A blob's name is a promise about its content, so bytes are only given a
+ * digest name after they have been hashed and found equal to it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oci.h"
+
+/* ---- the IMAGE argument ---- */
+
+static int
+is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int
+oci_ref_parse(const char *arg, struct oci_ref *ref, struct oci_err *e)
+{
+	const char *slash, *cut, *at, *colon;
+
+	memset(ref, 0, sizeof *ref);
+	if (arg == NULL || arg[0] == '\0')
+		return oci_fail(e, "empty image name");
+	if (is_dir(arg)) {
+		ref->layout = strdup(arg);
+		return ref->layout ? 0 : oci_fail(e, "out of memory");
+	}
+	slash = strrchr(arg, '/');
+	slash = slash ? slash + 1 : arg;
+	at = strrchr(slash, '@');
+	colon = strrchr(slash, ':');
+	cut = at && (!colon || at > colon) ? at : colon;
+	if (cut == NULL) {
+		ref->layout = strdup(arg);
+		return ref->layout ? 0 : oci_fail(e, "out of memory");
+	}
+	if (cut == arg)
+		return oci_fail(e, "\"%s\": no layout directory before '%c'", arg, *cut);
+	if (cut[1] == '\0')
+		return oci_fail(e, "\"%s\": empty %s after '%c'", arg,
+		    *cut == '@' ? "digest" : "tag", *cut);
+	ref->layout = strndup(arg, cut - arg);
+	if (*cut == '@') {
+		if (oci_digest_check(cut + 1, NULL, e) < 0) {
+			oci_ref_free(ref);
+			return oci_context(e, "image \"%s\"", arg);
+		}
+		ref->digest = strdup(cut + 1);
+	} else {
+		ref->tag = strdup(cut + 1);
+	}
+	if (ref->layout == NULL || (ref->digest == NULL && ref->tag == NULL)) {
+		oci_ref_free(ref);
+		return oci_fail(e, "out of memory");
+	}
+	return 0;
+}
+
+void
+oci_ref_free(struct oci_ref *ref)
+{
+	free(ref->layout);
+	free(ref->tag);
+	free(ref->digest);
+	memset(ref, 0, sizeof *ref);
+}
+
+/* ---- opening and making layouts ---- */
+
+static struct oci_layout *
+layout_new(const char *path, int dirfd)
+{
+	struct oci_layout *l = calloc(1, sizeof *l);
+
+	if (l == NULL || (l->path = strdup(path)) == NULL) {
+		free(l);
+		close(dirfd);
+		return NULL;
+	}
+	l->dirfd = dirfd;
+	return l;
+}
+
+/* Read a small regular file (not through a symlink) into memory. */
+static int
+read_small(int dirfd, const char *name, size_t max, char **buf, size_t *len,
+    struct oci_err *e)
+{
+	struct stat st;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	*buf = NULL;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return oci_fail_errno(e, "%s", name);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return oci_fail(e, "%s: not a regular file", name);
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return oci_fail(e, "%s: %lld bytes is over the %zu byte limit", name,
+		    (long long)st.st_size, max);
+	}
+	*buf = malloc(st.st_size + 1);
+	if (*buf == NULL) {
+		close(fd);
+		return oci_fail(e, "out of memory");
+	}
+	/* Read at most max + 1 bytes: the file may grow while we read it. */
+	while ((n = read(fd, *buf + got, st.st_size + 1 - got)) > 0 && got < (size_t)st.st_size + 1)
+		got += n;
+	close(fd);
+	if (n < 0) {
+		free(*buf);
+		*buf = NULL;
+		return oci_fail_errno(e, "%s: read", name);
+	}
+	if (got > (size_t)st.st_size) {
+		free(*buf);
+		*buf = NULL;
+		return oci_fail(e, "%s: changed while it was read", name);
+	}
+	(*buf)[got] = '\0';
+	*len = got;
+	return 0;
+}
+
+int
+oci_layout_open(const char *path, struct oci_layout **out, struct oci_err *e)
+{
+	json_t *doc, *v;
+	json_error_t je;
+	size_t len;
+	char *buf;
+	int fd;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return oci_fail_errno(e, "layout %s", path);
+	if (read_small(fd, "oci-layout", 64 * 1024, &buf, &len, e) < 0) {
+		close(fd);
+		return oci_context(e, "%s is not an OCI layout", path);
+	}
+	doc = json_loadb(buf, len, 0, &je);
+	free(buf);
+	v = json_object_get(doc, "imageLayoutVersion");
+	if (!json_is_string(v)) {
+		json_decref(doc);
+		close(fd);
+		return oci_fail(e, "%s/oci-layout: no imageLayoutVersion: not an OCI layout", path);
+	}
+	json_decref(doc);
+	*out = layout_new(path, fd);
+	return *out ? 0 : oci_fail(e, "out of memory");
+}
+
+/* mkdir -p, for the layout's own directories. */
+static int
+mkdirs(const char *path, struct oci_err *e)
+{
+	char buf[PATH_MAX], *p;
+
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return oci_fail(e, "%s: path too long", path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return oci_fail_errno(e, "mkdir %s", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return oci_fail_errno(e, "mkdir %s", buf);
+	return 0;
+}
+
+/* Write a small file atomically: temporary name, fsync, rename. */
+static int
+write_atomic(int dirfd, const char *name, const char *data, size_t len, struct oci_err *e)
+{
+	char tmp[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(tmp, sizeof tmp, ".%s.tmp.%d", name, (int)getpid());
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return oci_fail_errno(e, "create %s", tmp);
+	n = write(fd, data, len);
+	if (n != (ssize_t)len || fsync(fd) < 0) {
+		if (n >= 0 && n != (ssize_t)len)
+			errno = EIO;
+		oci_fail_errno(e, "write %s", name);
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	close(fd);
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		oci_fail_errno(e, "rename %s", name);
+		unlinkat(dirfd, tmp, 0);
+		return -1;
+	}
+	fsync(dirfd);
+	return 0;
+}
+
+int
+oci_layout_create(const char *path, struct oci_layout **out, struct oci_err *e)
+{
+	static const char layout_doc[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+	static const char index_doc[] = "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_INDEX
+	    "\",\"manifests\":[]}";
+	struct stat st;
+	int fd;
+
+	*out = NULL;
+	if (mkdirs(path, e) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return oci_fail_errno(e, "layout %s", path);
+	if (mkdirat(fd, "blobs", 0755) < 0 && errno != EEXIST) {
+		oci_fail_errno(e, "%s/blobs", path);
+		goto bad;
+	}
+	if (mkdirat(fd, "blobs/sha256", 0755) < 0 && errno != EEXIST) {
+		oci_fail_errno(e, "%s/blobs/sha256", path);
+		goto bad;
+	}
+	if (fstatat(fd, "oci-layout", &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    write_atomic(fd, "oci-layout", layout_doc, sizeof layout_doc - 1, e) < 0)
+		goto bad;
+	if (fstatat(fd, "index.json", &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    write_atomic(fd, "index.json", index_doc, sizeof index_doc - 1, e) < 0)
+		goto bad;
+	close(fd);
+	return oci_layout_open(path, out, e);
+bad:
+	close(fd);
+	return oci_context(e, "create layout %s", path);
+}
+
+void
+oci_layout_close(struct oci_layout *l)
+{
+	if (l == NULL)
+		return;
+	close(l->dirfd);
+	free(l->path);
+	free(l);
+}
+
+/* ---- reading blobs ---- */
+
+int
+oci_blob_path(const char *digest, char *buf, size_t len, struct oci_err *e)
+{
+	enum oci_alg alg;
+
+	if (oci_digest_check(digest, &alg, e) < 0)
+		return -1;
+	if ((size_t)snprintf(buf, len, "blobs/%s/%s", oci_alg_name(alg), oci_digest_hex(digest)) >= len)
+		return oci_fail(e, "blob path too long");
+	return 0;
+}
+
+int
+oci_blob_open(struct oci_layout *l, const char *digest, struct oci_err *e)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (oci_blob_path(digest, path, sizeof path, e) < 0)
+		return -1;
+	fd = openat(l->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return oci_fail(e, "blob %s is missing from %s", oci_short(digest), l->path);
+		return oci_fail_errno(e, "blob %s", oci_short(digest));
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return oci_fail(e, "blob %s is not a regular file", oci_short(digest));
+	}
+	return fd;
+}
+
+int
+oci_blob_exists(struct oci_layout *l, const char *digest, int64_t size)
+{
+	char path[PATH_MAX];
+	struct oci_err e;
+	struct stat st;
+
+	if (oci_blob_path(digest, path, sizeof path, &e) < 0)
+		return 0;
+	if (fstatat(l->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return size < 0 || st.st_size == size;
+}
+
+int
+oci_blob_read(struct oci_layout *l, const char *digest, int64_t size, char **buf,
+    size_t *len, struct oci_err *e)
+{
+	struct oci_hash *h;
+	char path[PATH_MAX];
+	enum oci_alg alg;
+	int rc;
+
+	*buf = NULL;
+	if (oci_digest_check(digest, &alg, e) < 0 || oci_blob_path(digest, path, sizeof path, e) < 0)
+		return -1;
+	if (size > OCI_DOC_MAX)
+		return oci_fail(e, "blob %s: %lld bytes is over the %d byte limit for a document",
+		    oci_short(digest), (long long)size, OCI_DOC_MAX);
+	if (read_small(l->dirfd, path, OCI_DOC_MAX, buf, len, e) < 0) {
+		if (errno == ENOENT)
+			return oci_fail(e, "blob %s is missing from %s", oci_short(digest), l->path);
+		return oci_context(e, "blob %s", oci_short(digest));
+	}
+	h = oci_hash_new(alg);
+	if (h == NULL) {
+		free(*buf);
+		*buf = NULL;
+		return oci_fail(e, "out of memory");
+	}
+	oci_hash_update(h, *buf, *len);
+	rc = oci_hash_check(h, digest, size, e);
+	oci_hash_free(h);
+	if (rc < 0) {
+		free(*buf);
+		*buf = NULL;
+		return oci_context(e, "blob %s", oci_short(digest));
+	}
+	return 0;
+}
+
+/* ---- writing blobs ---- */
+
+struct oci_blob_writer {
+	struct oci_layout *layout;
+	struct oci_hash *hash;
+	enum oci_alg alg;
+	int fd;
+	char tmp[PATH_MAX];
+};
+
+int
+oci_blob_writer_new(struct oci_layout *l, enum oci_alg alg, struct oci_blob_writer **out,
+    struct oci_err *e)
+{
+	struct oci_blob_writer *w;
+	char dir[32];
+	static unsigned seq;
+
+	*out = NULL;
+	snprintf(dir, sizeof dir, "blobs/%s", oci_alg_name(alg));
+	if ((mkdirat(l->dirfd, "blobs", 0755) < 0 && errno != EEXIST) ||
+	    (mkdirat(l->dirfd, dir, 0755) < 0 && errno != EEXIST))
+		return oci_fail_errno(e, "%s/%s", l->path, dir);
+	w = calloc(1, sizeof *w);
+	if (w == NULL || (w->hash = oci_hash_new(alg)) == NULL) {
+		free(w);
+		return oci_fail(e, "out of memory");
+	}
+	w->layout = l;
+	w->alg = alg;
+	/* The temporary file lives beside its final name, so rename is atomic. */
+	do {
+		snprintf(w->tmp, sizeof w->tmp, "%s/.tmp-%d-%u-%ld", dir, (int)getpid(),
+		    __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED), random());
+		w->fd = openat(l->dirfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	} while (w->fd < 0 && errno == EEXIST);
+	if (w->fd < 0) {
+		oci_fail_errno(e, "%s/%s", l->path, w->tmp);
+		oci_hash_free(w->hash);
+		free(w);
+		return -1;
+	}
+	*out = w;
+	return 0;
+}
+
+int
+oci_blob_writer_write(struct oci_blob_writer *w, const void *buf, size_t n, struct oci_err *e)
+{
+	const char *p = buf;
+	ssize_t k;
+
+	oci_hash_update(w->hash, buf, n);
+	while (n > 0) {
+		k = write(w->fd, p, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return oci_fail_errno(e, "write %s/%s", w->layout->path, w->tmp);
+		}
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+uint64_t
+oci_blob_writer_size(const struct oci_blob_writer *w)
+{
+	return oci_hash_size(w->hash);
+}
+
+void
+oci_blob_writer_abort(struct oci_blob_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	unlinkat(w->layout->dirfd, w->tmp, 0);
+	oci_hash_free(w->hash);
+	free(w);
+}
+
+int
+oci_blob_writer_commit(struct oci_blob_writer *w, const char *want_digest, int64_t want_size,
+    char out[OCI_DIGEST_MAX], struct oci_err *e)
+{
+	char got[OCI_DIGEST_MAX], path[PATH_MAX];
+	int fd;
+
+	if (want_digest && oci_digest_check(want_digest, NULL, e) < 0)
+		goto bad;
+	if (want_size >= 0 && oci_hash_size(w->hash) != (uint64_t)want_size) {
+		oci_fail(e, "size mismatch: expected %lld bytes, got %llu", (long long)want_size,
+		    (unsigned long long)oci_hash_size(w->hash));
+		goto bad;
+	}
+	oci_hash_final(w->hash, got);
+	if (want_digest && strcmp(want_digest, got) != 0) {
+		oci_fail(e, "digest mismatch: expected %s, got %s", want_digest, got);
+		goto bad;
+	}
+	if (fsync(w->fd) < 0) {
+		oci_fail_errno(e, "fsync %s/%s", w->layout->path, w->tmp);
+		goto bad;
+	}
+	fd = w->fd;
+	w->fd = -1;
+	if (close(fd) < 0) {
+		oci_fail_errno(e, "close %s/%s", w->layout->path, w->tmp);
+		goto bad;
+	}
+	oci_blob_path(got, path, sizeof path, e);
+	if (renameat(w->layout->dirfd, w->tmp, w->layout->dirfd, path) < 0) {
+		oci_fail_errno(e, "rename to %s/%s", w->layout->path, path);
+		goto bad;
+	}
+	/* Make the new name itself durable. */
+	*strrchr(path, '/') = '\0';
+	fd = openat(w->layout->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	if (out)
+		strcpy(out, got);
+	oci_hash_free(w->hash);
+	free(w);
+	return 0;
+bad:
+	oci_blob_writer_abort(w);
+	return -1;
+}
+
+int
+oci_blob_put(struct oci_layout *l, const void *buf, size_t n, char out[OCI_DIGEST_MAX],
+    struct oci_err *e)
+{
+	struct oci_blob_writer *w;
+
+	if (oci_blob_writer_new(l, OCI_SHA256, &w, e) < 0 ||
+	    oci_blob_writer_write(w, buf, n, e) < 0) {
+		oci_blob_writer_abort(w);
+		return -1;
+	}
+	return oci_blob_writer_commit(w, NULL, (int64_t)n, out, e);
+}

@@ -1,0 +1,369 @@
+/*
+ * lib/oci.h — the one public header of liboci.a, the library every oci-*
+ * program is built on.
+ *
+ * Rules of the house (STYLE.md): the library never prints (except oci_say,
+ * the -v teaching voice) and never exits.  A function that can fail returns
+ * -1 (or NULL) and fills a struct oci_err that the caller owns; callers add
+ * context on the way up with oci_context():
+ *
+ *     layer sha256:ab12cd34ef56: open blob: No such file or directory
+ *
+ * Every name that is freed by the caller says so where it is declared.
+ */
+#ifndef OCI_H
+#define OCI_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#ifndef OCI_VERSION
+#define OCI_VERSION "0.0.0"
+#endif
+
+/* ---------------------------------------------------------------- error.c */
+
+struct oci_err {
+	char msg[1024];
+};
+
+/* Set the message; return -1 so that `return oci_fail(e, …);` reads well. */
+int oci_fail(struct oci_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Same, with ": strerror(errno)" appended (errno as it was on entry). */
+int oci_fail_errno(struct oci_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Put "what: " in front of the message already there; return -1. */
+int oci_context(struct oci_err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------ say.c */
+
+extern int oci_verbose;		/* -v: how many times it was given */
+extern int oci_quiet;		/* -q: no warnings, no progress */
+
+/* The teaching voice: "oci-X: message" on stderr when -v was given. */
+void oci_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A warning that -q silences: "oci-X: message" on stderr. */
+void oci_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "oci-X (oci-*) 0.1.0" on stdout, for --version. */
+void oci_print_version(void);
+/* Flush stdout and report whether every write to it succeeded (0) or not (-1). */
+int oci_stdout_ok(void);
+
+/*
+ * A digest as people read it: "sha256:1395e5bb1165" (12 hex digits, as
+ * docker shows them).  Returns one of a few static buffers, so that up to
+ * four can appear in one printf.
+ */
+const char *oci_short(const char *digest);
+/* 1234567 -> "1.2 MB"; returns one of a few static buffers, like oci_short. */
+const char *oci_human_size(uint64_t bytes);
+
+/* The long options every program takes, for its getopt_long table. */
+enum { OCI_OPT_VERSION = 0x1000 };
+#define OCI_COMMON_LONGOPTS                                   \
+	{ "help", no_argument, NULL, 'h' },                   \
+	{ "version", no_argument, NULL, OCI_OPT_VERSION },    \
+	{ "verbose", no_argument, NULL, 'v' },                \
+	{ "quiet", no_argument, NULL, 'q' }
+
+/* --------------------------------------------------------------- digest.c */
+
+enum oci_alg { OCI_SHA256, OCI_SHA512 };
+
+/* "sha512:" + 128 hex digits + NUL */
+#define OCI_DIGEST_MAX 136
+
+/* "sha256" -> OCI_SHA256; -1 for anything else. */
+int oci_alg_parse(const char *name, enum oci_alg *alg, struct oci_err *e);
+const char *oci_alg_name(enum oci_alg alg);
+/* How many hex digits a digest of this algorithm has (64 or 128). */
+size_t oci_alg_hexlen(enum oci_alg alg);
+
+/*
+ * image-spec descriptor.md: a digest is "algorithm:encoded".  We accept only
+ * the registered algorithms we implement, with lowercase hex of the exact
+ * length, so that a checked digest is always safe in a path or a URL.
+ * On success *alg (may be NULL) is set and 0 returned.
+ */
+int oci_digest_check(const char *digest, enum oci_alg *alg, struct oci_err *e);
+/* The hex part of a checked digest (the text after the colon). */
+const char *oci_digest_hex(const char *digest);
+
+/* A running hash over a stream (OpenSSL EVP).  Freed with oci_hash_free. */
+struct oci_hash;
+struct oci_hash *oci_hash_new(enum oci_alg alg);
+void oci_hash_update(struct oci_hash *h, const void *buf, size_t n);
+/* How many bytes went in so far. */
+uint64_t oci_hash_size(const struct oci_hash *h);
+/* "sha256:<hex>" of everything so far; the hash can't be updated after. */
+void oci_hash_final(struct oci_hash *h, char out[OCI_DIGEST_MAX]);
+/*
+ * Finish and compare with what a descriptor promised: want_size < 0 means
+ * "any size".  The message names both digests ("digest mismatch: expected
+ * sha256:…, got sha256:…") or both sizes.
+ */
+int oci_hash_check(struct oci_hash *h, const char *want_digest,
+    int64_t want_size, struct oci_err *e);
+void oci_hash_free(struct oci_hash *h);
+
+/* Hash everything readable from fd; *size (may be NULL) gets the byte count. */
+int oci_digest_fd(int fd, enum oci_alg alg, char out[OCI_DIGEST_MAX],
+    uint64_t *size, struct oci_err *e);
+
+/* The buffer size used for streaming copies and hashing. */
+#define OCI_IO_CHUNK (256 * 1024)
+
+/* ----------------------------------------------------------- descriptor.c */
+
+/* Borrowed views into a descriptor's JSON: valid while the json_t lives. */
+struct oci_desc {
+	const char *media_type;
+	const char *digest;
+	int64_t size;
+};
+
+/* Check a descriptor object (mediaType string, checked digest, size >= 0). */
+int oci_desc_parse(const json_t *obj, struct oci_desc *d, struct oci_err *e);
+/* A new descriptor object; the caller json_decref()s it. */
+json_t *oci_desc_new(const char *media_type, const char *digest, uint64_t size);
+/*
+ * Read one descriptor line from in (programs pass them one compact JSON
+ * object per line).  Returns 1 and sets *obj (caller decrefs), 0 at end of
+ * input, -1 on malformed input.  Blank lines are skipped.
+ */
+int oci_desc_read(FILE *in, json_t **obj, struct oci_err *e);
+/* Write obj as one compact line; -1 if the write failed. */
+int oci_desc_write(FILE *out, const json_t *obj);
+
+/* ---------------------------------------------------------------- media.c */
+
+#define OCI_MT_LAYOUT_INDEX "application/vnd.oci.image.index.v1+json"
+#define OCI_MT_INDEX "application/vnd.oci.image.index.v1+json"
+#define OCI_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define OCI_MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define OCI_MT_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define OCI_MT_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define OCI_MT_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+#define OCI_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define OCI_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define OCI_MT_DOCKER_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
+#define OCI_MT_DOCKER_SCHEMA1_SIGNED "application/vnd.docker.distribution.manifest.v1+prettyjws"
+#define OCI_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define OCI_MT_DOCKER_LAYER "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+enum oci_kind {
+	OCI_KIND_UNKNOWN,
+	OCI_KIND_INDEX,		/* OCI index or Docker manifest list */
+	OCI_KIND_MANIFEST,	/* OCI manifest or Docker schema2 manifest */
+	OCI_KIND_CONFIG,
+	OCI_KIND_LAYER,
+	OCI_KIND_SCHEMA1,	/* Docker schema1: recognised, refused */
+};
+
+enum oci_compression { OCI_COMP_NONE, OCI_COMP_GZIP, OCI_COMP_ZSTD };
+
+/* What a media type names, OCI or Docker. */
+enum oci_kind oci_media_kind(const char *media_type);
+/* A layer media type's compression (by name; readers also sniff content). */
+enum oci_compression oci_media_compression(const char *media_type);
+/* A short name for people: "index", "manifest", "config", "layer tar+gzip", "docker manifest" … */
+const char *oci_media_short(const char *media_type);
+
+/*
+ * Parse a document (index or manifest) from its exact bytes and tell which
+ * it is.  The document's own mediaType wins over the descriptor's hint
+ * (hint may be NULL); a document with both "manifests" and "layers"/"config"
+ * is refused, as are schema1 and unknown types (the message names the type).
+ * *doc is decref'd by the caller.
+ */
+int oci_doc_parse(const char *buf, size_t len, const char *hint,
+    json_t **doc, enum oci_kind *kind, struct oci_err *e);
+
+/* ------------------------------------------------------------- platform.c */
+
+struct oci_platform {
+	char os[32];
+	char arch[32];
+	char variant[16];	/* "" when none */
+};
+
+/* "linux/arm64/v8", "linux/amd64"; exit-2-worthy errors are -1 here. */
+int oci_platform_parse(const char *s, struct oci_platform *p, struct oci_err *e);
+/* This machine, in Go's names (x86_64 -> linux/amd64, aarch64 -> linux/arm64/v8). */
+void oci_platform_host(struct oci_platform *p);
+/* "linux/amd64" or "linux/arm/v7"; returns a static buffer. */
+const char *oci_platform_str(const struct oci_platform *p);
+/*
+ * Does a descriptor's "platform" object match want?  As container tools
+ * match: arm64's variant "" equals "v8", arm's "" equals "v7", amd64's ""
+ * equals "v1".  A want with no variant matches any variant.
+ */
+int oci_platform_match(const struct oci_platform *want, const json_t *platform);
+
+/* --------------------------------------------------------------- layout.c */
+
+/*
+ * The IMAGE argument (DESIGN.md "Words"): LAYOUT[:TAG] or LAYOUT@DIGEST.
+ * The split is at the last ':' or '@' after the last '/'; an argument that
+ * names an existing directory is a layout with no tag.
+ */
+struct oci_ref {
+	char *layout;	/* the layout directory */
+	char *tag;	/* NULL when none */
+	char *digest;	/* NULL when none; checked with oci_digest_check */
+};
+int oci_ref_parse(const char *arg, struct oci_ref *ref, struct oci_err *e);
+void oci_ref_free(struct oci_ref *ref);
+
+struct oci_layout {
+	char *path;	/* as given */
+	int dirfd;	/* the layout directory, O_DIRECTORY */
+};
+
+/* Open a layout: the directory must have an oci-layout file with imageLayoutVersion. */
+int oci_layout_open(const char *path, struct oci_layout **out, struct oci_err *e);
+/*
+ * Open or make a layout: directories made as needed, oci-layout and an
+ * empty index.json written (atomically) when missing.
+ */
+int oci_layout_create(const char *path, struct oci_layout **out, struct oci_err *e);
+void oci_layout_close(struct oci_layout *l);
+
+/* "blobs/sha256/<hex>" for a checked digest, relative to the layout; buf of PATH_MAX. */
+int oci_blob_path(const char *digest, char *buf, size_t len, struct oci_err *e);
+/* Open a blob to read (never through a symlink); returns an fd or -1. */
+int oci_blob_open(struct oci_layout *l, const char *digest, struct oci_err *e);
+/* 1 when the blob is present with this size (size < 0: any), else 0. */
+int oci_blob_exists(struct oci_layout *l, const char *digest, int64_t size);
+
+/* Documents are small: this is the most we read into memory (image-spec suggests 4 MiB). */
+#define OCI_DOC_MAX (4 * 1024 * 1024)
+/*
+ * Read a whole small blob (a document) into memory, refusing more than
+ * OCI_DOC_MAX, and check it against digest and size (size < 0: any).
+ * *buf is malloc'd and NUL-terminated (the NUL is not counted in *len).
+ */
+int oci_blob_read(struct oci_layout *l, const char *digest, int64_t size,
+    char **buf, size_t *len, struct oci_err *e);
+
+/*
+ * Writing a blob: bytes go to a temporary file in blobs/<alg>/ while they are
+ * hashed; commit checks digest and size, fsyncs, and only then renames the
+ * file to its digest.  A failure (or abort) unlinks the temporary file, so no
+ * unverified bytes ever carry a digest name.
+ */
+struct oci_blob_writer;
+int oci_blob_writer_new(struct oci_layout *l, enum oci_alg alg,
+    struct oci_blob_writer **w, struct oci_err *e);
+int oci_blob_writer_write(struct oci_blob_writer *w, const void *buf, size_t n,
+    struct oci_err *e);
+/* Bytes written so far. */
+uint64_t oci_blob_writer_size(const struct oci_blob_writer *w);
+/*
+ * want_digest NULL: keep whatever it hashes to; want_size < 0: any size.
+ * out (may be NULL) gets the digest.  Frees w whatever the outcome.
+ */
+int oci_blob_writer_commit(struct oci_blob_writer *w, const char *want_digest,
+    int64_t want_size, char out[OCI_DIGEST_MAX], struct oci_err *e);
+void oci_blob_writer_abort(struct oci_blob_writer *w);
+/* Store a small buffer as a blob (a document); out gets its digest. */
+int oci_blob_put(struct oci_layout *l, const void *buf, size_t n,
+    char out[OCI_DIGEST_MAX], struct oci_err *e);
+
+/* ---------------------------------------------------------------- index.c */
+
+/* index.json, parsed and checked (schemaVersion 2, a "manifests" array). Caller decrefs. */
+json_t *oci_index_load(struct oci_layout *l, struct oci_err *e);
+/*
+ * The descriptor of index.json that ref names: by digest, or by tag (the
+ * org.opencontainers.image.ref.name annotation; a full reference such as
+ * "docker.io/library/busybox:latest" is found by its tag when only one
+ * entry ends so).  With neither, the one descriptor when there is exactly
+ * one.  The error for an unknown tag lists the known ones.  *desc is a new
+ * reference (caller decrefs).
+ */
+int oci_index_find(const json_t *index, const struct oci_ref *ref,
+    json_t **desc, struct oci_err *e);
+/* The tag of a descriptor, or NULL. */
+const char *oci_desc_tag(const json_t *desc);
+/*
+ * Change index.json under an exclusive flock of the layout directory: load,
+ * call edit, write a temporary file, fsync, rename.  Two writers at once
+ * never lose each other's tags; a crash leaves the old or the new file.
+ */
+int oci_index_update(struct oci_layout *l,
+    int (*edit)(json_t *index, void *arg, struct oci_err *e), void *arg,
+    struct oci_err *e);
+/* Edits for oci_index_update: tag a descriptor (replacing that tag), remove a tag. */
+int oci_index_set_tag(json_t *index, const char *tag, const json_t *desc);
+int oci_index_remove_tag(json_t *index, const char *tag, struct oci_err *e);
+/* One call: tag desc as tag in the layout's index.json. */
+int oci_layout_tag(struct oci_layout *l, const char *tag, const json_t *desc,
+    struct oci_err *e);
+
+/* -------------------------------------------------------------- resolve.c */
+
+/*
+ * An image, followed from its IMAGE argument down to one manifest:
+ * index.json -> tag or digest -> (image indexes, by platform) -> manifest.
+ * Every document on the way is checked against its digest and size.
+ */
+struct oci_image {
+	struct oci_layout *layout;
+	struct oci_ref ref;
+	json_t *desc;		/* the manifest's descriptor */
+	char *manifest_buf;	/* its exact bytes */
+	size_t manifest_len;
+	json_t *manifest;	/* parsed */
+};
+/* platform NULL: this machine's. Free with oci_image_free. */
+int oci_image_open(const char *arg, const struct oci_platform *platform,
+    struct oci_image **img, struct oci_err *e);
+/*
+ * Follow one descriptor (from index.json or stdin) to its manifest, through
+ * image indexes by platform (NULL: this machine's).  *desc_out gets the
+ * manifest's descriptor, *buf and *len its bytes, *doc the parsed manifest.
+ */
+int oci_resolve_manifest(struct oci_layout *l, const json_t *desc,
+    const struct oci_platform *platform, json_t **desc_out, char **buf,
+    size_t *len, json_t **doc, struct oci_err *e);
+/* The config's bytes and parsed JSON, checked against the manifest's config descriptor. */
+int oci_image_config(struct oci_image *img, char **buf, size_t *len,
+    json_t **config, struct oci_err *e);
+/* The manifest's "layers" array (borrowed), each checked with oci_desc_parse. */
+const json_t *oci_image_layers(struct oci_image *img, struct oci_err *e);
+void oci_image_free(struct oci_image *img);
+
+/* ------------------------------------------------------------- whiteout.c */
+
+/* image-spec layer.md "Whiteouts" */
+#define OCI_WH_PREFIX ".wh."
+#define OCI_WH_OPAQUE ".wh..wh..opq"
+
+enum oci_wh {
+	OCI_WH_NONE,		/* an ordinary name */
+	OCI_WH_FILE,		/* ".wh.NAME": NAME is deleted */
+	OCI_WH_OPAQUE_DIR,	/* ".wh..wh..opq": the directory is opaque */
+	OCI_WH_BAD,		/* ".wh.", ".wh..", ".wh..." or another ".wh..wh." name */
+};
+/* Classify the last component of a tar path; *target (may be NULL) gets NAME. */
+enum oci_wh oci_whiteout_name(const char *base, const char **target);
+/* overlayfs: a whiteout is a character device 0:0. */
+int oci_is_overlay_whiteout(const struct stat *st);
+/*
+ * Is the directory fd opaque for overlayfs ("y" in trusted.overlay.opaque or
+ * user.overlay.opaque)?  1 yes, 0 no.
+ */
+int oci_overlay_is_opaque(int dirfd);
+/* Is this xattr name overlayfs metadata that must never come from a tar? */
+int oci_is_overlay_xattr(const char *name);
+
+#endif /* OCI_H */

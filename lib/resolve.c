@@ -1,0 +1,188 @@
+/*
+ * lib/resolve.c — from an IMAGE argument to one manifest.
+ *
+ * The walk every reader of an image makes (image-spec image-layout.md and
+ * image-index.md): index.json -> the descriptor named by tag or digest ->
+ * while it is an image index, the entry for our platform -> a manifest ->
+ * its config and layers.  Every document is checked against the digest and
+ * size of the descriptor that led to it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "oci.h"
+
+/* Indexes may nest; a chain longer than this is a loop or an attack. */
+#define MAX_DEPTH 8
+
+int
+oci_resolve_manifest(struct oci_layout *l, const json_t *start,
+    const struct oci_platform *platform, json_t **desc_out, char **buf_out,
+    size_t *len_out, json_t **doc_out, struct oci_err *e)
+{
+	struct oci_platform host;
+	json_t *desc = json_incref((json_t *)start), *doc = NULL;
+	enum oci_kind kind;
+	struct oci_desc d;
+	char *buf = NULL;
+	size_t len, i;
+	int depth;
+
+	if (platform == NULL) {
+		oci_platform_host(&host);
+		platform = &host;
+	}
+	for (depth = 0; depth < MAX_DEPTH; depth++) {
+		const json_t *list, *m, *pick = NULL;
+
+		if (oci_desc_parse(desc, &d, e) < 0)
+			goto bad;
+		if (oci_blob_read(l, d.digest, d.size, &buf, &len, e) < 0)
+			goto bad;
+		if (oci_doc_parse(buf, len, d.media_type, &doc, &kind, e) < 0) {
+			oci_context(e, "%s %s", oci_media_short(d.media_type), oci_short(d.digest));
+			goto bad;
+		}
+		if (kind == OCI_KIND_MANIFEST) {
+			oci_say("manifest %s (%lld bytes): config %s, %zu layer%s", oci_short(d.digest),
+			    (long long)d.size,
+			    oci_short(json_string_value(json_object_get(json_object_get(doc, "config"), "digest"))
+				?: "?"),
+			    json_array_size(json_object_get(doc, "layers")),
+			    json_array_size(json_object_get(doc, "layers")) == 1 ? "" : "s");
+			*desc_out = desc;
+			*buf_out = buf;
+			*len_out = len;
+			*doc_out = doc;
+			return 0;
+		}
+		/* An image index: choose the entry for this platform. */
+		list = json_object_get(doc, "manifests");
+		json_array_foreach(list, i, m)
+			if (oci_platform_match(platform, json_object_get(m, "platform"))) {
+				pick = m;
+				break;
+			}
+		if (pick == NULL) {
+			char have[512] = "";
+			json_array_foreach(list, i, m) {
+				const json_t *p = json_object_get(m, "platform");
+				const char *os = json_string_value(json_object_get(p, "os"));
+				const char *ar = json_string_value(json_object_get(p, "architecture"));
+				const char *va = json_string_value(json_object_get(p, "variant"));
+				size_t n = strlen(have);
+				if (os && ar)
+					snprintf(have + n, sizeof have - n, "%s%s/%s%s%s", n ? ", " : "", os,
+					    ar, va ? "/" : "", va ? va : "");
+			}
+			oci_fail(e, "index %s has no manifest for %s (it has: %s)", oci_short(d.digest),
+			    oci_platform_str(platform), have[0] ? have : "none");
+			goto bad;
+		}
+		oci_say("index %s: %s -> manifest %s", oci_short(d.digest), oci_platform_str(platform),
+		    oci_short(json_string_value(json_object_get(pick, "digest")) ?: "?"));
+		json_decref(desc);
+		desc = json_incref((json_t *)pick);
+		/* desc now borrows from doc's array: keep doc alive via the reference we took. */
+		json_decref(doc);
+		doc = NULL;
+		free(buf);
+		buf = NULL;
+	}
+	oci_fail(e, "image indexes nested more than %d deep", MAX_DEPTH);
+bad:
+	json_decref(desc);
+	json_decref(doc);
+	free(buf);
+	return -1;
+}
+
+int
+oci_image_open(const char *arg, const struct oci_platform *platform, struct oci_image **out,
+    struct oci_err *e)
+{
+	struct oci_image *img;
+	json_t *index = NULL, *desc = NULL;
+	struct oci_desc d;
+
+	*out = NULL;
+	img = calloc(1, sizeof *img);
+	if (img == NULL)
+		return oci_fail(e, "out of memory");
+	if (oci_ref_parse(arg, &img->ref, e) < 0 ||
+	    oci_layout_open(img->ref.layout, &img->layout, e) < 0)
+		goto bad;
+	index = oci_index_load(img->layout, e);
+	if (index == NULL || oci_index_find(index, &img->ref, &desc, e) < 0)
+		goto bad;
+	oci_desc_parse(desc, &d, e);
+	if (img->ref.tag)
+		oci_say("index.json: tag %s -> %s %s (%lld bytes)", img->ref.tag,
+		    oci_media_short(d.media_type), oci_short(d.digest), (long long)d.size);
+	else
+		oci_say("index.json: %s %s (%lld bytes)", oci_media_short(d.media_type),
+		    oci_short(d.digest), (long long)d.size);
+	if (oci_resolve_manifest(img->layout, desc, platform, &img->desc, &img->manifest_buf,
+	    &img->manifest_len, &img->manifest, e) < 0)
+		goto bad;
+	json_decref(desc);
+	json_decref(index);
+	*out = img;
+	return 0;
+bad:
+	json_decref(desc);
+	json_decref(index);
+	oci_image_free(img);
+	return -1;
+}
+
+int
+oci_image_config(struct oci_image *img, char **buf, size_t *len, json_t **config,
+    struct oci_err *e)
+{
+	json_error_t je;
+	struct oci_desc d;
+
+	*config = NULL;
+	if (oci_desc_parse(json_object_get(img->manifest, "config"), &d, e) < 0)
+		return oci_context(e, "manifest %s: config", oci_short(json_string_value(json_object_get(img->desc, "digest"))));
+	if (oci_blob_read(img->layout, d.digest, d.size, buf, len, e) < 0)
+		return oci_context(e, "config");
+	*config = json_loadb(*buf, *len, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(*config)) {
+		json_decref(*config);
+		*config = NULL;
+		free(*buf);
+		*buf = NULL;
+		return oci_fail(e, "config %s: not a JSON object (%s)", oci_short(d.digest), je.text);
+	}
+	return 0;
+}
+
+const json_t *
+oci_image_layers(struct oci_image *img, struct oci_err *e)
+{
+	const json_t *layers = json_object_get(img->manifest, "layers"), *l;
+	struct oci_desc d;
+	size_t i;
+
+	json_array_foreach(layers, i, l)
+		if (oci_desc_parse(l, &d, e) < 0) {
+			oci_context(e, "layer %zu", i + 1);
+			return NULL;
+		}
+	return layers;
+}
+
+void
+oci_image_free(struct oci_image *img)
+{
+	if (img == NULL)
+		return;
+	json_decref(img->manifest);
+	free(img->manifest_buf);
+	json_decref(img->desc);
+	oci_layout_close(img->layout);
+	oci_ref_free(&img->ref);
+	free(img);
+}

@@ -1,0 +1,107 @@
+/*
+ * lib/say.c — what programs say to people: the -v teaching voice,
+ * warnings, --version, and digests and sizes in human form.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "oci.h"
+
+int oci_verbose;
+int oci_quiet;
+
+/* glibc sets this from argv[0]: "oci-fetch" */
+extern char *program_invocation_short_name;
+
+static void
+vsay(const char *fmt, va_list ap)
+{
+	char line[4096];
+
+	/* One write per line, so that lines from parallel workers don't mix. */
+	vsnprintf(line, sizeof line, fmt, ap);
+	fprintf(stderr, "%s: %s\n", program_invocation_short_name, line);
+}
+
+void
+oci_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!oci_verbose)
+		return;
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
+
+void
+oci_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (oci_quiet)
+		return;
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
+
+void
+oci_print_version(void)
+{
+	printf("%s (oci-*) %s\n", program_invocation_short_name, OCI_VERSION);
+}
+
+int
+oci_stdout_ok(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return -1;
+	return 0;
+}
+
+/* A handful of buffers used in turn, so that several fit in one printf. */
+#define NBUF 8
+static char *
+next_buf(void)
+{
+	static char bufs[NBUF][64];
+	static unsigned n;
+
+	return bufs[n++ % NBUF];
+}
+
+const char *
+oci_short(const char *digest)
+{
+	char *b = next_buf();
+	const char *colon = strchr(digest, ':');
+	size_t keep = colon ? (size_t)(colon - digest) + 1 + 12 : 12;
+
+	if (keep > 63)
+		keep = 63;
+	snprintf(b, 64, "%.*s", (int)keep, digest);
+	return b;
+}
+
+const char *
+oci_human_size(uint64_t n)
+{
+	static const char *unit[] = { "B", "kB", "MB", "GB", "TB", "PB" };
+	char *b = next_buf();
+	double v = (double)n;
+	int u = 0;
+
+	/* Decimal units, as docker and skopeo print sizes. */
+	while (v >= 1000 && u < 5) {
+		v /= 1000;
+		u++;
+	}
+	if (u == 0)
+		snprintf(b, 64, "%llu B", (unsigned long long)n);
+	else
+		snprintf(b, 64, v < 10 ? "%.1f %s" : "%.0f %s", v, unit[u]);
+	return b;
+}
