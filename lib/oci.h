@@ -366,4 +366,31 @@ int oci_overlay_is_opaque(int dirfd);
 /* Is this xattr name overlayfs metadata that must never come from a tar? */
 int oci_is_overlay_xattr(const char *name);
 
+/* ---------------------------------------------------------------- untar.c */
+
+/* What to do with a layer's whiteouts (DESIGN.md, oci-untar --whiteouts=). */
+enum oci_whiteouts {
+	OCI_WHITEOUTS_APPLY,	/* delete what they name: a flattened rootfs */
+	OCI_WHITEOUTS_OVERLAY,	/* 0:0 char devices and opaque xattrs: an overlayfs lowerdir */
+	OCI_WHITEOUTS_KEEP,	/* .wh. files kept as plain files, as tar -xf does */
+};
+
+struct oci_untar_opts {
+	enum oci_whiteouts whiteouts;
+	/* OVERLAY: write user.overlay.opaque (a user namespace's overlayfs with
+	 * "userxattr") instead of trusted.overlay.opaque (real root). */
+	int user_xattrs;
+};
+
+/*
+ * Extract one layer stream (tar, or tar compressed with gzip or zstd,
+ * detected by content) read from layer_fd into the directory rootfd, as if
+ * rootfd were "/": nothing outside it is created, changed or deleted.
+ * digest/size (NULL / -1: not checked) are checked against the bytes as
+ * read, diff_id (NULL: not checked) against the uncompressed tar; a
+ * mismatch fails naming both digests.  Implemented in lib/untar.c.
+ */
+int oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o,
+    const char *digest, int64_t size, const char *diff_id, struct oci_err *e);
+
 #endif /* OCI_H */
