@@ -366,6 +366,33 @@ int oci_overlay_is_opaque(int dirfd);
 /* Is this xattr name overlayfs metadata that must never come from a tar? */
 int oci_is_overlay_xattr(const char *name);
 
+/*
+ * Whiteouts found in a layer (a tar stream, compressed or not) or in a
+ * directory (".wh." files, or overlayfs's 0:0 devices and opaque xattrs).
+ * path is absolute inside the layer ("/etc/motd"); for an opaque whiteout,
+ * the directory.  Directories are listed in name order.  A callback that
+ * returns -1 stops the walk (and fills e).
+ */
+enum oci_wh_form { OCI_WH_FORM_OCI, OCI_WH_FORM_OVERLAY };
+typedef int (*oci_whiteout_fn)(const char *path, enum oci_wh kind,
+    enum oci_wh_form form, void *arg, struct oci_err *e);
+int oci_whiteouts_tar(int fd, oci_whiteout_fn fn, void *arg, struct oci_err *e);
+int oci_whiteouts_dir(int dirfd, oci_whiteout_fn fn, void *arg, struct oci_err *e);
+/*
+ * Convert a directory in place: OCI_WH_FORM_OVERLAY turns ".wh.NAME" into
+ * a 0:0 device and ".wh..wh..opq" into the opaque xattr (user.overlay.* when
+ * user_xattrs, else trusted.overlay.*); OCI_WH_FORM_OCI turns an overlayfs
+ * upperdir's whiteouts back into ".wh." files (what oci-commit puts in a
+ * layer).  *count (may be NULL) gets how many were converted.
+ */
+int oci_whiteouts_convert(int dirfd, enum oci_wh_form to, int user_xattrs,
+    unsigned long *count, struct oci_err *e);
+/*
+ * Which opaque xattr this process's overlayfs would honour: 1 (user.*) when
+ * it is not root in the initial user namespace, else 0 (trusted.*).
+ */
+int oci_overlay_user_xattrs(void);
+
 /* ---------------------------------------------------------------- untar.c */
 
 /* What to do with a layer's whiteouts (DESIGN.md, oci-untar --whiteouts=). */
@@ -392,5 +419,19 @@ struct oci_untar_opts {
  */
 int oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o,
     const char *digest, int64_t size, const char *diff_id, struct oci_err *e);
+/*
+ * rm -r of name in dirfd, never following a symlink; directories that are
+ * not writable (mode 0555 as non-root) are made so first.  A missing name
+ * is not an error.
+ */
+int oci_rmtree_at(int dirfd, const char *name, struct oci_err *e);
+/*
+ * One layer of a layout, named by its descriptor: its blob is extracted
+ * with oci_untar_fd, checked against the descriptor's digest and size and
+ * against diff_id (NULL: not checked).  Documents (a manifest, a config)
+ * are refused; any other media type is read for what its bytes are.
+ */
+int oci_untar_layer(int rootfd, struct oci_layout *l, const json_t *desc,
+    const char *diff_id, const struct oci_untar_opts *o, struct oci_err *e);
 
 #endif /* OCI_H */

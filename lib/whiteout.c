@@ -7,9 +7,18 @@
  * character device and an "opaque" xattr on a directory.  These few
  * predicates are shared by everything that converts one form to the other.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "oci.h"
 
@@ -59,4 +68,313 @@ oci_is_overlay_xattr(const char *name)
 {
 	return strncmp(name, "trusted.overlay.", 16) == 0 ||
 	    strncmp(name, "user.overlay.", 13) == 0;
+}
+
+/* ---- listing and converting whiteouts ---- */
+
+int
+oci_overlay_user_xattrs(void)
+{
+	char line[128] = "";
+	unsigned long inside, outside, count;
+	FILE *f;
+
+	if (geteuid() != 0)
+		return 1;
+	/* Root of the initial user namespace maps all 2^32-1 ids onto themselves. */
+	f = fopen("/proc/self/uid_map", "re");
+	if (f == NULL)
+		return 0;
+	if (fgets(line, sizeof line, f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	if (sscanf(line, "%lu %lu %lu", &inside, &outside, &count) == 3 &&
+	    inside == 0 && outside == 0 && count == 4294967295UL)
+		return 0;
+	return 1;
+}
+
+/* "/" + dir + "/" + name, as a whiteout's path is shown. */
+static void
+join(char *out, size_t len, const char *dir, const char *name)
+{
+	/* Paths come from a tree or a tar that fit in PATH_MAX: a cut here only shortens a message. */
+	if (snprintf(out, len, "/%s%s%s", dir, dir[0] && name[0] ? "/" : "", name) >= (int)len)
+		out[len - 1] = '\0';
+}
+
+int
+oci_whiteouts_tar(int fd, oci_whiteout_fn fn, void *arg, struct oci_err *e)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 2];
+	const char *raw, *base, *target, *name, *dname;
+	const void *val;
+	char *slash;
+	struct archive_entry *ent;
+	struct archive *a;
+	enum oci_wh wh;
+	size_t len;
+	int r, rc = -1;
+
+	a = archive_read_new();
+	if (a == NULL)
+		return oci_fail(e, "libarchive: out of memory");
+	/* Compression is told by content, as for oci-untar. */
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_fd(a, fd, OCI_IO_CHUNK) != ARCHIVE_OK) {
+		oci_fail(e, "%s", archive_error_string(a));
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &ent)) != ARCHIVE_EOF) {
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			oci_fail(e, "tar: %s", archive_error_string(a));
+			goto out;
+		}
+		raw = archive_entry_pathname(ent);
+		if (raw == NULL)
+			continue;
+		while (raw[0] == '/' || (raw[0] == '.' && raw[1] == '/'))
+			raw += raw[0] == '/' ? 1 : 2;
+		len = strlen(raw);
+		while (len > 0 && raw[len - 1] == '/')
+			len--;
+		if (len >= sizeof dir)
+			continue;
+		memcpy(dir, raw, len);
+		dir[len] = '\0';
+		slash = strrchr(dir, '/');
+		if (slash) {
+			*slash = '\0';
+			base = slash + 1;
+			dname = dir;
+		} else {
+			base = dir;
+			dname = "";
+		}
+		wh = oci_whiteout_name(base, &target);
+		if (wh == OCI_WH_BAD) {
+			oci_fail(e, "\"%s\": a whiteout that names nothing, . or ..", archive_entry_pathname(ent));
+			goto out;
+		}
+		if (wh == OCI_WH_FILE || wh == OCI_WH_OPAQUE_DIR) {
+			join(path, sizeof path, dname, wh == OCI_WH_FILE ? target : "");
+			if (fn(path, wh, OCI_WH_FORM_OCI, arg, e) < 0)
+				goto out;
+			continue;
+		}
+		/* overlayfs's own forms, if a layer carries them */
+		join(path, sizeof path, dname, base);
+		if (archive_entry_filetype(ent) == AE_IFCHR && archive_entry_rdevmajor(ent) == 0 &&
+		    archive_entry_rdevminor(ent) == 0) {
+			if (fn(path, OCI_WH_FILE, OCI_WH_FORM_OVERLAY, arg, e) < 0)
+				goto out;
+			continue;
+		}
+		archive_entry_xattr_reset(ent);
+		while (archive_entry_xattr_next(ent, &name, &val, &len) == ARCHIVE_OK)
+			if (oci_is_overlay_xattr(name) && strcmp(strchr(name, '.') + 1, "overlay.opaque") == 0 &&
+			    len == 1 && *(const char *)val == 'y') {
+				if (fn(path, OCI_WH_OPAQUE_DIR, OCI_WH_FORM_OVERLAY, arg, e) < 0)
+					goto out;
+				break;
+			}
+	}
+	rc = 0;
+out:
+	archive_read_free(a);
+	return rc;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in a directory, sorted; *n gets how many.  Caller frees each and the array. */
+static char **
+list_dir(int dirfd, size_t *n)
+{
+	char **v = NULL, **nv;
+	size_t cap = 0;
+	struct dirent *de;
+	int fd;
+	DIR *d;
+
+	*n = 0;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (*n == cap) {
+			nv = realloc(v, (cap = cap ? cap * 2 : 32) * sizeof *v);
+			if (nv == NULL)
+				goto bad;
+			v = nv;
+		}
+		if ((v[*n] = strdup(de->d_name)) == NULL)
+			goto bad;
+		(*n)++;
+	}
+	closedir(d);
+	if (v == NULL)
+		v = calloc(1, sizeof *v);
+	if (v)
+		qsort(v, *n, sizeof *v, by_name);
+	return v;
+bad:
+	closedir(d);
+	while (*n > 0)
+		free(v[--*n]);
+	free(v);
+	return NULL;
+}
+
+struct walk {
+	oci_whiteout_fn fn;	/* listing */
+	void *arg;
+	int convert;		/* converting, to this form */
+	enum oci_wh_form to;
+	const char *opaque_xattr;
+	unsigned long count;
+};
+
+static int
+walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
+{
+	char path[PATH_MAX + 2], wh_name[NAME_MAX + 8], sub[PATH_MAX];
+	const char *target;
+	struct stat st;
+	size_t n, i;
+	char **names;
+	int fd, rc = 0, opaque;
+	enum oci_wh wh;
+
+	names = list_dir(dirfd, &n);
+	if (names == NULL)
+		return oci_fail_errno(e, "/%s", dir);
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = oci_fail_errno(e, "/%s/%s", dir, names[i]);
+			break;
+		}
+		wh = oci_whiteout_name(names[i], &target);
+		if (S_ISREG(st.st_mode) && (wh == OCI_WH_FILE || wh == OCI_WH_OPAQUE_DIR)) {
+			join(path, sizeof path, dir, wh == OCI_WH_FILE ? target : "");
+			if (!w->convert) {
+				rc = w->fn(path, wh, OCI_WH_FORM_OCI, w->arg, e);
+				continue;
+			}
+			if (w->to != OCI_WH_FORM_OVERLAY)
+				continue;
+			if (unlinkat(dirfd, names[i], 0) < 0) {
+				rc = oci_fail_errno(e, "%s", path);
+				break;
+			}
+			/* A NAME beside its own whiteout is the layer's: it stays, unhidden. */
+			if (wh == OCI_WH_FILE && mknodat(dirfd, target, S_IFCHR | 0, makedev(0, 0)) < 0 &&
+			    errno != EEXIST)
+				rc = oci_fail_errno(e, "%s: overlay whiteout", path);
+			if (wh == OCI_WH_OPAQUE_DIR) {
+				fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				if (fd < 0 || fsetxattr(fd, w->opaque_xattr, "y", 1, 0) < 0)
+					rc = oci_fail_errno(e, "%s: set %s", path, w->opaque_xattr);
+				if (fd >= 0)
+					close(fd);
+			}
+			w->count++;
+			continue;
+		}
+		join(path, sizeof path, dir, names[i]);
+		if (oci_is_overlay_whiteout(&st)) {
+			if (!w->convert) {
+				rc = w->fn(path, OCI_WH_FILE, OCI_WH_FORM_OVERLAY, w->arg, e);
+				continue;
+			}
+			if (w->to != OCI_WH_FORM_OCI)
+				continue;
+			if ((size_t)snprintf(wh_name, sizeof wh_name, OCI_WH_PREFIX "%s", names[i]) > NAME_MAX) {
+				rc = oci_fail(e, "%s: the name is too long for a .wh. whiteout", path);
+				break;
+			}
+			if (unlinkat(dirfd, names[i], 0) < 0 ||
+			    (fd = openat(dirfd, wh_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
+				rc = oci_fail_errno(e, "%s", path);
+				break;
+			}
+			close(fd);
+			w->count++;
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode))
+			continue;
+		fd = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			rc = oci_fail_errno(e, "%s", path);
+			break;
+		}
+		opaque = oci_overlay_is_opaque(fd);
+		if (opaque && !w->convert)
+			rc = w->fn(path, OCI_WH_OPAQUE_DIR, OCI_WH_FORM_OVERLAY, w->arg, e);
+		if (opaque && w->convert && w->to == OCI_WH_FORM_OCI) {
+			int k = openat(fd, OCI_WH_OPAQUE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+			if (k < 0 && errno != EEXIST)
+				rc = oci_fail_errno(e, "%s: %s", path, OCI_WH_OPAQUE);
+			if (k >= 0)
+				close(k);
+			fremovexattr(fd, "trusted.overlay.opaque");
+			fremovexattr(fd, "user.overlay.opaque");
+			w->count++;
+		}
+		if (snprintf(sub, sizeof sub, "%s%s%s", dir, dir[0] ? "/" : "", names[i]) >= (int)sizeof sub)
+			rc = oci_fail(e, "%s: path too long", path);
+		if (rc == 0)
+			rc = walk_dir(w, fd, sub, e);
+		close(fd);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int
+oci_whiteouts_dir(int dirfd, oci_whiteout_fn fn, void *arg, struct oci_err *e)
+{
+	struct walk w = { .fn = fn, .arg = arg };
+
+	if (oci_overlay_is_opaque(dirfd) && fn("/", OCI_WH_OPAQUE_DIR, OCI_WH_FORM_OVERLAY, arg, e) < 0)
+		return -1;
+	return walk_dir(&w, dirfd, "", e);
+}
+
+int
+oci_whiteouts_convert(int dirfd, enum oci_wh_form to, int user_xattrs, unsigned long *count,
+    struct oci_err *e)
+{
+	struct walk w = { .convert = 1, .to = to,
+		.opaque_xattr = user_xattrs ? "user.overlay.opaque" : "trusted.overlay.opaque" };
+	int fd, rc;
+
+	/* The top directory itself may be opaque, too. */
+	if (to == OCI_WH_FORM_OCI && oci_overlay_is_opaque(dirfd)) {
+		fd = openat(dirfd, OCI_WH_OPAQUE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EEXIST)
+			return oci_fail_errno(e, "/%s", OCI_WH_OPAQUE);
+		if (fd >= 0)
+			close(fd);
+		fremovexattr(dirfd, "trusted.overlay.opaque");
+		fremovexattr(dirfd, "user.overlay.opaque");
+		w.count++;
+	}
+	rc = walk_dir(&w, dirfd, "", e);
+	if (count)
+		*count = w.count;
+	return rc;
 }
