@@ -1,0 +1,215 @@
+/*
+ * oci-untar — a layer's tarball becomes files.
+ *
+ * image-spec layer.md (changesets and whiteouts) and config.md
+ * (rootfs.diff_ids): the layers of an image, bottom first, are extracted
+ * into DIR as if DIR were "/".  Each layer is checked while it streams: its
+ * stored bytes against the manifest's digest and size, its tar against the
+ * config's diff_id.
+ *
+ *     oci-untar -C rootfs bb:latest
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oci.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: oci-untar [-vq] [-p OS/ARCH[/VARIANT]] [--whiteouts=MODE] -C DIR IMAGE\n"
+	    "       oci-untar [-vq] [--whiteouts=MODE] -C DIR LAYOUT < DESCRIPTORS\n"
+	    "       oci-untar [-vq] [--whiteouts=MODE] -C DIR -f FILE|-\n"
+	    "  MODE: apply (default), overlay or keep\n");
+}
+
+/* Every layer of IMAGE, bottom first, each with its diff_id. */
+static int
+untar_image(int rootfd, const char *arg, const struct oci_platform *plat,
+    const struct oci_untar_opts *o, struct oci_err *e)
+{
+	struct oci_image *img;
+	const json_t *layers, *diff_ids;
+	json_t *config = NULL;
+	char *buf = NULL;
+	size_t len, i;
+	int rc = -1;
+
+	if (oci_image_open(arg, plat, &img, e) < 0)
+		return -1;
+	if (oci_image_config(img, &buf, &len, &config, e) < 0 ||
+	    (layers = oci_image_layers(img, e)) == NULL)
+		goto out;
+	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	if (json_array_size(diff_ids) != json_array_size(layers)) {
+		oci_fail(e, "the config has %zu diff_ids for %zu layers",
+		    json_array_size(diff_ids), json_array_size(layers));
+		goto out;
+	}
+	for (i = 0; i < json_array_size(layers); i++) {
+		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
+		if (oci_digest_check(diff_id, NULL, e) < 0) {
+			oci_context(e, "config: diff_id %zu", i + 1);
+			goto out;
+		}
+		oci_say("layer %zu of %zu", i + 1, json_array_size(layers));
+		if (oci_untar_layer(rootfd, img->layout, json_array_get(layers, i), diff_id, o, e) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(config);
+	free(buf);
+	oci_image_free(img);
+	return rc;
+}
+
+/* The layer descriptors on stdin, in order (digests only: no config to give diff_ids). */
+static int
+untar_stdin(int rootfd, const char *path, const struct oci_untar_opts *o, struct oci_err *e)
+{
+	struct oci_layout *l;
+	json_t *desc;
+	int n = 0, r;
+
+	if (oci_layout_open(path, &l, e) < 0)
+		return -1;
+	while ((r = oci_desc_read(stdin, &desc, e)) > 0) {
+		n++;
+		r = oci_untar_layer(rootfd, l, desc, NULL, o, e);
+		json_decref(desc);
+		if (r < 0)
+			break;
+	}
+	oci_layout_close(l);
+	if (r == 0 && n == 0)
+		return oci_fail(e, "no layer descriptors on stdin (give LAYOUT:TAG to extract an image)");
+	return r;
+}
+
+static int
+untar_file(int rootfd, const char *file, const struct oci_untar_opts *o, struct oci_err *e)
+{
+	int fd, rc;
+
+	fd = strcmp(file, "-") == 0 ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return oci_fail_errno(e, "%s", file);
+	rc = oci_untar_fd(rootfd, fd, o, NULL, -1, NULL, e);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return rc < 0 ? oci_context(e, "%s", file) : 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "directory", required_argument, NULL, 'C' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "platform", required_argument, NULL, 'p' },
+		{ "whiteouts", required_argument, NULL, 'w' },
+		OCI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct oci_untar_opts o = { OCI_WHITEOUTS_APPLY, 0 };
+	struct oci_platform plat, *platp = NULL;
+	const char *dir = NULL, *file = NULL;
+	struct oci_ref ref;
+	struct oci_err e;
+	int c, rootfd, made, rc;
+
+	while ((c = getopt_long(argc, argv, "C:f:p:hvq", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			dir = optarg;
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'p':
+			if (oci_platform_parse(optarg, &plat, &e) < 0) {
+				warnx("%s", e.msg);
+				usage(stderr);
+				return 2;
+			}
+			platp = &plat;
+			break;
+		case 'w':
+			if (strcmp(optarg, "apply") == 0)
+				o.whiteouts = OCI_WHITEOUTS_APPLY;
+			else if (strcmp(optarg, "overlay") == 0)
+				o.whiteouts = OCI_WHITEOUTS_OVERLAY;
+			else if (strcmp(optarg, "keep") == 0)
+				o.whiteouts = OCI_WHITEOUTS_KEEP;
+			else {
+				warnx("--whiteouts: \"%s\" is not apply, overlay or keep", optarg);
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OCI_OPT_VERSION:
+			oci_print_version();
+			return 0;
+		case 'v':
+			oci_verbose++;
+			break;
+		case 'q':
+			oci_quiet = 1;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (dir == NULL || (file ? argc != 0 : argc != 1)) {
+		usage(stderr);
+		return 2;
+	}
+	/* In a user namespace overlayfs honours only user.overlay.* ("userxattr"). */
+	o.user_xattrs = oci_overlay_user_xattrs();
+
+	made = mkdir(dir, 0755) == 0;
+	if (!made && errno != EEXIST)
+		err(1, "%s", dir);
+	rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		err(1, "%s", dir);
+
+	if (file)
+		rc = untar_file(rootfd, file, &o, &e);
+	else if (oci_ref_parse(argv[0], &ref, &e) < 0)
+		rc = -1;
+	else {
+		/* A bare LAYOUT reads descriptors from stdin, unless that is a terminal. */
+		if (ref.tag || ref.digest || isatty(STDIN_FILENO))
+			rc = untar_image(rootfd, argv[0], platp, &o, &e);
+		else
+			rc = untar_stdin(rootfd, ref.layout, &o, &e);
+		oci_ref_free(&ref);
+	}
+	close(rootfd);
+	if (rc < 0) {
+		struct oci_err e2;
+		/* A failure leaves no half-made rootfs behind under DIR's name. */
+		if (made && oci_rmtree_at(AT_FDCWD, dir, &e2) < 0)
+			warnx("cleaning up %s: %s", dir, e2.msg);
+		errx(1, "%s", e.msg);
+	}
+	if (oci_stdout_ok() < 0)
+		err(1, "stdout");
+	return 0;
+}

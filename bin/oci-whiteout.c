@@ -1,0 +1,124 @@
+/*
+ * oci-whiteout — what a layer deletes.
+ *
+ * image-spec layer.md "Whiteouts": a layer deletes NAME with an empty file
+ * ".wh.NAME" and hides a whole directory of the layers below with
+ * ".wh..wh..opq".  overlayfs says the same with a 0:0 character device and
+ * an "opaque" xattr.  This lists the whiteouts of a layer tar (compressed
+ * or not) or of a directory, one JSON object per line, and converts a
+ * directory from one form to the other in place.
+ *
+ *     oci-whiteout layer.tar.gz
+ */
+#include <err.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oci.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: oci-whiteout [-vq] LAYER|DIR|-\n"
+	    "       oci-whiteout [-vq] --to-overlay [--user-xattrs] DIR\n"
+	    "       oci-whiteout [-vq] --to-oci DIR\n");
+}
+
+/* {"path":"/etc/motd","kind":"file","form":"oci"} */
+static int
+print_one(const char *path, enum oci_wh kind, enum oci_wh_form form, void *arg, struct oci_err *e)
+{
+	json_t *o;
+	int rc;
+
+	(void)arg;
+	o = json_pack("{s:s, s:s, s:s}", "path", path,
+	    "kind", kind == OCI_WH_OPAQUE_DIR ? "opaque" : "file",
+	    "form", form == OCI_WH_FORM_OVERLAY ? "overlay" : "oci");
+	if (o == NULL)
+		return oci_fail(e, "%s: not valid UTF-8", path);
+	rc = oci_desc_write(stdout, o);
+	json_decref(o);
+	return rc < 0 ? oci_fail_errno(e, "stdout") : 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { TO_OVERLAY = 0x2000, TO_OCI, USER_XATTRS };
+	static const struct option longopts[] = {
+		{ "to-overlay", no_argument, NULL, TO_OVERLAY },
+		{ "to-oci", no_argument, NULL, TO_OCI },
+		{ "user-xattrs", no_argument, NULL, USER_XATTRS },
+		OCI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	int c, fd, rc, convert = -1, user_xattrs = oci_overlay_user_xattrs();
+	unsigned long count = 0;
+	struct oci_err e;
+	struct stat st;
+
+	while ((c = getopt_long(argc, argv, "hvq", longopts, NULL)) != -1) {
+		switch (c) {
+		case TO_OVERLAY:
+			convert = OCI_WH_FORM_OVERLAY;
+			break;
+		case TO_OCI:
+			convert = OCI_WH_FORM_OCI;
+			break;
+		case USER_XATTRS:
+			user_xattrs = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OCI_OPT_VERSION:
+			oci_print_version();
+			return 0;
+		case 'v':
+			oci_verbose++;
+			break;
+		case 'q':
+			oci_quiet = 1;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		usage(stderr);
+		return 2;
+	}
+	fd = strcmp(argv[optind], "-") == 0 ? dup(STDIN_FILENO) : open(argv[optind], O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		err(1, "%s", argv[optind]);
+	if (convert >= 0 && !S_ISDIR(st.st_mode))
+		errx(1, "%s: not a directory (only a directory is converted in place)", argv[optind]);
+
+	if (convert >= 0) {
+		if (convert == OCI_WH_FORM_OVERLAY)
+			oci_say("%s: .wh. files become 0:0 devices and %s", argv[optind],
+			    user_xattrs ? "user.overlay.opaque" : "trusted.overlay.opaque");
+		else
+			oci_say("%s: 0:0 devices and opaque xattrs become .wh. files", argv[optind]);
+		rc = oci_whiteouts_convert(fd, convert, user_xattrs, &count, &e);
+		if (rc == 0)
+			oci_say("%lu whiteouts converted", count);
+	} else if (S_ISDIR(st.st_mode)) {
+		rc = oci_whiteouts_dir(fd, print_one, NULL, &e);
+	} else {
+		rc = oci_whiteouts_tar(fd, print_one, NULL, &e);
+	}
+	close(fd);
+	if (rc < 0)
+		errx(1, "%s: %s", argv[optind], e.msg);
+	if (oci_stdout_ok() < 0)
+		err(1, "stdout");
+	return 0;
+}

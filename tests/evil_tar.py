@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+# tests/evil_tar.py OUTDIR CASE OUTSIDE: write the layers of one hostile case as
+# OUTDIR/CASE.1.tar, OUTDIR/CASE.2.tar, ... (extracted in that order).
+# OUTSIDE is the absolute path of a directory outside the root, with a file
+# "victim" in it; the root sits two levels below OUTSIDE's parent:
+#   W/outside/victim   W/box/outside/victim   W/box/root   (the root)
+import io
+import os
+import sys
+import tarfile
+
+out, case, outside = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def entry(name, kind=tarfile.REGTYPE, data=b"", link="", mode=0o644, xattrs=None, dev=(0, 0)):
+    return (name, kind, data, link, mode, xattrs, dev)
+
+
+def f(name, data=b"pwned\n", mode=0o644):
+    return entry(name, data=data, mode=mode)
+
+
+def d(name, mode=0o755):
+    return entry(name, tarfile.DIRTYPE, mode=mode)
+
+
+def sym(name, target):
+    return entry(name, tarfile.SYMTYPE, link=target, mode=0o777)
+
+
+def hard(name, target):
+    return entry(name, tarfile.LNKTYPE, link=target)
+
+
+def write(n, entries):
+    with tarfile.open(os.path.join(out, "%s.%d.tar" % (case, n)), "w", format=tarfile.PAX_FORMAT) as t:
+        for name, kind, data, link, mode, xattrs, dev in entries:
+            i = tarfile.TarInfo(name)
+            i.type, i.mode, i.linkname, i.mtime = kind, mode, link, 1700000000
+            i.devmajor, i.devminor = dev
+            if xattrs:
+                i.pax_headers = {"SCHILY.xattr." + k: v for k, v in xattrs.items()}
+            if kind == tarfile.REGTYPE:
+                i.size = len(data)
+                t.addfile(i, io.BytesIO(data))
+            else:
+                t.addfile(i)
+
+
+CASES = {
+    # ".." and absolute names
+    "dotdot": [[f("../outside/victim")]],
+    "dotdot-deep": [[d("a/"), f("a/../../../outside/victim")]],
+    "dotdot-dir": [[d("../../outside/new/")]],
+    "absolute": [[f(outside + "/victim"), f("/../outside/victim")]],
+    # symlinks followed by writes, in one layer and across layers
+    "symlink-rel-write": [[sym("esc", "../outside"), f("esc/victim")]],
+    "symlink-abs-write": [[sym("esc", outside), f("esc/victim")]],
+    "symlink-root-write": [[sym("esc", "/"), f("esc/victim"), f("esc/../../outside/victim")]],
+    "symlink-chain": [[sym("a", "b"), sym("b", "c/d"), d("c/"), sym("c/d", "../../../outside"),
+                       f("a/victim")]],
+    "symlink-loop": [[sym("a", "b"), sym("b", "a"), f("a/victim"), f("a/x/y")]],
+    "symlink-last-component": [[sym("victim", "../../outside/victim"), f("victim", b"over\n")]],
+    "symlink-across-layers": [[sym("esc", "../../outside")],
+                              [f("esc/victim"), d("esc/sub/"), hard("h", "esc/victim")],
+                              [f("esc/.wh.victim"), f("esc/.wh..wh..opq")]],
+    # directories replaced by symlinks
+    "dir-to-symlink-layers": [[d("d/"), f("d/f")], [sym("d", "../../outside")], [f("d/victim"),
+                              f("d/.wh.victim")]],
+    "dir-to-symlink-one-layer": [[d("d/"), f("d/f"), sym("d", outside), f("d/victim")]],
+    "symlink-then-dir": [[sym("d", "../../outside")], [d("d/"), f("d/victim")]],
+    # hardlinks
+    "hardlink-outside": [[hard("h", "../outside/victim")]],
+    "hardlink-abs": [[hard("h", outside + "/victim")]],
+    "hardlink-through-symlink": [[sym("esc", "../../outside"), hard("h", "esc/victim")]],
+    "hardlink-to-symlink": [[sym("s", "../../outside/victim"), hard("h", "s"), f("h", b"over\n"),
+                             f("s", b"over\n")]],
+    "hardlink-self": [[hard("h", "h")]],
+    "hardlink-self-via-symlink": [[d("d/"), f("d/h"), sym("l", "d"), hard("d/h", "l/h")]],
+    "hardlink-dir": [[d("d/"), hard("h", "d")]],
+    # names
+    "name-over-path-max": [[f("a/" * 2100 + "x")]],
+    "name-nul": [[f("a\0/../../outside/victim")]],
+    "name-long-component": [[f("n" * 300)]],
+    # whiteouts that name . or .., or that go through symlinks
+    "whiteout-dot": [[d("d/"), f("d/.wh..")]],
+    "whiteout-dotdot": [[d("d/"), f("d/.wh...")]],
+    "whiteout-empty": [[f(".wh.")]],
+    "whiteout-through-symlink": [[sym("esc", "../../outside"), f("esc/.wh.victim")]],
+    "opaque-through-symlink": [[sym("esc", "../../outside"), f("esc/.wh..wh..opq")]],
+    "opaque-root-symlink": [[sym("esc", "/"), f("esc/.wh..wh..opq")]],
+    # entries that would replace the root
+    "root-symlink": [[sym(".", "../../outside")]],
+    "root-file": [[f("./")]],
+    "root-hardlink": [[f("x"), hard(".", "x")]],
+    "root-dotdot-symlink": [[sym("..", "outside")]],
+    # overlayfs metadata in a tar
+    "overlay-xattrs": [[entry("d/", tarfile.DIRTYPE, mode=0o755,
+                              xattrs={"trusted.overlay.opaque": "y", "user.overlay.opaque": "y"}),
+                        entry("d/f", data=b"x", xattrs={"trusted.overlay.redirect": "/victim",
+                                                          "user.overlay.metacopy": ""}),
+                        entry("wh", tarfile.CHRTYPE, mode=0o644, dev=(0, 0))]],
+    "device": [[entry("null", tarfile.CHRTYPE, mode=0o666, dev=(1, 3)),
+                entry("sda", tarfile.BLKTYPE, mode=0o660, dev=(8, 0))]],
+}
+
+if case == "list":
+    print("\n".join(sorted(CASES)))
+    sys.exit(0)
+for n, entries in enumerate(CASES[case], 1):
+    write(n, entries)
