@@ -425,15 +425,15 @@ static int no_openat2 = -1;	/* learnt on the first call (or from the environment
 
 /*
  * Open the directory at path (relative, cleaned) as if rootfd were "/",
- * following symlinks only inside the root.  Returns an O_PATH fd or -1
- * with errno set.
+ * following symlinks only inside the root, or (follow 0) not at all: a
+ * symlink is then ELOOP.  Returns an O_PATH fd or -1 with errno set.
  */
 static int
-open_in_root(int rootfd, const char *path)
+open_in_root_at(int rootfd, const char *path, int follow)
 {
 	struct open_how how = {
 		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_NO_SYMLINKS),
 	};
 	char rest[2 * PATH_MAX + 2], link[PATH_MAX], next[2 * PATH_MAX + 2];
 	struct stat root, st;
@@ -479,7 +479,7 @@ open_in_root(int rootfd, const char *path)
 				close(nfd);
 				if (k < 0)
 					break;
-				if (++links > 40) {
+				if (!follow || ++links > 40) {
 					errno = ELOOP;
 					break;
 				}
@@ -518,6 +518,12 @@ open_in_root(int rootfd, const char *path)
  * Something was removed or replaced: paths may now resolve elsewhere.  The
  * fd stays open (a caller may still hold it) until the next open_parent.
  */
+static int
+open_in_root(int rootfd, const char *path)
+{
+	return open_in_root_at(rootfd, path, 1);
+}
+
 static void
 forget_parent(struct untar *u)
 {
@@ -733,6 +739,35 @@ prune_lower(struct untar *u, int dirfd, const char *dirpath, struct oci_err *e)
 
 /* ------------------------------------------------------------ whiteouts */
 
+/*
+ * The directory a whiteout sits in, never through a symlink: a whiteout
+ * under a symlink (umoci writes "d/.wh.x" after replacing d by a symlink)
+ * names nothing of the lower layers' d, and must not reach where the
+ * symlink points.  Returns an O_PATH fd, or -1 with errno ELOOP or ENOTDIR
+ * when there is nothing to do, or -1 with e filled.
+ */
+static int
+open_whiteout_dir(struct untar *u, const char *dir, struct oci_err *e)
+{
+	int overlay = u->o->whiteouts == OCI_WHITEOUTS_OVERLAY, fd;
+
+	fd = open_in_root_at(u->rootfd, dir, 0);
+	/* A lowerdir needs the marker even where no directory was yet. */
+	if (fd < 0 && errno == ENOENT && overlay) {
+		if (open_parent(u, dir, 1, e) < 0)
+			return -1;
+		fd = open_in_root_at(u->rootfd, dir, 0);
+	}
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR || (!overlay && errno == ENOENT))) {
+		oci_say("whiteout in /%s: not a directory of the layers below, ignored", dir);
+		errno = ELOOP;
+		return -1;
+	}
+	if (fd < 0)
+		oci_fail_errno(e, "/%s", dir);
+	return fd;
+}
+
 /* ".wh.NAME" in parent: NAME of the lower layers is gone. */
 static int
 apply_whiteout(struct untar *u, const char *parent, const char *name, struct oci_err *e)
@@ -740,33 +775,31 @@ apply_whiteout(struct untar *u, const char *parent, const char *name, struct oci
 	char path[PATH_MAX];
 	int overlay = u->o->whiteouts == OCI_WHITEOUTS_OVERLAY;
 	struct stat st;
-	int pfd, fd, rc;
+	int pfd, fd, rc = 0;
 
 	u->whiteouts++;
-	pfd = open_parent(u, parent, overlay, e);
-	if (pfd < 0) {
-		/* Nothing below to delete: fine, unless a marker must be written. */
-		return !overlay && (errno == ENOENT || errno == ENOTDIR) ? 0 : -1;
-	}
+	if ((pfd = open_whiteout_dir(u, parent, e)) < 0)
+		return errno == ELOOP ? 0 : -1;
 	snprintf(path, sizeof path, "%s%s%s", parent, parent[0] ? "/" : "", name);
 	if (set_has(&u->mine, path)) {
 		/* This layer wrote NAME itself: keep it, hide only what was below. */
-		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-			return 0;
-		fd = openat(pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return oci_fail_errno(e, "/%s", path);
-		rc = prune_lower(u, fd, path, e);
-		close(fd);
-		return rc;
+		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+			fd = openat(pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			rc = fd < 0 ? oci_fail_errno(e, "/%s", path) : prune_lower(u, fd, path, e);
+			if (fd >= 0)
+				close(fd);
+		}
+		goto out;
 	}
-	if (make_room(u, pfd, name, 0, e) < 0)
-		return -1;
+	if ((rc = make_room(u, pfd, name, 0, e)) < 0)
+		goto out;
 	oci_say("whiteout: /%s removed", path);
 	/* overlayfs: a whiteout is a character device 0:0 (unprivileged since Linux 5.8). */
 	if (overlay && mknodat(pfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
-		return oci_fail_errno(e, "overlay whiteout /%s", path);
-	return 0;
+		rc = oci_fail_errno(e, "overlay whiteout /%s", path);
+out:
+	close(pfd);
+	return rc;
 }
 
 /* ".wh..wh..opq" in dir: the directory is opaque. */
@@ -774,25 +807,18 @@ static int
 apply_opaque(struct untar *u, const char *dir, struct oci_err *e)
 {
 	const char *xname = u->o->user_xattrs ? "user.overlay.opaque" : "trusted.overlay.opaque";
-	int overlay = u->o->whiteouts == OCI_WHITEOUTS_OVERLAY;
 	int fd, rfd, rc;
 
 	u->whiteouts++;
-	fd = open_in_root(u->rootfd, dir);
-	if (fd < 0 && errno == ENOENT && overlay && open_parent(u, dir, 1, e) >= 0)
-		fd = open_in_root(u->rootfd, dir);
-	if (fd < 0) {
-		if (!overlay && (errno == ENOENT || errno == ENOTDIR))
-			return 0;
-		return oci_fail_errno(e, "opaque directory /%s", dir);
-	}
+	if ((fd = open_whiteout_dir(u, dir, e)) < 0)
+		return errno == ELOOP ? 0 : -1;
 	if (set_add(&u->mine, dir, strlen(dir)) < 0) {
 		close(fd);
 		return oci_fail(e, "out of memory");
 	}
 	oci_say("opaque whiteout: /%s hides the lower layers' entries", dir);
 	rc = prune_lower(u, fd, dir, e);
-	if (rc == 0 && overlay) {
+	if (rc == 0 && u->o->whiteouts == OCI_WHITEOUTS_OVERLAY) {
 		rfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (rfd < 0 || fsetxattr(rfd, xname, "y", 1, 0) < 0)
 			rc = oci_fail_errno(e, "/%s: set %s", dir, xname);

@@ -7,7 +7,7 @@
 #      path over 600 bytes, a file owned 1234:5678, a 3 MB file, a sparse file
 #   2: deletes a file and a directory tree, changes a file, adds one
 #   3: a directory replaced by a symlink, a file replaced by a directory
-#   4: files written through the /lib symlink
+#   4: a file added to a directory of layer 1
 #   5 (crafted): /data made opaque by a marker that comes *after* the entries the
 #      layer adds there, one of them a directory that already existed below
 untar_image() {
@@ -34,7 +34,8 @@ untar_image() {
 	mkdir -p "$r/deep/$long/$long"
 	echo long >"$r/deep/$long/$long/$long"
 	echo owned >"$r/data/owned"
-	chown 1234:5678 "$r/data/owned"
+	echo owned >"$r/etc/owned"
+	chown 1234:5678 "$r/data/owned" "$r/etc/owned"
 	echo a >"$r/data/old/a"
 	echo b >"$r/data/old/sub/b"
 	echo k >"$r/data/keep/k"
@@ -111,4 +112,43 @@ snapshot() {
 # evil_tar FILE CASE [gz]: a hostile layer, crafted with Python's tarfile.
 evil_tar() {
 	python3 "$TESTS_DIR/evil_tar.py" "$@"
+}
+
+# blob_put LAYOUT FILE: store FILE as a blob; print "sha256:<hex> <size>".
+blob_put() {
+	local hex
+	hex=$(sha256sum "$2" | cut -d' ' -f1)
+	cp "$2" "$1/blobs/sha256/$hex"
+	echo "sha256:$hex $(stat -c %s "$2")"
+}
+
+# rewrite_config LAYOUT JQ: edit the first image's config with a jq filter and
+# store a new config, manifest and index.json that point to each other.
+rewrite_config() {
+	local l=$1 filter=$2 m c dc sc mm sm
+	m=$(jq -r '.manifests[0].digest' "$l/index.json")
+	c=$(jq -r .config.digest "$l/blobs/sha256/${m#sha256:}")
+	jq -c "$filter" "$l/blobs/sha256/${c#sha256:}" >"$T/config.json"
+	read -r dc sc < <(blob_put "$l" "$T/config.json")
+	jq -c --arg d "$dc" --argjson s "$sc" '.config.digest = $d | .config.size = $s' \
+		"$l/blobs/sha256/${m#sha256:}" >"$T/manifest.json"
+	read -r mm sm < <(blob_put "$l" "$T/manifest.json")
+	jq -c --arg d "$mm" --argjson s "$sm" '.manifests[0].digest = $d | .manifests[0].size = $s' \
+		"$l/index.json" >"$T/index.json"
+	mv "$T/index.json" "$l/index.json"
+}
+
+# layer_blob LAYOUT N: the path of the image's Nth layer blob (1 = bottom).
+layer_blob() {
+	local m d
+	m=$(jq -r '.manifests[0].digest' "$1/index.json")
+	d=$(jq -r ".layers[$(($2 - 1))].digest" "$1/blobs/sha256/${m#sha256:}")
+	echo "$1/blobs/sha256/${d#sha256:}"
+}
+
+# layer_descs LAYOUT: the image's layer descriptors, one per line.
+layer_descs() {
+	local m
+	m=$(jq -r '.manifests[0].digest' "$1/index.json")
+	jq -c '.layers[]' "$1/blobs/sha256/${m#sha256:}"
 }

@@ -1,0 +1,200 @@
+#!/usr/bin/env bats
+# tests/oci-untar.bats — layers become a rootfs: compared with umoci unpack,
+# verified while streaming, in the three whiteout modes, as root and not.
+
+bats_require_minimum_version 1.5.0
+load helper
+load untar_helper
+
+# One image for the whole file (umoci is slow): $IMG, its umoci tree in $UMOCI_TREE.
+setup_file() {
+	T=$BATS_FILE_TMPDIR
+	cd "$T" || return 1
+	untar_image "$T/img" latest
+	umoci unpack --image "$T/img:latest" "$T/bundle" >/dev/null
+	tree_list "$T/bundle/rootfs" >"$T/umoci.tree"
+}
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	cd "$T" || return 1
+	IMG=$BATS_FILE_TMPDIR/img
+	UMOCI_TREE=$BATS_FILE_TMPDIR/umoci.tree
+}
+
+@test "usage: -h, --version, and usage errors exit 2" {
+	run -0 oci-untar -h
+	assert_output --partial "usage: oci-untar"
+	run -0 oci-untar --version
+	assert_output --partial "oci-untar (oci-*)"
+	run -2 oci-untar
+	assert_output --partial "usage:"
+	run -2 oci-untar "$IMG:latest"
+	run -2 oci-untar -C r
+	run -2 oci-untar -C r -f x.tar "$IMG:latest"
+	run -2 oci-untar --whiteouts=maybe -C r "$IMG:latest"
+	assert_output --partial "not apply, overlay or keep"
+	run -2 oci-untar --bogus -C r "$IMG:latest"
+}
+
+@test "an image of five layers equals umoci unpack's rootfs" {
+	run -0 oci-untar -C "$T/r" "$IMG:latest"
+	tree_list "$T/r" >ours.tree
+	diff -u "$UMOCI_TREE" ours.tree
+	# and the tree is the one the layers describe, not two empty ones
+	grep -q '^usr/bin/tool -rwsr-xr-x 4755 0:0 ' ours.tree
+	grep -q '^srv drwxrwsr-x 2775 ' ours.tree
+	grep -q '^tmp drwxrwxrwt 1777 ' ours.tree
+	grep -q '^var/fifo prw' ours.tree
+	grep -q '^etc/abs-link lrwxrwxrwx 777 0:0  -> /etc/hostname' ours.tree
+	grep -q '^usr/bin/rel-link .* -> ../lib/one' ours.tree
+	grep -q '^swap lrwxrwxrwx .* -> usr/lib' ours.tree
+	grep -q '^etc/hostname/x ' ours.tree
+	grep -q '^etc/owned .* 1234:5678 ' ours.tree
+	[ "$(grep -c ' link#1$' ours.tree)" -eq 3 ]
+	grep -q '^usr/lib/sparse .* 5242880 ' ours.tree
+	grep -q '^data/fresh ' ours.tree
+	grep -q '^data/keep/again ' ours.tree
+	! grep -q '^data/keep/k \|^data/lower \|^data/old\|^etc/motd \|^swap/inside' ours.tree
+	[ "$(grep -c '^deep/' ours.tree)" -eq 3 ]
+}
+
+@test "-v says each layer, its digest and diff_id, and what it deleted" {
+	run -0 oci-untar -v -C "$T/r" "$IMG:latest"
+	assert_output --partial "layer 5 of 5"
+	assert_output --partial "diff_id verified"
+	assert_output --partial "whiteout: /etc/motd removed"
+	assert_output --partial "opaque whiteout: /data"
+	assert_output --regexp "layer sha256:[0-9a-f]{12} \("
+}
+
+@test "layer descriptors on stdin, and one layer stream with -f, plain, gzip and zstd" {
+	layer_descs "$IMG" | oci-untar -C "$T/r" "$IMG"
+	tree_list "$T/r" | diff -u "$UMOCI_TREE" -
+	for n in 1 2 3 4 5; do
+		b=$(layer_blob "$IMG" "$n")
+		case $n in
+		1) oci-untar -C "$T/f" -f "$b" ;;
+		2) gzip -dc "$b" >l.tar && oci-untar -C "$T/f" -f l.tar ;;
+		3) gzip -dc "$b" | zstd -q >l.zst && oci-untar -C "$T/f" -f l.zst ;;
+		*) oci-untar -C "$T/f" -f - <"$b" ;;
+		esac
+	done
+	tree_list "$T/f" | diff -u "$UMOCI_TREE" -
+}
+
+@test "a layer whose bytes do not match its digest: exit 1 naming both digests; the new DIR is removed" {
+	cp -a "$IMG" img
+	b=$(layer_blob img 3)
+	# gzip's MTIME field: the same tar, the same size, another digest
+	printf '\x01\x02\x03\x04' | dd of="$b" bs=1 seek=4 conv=notrunc status=none
+	want=sha256:$(basename "$b")
+	got=sha256:$(sha256sum "$b" | cut -d' ' -f1)
+	run -1 oci-untar -C "$T/r" img:latest
+	assert_output --partial "layer ${want:0:19}"
+	assert_output --partial "digest mismatch: expected $want, got $got"
+	assert_not_exist "$T/r"
+	# a DIR that was there before is left in place
+	mkdir "$T/mine"
+	run -1 oci-untar -C "$T/mine" img:latest
+	assert_dir_exists "$T/mine"
+}
+
+@test "a tar that does not match the config's diff_id: exit 1 naming both digests" {
+	cp -a "$IMG" img
+	bad=sha256:$(printf '0%.0s' $(seq 64))
+	good=$(jq -r '.rootfs.diff_ids[1]' "$(dirname "$(layer_blob img 1)")/$(jq -r '.config.digest' \
+		"img/blobs/sha256/$(jq -r '.manifests[0].digest' img/index.json | cut -d: -f2)" | cut -d: -f2)")
+	rewrite_config img ".rootfs.diff_ids[1] = \"$bad\""
+	run -1 oci-untar -C "$T/r" img:latest
+	assert_output --partial "diff_id"
+	assert_output --partial "expected $bad, got $good"
+	run -1 oci-untar -C "$T/r" img:latest
+	rewrite_config img '.rootfs.diff_ids |= .[0:2]'
+	run -1 oci-untar -C "$T/r" img:latest
+	assert_output --partial "2 diff_ids for 5 layers"
+}
+
+@test "broken input: truncated gzip, corrupt zstd, not a tar, xz, a config as a layer, empty stdin" {
+	b=$(layer_blob "$IMG" 1)
+	head -c 200 "$b" >short.gz
+	run -1 oci-untar -C "$T/r" -f short.gz
+	assert_output --partial "gzip"
+	assert_not_exist "$T/r"
+	printf '\x28\xb5\x2f\xfdgarbage-garbage' >bad.zst
+	run -1 oci-untar -C "$T/r" -f bad.zst
+	assert_output --partial "zstd"
+	echo "just text, not a tar" >text
+	run -1 oci-untar -C "$T/r" -f text
+	gzip -dc "$b" | xz >l.xz
+	run -1 oci-untar -C "$T/r" -f l.xz
+	assert_output --partial "xz"
+	m=$(jq -r '.manifests[0].digest' "$IMG/index.json")
+	jq -c .config "$IMG/blobs/sha256/${m#sha256:}" >config.desc
+	run -1 oci-untar -C "$T/r" "$IMG" <config.desc
+	assert_output --partial "is not a layer"
+	run -1 oci-untar -C "$T/r" "$IMG" </dev/null
+	assert_output --partial "no layer descriptors"
+	run -1 oci-untar -C "$T/r" "$T/nowhere:latest"
+	run -1 oci-untar -C "$T/r" -f "$T/nowhere.tar"
+	run -1 oci-untar -C "$IMG/index.json" "$IMG:latest"
+}
+
+@test "--whiteouts=keep writes .wh. files as tar -xf does" {
+	run -0 oci-untar --whiteouts=keep -C "$T/r" "$IMG:latest"
+	assert_file_exists "$T/r/etc/.wh.motd"
+	assert_file_exists "$T/r/etc/motd"
+	assert_file_exists "$T/r/data/.wh..wh..opq"
+	assert_file_exists "$T/r/data/lower"
+	# GNU tar as the oracle, on the layers it can stack (layer 3 turns a directory
+	# into a symlink, which tar -x refuses): the same tree, .wh. files and all.
+	mkdir tarx
+	for n in 1 2 4 5; do
+		tar -xzf "$(layer_blob "$IMG" "$n")" -C tarx
+		oci-untar --whiteouts=keep -C "$T/k" -f "$(layer_blob "$IMG" "$n")"
+	done
+	diff -u <(tree_list tarx) <(tree_list "$T/k")
+	grep -q '^etc/.wh.motd ' <(tree_list "$T/k")
+}
+
+@test "--whiteouts=overlay: one lowerdir per layer, mounted by overlayfs, equals umoci's tree" {
+	lower=
+	for n in 1 2 3 4 5; do
+		run -0 oci-untar --whiteouts=overlay -C "$T/l$n" -f "$(layer_blob "$IMG" "$n")"
+		lower=$T/l$n${lower:+:$lower}
+	done
+	[ "$(stat -c %t:%T "$T/l2/etc/motd")" = 0:0 ]
+	run -0 getfattr --absolute-names --only-values -n trusted.overlay.opaque "$T/l5/data"
+	assert_output y
+	mkdir merged
+	mount -t overlay overlay -o "lowerdir=$lower" merged
+	tree_list merged >merged.tree || { umount merged; false; }
+	umount merged
+	diff -u "$UMOCI_TREE" merged.tree
+}
+
+@test "as nobody: works, ownership skipped; in a user namespace overlay mode uses user.overlay.opaque" {
+	W=$(mktemp -d /tmp/oci-untar.XXXXXX)
+	chmod 755 "$W"
+	cp -a "$IMG" "$W/img"
+	chmod -R a+rX "$W/img"
+	chown nobody "$W"
+	run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups oci-untar -C "$W/r" "$W/img:latest"
+	# everything as umoci made it, but owned by nobody
+	tree_list "$W/r" | sed 's/ 65534:65534 / 0:0 /' >ours.tree
+	sed 's/ 1234:5678 / 0:0 /' "$UMOCI_TREE" | diff -u - ours.tree
+	run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups unshare -r \
+		oci-untar --whiteouts=overlay -C "$W/o" -f "$(layer_blob "$W/img" 5)"
+	run -0 getfattr --absolute-names --only-values -n user.overlay.opaque "$W/o/data"
+	assert_output y
+	rm -rf "$W"
+}
+
+@test "a layer over an existing tree: merges directories, replaces files, keeps the root" {
+	mkdir -p r/etc
+	echo old >r/etc/hostname
+	chmod 700 r
+	run -0 oci-untar -C r -f "$(layer_blob "$IMG" 1)"
+	[ "$(cat r/etc/hostname)" = box ]
+	[ "$(stat -c %a r)" = 700 ]
+}
