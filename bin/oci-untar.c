@@ -21,7 +21,8 @@
 
 #include "oci.h"
 
-static void
+/* The SYNOPSIS; exits 0 (-h, on stdout) or 2 (a usage error, on stderr). */
+static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f,
@@ -29,6 +30,7 @@ usage(FILE *f)
 	    "       oci-untar [-vq] [--whiteouts=MODE] -C DIR LAYOUT < DESCRIPTORS\n"
 	    "       oci-untar [-vq] [--whiteouts=MODE] -C DIR -f FILE|-\n"
 	    "  MODE: apply (default), overlay or keep\n");
+	exit(f == stdout ? 0 : 2);
 }
 
 /* Every layer of IMAGE, bottom first, each with its diff_id. */
@@ -122,27 +124,16 @@ main(int argc, char *argv[])
 	};
 	struct oci_untar_opts o = { OCI_WHITEOUTS_APPLY, 0 };
 	struct oci_platform plat, *platp = NULL;
-	const char *dir = NULL, *file = NULL;
+	const char *dir = NULL, *file = NULL, *pflag = NULL;
 	struct oci_ref ref;
 	struct oci_err e;
 	int c, rootfd, made, rc;
 
 	while ((c = getopt_long(argc, argv, "C:f:p:hvq", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'C':
-			dir = optarg;
-			break;
-		case 'f':
-			file = optarg;
-			break;
-		case 'p':
-			if (oci_platform_parse(optarg, &plat, &e) < 0) {
-				warnx("%s", e.msg);
-				usage(stderr);
-				return 2;
-			}
-			platp = &plat;
-			break;
+		case 'C': dir = optarg; break;
+		case 'f': file = optarg; break;
+		case 'p': pflag = optarg; break;
 		case 'w':
 			if (strcmp(optarg, "apply") == 0)
 				o.whiteouts = OCI_WHITEOUTS_APPLY;
@@ -153,32 +144,21 @@ main(int argc, char *argv[])
 			else {
 				warnx("--whiteouts: \"%s\" is not apply, overlay or keep", optarg);
 				usage(stderr);
-				return 2;
 			}
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case OCI_OPT_VERSION:
-			oci_print_version();
-			return 0;
-		case 'v':
-			oci_verbose++;
-			break;
-		case 'q':
-			oci_quiet = 1;
-			break;
-		default:
-			usage(stderr);
-			return 2;
+		case 'h': usage(stdout);
+		case OCI_OPT_VERSION: oci_print_version(); return 0;
+		case 'v': oci_verbose++; break;
+		case 'q': oci_quiet = 1; break;
+		default: usage(stderr);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (dir == NULL || (file ? argc != 0 : argc != 1)) {
+	if (dir == NULL || (file ? argc != 0 : argc != 1))
 		usage(stderr);
-		return 2;
-	}
+	if (pflag && oci_platform_parse(pflag, platp = &plat, &e) < 0)
+		errx(2, "%s", e.msg);
 	/* In a user namespace overlayfs honours only user.overlay.* ("userxattr"). */
 	o.user_xattrs = oci_overlay_user_xattrs();
 

@@ -14,19 +14,22 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "oci.h"
 
-static void
+/* The SYNOPSIS; exits 0 (-h, on stdout) or 2 (a usage error, on stderr). */
+static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: oci-whiteout [-vq] LAYER|DIR|-\n"
 	    "       oci-whiteout [-vq] --to-overlay [--user-xattrs] DIR\n"
 	    "       oci-whiteout [-vq] --to-oci DIR\n");
+	exit(f == stdout ? 0 : 2);
 }
 
 /* {"path":"/etc/motd","kind":"file","form":"oci"} */
@@ -65,36 +68,18 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "hvq", longopts, NULL)) != -1) {
 		switch (c) {
-		case TO_OVERLAY:
-			convert = OCI_WH_FORM_OVERLAY;
-			break;
-		case TO_OCI:
-			convert = OCI_WH_FORM_OCI;
-			break;
-		case USER_XATTRS:
-			user_xattrs = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case OCI_OPT_VERSION:
-			oci_print_version();
-			return 0;
-		case 'v':
-			oci_verbose++;
-			break;
-		case 'q':
-			oci_quiet = 1;
-			break;
-		default:
-			usage(stderr);
-			return 2;
+		case TO_OVERLAY: convert = OCI_WH_FORM_OVERLAY; break;
+		case TO_OCI: convert = OCI_WH_FORM_OCI; break;
+		case USER_XATTRS: user_xattrs = 1; break;
+		case 'h': usage(stdout);
+		case OCI_OPT_VERSION: oci_print_version(); return 0;
+		case 'v': oci_verbose++; break;
+		case 'q': oci_quiet = 1; break;
+		default: usage(stderr);
 		}
 	}
-	if (argc - optind != 1) {
+	if (argc - optind != 1)
 		usage(stderr);
-		return 2;
-	}
 	fd = strcmp(argv[optind], "-") == 0 ? dup(STDIN_FILENO) : open(argv[optind], O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		err(1, "%s", argv[optind]);

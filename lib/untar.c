@@ -154,6 +154,30 @@ read_some(int fd, unsigned char *buf, size_t cap, size_t want)
 	return got;
 }
 
+#define GZ_CANCELLED (-1000)
+
+/*
+ * One isal_inflate() call into the slot being filled; *made (may be NULL)
+ * gets how many bytes came out.  Returns isal's status, or GZ_CANCELLED.
+ */
+static int
+gz_step(struct feed *f, struct inflate_state *gz, size_t *made)
+{
+	unsigned char *o;
+	size_t avail;
+	int r;
+
+	if (out_space(f, &o, &avail) < 0)
+		return GZ_CANCELLED;
+	gz->next_out = o;
+	gz->avail_out = avail;
+	r = isal_inflate(gz);
+	out_commit(f, avail - gz->avail_out);
+	if (made)
+		*made = avail - gz->avail_out;
+	return r;
+}
+
 static void *
 reader_main(void *arg)
 {
@@ -228,12 +252,8 @@ reader_main(void *arg)
 					gz->crc_flag = IGZIP_GZIP;
 					member_done = 0;
 				}
-				if (out_space(f, &o, &avail) < 0)
+				if ((r = gz_step(f, gz, NULL)) == GZ_CANCELLED)
 					goto out;
-				gz->next_out = o;
-				gz->avail_out = avail;
-				r = isal_inflate(gz);
-				out_commit(f, avail - gz->avail_out);
 				if (r < 0) {
 					feed_fail(f, "%s", "gzip: the compressed data is corrupt");
 					goto out;
@@ -259,16 +279,10 @@ reader_main(void *arg)
 	}
 	/* Flush what the decompressor still holds, then check that it finished. */
 	if (gz && !member_done) {
-		for (;;) {
-			if (out_space(f, &o, &avail) < 0)
+		do {
+			if ((r = gz_step(f, gz, &avail)) == GZ_CANCELLED)
 				goto out;
-			gz->next_out = o;
-			gz->avail_out = avail;
-			r = isal_inflate(gz);
-			out_commit(f, avail - gz->avail_out);
-			if (r < 0 || gz->block_state == ISAL_BLOCK_FINISH || avail == gz->avail_out)
-				break;
-		}
+		} while (r >= 0 && gz->block_state != ISAL_BLOCK_FINISH && avail > 0);
 		if (gz->block_state != ISAL_BLOCK_FINISH) {
 			feed_fail(f, "%s", "gzip: the compressed data ends early");
 			goto out;
@@ -894,6 +908,26 @@ entry_times(struct archive_entry *ent, struct timespec ts[2])
 	}
 }
 
+/*
+ * Owner, mode (unless a symlink's) and times of a name that is not opened
+ * (a symlink, a FIFO, a device).  The mode after chown, which clears setuid.
+ */
+static int
+metadata_at(int pfd, const char *name, struct archive_entry *ent, struct oci_err *e)
+{
+	struct timespec ts[2];
+
+	if (set_owner(pfd, name, ent, e) < 0)
+		return -1;
+	if (archive_entry_filetype(ent) != AE_IFLNK &&
+	    fchmodat(pfd, name, archive_entry_perm(ent) & 07777, 0) < 0)
+		return oci_fail_errno(e, "chmod");
+	entry_times(ent, ts);
+	if (utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		return oci_fail_errno(e, "set times");
+	return 0;
+}
+
 /* xattrs from the tar, except overlayfs's own: a tar must not forge whiteouts. */
 static void
 set_xattrs(struct untar *u, int fd, struct archive_entry *ent, const char *path)
@@ -1010,9 +1044,8 @@ static int
 make_special(struct untar *u, int pfd, const char *name, const char *path,
     struct archive_entry *ent, struct oci_err *e)
 {
-	mode_t type = archive_entry_filetype(ent), perm = archive_entry_perm(ent) & 07777;
+	mode_t type = archive_entry_filetype(ent);
 	dev_t dev = makedev(archive_entry_rdevmajor(ent), archive_entry_rdevminor(ent));
-	struct timespec ts[2];
 
 	if (type == AE_IFSOCK) {
 		if (!u->warned_sock++)
@@ -1031,14 +1064,7 @@ make_special(struct untar *u, int pfd, const char *name, const char *path,
 		}
 		return oci_fail_errno(e, "mknod");
 	}
-	if (set_owner(pfd, name, ent, e) < 0)
-		return -1;
-	if (fchmodat(pfd, name, perm, 0) < 0)
-		return oci_fail_errno(e, "chmod");
-	entry_times(ent, ts);
-	if (utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
-		return oci_fail_errno(e, "set times");
-	return 0;
+	return metadata_at(pfd, name, ent, e);
 }
 
 static int
@@ -1046,7 +1072,6 @@ make_symlink(struct untar *u, int pfd, const char *name, struct archive_entry *e
     struct oci_err *e)
 {
 	const char *target = archive_entry_symlink(ent);
-	struct timespec ts[2];
 
 	(void)u;
 	if (target == NULL)
@@ -1056,12 +1081,7 @@ make_symlink(struct untar *u, int pfd, const char *name, struct archive_entry *e
 	/* Stored as written: it is resolved, inside the root, only when used. */
 	if (symlinkat(target, pfd, name) < 0)
 		return oci_fail_errno(e, "symlink");
-	if (set_owner(pfd, name, ent, e) < 0)
-		return -1;
-	entry_times(ent, ts);
-	if (utimensat(pfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
-		return oci_fail_errno(e, "set times");
-	return 0;
+	return metadata_at(pfd, name, ent, e);
 }
 
 /* A hardlink: its target must be an entry inside the root, not a directory. */

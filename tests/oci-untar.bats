@@ -6,19 +6,14 @@ bats_require_minimum_version 1.5.0
 load helper
 load untar_helper
 
-# One image for the whole file (umoci is slow): $IMG, its umoci tree in $UMOCI_TREE.
 setup_file() {
-	T=$BATS_FILE_TMPDIR
-	cd "$T" || return 1
-	untar_image "$T/img" latest
-	umoci unpack --image "$T/img:latest" "$T/bundle" >/dev/null
-	tree_list "$T/bundle/rootfs" >"$T/umoci.tree"
+	untar_setup_file
+	umoci unpack --image "$BATS_FILE_TMPDIR/img:latest" "$BATS_FILE_TMPDIR/bundle" >/dev/null
+	tree_list "$BATS_FILE_TMPDIR/bundle/rootfs" >"$BATS_FILE_TMPDIR/umoci.tree"
 }
 
 setup() {
-	T=$BATS_TEST_TMPDIR
-	cd "$T" || return 1
-	IMG=$BATS_FILE_TMPDIR/img
+	untar_setup
 	UMOCI_TREE=$BATS_FILE_TMPDIR/umoci.tree
 }
 

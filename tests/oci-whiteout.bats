@@ -7,15 +7,11 @@ load helper
 load untar_helper
 
 setup_file() {
-	T=$BATS_FILE_TMPDIR
-	cd "$T" || return 1
-	untar_image "$T/img" latest
+	untar_setup_file
 }
 
 setup() {
-	T=$BATS_TEST_TMPDIR
-	cd "$T" || return 1
-	IMG=$BATS_FILE_TMPDIR/img
+	untar_setup
 }
 
 @test "usage: -h, --version, and usage errors exit 2" {

@@ -75,6 +75,20 @@ PY
 	rm -rf "$b"
 }
 
+# One image for a whole suite (umoci is slow): untar_setup_file makes it,
+# untar_setup gives each test its scratch $T and the image's path in $IMG.
+untar_setup_file() {
+	T=$BATS_FILE_TMPDIR
+	cd "$T" || return 1
+	untar_image "$T/img" latest
+}
+
+untar_setup() {
+	T=$BATS_TEST_TMPDIR
+	cd "$T" || return 1
+	IMG=$BATS_FILE_TMPDIR/img
+}
+
 # tree_list DIR: one line per entry, sorted: path, type, mode, owner, size,
 # content digest or link target, and a hardlink group number (0: one link).
 tree_list() {
