@@ -65,12 +65,10 @@ asan:
 	$(MAKE) B=build/asan/ SAN=1 all
 
 # The suites run against bin/ first, then against the sanitizer build.
-BATS = bats --print-output-on-failure
 check: deps
 	$(MAKE) all
 	$(MAKE) asan
-	OCI_BIN=$(CURDIR)/bin $(BATS) tests
-	OCI_BIN=$(CURDIR)/build/asan/bin $(BATS) tests
+	tests/run.sh bin build/asan/bin
 
 bench: all
 	@for b in tests/bench/*.sh; do echo "== $$b"; OCI_BIN=$(CURDIR)/bin bash $$b || exit 1; done
