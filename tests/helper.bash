@@ -97,14 +97,14 @@ umoci_image() {
 	echo a >"$b/rootfs/data/a"
 	echo b >"$b/rootfs/data/b"
 	ln -s ../etc/motd "$b/rootfs/bin/motd-link"
-	umoci repack --image "$layout:$tag" "$b"
+	umoci repack --refresh-bundle --image "$layout:$tag" "$b"
 	rm "$b/rootfs/etc/motd"
 	echo new >"$b/rootfs/etc/new"
-	umoci repack --image "$layout:$tag" "$b"
+	umoci repack --refresh-bundle --image "$layout:$tag" "$b"
 	rm -rf "$b/rootfs/data"
 	mkdir "$b/rootfs/data"
 	echo c >"$b/rootfs/data/c"
-	umoci repack --image "$layout:$tag" "$b"
+	umoci repack --refresh-bundle --image "$layout:$tag" "$b"
 	umoci config --image "$layout:$tag" --config.entrypoint /bin/hello \
 		--config.env GREETING=hi --config.workingdir / 2>/dev/null
 	rm -rf "$b"
