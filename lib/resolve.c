@@ -44,8 +44,7 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 			goto bad;
 		}
 		if (kind == OCI_KIND_MANIFEST) {
-			oci_say("manifest %s (%lld bytes): config %s, %zu layer%s", oci_short(d.digest),
-			    (long long)d.size,
+			oci_say("manifest %s → config %s, %zu layer%s", oci_short(d.digest),
 			    oci_short(json_string_value(json_object_get(json_object_get(doc, "config"), "digest"))
 				?: "?"),
 			    json_array_size(json_object_get(doc, "layers")),
@@ -79,7 +78,7 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 			    oci_platform_str(platform), have[0] ? have : "none");
 			goto bad;
 		}
-		oci_say("index %s: %s -> manifest %s", oci_short(d.digest), oci_platform_str(platform),
+		oci_say("index %s: %s → manifest %s", oci_short(d.digest), oci_platform_str(platform),
 		    oci_short(json_string_value(json_object_get(pick, "digest")) ?: "?"));
 		json_decref(desc);
 		desc = json_incref((json_t *)pick);
@@ -117,7 +116,7 @@ oci_image_open(const char *arg, const struct oci_platform *platform, struct oci_
 		goto bad;
 	oci_desc_parse(desc, &d, e);
 	if (img->ref.tag)
-		oci_say("index.json: tag %s -> %s %s (%lld bytes)", img->ref.tag,
+		oci_say("index.json: tag %s → %s %s (%lld bytes)", img->ref.tag,
 		    oci_media_short(d.media_type), oci_short(d.digest), (long long)d.size);
 	else
 		oci_say("index.json: %s %s (%lld bytes)", oci_media_short(d.media_type),
