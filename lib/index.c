@@ -212,13 +212,20 @@ oci_index_update(struct oci_layout *l, int (*edit)(json_t *, void *, struct oci_
 		oci_fail_errno(e, "%s/%s", l->path, tmp);
 		goto out;
 	}
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
 		oci_fail_errno(e, "write %s/%s", l->path, tmp);
 		unlinkat(l->dirfd, tmp, 0);
 		goto out;
 	}
+	rc = close(fd);
 	fd = -1;
+	if (rc < 0) {
+		rc = -1;
+		oci_fail_errno(e, "write %s/%s", l->path, tmp);
+		unlinkat(l->dirfd, tmp, 0);
+		goto out;
+	}
+	rc = -1;
 	if (renameat(l->dirfd, tmp, l->dirfd, "index.json") < 0) {
 		oci_fail_errno(e, "rename %s/index.json", l->path);
 		unlinkat(l->dirfd, tmp, 0);
