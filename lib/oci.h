@@ -306,7 +306,7 @@ int oci_index_update(struct oci_layout *l,
 /* Edits for oci_index_update: tag a descriptor (replacing that tag), remove a tag. */
 int oci_index_set_tag(json_t *index, const char *tag, const json_t *desc);
 int oci_index_remove_tag(json_t *index, const char *tag, struct oci_err *e);
-/* One call: tag desc as tag in the layout's index.json. */
+/* One call: tag desc as tag in the layout's index.json; a tag LAYOUT:TAG could not name is refused. */
 int oci_layout_tag(struct oci_layout *l, const char *tag, const json_t *desc,
     struct oci_err *e);
 
