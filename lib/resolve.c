@@ -62,6 +62,18 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 				pick = m;
 				break;
 			}
+		/*
+		 * A nested index often has no platform of its own (it holds
+		 * several): follow the first such one, as containerd does.
+		 */
+		if (pick == NULL)
+			json_array_foreach(list, i, m)
+				if (json_object_get(m, "platform") == NULL &&
+				    oci_media_kind(json_string_value(json_object_get(m, "mediaType"))) ==
+				    OCI_KIND_INDEX) {
+					pick = m;
+					break;
+				}
 		if (pick == NULL) {
 			char have[512] = "";
 			json_array_foreach(list, i, m) {
@@ -78,7 +90,8 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 			    oci_platform_str(platform), have[0] ? have : "none");
 			goto bad;
 		}
-		oci_say("index %s: %s → manifest %s", oci_short(d.digest), oci_platform_str(platform),
+		oci_say("index %s: %s → %s %s", oci_short(d.digest), oci_platform_str(platform),
+		    oci_media_short(json_string_value(json_object_get(pick, "mediaType"))),
 		    oci_short(json_string_value(json_object_get(pick, "digest")) ?: "?"));
 		json_decref(desc);
 		desc = json_incref((json_t *)pick);
