@@ -37,6 +37,12 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 
 		if (oci_desc_parse(desc, &d, e) < 0)
 			goto bad;
+		kind = oci_media_kind(d.media_type);
+		if (kind == OCI_KIND_LAYER || kind == OCI_KIND_CONFIG) {
+			oci_fail(e, "%s %s is not a manifest or an index", oci_media_short(d.media_type),
+			    oci_short(d.digest));
+			goto bad;
+		}
 		if (oci_blob_read(l, d.digest, d.size, &buf, &len, e) < 0)
 			goto bad;
 		if (oci_doc_parse(buf, len, d.media_type, &doc, &kind, e) < 0) {
