@@ -94,6 +94,7 @@ out:
 struct tree {
 	struct oci_layout *layout;
 	const char *branch, *last, *pipe, *blank;	/* "├── " "└── " "│   " "    " */
+	const char *bad;	/* "✗", marking a problem */
 	json_t *seen;		/* digests of documents already drawn in full */
 	struct oci_err first;	/* the first problem found; drawing goes on */
 	int problems;
@@ -119,7 +120,7 @@ tree_children(struct tree *t, const json_t *list, const json_t *config, const ch
 static void
 tree_problem(struct tree *t, const char *prefix, struct oci_err *e)
 {
-	printf("%s%s✗ %s\n", prefix, t->last, e->msg);
+	printf("%s%s%s %s\n", prefix, t->last, t->bad, e->msg);
 	if (t->problems++ == 0)
 		t->first = *e;
 }
@@ -168,8 +169,9 @@ tree_node(struct tree *t, const json_t *desc, const char *prefix, int last, int 
 		tree_problem(t, sub, &e);
 		return;
 	}
-	if (oci_blob_read(t->layout, d.digest, d.size, &buf, &len, &e) < 0 ||
-	    oci_doc_parse(buf, len, d.media_type, &doc, &kind, &e) < 0) {
+	if (oci_blob_read(t->layout, d.digest, d.size, &buf, &len, &e) < 0) {
+		tree_problem(t, sub, &e);
+	} else if (oci_doc_parse(buf, len, d.media_type, &doc, &kind, &e) < 0) {
 		oci_context(&e, "%s %s", oci_media_short(d.media_type), oci_short(d.digest));
 		tree_problem(t, sub, &e);
 	} else if (kind == OCI_KIND_INDEX) {
@@ -199,9 +201,9 @@ tree(const char *arg, const struct oci_platform *platform)
 
 	setlocale(LC_CTYPE, "");
 	if (strcmp(nl_langinfo(CODESET), "UTF-8") == 0) {
-		t.branch = "├── ", t.last = "└── ", t.pipe = "│   ", t.blank = "    ";
+		t.branch = "├── ", t.last = "└── ", t.pipe = "│   ", t.blank = "    ", t.bad = "✗";
 	} else {
-		t.branch = "|-- ", t.last = "`-- ", t.pipe = "|   ", t.blank = "    ";
+		t.branch = "|-- ", t.last = "`-- ", t.pipe = "|   ", t.blank = "    ", t.bad = "!";
 	}
 	t.seen = json_object();
 	if (oci_ref_parse(arg, &ref, &e) < 0 || oci_layout_open(ref.layout, &t.layout, &e) < 0 ||
@@ -227,7 +229,8 @@ tree(const char *arg, const struct oci_platform *platform)
 	printf("%s\n", arg);
 	tree_children(&t, list, NULL, "", 0);
 	if (t.problems)
-		errx(1, "%s%s", t.first.msg, t.problems > 1 ? " (and more problems, marked ✗)" : "");
+		errx(1, "%s%s%s", t.first.msg, t.problems > 1 ? " (and more problems, marked " : "",
+		    t.problems > 1 ? t.bad : "");
 	json_decref(list);
 	json_decref(index);
 	json_decref(t.seen);
@@ -301,6 +304,10 @@ tag(const char *name, const char *path)
 		errx(1, "stdin: %s", rc < 0 ? e.msg : "more than one descriptor: --tag takes one");
 	if (oci_desc_parse(desc, &d, &e) < 0)
 		errx(1, "stdin: %s", e.msg);
+	kind = oci_media_kind(d.media_type);
+	if (kind == OCI_KIND_LAYER || kind == OCI_KIND_CONFIG)
+		errx(1, "stdin: %s %s is not a manifest or an index", oci_media_short(d.media_type),
+		    oci_short(d.digest));
 	if (oci_layout_open(path, &l, &e) < 0)
 		errx(1, "%s", e.msg);
 	if (oci_blob_read(l, d.digest, d.size, &buf, &len, &e) < 0 ||
