@@ -2,7 +2,6 @@
 # oci-index: index.json's entries, tags, platforms, the tree, and tagging,
 # on layouts that umoci and skopeo made; jq and skopeo are the oracles.
 
-bats_require_minimum_version 1.5.0
 load helper
 load layouts_helper
 

@@ -2,7 +2,6 @@
 # oci-manifest: a manifest's exact bytes, its config, its layers, on layouts
 # that umoci and skopeo made; skopeo inspect --raw and jq are the oracles.
 
-bats_require_minimum_version 1.5.0
 load helper
 load layouts_helper
 
