@@ -356,6 +356,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct oci_platform platform, *p = NULL;
+	const char *pflag = NULL;
 	enum mode mode = LOOKUP;
 	const char *name = NULL;
 	struct oci_err e;
@@ -363,25 +364,11 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "hvqp:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'h':
-			usage(stdout);
-			break;
-		case OCI_OPT_VERSION:
-			oci_print_version();
-			return 0;
-		case 'v':
-			oci_verbose++;
-			break;
-		case 'q':
-			oci_quiet = 1;
-			break;
-		case 'p':
-			if (oci_platform_parse(optarg, &platform, &e) < 0) {
-				warnx("%s", e.msg);
-				usage(stderr);
-			}
-			p = &platform;
-			break;
+		case 'h': usage(stdout); break;
+		case OCI_OPT_VERSION: oci_print_version(); return 0;
+		case 'v': oci_verbose++; break;
+		case 'q': oci_quiet = 1; break;
+		case 'p': pflag = optarg; break;
 		case TREE:
 		case INIT:
 		case TAG:
@@ -397,6 +384,8 @@ main(int argc, char *argv[])
 			usage(stderr);
 		}
 	}
+	if (pflag && oci_platform_parse(pflag, p = &platform, &e) < 0)
+		errx(2, "%s", e.msg);
 	if (argc - optind != 1 || (p && mode != LOOKUP && mode != TREE))
 		usage(stderr);
 	switch (mode) {

@@ -112,6 +112,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct oci_platform platform, *p = NULL;
+	const char *pflag = NULL;
 	enum what what = MANIFEST;
 	struct oci_image *img;
 	struct oci_ref ref;
@@ -120,25 +121,11 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "hvqp:cl", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'h':
-			usage(stdout);
-			break;
-		case OCI_OPT_VERSION:
-			oci_print_version();
-			return 0;
-		case 'v':
-			oci_verbose++;
-			break;
-		case 'q':
-			oci_quiet = 1;
-			break;
-		case 'p':
-			if (oci_platform_parse(optarg, &platform, &e) < 0) {
-				warnx("%s", e.msg);
-				usage(stderr);
-			}
-			p = &platform;
-			break;
+		case 'h': usage(stdout); break;
+		case OCI_OPT_VERSION: oci_print_version(); return 0;
+		case 'v': oci_verbose++; break;
+		case 'q': oci_quiet = 1; break;
+		case 'p': pflag = optarg; break;
 		case 'c':
 		case 'l':
 			if (what != MANIFEST) {
@@ -151,6 +138,8 @@ main(int argc, char *argv[])
 			usage(stderr);
 		}
 	}
+	if (pflag && oci_platform_parse(pflag, p = &platform, &e) < 0)
+		errx(2, "%s", e.msg);
 	if (argc - optind != 1)
 		usage(stderr);
 	if (oci_ref_parse(argv[optind], &ref, &e) < 0)

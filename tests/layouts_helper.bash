@@ -1,16 +1,16 @@
 # tests/layouts_helper.bash — image layouts made by other tools (umoci,
 # skopeo through a docker-registry on loopback), for the suites that read
-# layouts: `load layouts_helper`, then `build_layouts DIR` in setup_file and
-# `registry_stop` in teardown_file.
+# layouts: `load layouts_helper` gives a suite the setup_file and
+# teardown_file below, and the layouts in $F:
 #
-#   DIR/um      umoci: tag latest (3 layers) and v1 (the same manifest)
-#   DIR/multi   skopeo copy --all from the registry: tag multi is an OCI index
+#   $F/um      umoci: tag latest (3 layers) and v1 (the same manifest)
+#   $F/multi   skopeo copy --all from the registry: tag multi is an OCI index
 #               of linux/amd64 (the 3-layer image) and linux/arm64/v8 (no layers);
 #               tag docker.io/library/busybox:latest (a full reference) is the
 #               amd64 manifest alone
-#   DIR/dock    Docker schema2, bytes as the registry serves them: tag latest is
+#   $F/dock    Docker schema2, bytes as the registry serves them: tag latest is
 #               a manifest list, tag amd is its amd64 manifest
-#   DIR/nested  index.json -> index (no platform) -> the multi index -> manifests
+#   $F/nested  index.json -> index (no platform) -> the multi index -> manifests
 #
 # REGISTRY stays up: tests compare with `skopeo inspect --raw docker://…`.
 # Repositories in it: multi (the OCI index) and dlist (the Docker list).
@@ -121,4 +121,17 @@ host_arch() {
 # copy_layout NAME: a private copy of a fixture layout in this test's $T, to break
 copy_layout() {
 	cp -a "$F/$1" "$T/$1"
+}
+
+setup_file() {
+	export F=$BATS_FILE_TMPDIR/layouts
+	build_layouts "$F" >"$BATS_FILE_TMPDIR/build.log" 2>&1 </dev/null || {
+		cat "$BATS_FILE_TMPDIR/build.log" >&2
+		return 1
+	}
+	export REGISTRY REGISTRY_PID
+}
+
+teardown_file() {
+	registry_stop
 }

@@ -5,15 +5,7 @@
 load helper
 load layouts_helper
 
-setup_file() {
-	export F=$BATS_FILE_TMPDIR/layouts
-	build_layouts "$F" >&3 2>&1 </dev/null
-	export REGISTRY REGISTRY_PID
-}
-
-teardown_file() {
-	registry_stop
-}
+# setup_file builds the layouts in $F (layouts_helper.bash); teardown_file stops the registry.
 
 # ---- usage ----
 

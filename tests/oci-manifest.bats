@@ -5,15 +5,7 @@
 load helper
 load layouts_helper
 
-setup_file() {
-	export F=$BATS_FILE_TMPDIR/layouts
-	build_layouts "$F" >&3 2>&1 </dev/null
-	export REGISTRY REGISTRY_PID
-}
-
-teardown_file() {
-	registry_stop
-}
+# setup_file builds the layouts in $F (layouts_helper.bash); teardown_file stops the registry.
 
 # put_doc LAYOUT FILE MEDIATYPE TAG: FILE becomes a blob, tagged in index.json
 put_doc() {
@@ -21,6 +13,17 @@ put_doc() {
 	read -r d s < <(put_blob "$1" "$2")
 	add_entry "$1" "$3" "$d" "$s" "$4"
 }
+
+# refused NAME MEDIATYPE MESSAGE [OPTION]: $T/NAME.json, tagged NAME in a
+# copy of um with that media type, makes oci-manifest exit 1 saying MESSAGE
+refused() {
+	[ -d "$T/um" ] || copy_layout um
+	put_doc "$T/um" "$T/$1.json" "$2" "$1"
+	run -1 oci-manifest ${4:-} "$T/um:$1"
+	assert_output --partial "$3"
+}
+
+MT_MANIFEST=application/vnd.oci.image.manifest.v1+json
 
 # the platform manifest an index names, as jq picks it: pick INDEXFILE ARCH
 pick() {
@@ -189,27 +192,18 @@ pick() {
 }
 
 @test "truncated or malformed JSON in a manifest" {
-	copy_layout um
 	head -c 100 "$(blob "$F/um" "$(entry "$F/um" latest | jq -r .digest)")" >"$T/trunc.json"
-	put_doc "$T/um" "$T/trunc.json" application/vnd.oci.image.manifest.v1+json trunc
-	run -1 oci-manifest "$T/um:trunc"
-	assert_output --regexp 'manifest sha256:[0-9a-f]{12}: not valid JSON'
+	refused trunc $MT_MANIFEST ": not valid JSON"
+	assert_output --regexp '^oci-manifest: manifest sha256:[0-9a-f]{12}: not valid JSON'
 	echo '[1,2,3]' >"$T/array.json"
-	put_doc "$T/um" "$T/array.json" application/vnd.oci.image.manifest.v1+json array
-	run -1 oci-manifest "$T/um:array"
-	assert_output --partial "not a JSON object"
+	refused array $MT_MANIFEST "not a JSON object"
 	echo '{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:x","size":1},"layers":[]}' >"$T/baddesc.json"
-	put_doc "$T/um" "$T/baddesc.json" application/vnd.oci.image.manifest.v1+json baddesc
-	run -1 oci-manifest --config "$T/um:baddesc"
-	assert_output --partial "config"
+	refused baddesc $MT_MANIFEST "config" --config
 	echo '{"schemaVersion":2,"config":{},"layers":[{"mediaType":"x","digest":"sha256:1","size":-1}]}' >"$T/badlayer.json"
-	put_doc "$T/um" "$T/badlayer.json" application/vnd.oci.image.manifest.v1+json badlayer
-	run -1 oci-manifest --layers "$T/um:badlayer"
-	assert_output --partial "layer 1"
+	refused badlayer $MT_MANIFEST "layer 1" --layers
 }
 
 @test "a document over 4 MiB is refused, whatever its descriptor says" {
-	copy_layout um
 	{
 		jq -c . "$(blob "$F/um" "$(entry "$F/um" latest | jq -r .digest)")" |
 			sed 's/}$/,"annotations":{"pad":"/' | tr -d '\n'
@@ -217,9 +211,7 @@ pick() {
 		echo '"}}'
 	} >"$T/big.json"
 	jq -e .annotations.pad "$T/big.json" >/dev/null
-	put_doc "$T/um" "$T/big.json" application/vnd.oci.image.manifest.v1+json big
-	run -1 oci-manifest "$T/um:big"
-	assert_output --partial "over the 4194304 byte limit"
+	refused big $MT_MANIFEST "over the 4194304 byte limit"
 	# a descriptor that lies about the size does not get it read either
 	jq -c '(.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "big") | .size) = 100' \
 		"$T/um/index.json" >"$T/i" && mv "$T/i" "$T/um/index.json"
@@ -228,34 +220,23 @@ pick() {
 }
 
 @test "a document that claims to be both a manifest and an index" {
-	copy_layout um
 	oci-manifest "$F/um:latest" | jq -c '.manifests = []' >"$T/hybrid.json"
-	put_doc "$T/um" "$T/hybrid.json" application/vnd.oci.image.manifest.v1+json hybrid
-	run -1 oci-manifest "$T/um:hybrid"
-	assert_output --partial 'both "manifests" and "layers"/"config"'
+	refused hybrid $MT_MANIFEST 'both "manifests" and "layers"/"config"'
 	# and one whose own mediaType contradicts its descriptor
 	oci-manifest "$F/um:latest" | jq -c '.mediaType = "application/vnd.oci.image.index.v1+json"' >"$T/liar.json"
-	put_doc "$T/um" "$T/liar.json" application/vnd.oci.image.manifest.v1+json liar
-	run -1 oci-manifest "$T/um:liar"
-	assert_output --partial "index has no \"manifests\" array"
+	refused liar $MT_MANIFEST 'index has no "manifests" array'
 }
 
 @test "Docker schema1 and unknown media types are refused, naming the type" {
-	copy_layout um
 	cat >"$T/s1.json" <<-'EOF'
 	{"schemaVersion":1,"name":"library/busybox","tag":"latest","architecture":"amd64","fsLayers":[],"history":[]}
 	EOF
-	put_doc "$T/um" "$T/s1.json" application/vnd.docker.distribution.manifest.v1+prettyjws s1
-	run -1 oci-manifest "$T/um:s1"
-	assert_output --partial "schema1"
+	refused s1 application/vnd.docker.distribution.manifest.v1+prettyjws "schema1"
 	echo '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v1+json","config":{},"layers":[]}' >"$T/s1b.json"
-	put_doc "$T/um" "$T/s1b.json" application/vnd.docker.distribution.manifest.v1+json s1b
-	run -1 oci-manifest "$T/um:s1b"
-	assert_output --partial "application/vnd.docker.distribution.manifest.v1+json: Docker schema1 manifests are not supported"
+	refused s1b application/vnd.docker.distribution.manifest.v1+json \
+		"application/vnd.docker.distribution.manifest.v1+json: Docker schema1 manifests are not supported"
 	echo '{"schemaVersion":2,"mediaType":"application/vnd.example.thing+json","blobs":[]}' >"$T/odd.json"
-	put_doc "$T/um" "$T/odd.json" application/vnd.example.thing+json odd
-	run -1 oci-manifest "$T/um:odd"
-	assert_output --partial 'unsupported media type "application/vnd.example.thing+json"'
+	refused odd application/vnd.example.thing+json 'unsupported media type "application/vnd.example.thing+json"'
 	LC_ALL=C run -0 oci-index --tree "$T/um:odd"
 	assert_output --partial "application/vnd.example.thing+json sha256:"
 }
