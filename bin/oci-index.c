@@ -70,8 +70,8 @@ lookup(const char *arg, const struct oci_platform *platform)
 		errx(1, "%s", e.msg);
 	oci_desc_parse(desc, &d, &e);
 	oci_say("index.json: %s%s → %s %s (%lld bytes)", ref.tag ? "tag " : "",
-	    ref.tag ? ref.tag : "entry", oci_media_short(d.media_type), oci_short(d.digest),
-	    (long long)d.size);
+	    ref.tag ? ref.tag : ref.digest ? "digest" : "its one entry", oci_media_short(d.media_type),
+	    oci_short(d.digest), (long long)d.size);
 	if (platform == NULL) {
 		oci_desc_write(stdout, desc);
 	} else {
