@@ -93,9 +93,12 @@ umoci_image() {
 	echo b >"$b/rootfs/data/b"
 	ln -s ../etc/motd "$b/rootfs/bin/motd-link"
 	umoci repack --image "$layout:$tag" "$b"
+	# repack layers on the image the bundle was unpacked from: unpack again
+	rm -rf "$b" && umoci unpack --rootless --image "$layout:$tag" "$b"
 	rm "$b/rootfs/etc/motd"
 	echo new >"$b/rootfs/etc/new"
 	umoci repack --image "$layout:$tag" "$b"
+	rm -rf "$b" && umoci unpack --rootless --image "$layout:$tag" "$b"
 	rm -rf "$b/rootfs/data"
 	mkdir "$b/rootfs/data"
 	echo c >"$b/rootfs/data/c"
