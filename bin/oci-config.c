@@ -40,9 +40,12 @@ print_config(const char *image)
 	size_t len;
 	char *buf;
 
-	if (oci_image_open(image, NULL, &img, &e) < 0 ||
-	    oci_image_config(img, &buf, &len, &config, &e) < 0)
+	if (oci_image_open(image, NULL, &img, &e) < 0)
 		errx(1, "%s", e.msg);
+	if (oci_image_config(img, &buf, &len, &config, &e) < 0) {
+		oci_image_free(img);
+		errx(1, "%s", e.msg);
+	}
 	fwrite(buf, 1, len, stdout);
 	free(buf);
 	json_decref(config);
@@ -83,16 +86,14 @@ main(int argc, char *argv[])
 		{ "user", required_argument, NULL, OPT_USER },
 		{ NULL, 0, NULL, 0 },
 	};
-	char **edits = calloc(argc, sizeof *edits), **ep = calloc(argc, sizeof *ep),
-	    **cmd = calloc(argc, sizeof *cmd);
-	int *opts = calloc(argc, sizeof *opts), nedits = 0, nep = 0, ncmd = 0, c, i;
+	/* the arguments of each kind, in order: never more than argc */
+	char *edits[argc], *ep[argc], *cmd[argc];
+	int opts[argc], nedits = 0, nep = 0, ncmd = 0, c, i;
 	const char *newtag = NULL;
 	struct oci_build *b = NULL;
 	struct oci_err e;
 	json_t *desc = NULL;
 
-	if (!edits || !ep || !cmd || !opts)
-		err(1, "out of memory");
 	while ((c = getopt_long(argc, argv, "hqt:v", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -117,8 +118,14 @@ main(int argc, char *argv[])
 			cmd[ncmd++] = optarg;
 			break;
 		case OPT_ENV:
-		case OPT_UNSET_ENV:
 		case OPT_LABEL:
+			if (optarg[0] == '=' || strchr(optarg, '=') == NULL) {
+				warnx("%s: expected KEY=VALUE", optarg);
+				usage(stderr);
+				return 2;
+			}
+			/* FALLTHROUGH */
+		case OPT_UNSET_ENV:
 		case OPT_UNSET_LABEL:
 		case OPT_WORKDIR:
 		case OPT_USER:
@@ -141,19 +148,18 @@ main(int argc, char *argv[])
 			errx(1, "%s", e.msg);
 		for (i = 0; i < nedits; i++)
 			if (apply(b, opts[i], edits[i], &e) < 0)
-				errx(1, "%s", e.msg);
-		if ((nep && oci_build_argv(b, "Entrypoint", ep, nep, &e) < 0) ||
+				break;
+		if (i < nedits ||
+		    (nep && oci_build_argv(b, "Entrypoint", ep, nep, &e) < 0) ||
 		    (ncmd && oci_build_argv(b, "Cmd", cmd, ncmd, &e) < 0) ||
-		    oci_build_commit(b, &desc, &e) < 0)
+		    oci_build_commit(b, &desc, &e) < 0) {
+			oci_build_free(b);
 			errx(1, "%s", e.msg);
+		}
 		oci_desc_write(stdout, desc);
 		json_decref(desc);
 		oci_build_free(b);
 	}
-	free(edits);
-	free(ep);
-	free(cmd);
-	free(opts);
 	if (oci_stdout_ok() < 0)
 		err(1, "stdout");
 	return 0;

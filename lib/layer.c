@@ -529,10 +529,9 @@ oci_layer_write(struct oci_layout *l, const char *dir, int64_t clamp, struct oci
 	zok = 1;
 	if (oci_blob_writer_new(l, OCI_SHA256, &s.blob, e) < 0)
 		goto out;
-	/* pax_restricted: plain ustar headers unless a name, a link or an xattr needs pax
-	 * records; hdrcharset=BINARY keeps names as their bytes, whatever the locale. */
+	/* pax_restricted: plain ustar headers unless a long name, a big number or
+	 * an xattr needs pax records (POSIX.1-2001 "pax Interchange Format"). */
 	if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
-	    archive_write_set_options(w.a, "hdrcharset=BINARY") < ARCHIVE_WARN ||
 	    archive_write_open(w.a, &s, NULL, sink_write, NULL) != ARCHIVE_OK) {
 		oci_fail(e, "tar: %s", archive_error_string(w.a));
 		goto out;
