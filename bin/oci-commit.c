@@ -34,9 +34,8 @@ main(int argc, char *argv[])
 	struct oci_build *b = NULL;
 	struct oci_layer layer;
 	struct oci_err e;
-	json_t *desc = NULL;
 	int64_t clamp = -1;
-	int c;
+	int c, failed;
 
 	while ((c = getopt_long(argc, argv, "hm:qv", longopts, NULL)) != -1) {
 		switch (c) {
@@ -68,16 +67,14 @@ main(int argc, char *argv[])
 	}
 	if (oci_source_date_epoch(&clamp, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (oci_build_open(argv[1], argc == 3 ? argv[2] : NULL, 1, &b, &e) < 0 ||
-	    oci_layer_write(b->layout, argv[0], clamp, &layer, &e) < 0 ||
-	    oci_build_add_layer(b, &layer, created_by, &e) < 0 ||
-	    oci_build_commit(b, &desc, &e) < 0) {
-		oci_build_free(b);
+	if (oci_build_open(argv[1], argc == 3 ? argv[2] : NULL, 1, &b, &e) < 0)
 		errx(1, "%s", e.msg);
-	}
-	oci_desc_write(stdout, desc);
-	json_decref(desc);
+	failed = oci_layer_write(b->layout, argv[0], clamp, &layer, &e) < 0 ||
+	    oci_build_add_layer(b, &layer, created_by, &e) < 0 ||
+	    oci_build_commit(b, stdout, &e) < 0;
 	oci_build_free(b);
+	if (failed)
+		errx(1, "%s", e.msg);
 	if (oci_stdout_ok() < 0)
 		err(1, "stdout");
 	return 0;

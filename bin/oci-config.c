@@ -88,11 +88,10 @@ main(int argc, char *argv[])
 	};
 	/* the arguments of each kind, in order: never more than argc */
 	char *edits[argc], *ep[argc], *cmd[argc];
-	int opts[argc], nedits = 0, nep = 0, ncmd = 0, c, i;
+	int opts[argc], nedits = 0, nep = 0, ncmd = 0, c, i, failed;
 	const char *newtag = NULL;
 	struct oci_build *b = NULL;
 	struct oci_err e;
-	json_t *desc = NULL;
 
 	while ((c = getopt_long(argc, argv, "hqt:v", longopts, NULL)) != -1) {
 		switch (c) {
@@ -149,16 +148,13 @@ main(int argc, char *argv[])
 		for (i = 0; i < nedits; i++)
 			if (apply(b, opts[i], edits[i], &e) < 0)
 				break;
-		if (i < nedits ||
+		failed = i < nedits ||
 		    (nep && oci_build_argv(b, "Entrypoint", ep, nep, &e) < 0) ||
 		    (ncmd && oci_build_argv(b, "Cmd", cmd, ncmd, &e) < 0) ||
-		    oci_build_commit(b, &desc, &e) < 0) {
-			oci_build_free(b);
-			errx(1, "%s", e.msg);
-		}
-		oci_desc_write(stdout, desc);
-		json_decref(desc);
+		    oci_build_commit(b, stdout, &e) < 0;
 		oci_build_free(b);
+		if (failed)
+			errx(1, "%s", e.msg);
 	}
 	if (oci_stdout_ok() < 0)
 		err(1, "stdout");

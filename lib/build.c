@@ -202,6 +202,15 @@ oci_build_open(const char *image, const char *newtag, int scratch_ok, struct oci
 	}
 	/* As docker does, an image named without a tag is "latest". */
 	b->tag = strdup(newtag ? newtag : ref.tag ? ref.tag : "latest");
+	if (b->tag == NULL) {
+		oci_fail(e, "out of memory");
+		goto bad;
+	}
+	/* A tag that LAYOUT:TAG could not name again is refused. */
+	if (b->tag[0] == '\0' || b->tag[strcspn(b->tag, "/:@ \t\n")] != '\0') {
+		oci_fail(e, "tag \"%s\": a tag has no '/', ':', '@' or spaces", b->tag);
+		goto bad;
+	}
 	if ((epoch = oci_source_date_epoch(&when, e)) < 0)
 		goto bad;
 	t = epoch ? (time_t)when : time(NULL);
@@ -246,12 +255,20 @@ oci_build_free(struct oci_build *b)
 	free(b);
 }
 
-/* image-spec config.md "history": one entry per step, in order. */
+/* image-spec config.md "history": one entry per step, in order; created_by is printf'd. */
 static int
-add_history(struct oci_build *b, const char *created_by, int empty_layer, struct oci_err *e)
+add_history(struct oci_build *b, int empty_layer, struct oci_err *e, const char *fmt, ...)
 {
 	json_t *h = json_object_get(b->config, "history"), *entry;
+	char *created_by;
+	va_list ap;
+	int n;
 
+	va_start(ap, fmt);
+	n = vasprintf(&created_by, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return oci_fail(e, "out of memory");
 	if (!json_is_array(h)) {
 		h = json_array();
 		json_object_set_new(b->config, "history", h);
@@ -259,10 +276,13 @@ add_history(struct oci_build *b, const char *created_by, int empty_layer, struct
 	entry = json_pack("{s:s, s:s}", "created", b->created, "created_by", created_by);
 	if (entry && empty_layer)
 		json_object_set_new(entry, "empty_layer", json_true());
-	if (entry == NULL || json_array_append_new(h, entry) < 0)
+	if (entry == NULL || json_array_append_new(h, entry) < 0) {
+		free(created_by);
 		return oci_fail(e, "out of memory");
+	}
 	json_object_set_new(b->config, "created", json_string(b->created));
 	oci_say("config history: %s%s", created_by, empty_layer ? " (no layer)" : "");
+	free(created_by);
 	return 0;
 }
 
@@ -276,7 +296,7 @@ oci_build_add_layer(struct oci_build *b, const struct oci_layer *layer, const ch
 	    json_array_append_new(b->layers, oci_desc_new(OCI_MT_LAYER_GZIP, layer->digest,
 	    layer->size)) < 0)
 		return oci_fail(e, "out of memory");
-	return add_history(b, created_by, 0, e);
+	return add_history(b, 0, e, "%s", created_by);
 }
 
 /* The "config" object of the config (the runtime settings), made when missing. */
@@ -320,8 +340,6 @@ oci_build_env(struct oci_build *b, const char *kv, int unset, struct oci_err *e)
 	json_t *c = settings(b), *env = json_object_get(c, "Env");
 	const char *eq = strchr(kv, '=');
 	size_t nlen = unset ? strlen(kv) : (size_t)(eq ? eq - kv : 0);
-	char *hist;
-	int rc;
 
 	if (nlen == 0 || (unset && eq))
 		return oci_fail(e, "\"%s\": %s", kv, unset ? "expected a variable NAME" : "expected NAME=VALUE");
@@ -335,11 +353,7 @@ oci_build_env(struct oci_build *b, const char *kv, int unset, struct oci_err *e)
 		oci_warn("no variable %s in Env to unset", kv);
 		return 0;
 	}
-	if (asprintf(&hist, NOP "ENV %s%s", kv, unset ? "-" : "") < 0)
-		return oci_fail(e, "out of memory");
-	rc = add_history(b, hist, 1, e);
-	free(hist);
-	return rc;
+	return add_history(b, 1, e, NOP "ENV %s%s", kv, unset ? "-" : "");
 }
 
 int
@@ -347,8 +361,7 @@ oci_build_label(struct oci_build *b, const char *kv, int unset, struct oci_err *
 {
 	json_t *c = settings(b), *labels = json_object_get(c, "Labels");
 	const char *eq = strchr(kv, '=');
-	char *name, *hist;
-	int rc;
+	char *name;
 
 	if (unset ? kv[0] == '\0' : (eq == NULL || eq == kv))
 		return oci_fail(e, "\"%s\": %s", kv, unset ? "expected a label KEY" : "expected KEY=VALUE");
@@ -367,11 +380,7 @@ oci_build_label(struct oci_build *b, const char *kv, int unset, struct oci_err *
 	if (!unset)
 		json_object_set_new(labels, name, json_string(eq + 1));
 	free(name);
-	if (asprintf(&hist, NOP "LABEL %s%s", kv, unset ? "-" : "") < 0)
-		return oci_fail(e, "out of memory");
-	rc = add_history(b, hist, 1, e);
-	free(hist);
-	return rc;
+	return add_history(b, 1, e, NOP "LABEL %s%s", kv, unset ? "-" : "");
 }
 
 /* The Dockerfile instruction that sets a field, for the history entry. */
@@ -393,7 +402,7 @@ oci_build_argv(struct oci_build *b, const char *field, char *const *argv, size_t
 {
 	json_t *list = NULL, *v;
 	json_error_t je;
-	char *text, *hist;
+	char *text;
 	size_t i;
 	int rc;
 
@@ -418,31 +427,21 @@ oci_build_argv(struct oci_build *b, const char *field, char *const *argv, size_t
 	else
 		json_object_set(settings(b), field, list);
 	json_decref(list);
-	if (text == NULL || asprintf(&hist, NOP "%s %s", instruction(field), text) < 0) {
-		free(text);
+	if (text == NULL)
 		return oci_fail(e, "out of memory");
-	}
+	rc = add_history(b, 1, e, NOP "%s %s", instruction(field), text);
 	free(text);
-	rc = add_history(b, hist, 1, e);
-	free(hist);
 	return rc;
 }
 
 int
 oci_build_string(struct oci_build *b, const char *field, const char *value, struct oci_err *e)
 {
-	char *hist;
-	int rc;
-
 	if (value[0] == '\0')
 		json_object_del(settings(b), field);
 	else
 		json_object_set_new(settings(b), field, json_string(value));
-	if (asprintf(&hist, NOP "%s %s", instruction(field), value) < 0)
-		return oci_fail(e, "out of memory");
-	rc = add_history(b, hist, 1, e);
-	free(hist);
-	return rc;
+	return add_history(b, 1, e, NOP "%s %s", instruction(field), value);
 }
 
 /* Store a JSON document as a blob: its descriptor, or NULL. */
@@ -468,11 +467,11 @@ put_doc(struct oci_layout *l, const json_t *doc, const char *media_type, struct 
 }
 
 int
-oci_build_commit(struct oci_build *b, json_t **desc, struct oci_err *e)
+oci_build_commit(struct oci_build *b, FILE *out, struct oci_err *e)
 {
-	json_t *config, *manifest = NULL;
+	json_t *config, *manifest, *desc;
+	int rc;
 
-	*desc = NULL;
 	config = put_doc(b->layout, b->config, OCI_MT_CONFIG, e);
 	if (config == NULL)
 		return oci_context(e, "config");
@@ -482,16 +481,18 @@ oci_build_commit(struct oci_build *b, json_t **desc, struct oci_err *e)
 		json_object_set(manifest, "annotations", b->annotations);
 	if (manifest == NULL)
 		return oci_fail(e, "out of memory");
-	*desc = put_doc(b->layout, manifest, OCI_MT_MANIFEST, e);
+	desc = put_doc(b->layout, manifest, OCI_MT_MANIFEST, e);
 	json_decref(manifest);
-	if (*desc == NULL)
+	if (desc == NULL)
 		return oci_context(e, "manifest");
-	if (oci_layout_tag(b->layout, b->tag, *desc, e) < 0) {
-		json_decref(*desc);
-		*desc = NULL;
-		return oci_context(e, "tag %s", b->tag);
-	}
-	oci_say("index.json: tag %s -> manifest %s", b->tag,
-	    oci_short(json_string_value(json_object_get(*desc, "digest"))));
-	return 0;
+	rc = oci_layout_tag(b->layout, b->tag, desc, e);
+	if (rc < 0)
+		oci_context(e, "tag %s", b->tag);
+	else
+		oci_say("index.json: tag %s -> manifest %s", b->tag,
+		    oci_short(json_string_value(json_object_get(desc, "digest"))));
+	if (rc == 0 && oci_desc_write(out, desc) < 0)
+		rc = oci_fail_errno(e, "write");
+	json_decref(desc);
+	return rc;
 }

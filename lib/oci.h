@@ -463,7 +463,7 @@ int oci_build_argv(struct oci_build *b, const char *field, char *const *argv,
     size_t n, struct oci_err *e);
 int oci_build_string(struct oci_build *b, const char *field, const char *value,
     struct oci_err *e);
-/* Store the config and the manifest, tag the manifest; *desc (caller decrefs) is its descriptor. */
-int oci_build_commit(struct oci_build *b, json_t **desc, struct oci_err *e);
+/* Store the config and the manifest, tag the manifest, write its descriptor line to out. */
+int oci_build_commit(struct oci_build *b, FILE *out, struct oci_err *e);
 
 #endif /* OCI_H */

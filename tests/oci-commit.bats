@@ -228,6 +228,8 @@ overlay_changes() {
 	run -1 oci-commit ok wh:t
 	assert_output --partial "not an OCI layout"
 	[ ! -e wh/index.json ]
+	run -1 oci-commit ok L:base a/b
+	assert_output --partial "a tag has no"
 	run -1 env SOURCE_DATE_EPOCH=yesterday oci-commit ok L:base
 	assert_output --partial SOURCE_DATE_EPOCH
 	cmp before L/index.json
