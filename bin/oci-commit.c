@@ -34,6 +34,7 @@ main(int argc, char *argv[])
 	struct oci_build *b = NULL;
 	struct oci_layer layer;
 	struct oci_err e;
+	struct stat st;
 	int64_t clamp = -1;
 	int c, failed;
 
@@ -65,6 +66,11 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
+	/* DIR first: a failure must not leave a new, empty layout behind. */
+	if (stat(argv[0], &st) < 0)
+		err(1, "%s", argv[0]);
+	if (!S_ISDIR(st.st_mode))
+		errx(1, "%s: not a directory", argv[0]);
 	if (oci_source_date_epoch(&clamp, &e) < 0)
 		errx(1, "%s", e.msg);
 	if (oci_build_open(argv[1], argc == 3 ? argv[2] : NULL, 1, &b, &e) < 0)
