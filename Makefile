@@ -9,7 +9,7 @@ MANDIR ?= $(PREFIX)/share/man
 
 # B is the build directory ("" = in place, "build/asan/" for the sanitizer build).
 B =
-PKGS = libarchive libcrypto libcurl jansson
+PKGS = libarchive libcrypto libcurl jansson zlib
 CC ?= cc
 CFLAGS ?= -O2 -g
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -29,7 +29,7 @@ MANS = $(PROGSRC:%.c=%.1)
 
 # What the build, the tests and the walkthroughs need (Debian package names).
 DEPS = build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev \
-	libjansson-dev jq bats bats-assert bats-support bats-file \
+	libjansson-dev zlib1g-dev jq bats bats-assert bats-support bats-file \
 	skopeo umoci docker-registry oci-image-tool busybox-static \
 	python3 python3-jwt openssl attr util-linux
 
