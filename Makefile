@@ -9,7 +9,7 @@ MANDIR ?= $(PREFIX)/share/man
 
 # B is the build directory ("" = in place, "build/asan/" for the sanitizer build).
 B =
-PKGS = libarchive libcrypto libcurl jansson libisal libzstd
+PKGS = libarchive libcrypto libcurl jansson zlib libisal libzstd
 CC ?= cc
 CFLAGS ?= -O2 -g
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -29,7 +29,7 @@ MANS = $(PROGSRC:%.c=%.1)
 
 # What the build, the tests and the walkthroughs need (Debian package names).
 DEPS = build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev \
-	libjansson-dev jq bats bats-assert bats-support bats-file \
+	libjansson-dev zlib1g-dev jq bats bats-assert bats-support bats-file \
 	skopeo umoci docker-registry oci-image-tool busybox-static \
 	python3 python3-jwt openssl attr util-linux libisal-dev libzstd-dev time
 
@@ -65,12 +65,10 @@ asan:
 	$(MAKE) B=build/asan/ SAN=1 all
 
 # The suites run against bin/ first, then against the sanitizer build.
-BATS = bats --print-output-on-failure
 check: deps
 	$(MAKE) all
 	$(MAKE) asan
-	OCI_BIN=$(CURDIR)/bin $(BATS) tests
-	OCI_BIN=$(CURDIR)/build/asan/bin $(BATS) tests
+	tests/run.sh bin build/asan/bin
 
 bench: all
 	@for b in tests/bench/*.sh; do echo "== $$b"; OCI_BIN=$(CURDIR)/bin bash $$b || exit 1; done

@@ -42,7 +42,8 @@ oci_ref_parse(const char *arg, struct oci_ref *ref, struct oci_err *e)
 	slash = slash ? slash + 1 : arg;
 	at = strrchr(slash, '@');
 	colon = strrchr(slash, ':');
-	cut = at && (!colon || at > colon) ? at : colon;
+	/* A digest has a ':' of its own: "L@sha256:…" splits at the '@'. */
+	cut = at ? at : colon;
 	if (cut == NULL) {
 		ref->layout = strdup(arg);
 		return ref->layout ? 0 : oci_fail(e, "out of memory");

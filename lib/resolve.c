@@ -37,6 +37,12 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 
 		if (oci_desc_parse(desc, &d, e) < 0)
 			goto bad;
+		kind = oci_media_kind(d.media_type);
+		if (kind == OCI_KIND_LAYER || kind == OCI_KIND_CONFIG) {
+			oci_fail(e, "%s %s is not a manifest or an index", oci_media_short(d.media_type),
+			    oci_short(d.digest));
+			goto bad;
+		}
 		if (oci_blob_read(l, d.digest, d.size, &buf, &len, e) < 0)
 			goto bad;
 		if (oci_doc_parse(buf, len, d.media_type, &doc, &kind, e) < 0) {
@@ -44,8 +50,7 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 			goto bad;
 		}
 		if (kind == OCI_KIND_MANIFEST) {
-			oci_say("manifest %s (%lld bytes): config %s, %zu layer%s", oci_short(d.digest),
-			    (long long)d.size,
+			oci_say("manifest %s → config %s, %zu layer%s", oci_short(d.digest),
 			    oci_short(json_string_value(json_object_get(json_object_get(doc, "config"), "digest"))
 				?: "?"),
 			    json_array_size(json_object_get(doc, "layers")),
@@ -63,6 +68,18 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 				pick = m;
 				break;
 			}
+		/*
+		 * A nested index often has no platform of its own (it holds
+		 * several): follow the first such one, as containerd does.
+		 */
+		if (pick == NULL)
+			json_array_foreach(list, i, m)
+				if (json_object_get(m, "platform") == NULL &&
+				    oci_media_kind(json_string_value(json_object_get(m, "mediaType"))) ==
+				    OCI_KIND_INDEX) {
+					pick = m;
+					break;
+				}
 		if (pick == NULL) {
 			char have[512] = "";
 			json_array_foreach(list, i, m) {
@@ -79,7 +96,8 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 			    oci_platform_str(platform), have[0] ? have : "none");
 			goto bad;
 		}
-		oci_say("index %s: %s -> manifest %s", oci_short(d.digest), oci_platform_str(platform),
+		oci_say("index %s: %s → %s %s", oci_short(d.digest), oci_platform_str(platform),
+		    oci_media_short(json_string_value(json_object_get(pick, "mediaType"))),
 		    oci_short(json_string_value(json_object_get(pick, "digest")) ?: "?"));
 		json_decref(desc);
 		desc = json_incref((json_t *)pick);
@@ -117,7 +135,7 @@ oci_image_open(const char *arg, const struct oci_platform *platform, struct oci_
 		goto bad;
 	oci_desc_parse(desc, &d, e);
 	if (img->ref.tag)
-		oci_say("index.json: tag %s -> %s %s (%lld bytes)", img->ref.tag,
+		oci_say("index.json: tag %s → %s %s (%lld bytes)", img->ref.tag,
 		    oci_media_short(d.media_type), oci_short(d.digest), (long long)d.size);
 	else
 		oci_say("index.json: %s %s (%lld bytes)", oci_media_short(d.media_type),

@@ -3,6 +3,8 @@
 # Programs come from $OCI_BIN (bin/ or build/asan/bin, set by `make check`);
 # each test gets a scratch directory $T that bats removes afterwards.
 
+bats_require_minimum_version 1.5.0
+
 bats_load_library bats-support 2>/dev/null || load /usr/lib/bats/bats-support/load
 bats_load_library bats-assert 2>/dev/null || load /usr/lib/bats/bats-assert/load
 bats_load_library bats-file 2>/dev/null || load /usr/lib/bats/bats-file/load
@@ -70,7 +72,10 @@ YML
 }
 
 registry_stop() {
-	[ -n "${REGISTRY_PID:-}" ] && kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
+	if [ -n "${REGISTRY_PID:-}" ]; then
+		kill "$REGISTRY_PID" 2>/dev/null
+		wait "$REGISTRY_PID" 2>/dev/null || true
+	fi
 	REGISTRY_PID=
 }
 

@@ -1,0 +1,162 @@
+/*
+ * oci-config — change what an image runs, without a new layer.
+ *
+ * What `buildah config` does: the config's runtime settings (image-spec
+ * config.md "config": Env, Entrypoint, Cmd, WorkingDir, User, Labels) are
+ * edited in a new config, each change recorded as a history entry with
+ * empty_layer; a new manifest points at it and the tag moves.  With no
+ * change asked for, it prints the config's bytes.
+ *
+ *     oci-config alpine:latest --env IMAGE=curl --entrypoint /bin/sh
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oci.h"
+
+enum {
+	OPT_ENV = 0x100, OPT_UNSET_ENV, OPT_LABEL, OPT_UNSET_LABEL, OPT_ENTRYPOINT,
+	OPT_CMD, OPT_WORKDIR, OPT_USER,
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: oci-config [-v] [-t NEWTAG] IMAGE [--env K=V] [--unset-env K]\n"
+	    "                  [--entrypoint ARG]... [--cmd ARG]... [--workdir DIR] [--user USER]\n"
+	    "                  [--label K=V] [--unset-label K]\n");
+}
+
+/* Print the config's exact bytes. */
+static void
+print_config(const char *image)
+{
+	struct oci_image *img;
+	struct oci_err e;
+	json_t *config;
+	size_t len;
+	char *buf;
+
+	if (oci_image_open(image, NULL, &img, &e) < 0)
+		errx(1, "%s", e.msg);
+	if (oci_image_config(img, &buf, &len, &config, &e) < 0) {
+		oci_image_free(img);
+		errx(1, "%s", e.msg);
+	}
+	fwrite(buf, 1, len, stdout);
+	free(buf);
+	json_decref(config);
+	oci_image_free(img);
+}
+
+/* One edit in the order given; Entrypoint and Cmd arguments are gathered first. */
+static int
+apply(struct oci_build *b, int opt, const char *arg, struct oci_err *e)
+{
+	switch (opt) {
+	case OPT_ENV:
+	case OPT_UNSET_ENV:
+		return oci_build_env(b, arg, opt == OPT_UNSET_ENV, e);
+	case OPT_LABEL:
+	case OPT_UNSET_LABEL:
+		return oci_build_label(b, arg, opt == OPT_UNSET_LABEL, e);
+	case OPT_WORKDIR:
+		return oci_build_string(b, "WorkingDir", arg, e);
+	default:
+		return oci_build_string(b, "User", arg, e);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		OCI_COMMON_LONGOPTS,
+		{ "tag", required_argument, NULL, 't' },
+		{ "env", required_argument, NULL, OPT_ENV },
+		{ "unset-env", required_argument, NULL, OPT_UNSET_ENV },
+		{ "label", required_argument, NULL, OPT_LABEL },
+		{ "unset-label", required_argument, NULL, OPT_UNSET_LABEL },
+		{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
+		{ "cmd", required_argument, NULL, OPT_CMD },
+		{ "workdir", required_argument, NULL, OPT_WORKDIR },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ NULL, 0, NULL, 0 },
+	};
+	/* the arguments of each kind, in order: never more than argc */
+	char *edits[argc], *ep[argc], *cmd[argc];
+	int opts[argc], nedits = 0, nep = 0, ncmd = 0, c, i, failed;
+	const char *newtag = NULL;
+	struct oci_build *b = NULL;
+	struct oci_err e;
+
+	while ((c = getopt_long(argc, argv, "hqt:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OCI_OPT_VERSION:
+			oci_print_version();
+			return 0;
+		case 'q':
+			oci_quiet = 1;
+			break;
+		case 't':
+			newtag = optarg;
+			break;
+		case 'v':
+			oci_verbose++;
+			break;
+		case OPT_ENTRYPOINT:
+			ep[nep++] = optarg;
+			break;
+		case OPT_CMD:
+			cmd[ncmd++] = optarg;
+			break;
+		case OPT_ENV:
+		case OPT_LABEL:
+			if (optarg[0] == '=' || strchr(optarg, '=') == NULL) {
+				warnx("%s: expected KEY=VALUE", optarg);
+				usage(stderr);
+				return 2;
+			}
+			/* FALLTHROUGH */
+		case OPT_UNSET_ENV:
+		case OPT_UNSET_LABEL:
+		case OPT_WORKDIR:
+		case OPT_USER:
+			opts[nedits] = c;
+			edits[nedits++] = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 1 || (newtag && newtag[0] == '\0')) {
+		usage(stderr);
+		return 2;
+	}
+	if (nedits == 0 && nep == 0 && ncmd == 0 && newtag == NULL) {
+		print_config(argv[optind]);
+	} else {
+		if (oci_build_open(argv[optind], newtag, 0, &b, &e) < 0)
+			errx(1, "%s", e.msg);
+		for (i = 0; i < nedits; i++)
+			if (apply(b, opts[i], edits[i], &e) < 0)
+				break;
+		failed = i < nedits ||
+		    (nep && oci_build_argv(b, "Entrypoint", ep, nep, &e) < 0) ||
+		    (ncmd && oci_build_argv(b, "Cmd", cmd, ncmd, &e) < 0) ||
+		    oci_build_commit(b, stdout, &e) < 0;
+		oci_build_free(b);
+		if (failed)
+			errx(1, "%s", e.msg);
+	}
+	if (oci_stdout_ok() < 0)
+		err(1, "stdout");
+	return 0;
+}

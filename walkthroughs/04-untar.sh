@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# walkthroughs/04-untar.sh — a layer becomes files: once as the article does
+# (tar -xf, whiteouts kept as plain files) and once as a runtime does
+# (whiteouts applied).
+. "$(dirname "$0")/lib.sh"
+lab 04
+
+title "4. Untar a layer"
+registry_up
+oci-fetch -q "$SOURCE" busybox:latest >/dev/null
+layer=$(oci-manifest --layers busybox:latest | head -n 1 | jq -r .digest)
+
+step "As the article does it"
+say "The article untars the layer blob with tar -xf. oci-untar -f does the same for" \
+    "one raw layer stream; --whiteouts=keep leaves any .wh. files as they are, as tar does."
+run mkdir layer
+run oci-untar --whiteouts=keep -C layer -f "busybox/blobs/sha256/${layer#sha256:}"
+run ls -l layer
+say "That is a root filesystem, ready to be used by a container."
+
+step "A second layer that deletes"
+say "A layer can only add files. To delete, it carries a whiteout: an empty file" \
+    ".wh.NAME deletes NAME from the layers below; .wh..wh..opq in a directory hides" \
+    "everything the layers below had there. Here is a small second layer, made by hand."
+mkdir -p top/etc top/tmp
+echo 'a note from layer two' >top/etc/motd
+: >top/etc/.wh.group
+: >top/tmp/.wh..wh..opq
+echo 'new in layer two' >top/tmp/fresh
+run tar -C top -cf layer2.tar etc tmp
+run oci-whiteout layer2.tar
+
+step "Kept, as tar -xf would"
+run cp -a layer kept
+run oci-untar --whiteouts=keep -C kept -f layer2.tar
+run ls -a kept/etc kept/tmp
+
+step "Applied, as a runtime does"
+run cp -a layer applied
+run oci-untar -C applied -f layer2.tar
+run ls -a applied/etc applied/tmp
+say "etc/group is gone, and tmp holds only what layer two put there."
+
+step "The whole image at once"
+say "Given an image, oci-untar extracts every layer bottom first, checking each" \
+    "against its digest and the config's diff_id as it streams."
+run oci-untar -v -C rootfs busybox:latest
+
+exercises \
+    "Extract layer2.tar with --whiteouts=overlay into a copy of layer (as root, or inside oci-unshare) and write the type of etc/group there (what 'stat -c %F' says) to answers/1." \
+    "Write the whiteout lines oci-whiteout prints for layer2.tar, sorted, to answers/2." \
+    "How many entries does applied/tmp have (ls -A | wc -l)? Write the number to answers/3."

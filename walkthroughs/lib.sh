@@ -1,0 +1,206 @@
+# walkthroughs/lib.sh — sourced by every walkthrough: narration, the lab
+# directory, and a registry of our own to pull from.
+#
+# A walkthrough shows each command before it runs it, says in a few lines what
+# to look at, and pauses between steps when you run it at a terminal (Enter
+# goes on).  Run without a terminal (make demo, the tests) it goes straight
+# through.
+#
+# Environment:
+#   IMAGE    a registry reference to use instead of our own local registry,
+#            e.g. IMAGE=docker.io/library/busybox (needs the internet)
+#   OCI_LAB  where the lab directories go (default: ./oci-lab); each
+#            walkthrough works in $OCI_LAB/NN and leaves its files there to explore
+
+set -eu
+
+WALK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Use the programs of this checkout when they are built, else those on PATH.
+if [ -x "$WALK_DIR/../bin/oci-digest" ]; then
+	PATH="$(cd "$WALK_DIR/../bin" && pwd):$PATH"
+fi
+export PATH
+
+OCI_LAB=${OCI_LAB:-$PWD/oci-lab}
+mkdir -p "$OCI_LAB"
+OCI_LAB=$(cd "$OCI_LAB" && pwd)
+export OCI_LAB
+
+if [ -t 1 ]; then
+	B=$(printf '\033[1m') D=$(printf '\033[2m') C=$(printf '\033[36m') R=$(printf '\033[0m')
+else
+	B= D= C= R=
+fi
+
+# lab NN: make the walkthrough's own directory and go there.
+lab() {
+	LAB=$OCI_LAB/$1
+	rm -rf "$LAB"
+	mkdir -p "$LAB"
+	cd "$LAB"
+}
+
+# title TEXT: the walkthrough's name.
+title() {
+	printf '\n%s== %s ==%s\n' "$B" "$*" "$R"
+}
+
+# step TEXT: a numbered part of the walkthrough; pauses first at a terminal.
+STEP=0
+step() {
+	STEP=$((STEP + 1))
+	pause
+	printf '\n%s-- %d. %s%s\n' "$B" "$STEP" "$*" "$R"
+}
+
+# say TEXT...: narration, folded to the terminal's width.
+say() {
+	printf '%s\n' "$*" | fold -s -w 76 | sed "s/^/   $C/; s/\$/$R/"
+}
+
+# run CMD...: show the command, then run it.  A failing command stops the
+# walkthrough (set -e), except where the caller expects it (`expect_fail`).
+run() {
+	printf '%s$ %s%s\n' "$B" "$*" "$R"
+	"$@"
+}
+
+# run_sh 'pipeline': the same for a shell pipeline, shown as written.
+run_sh() {
+	printf '%s$ %s%s\n' "$B" "$1" "$R"
+	bash -o pipefail -c "$1"
+}
+
+# expect_fail CMD...: show and run a command that is meant to fail here.
+expect_fail() {
+	printf '%s$ %s%s\n' "$B" "$*" "$R"
+	if "$@"; then
+		echo "walkthrough: this command was expected to fail, but it succeeded" >&2
+		return 1
+	fi
+	printf '%s   (exit status %s, as expected)%s\n' "$D" "$?" "$R"
+}
+
+pause() {
+	if [ -t 0 ] && [ -t 1 ] && [ "$STEP" -gt 0 ]; then
+		read -r -p "   ${D}[Enter]${R} " _ || true
+	fi
+}
+
+# exercises TEXT...: the lab questions at the end, each line one exercise.
+exercises() {
+	pause
+	printf '\n%sExercises%s (answers go in %s/answers/; check them with: walkthroughs/check %s)\n' \
+	    "$B" "$R" "$LAB" "${LAB##*/}"
+	mkdir -p "$LAB/answers"
+	local n=0 line
+	for line in "$@"; do
+		n=$((n + 1))
+		printf '%s\n' "$n. $line" | fold -s -w 76 | sed '2,$s/^/   /'
+	done
+}
+
+# short DIGEST: its first 12 hex digits, as people read it.
+short() {
+	local d=${1#*:}
+	printf '%s\n' "${d:0:12}"
+}
+
+# ---- cleaning up ----------------------------------------------------------
+
+CLEANUPS=()
+at_exit() { CLEANUPS+=("$*"); }
+cleanup() {
+	local i
+	for ((i = ${#CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUPS[$i]}" >/dev/null 2>&1 || true
+	done
+	CLEANUPS=()
+}
+trap cleanup EXIT
+trap 'echo; echo "walkthrough: interrupted, cleaning up" >&2; exit 130' INT TERM
+
+# ---- a registry of our own ------------------------------------------------
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# seed_image LAYOUT: a busybox image built from this machine's static busybox
+# (Debian's busybox-static) with oci-commit and oci-config: one layer, a
+# Cmd of ["sh"], like Docker Hub's busybox.
+seed_image() {
+	local layout=$1 root
+	root=$(mktemp -d)
+	mkdir -p "$root/bin" "$root/etc" "$root/root" "$root/tmp" "$root/home" \
+	    "$root/proc" "$root/dev" "$root/sys" "$root/var/spool/mail"
+	chmod 1777 "$root/tmp"
+	cp /bin/busybox "$root/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$root/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+	SOURCE_DATE_EPOCH=1700000000 oci-commit -q -m 'ADD busybox /bin/' "$root" "$layout:latest" >/dev/null
+	SOURCE_DATE_EPOCH=1700000000 oci-config -q "$layout:latest" --cmd sh >/dev/null
+	rm -rf "$root"
+}
+
+# push LAYOUT:TAG REGISTRY REPO: put an image in a registry with plain HTTP
+# requests (distribution-spec "push": POST an upload, PUT the blob with its
+# digest, then PUT the manifest).
+push() {
+	local image=$1 reg=$2 repo=$3 layout=${1%:*} tag=${1##*:} d mt loc sep
+	for d in $(oci-manifest "$image" | jq -r '.config.digest, .layers[].digest'); do
+		curl -sf -o /dev/null -I "http://$reg/v2/$repo/blobs/$d" && continue
+		loc=$(curl -sf -D - -o /dev/null -X POST "http://$reg/v2/$repo/blobs/uploads/" |
+		    tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+		case $loc in http*) ;; *) loc=http://$reg$loc ;; esac
+		case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
+		curl -sf -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' \
+		    --data-binary "@$layout/blobs/sha256/${d#sha256:}" "$loc${sep}digest=$d"
+	done
+	d=$(oci-index "$image" | jq -r .digest)
+	mt=$(oci-index "$image" | jq -r .mediaType)
+	curl -sf -o /dev/null -X PUT -H "Content-Type: $mt" \
+	    --data-binary "@$layout/blobs/sha256/${d#sha256:}" "http://$reg/v2/$repo/manifests/$tag"
+}
+
+# registry_up: make SOURCE name a busybox image to pull.  Without IMAGE, a
+# docker-registry on a free loopback port, seeded with our own busybox image;
+# with IMAGE, that reference as it is.
+registry_up() {
+	if [ -n "${IMAGE:-}" ]; then
+		SOURCE=$IMAGE
+		return
+	fi
+	local dir port
+	dir=$(mktemp -d)
+	port=$(free_port)
+	cat >"$dir/config.yml" <<-YML
+	version: 0.1
+	log: { level: error, accesslog: { disabled: true } }
+	storage: { filesystem: { rootdirectory: $dir/storage } }
+	http: { addr: "127.0.0.1:$port" }
+	YML
+	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+	REGISTRY_PID=$!
+	at_exit "kill $REGISTRY_PID; wait $REGISTRY_PID; rm -rf '$dir'"
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+		sleep 0.1
+	done
+	seed_image "$dir/seed"
+	push "$dir/seed:latest" "127.0.0.1:$port" library/busybox
+	SOURCE=127.0.0.1:$port/library/busybox:latest
+}
+
+# as_root CMD...: run CMD as root where it needs to be: as it is when we are
+# root, else inside oci-unshare (a user namespace in which we are root).
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	else
+		oci-unshare "$@"
+	fi
+}
