@@ -1137,11 +1137,54 @@ out:
 	return rc;
 }
 
+/* One entry, in the directory pfd, whatever its kind. */
+static int
+make_entry(struct untar *u, int pfd, const char *name, const char *path,
+    struct archive_entry *ent, struct oci_err *e)
+{
+	mode_t type = archive_entry_filetype(ent);
+	const char *hardlink;
+
+	hardlink = archive_entry_hardlink(ent);
+	if (hardlink == NULL)
+		hardlink = archive_entry_hardlink_utf8(ent);
+	if (hardlink)
+		return make_hardlink(u, pfd, name, path, hardlink, e);
+	if (type == AE_IFDIR)
+		return make_dir(u, pfd, name, path, ent, e);
+	if (make_room(u, pfd, name, 0, e) < 0)
+		return -1;
+	if (type == AE_IFREG)
+		return make_file(u, pfd, name, path, ent, e);
+	if (type == AE_IFLNK)
+		return make_symlink(u, pfd, name, ent, e);
+	return make_special(u, pfd, name, path, ent, e);
+}
+
+/* Make the directory pfd (at path) owner-writable; its mode comes back in finish_dirs. */
+static int
+unlock_dir(struct untar *u, int pfd, const char *path)
+{
+	struct stat st;
+	int fd, rc = -1;
+
+	if (path[0] == '\0')
+		return -1;	/* the root is never changed */
+	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700 && st.st_uid == geteuid() &&
+	    record_dir(u, path, st.st_mode & 07777, NULL) == 0 && fchmod(fd, st.st_mode | 0700) == 0)
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
 static int
 extract_entry(struct untar *u, struct archive_entry *ent, struct oci_err *e)
 {
 	char path[PATH_MAX], parent[PATH_MAX];
-	const char *raw, *name, *hardlink, *wh_target;
+	const char *raw, *name, *wh_target;
 	mode_t type = archive_entry_filetype(ent);
 	enum oci_wh wh = OCI_WH_NONE;
 	size_t plen;
@@ -1182,21 +1225,13 @@ extract_entry(struct untar *u, struct archive_entry *ent, struct oci_err *e)
 	if (set_add(&u->mine, path, strlen(path)) < 0)
 		return oci_fail(e, "out of memory");
 
-	hardlink = archive_entry_hardlink(ent);
-	if (hardlink == NULL)
-		hardlink = archive_entry_hardlink_utf8(ent);
-	if (hardlink)
-		rc = make_hardlink(u, pfd, name, path, hardlink, e);
-	else if (type == AE_IFDIR)
-		rc = make_dir(u, pfd, name, path, ent, e);
-	else if ((rc = make_room(u, pfd, name, 0, e)) < 0)
-		;
-	else if (type == AE_IFREG)
-		rc = make_file(u, pfd, name, path, ent, e);
-	else if (type == AE_IFLNK)
-		rc = make_symlink(u, pfd, name, ent, e);
-	else
-		rc = make_special(u, pfd, name, path, ent, e);
+	rc = make_entry(u, pfd, name, path, ent, e);
+	/*
+	 * Not root: a directory of mode 0555 (say, from a lower layer) takes
+	 * no new names.  Open it up until the end of the layer, and try again.
+	 */
+	if (rc < 0 && errno == EACCES && unlock_dir(u, pfd, parent) == 0)
+		rc = make_entry(u, pfd, name, path, ent, e);
 	if (rc < 0)
 		return oci_context(e, "/%.200s", path);
 	return 0;
@@ -1255,7 +1290,9 @@ oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const cha
 			goto out_early;
 		}
 	u.a = archive_read_new();
-	if (u.a == NULL || archive_read_support_format_tar(u.a) != ARCHIVE_OK) {
+	/* A stream of no bytes at all is an empty layer, as tar -x sees it. */
+	if (u.a == NULL || archive_read_support_format_tar(u.a) != ARCHIVE_OK ||
+	    archive_read_support_format_empty(u.a) != ARCHIVE_OK) {
 		oci_fail(e, "libarchive: out of memory");
 		goto out_early;
 	}

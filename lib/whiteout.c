@@ -122,6 +122,7 @@ oci_whiteouts_tar(int fd, oci_whiteout_fn fn, void *arg, struct oci_err *e)
 	/* Compression is told by content, as for oci-untar. */
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
+	archive_read_support_format_empty(a);
 	if (archive_read_open_fd(a, fd, OCI_IO_CHUNK) != ARCHIVE_OK) {
 		oci_fail(e, "%s", archive_error_string(a));
 		goto out;

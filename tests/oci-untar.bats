@@ -135,6 +135,15 @@ setup() {
 	run -1 oci-untar -C "$IMG/index.json" "$IMG:latest"
 }
 
+@test "an empty stream and an empty tar are empty layers" {
+	run -0 oci-untar -C "$T/r" -f /dev/null
+	assert_dir_exists "$T/r"
+	head -c 1024 /dev/zero | gzip >empty.tar.gz
+	run -0 oci-untar -C "$T/r" -f empty.tar.gz
+	run -0 oci-whiteout empty.tar.gz
+	assert_output ""
+}
+
 @test "--whiteouts=keep writes .wh. files as tar -xf does" {
 	run -0 oci-untar --whiteouts=keep -C "$T/r" "$IMG:latest"
 	assert_file_exists "$T/r/etc/.wh.motd"
@@ -182,6 +191,24 @@ setup() {
 		oci-untar --whiteouts=overlay -C "$W/o" -f "$(layer_blob "$W/img" 5)"
 	run -0 getfattr --absolute-names --only-values -n user.overlay.opaque "$W/o/data"
 	assert_output y
+	# a directory of mode 0555 from a lower layer still takes the next layer's names
+	python3 - "$W" <<'PY'
+import io, sys, tarfile
+for n, names in enumerate([["ro/", "ro/a"], ["ro/b"]], 1):
+    with tarfile.open("%s/ro.%d.tar" % (sys.argv[1], n), "w") as t:
+        for name in names:
+            i = tarfile.TarInfo(name.rstrip("/"))
+            i.type, i.mode = (tarfile.DIRTYPE, 0o555) if name.endswith("/") else (tarfile.REGTYPE, 0o444)
+            t.addfile(i, io.BytesIO(b""))
+PY
+	chmod a+r "$W"/ro.*.tar
+	for n in 1 2; do
+		run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups oci-untar -C "$W/ro" -f "$W/ro.$n.tar"
+	done
+	assert_file_exists "$W/ro/ro/a"
+	assert_file_exists "$W/ro/ro/b"
+	[ "$(stat -c %a "$W/ro/ro")" = 555 ]
+	chmod -R u+w "$W"
 	rm -rf "$W"
 }
 
