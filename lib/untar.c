@@ -44,7 +44,7 @@
 
 /* ================================================================ reading */
 
-#define NSLOT 4			/* tar buffers between the two threads */
+#define NSLOT 8			/* tar buffers between the threads: 8 MiB smooth out big files and small */
 #define SLOT_SIZE (1 << 20)
 #define IN_SIZE (1 << 20)
 
