@@ -252,9 +252,12 @@ reader_main(void *arg)
 					gz->crc_flag = IGZIP_GZIP;
 					member_done = 0;
 				}
-				if ((r = gz_step(f, gz, NULL)) == GZ_CANCELLED)
+				size_t before = gz->avail_in, made;
+				if ((r = gz_step(f, gz, &made)) == GZ_CANCELLED)
 					goto out;
-				if (r < 0) {
+				/* An error, or a stream that stops moving (never spin on hostile bytes). */
+				if (r < 0 || r > ISAL_OUT_OVERFLOW ||
+				    (made == 0 && gz->avail_in == before && gz->block_state != ISAL_BLOCK_FINISH)) {
 					feed_fail(f, "%s", "gzip: the compressed data is corrupt");
 					goto out;
 				}

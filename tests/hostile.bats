@@ -223,3 +223,31 @@ sys.stdout.buffer.write(i.tobuf(format=tarfile.USTAR_FORMAT))' | gzip -9 >"$W/bo
 	# zeros are holes: the bomb costs no disk
 	[ "$(du -k "$T/r/zeros" | cut -f1)" -lt 1024 ]
 }
+
+@test "damaged layers (bytes flipped in gzip, zstd and tar streams): exit 0 or 1, nothing outside changes" {
+	python3 "$TESTS_DIR/evil_tar.py" "$W/tars" symlink-across-layers "$W/outside"
+	cat "$W/tars"/symlink-across-layers.*.tar >"$W/base.tar"
+	gzip -c "$W/base.tar" >"$W/base.tar.gz"
+	zstd -q -c "$W/base.tar" >"$W/base.tar.zst"
+	for kind in tar tar.gz tar.zst; do
+		for seed in $(seq 40); do
+			python3 - "$W/base.$kind" "$W/bad" "$seed" <<'PY'
+import random, sys
+data = bytearray(open(sys.argv[1], "rb").read()); r = random.Random(int(sys.argv[3]))
+for _ in range(r.randint(1, 8)):
+    data[r.randrange(len(data))] = r.randrange(256)
+if r.random() < 0.3:
+    data = data[:r.randrange(len(data))]
+open(sys.argv[2], "wb").write(data)
+PY
+			reset_box
+			before=$(outside_state)
+			run timeout 60 oci-untar -q -C "$W/box/root" -f "$W/bad"
+			if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then
+				echo "$kind seed $seed: exit $status: $output"
+				return 1
+			fi
+			[ "$before" = "$(outside_state)" ] || { echo "$kind seed $seed: outside changed"; return 1; }
+		done
+	done
+}

@@ -116,6 +116,9 @@ setup() {
 	run -1 oci-untar -C "$T/r" -f short.gz
 	assert_output --partial "gzip"
 	assert_not_exist "$T/r"
+	printf '\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\xff\xff\xff' >bad.gz
+	run -1 oci-untar -C "$T/r" -f bad.gz
+	assert_output --partial "gzip: the compressed data is corrupt"
 	printf '\x28\xb5\x2f\xfdgarbage-garbage' >bad.zst
 	run -1 oci-untar -C "$T/r" -f bad.zst
 	assert_output --partial "zstd"
