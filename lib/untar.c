@@ -1304,7 +1304,7 @@ oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const cha
 		goto out_early;
 	}
 	if (archive_read_open(u.a, &f, NULL, feed_read, NULL) != ARCHIVE_OK) {
-		oci_fail(e, "%s", f.err[0] ? f.err : archive_error_string(u.a));
+		oci_fail(e, "tar: %s", archive_error_string(u.a));
 		goto out;
 	}
 	for (;;) {
@@ -1314,9 +1314,7 @@ oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const cha
 		if (r == ARCHIVE_WARN)
 			oci_say("libarchive: %s", archive_error_string(u.a));
 		else if (r != ARCHIVE_OK) {
-			oci_fail(e, "%s", f.err[0] ? f.err : archive_error_string(u.a));
-			if (!f.err[0])
-				oci_context(e, "tar");
+			oci_fail(e, "tar: %s", archive_error_string(u.a));
 			goto out;
 		}
 		if (extract_entry(&u, ent, e) < 0)
@@ -1338,6 +1336,9 @@ out:
 	pthread_cond_broadcast(&f.cv);
 	pthread_mutex_unlock(&f.mu);
 	pthread_join(th, NULL);
+	/* When the reader failed (a damaged stream), that is the cause to name. */
+	if (rc < 0 && f.err[0])
+		oci_fail(e, "%s", f.err);
 	if (rc == 0 && f.stored && oci_hash_check(f.stored, digest, size, e) < 0)
 		rc = oci_context(e, "layer digest");
 	else if (rc == 0 && f.tar && oci_hash_check(f.tar, diff_id, -1, e) < 0)
