@@ -208,6 +208,12 @@ const char *oci_platform_str(const struct oci_platform *p);
  * equals "v1".  A want with no variant matches any variant.
  */
 int oci_platform_match(const struct oci_platform *want, const json_t *platform);
+/*
+ * The entry of an index's "manifests" for want (borrowed): the first that
+ * matches, else the first nested index without a platform; or NULL and an
+ * error that lists the platforms the index has.
+ */
+const json_t *oci_platform_pick(const json_t *index, const struct oci_platform *want, struct oci_err *e);
 
 /* --------------------------------------------------------------- layout.c */
 
