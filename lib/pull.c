@@ -135,6 +135,28 @@ add_untagged(json_t *index, void *arg, struct oci_err *e)
 	return 0;
 }
 
+/* Does index.json already have desc under tag (NULL: untagged, or any tag)?  Then it is left alone. */
+static int
+already_indexed(struct oci_layout *l, const char *tag, const json_t *desc)
+{
+	struct oci_err e;
+	json_t *index = oci_index_load(l, &e), *v;
+	const char *t;
+	size_t i;
+	int found = 0;
+
+	json_array_foreach(json_object_get(index, "manifests"), i, v) {
+		t = oci_desc_tag(v);
+		if ((tag == NULL || (t && strcmp(t, tag) == 0)) &&
+		    json_equal(json_object_get(v, "digest"), json_object_get(desc, "digest")) &&
+		    json_equal(json_object_get(v, "mediaType"), json_object_get(desc, "mediaType")) &&
+		    json_equal(json_object_get(v, "size"), json_object_get(desc, "size")))
+			found = 1;
+	}
+	json_decref(index);
+	return found;
+}
+
 int
 oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout *l,
     const struct oci_pull_opts *o, json_t **stored, struct oci_err *e)
@@ -212,7 +234,12 @@ oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	if (o->tag) {
+	if (already_indexed(l, o->tag, desc)) {
+		oci_say("index.json: already has %s", o->tag ? o->tag : oci_short(
+		    json_string_value(json_object_get(desc, "digest"))));
+		if (o->tag)
+			json_object_set_new(desc, "annotations", json_pack("{ss}", REF_NAME, o->tag));
+	} else if (o->tag) {
 		if (oci_layout_tag(l, o->tag, desc, e) < 0)
 			goto out;
 		json_object_set_new(desc, "annotations", json_pack("{ss}", REF_NAME, o->tag));

@@ -28,6 +28,7 @@
 #define FIRST_BACKOFF 0.25	/* seconds; doubled after each failure */
 #define DEFAULT_MAX_WAIT 10.0	/* seconds; $OCI_FETCH_MAX_WAIT overrides */
 #define PROGRESS_EVERY 0.1	/* seconds between progress calls */
+#define WRITE_BUF (1024 * 1024)	/* libcurl hands over 16 KiB at a time; write in bigger pieces */
 
 static const char manifest_accept[] = "Accept: " OCI_MT_INDEX ", " OCI_MT_MANIFEST ", "
     OCI_MT_DOCKER_LIST ", " OCI_MT_DOCKER_MANIFEST;
@@ -56,11 +57,13 @@ struct xfer {
 	enum sink sink;
 	struct oci_layout *layout;	/* SINK_LAYOUT */
 	struct oci_blob_writer *w;
+	char *wbuf;			/* bytes on their way to w */
+	size_t wlen;
 	int fd;				/* SINK_FD */
 	struct oci_hash *hash;
 	char *mem;			/* SINK_MEM: at most OCI_DOC_MAX bytes */
 	size_t memcap;
-	uint64_t got;		/* bytes the sink holds */
+	uint64_t got;		/* bytes the sink holds (wbuf included) */
 
 	/* the response being received */
 	long code;
@@ -73,7 +76,7 @@ struct xfer {
 	int too_big, broken;	/* more bytes than allowed; a sink failed */
 	struct curl_slist *headers;
 
-	int attempts, auth_answers, tls_failed;
+	int attempts, auth_answers;
 	double not_before;
 	int active, done;
 	struct oci_err err;
@@ -115,6 +118,7 @@ sink_reset(struct xfer *x)
 	case SINK_LAYOUT:
 		oci_blob_writer_abort(x->w);
 		x->w = NULL;
+		x->wlen = 0;
 		break;
 	case SINK_FD:
 		if (x->got > 0)
@@ -126,6 +130,23 @@ sink_reset(struct xfer *x)
 	return 0;
 }
 
+/* Hand the buffered bytes to the blob writer (made on first use). */
+static int
+flush(struct xfer *x)
+{
+	enum oci_alg alg;
+
+	if (x->w == NULL) {
+		if (oci_digest_check(x->digest, &alg, &x->err) < 0 ||
+		    oci_blob_writer_new(x->layout, alg, &x->w, &x->err) < 0)
+			return -1;
+	}
+	if (x->wlen > 0 && oci_blob_writer_write(x->w, x->wbuf, x->wlen, &x->err) < 0)
+		return -1;
+	x->wlen = 0;
+	return 0;
+}
+
 static int
 sink_write(struct xfer *x, const char *buf, size_t n)
 {
@@ -134,13 +155,13 @@ sink_write(struct xfer *x, const char *buf, size_t n)
 		memcpy(x->mem + x->got, buf, n);
 		return 0;
 	case SINK_LAYOUT:
-		if (x->w == NULL) {
-			enum oci_alg alg;
-			oci_digest_check(x->digest, &alg, &x->err);
-			if (oci_blob_writer_new(x->layout, alg, &x->w, &x->err) < 0)
-				return -1;
-		}
-		return oci_blob_writer_write(x->w, buf, n, &x->err);
+		if (x->wlen + n > WRITE_BUF && flush(x) < 0)
+			return -1;
+		if (n >= WRITE_BUF)
+			return oci_blob_writer_write(x->w, buf, n, &x->err);
+		memcpy(x->wbuf + x->wlen, buf, n);
+		x->wlen += n;
+		return 0;
 	case SINK_FD:
 		oci_hash_update(x->hash, buf, n);
 		while (n > 0) {
@@ -309,6 +330,7 @@ xfer_free(struct xfer *x)
 	oci_blob_writer_abort(x->w);
 	oci_hash_free(x->hash);
 	free(x->mem);
+	free(x->wbuf);
 	free(x);
 }
 
@@ -369,6 +391,8 @@ verify(struct xfer *x)
 
 	switch (x->sink) {
 	case SINK_LAYOUT:
+		if (flush(x) < 0)
+			return -1;
 		rc = oci_blob_writer_commit(x->w, want, x->size, NULL, &x->err);
 		x->w = NULL;	/* committed or thrown away */
 		return rc;
@@ -477,8 +501,6 @@ xfer_finish(struct xfer *x, CURLcode res)
 	}
 	switch (res) {
 	case CURLE_SSL_CONNECT_ERROR:
-		x->tls_failed = 1;
-		/* fall through */
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
@@ -533,15 +555,10 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, int show, struct oci_err
 
 	while (left > 0 && rc == 0) {
 		t = now();
-		next = t + 1;
 		for (i = 0; i < n && (int)active < r->o.jobs; i++) {
 			x = xs[i];
-			if (x->done || x->active)
+			if (x->done || x->active || x->not_before > t)
 				continue;
-			if (x->not_before > t) {
-				next = x->not_before < next ? x->not_before : next;
-				continue;
-			}
 			if (xfer_start(x, e) < 0)
 				return -1;
 			active++;
@@ -574,7 +591,13 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, int show, struct oci_err
 			last_report = t;
 		}
 		if (left > 0 && rc == 0) {
-			double wait = active ? PROGRESS_EVERY : next - now();
+			/* Sleep until there is network activity, a retry is due, or progress to show. */
+			double wait;
+			next = now() + PROGRESS_EVERY;
+			for (i = 0; i < n; i++)
+				if (!xs[i]->done && !xs[i]->active && xs[i]->not_before < next)
+					next = xs[i]->not_before;
+			wait = next - now();
 			curl_multi_poll(r->multi, NULL, 0, wait > 0 ? (int)(wait * 1000) + 1 : 0, NULL);
 		}
 	}
@@ -586,7 +609,7 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, int show, struct oci_err
 /* ---- the registry ---- */
 
 static int
-ping(struct oci_registry *r, int *tls_failed, struct oci_err *e)
+ping(struct oci_registry *r, struct oci_err *e)
 {
 	struct xfer *x = xfer_new(r, NULL, NULL);
 	int rc;
@@ -600,9 +623,36 @@ ping(struct oci_registry *r, int *tls_failed, struct oci_err *e)
 		return oci_fail(e, "out of memory");
 	}
 	rc = run(r, &x, 1, 0, e);
-	*tls_failed = x->tls_failed;
 	xfer_free(x);
 	return rc;
+}
+
+/*
+ * Does host:port answer a TLS handshake?  Only a probe: nothing is sent
+ * or believed, so no certificate store is loaded (that alone costs more
+ * than a whole re-fetch).  0 only when the port clearly does not speak TLS.
+ */
+static int
+speaks_tls(const char *host)
+{
+	char url[300];
+	CURLcode res;
+	CURL *c = curl_easy_init();
+
+	if (c == NULL)
+		return 1;
+	snprintf(url, sizeof url, "https://%s/", host);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+	curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	res = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	return res != CURLE_SSL_CONNECT_ERROR;
 }
 
 int
@@ -612,7 +662,7 @@ oci_registry_open(const struct oci_source *src, const struct oci_registry_opts *
 	struct oci_registry *r;
 	char *user = NULL, *pass = NULL;
 	const char *env = getenv("OCI_FETCH_MAX_WAIT");
-	int tls_failed = 0, found = 0;
+	int found = 0, plain = o->plain_http;
 
 	*out = NULL;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -644,16 +694,14 @@ oci_registry_open(const struct oci_source *src, const struct oci_registry_opts *
 	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 
-	/* HTTPS first; a loopback port that does not speak TLS is plain HTTP. */
-	snprintf(r->base, sizeof r->base, "%s://%s", o->plain_http ? "http" : "https", src->host);
-	if (ping(r, &tls_failed, e) < 0) {
-		if (!tls_failed || o->plain_http || !oci_host_is_loopback(src->host))
-			goto bad;
+	/* HTTPS, except on a loopback port that does not speak TLS (or --plain-http). */
+	if (!plain && oci_host_is_loopback(src->host) && !speaks_tls(src->host)) {
 		oci_say("%s does not speak TLS: plain HTTP, as for any loopback registry", src->host);
-		snprintf(r->base, sizeof r->base, "http://%s", src->host);
-		if (ping(r, &tls_failed, e) < 0)
-			goto bad;
+		plain = 1;
 	}
+	snprintf(r->base, sizeof r->base, "%s://%s", plain ? "http" : "https", src->host);
+	if (ping(r, e) < 0)
+		goto bad;
 	*out = r;
 	return 0;
 bad:
@@ -767,6 +815,11 @@ oci_registry_blobs(struct oci_registry *r, struct oci_layout *l, const json_t *d
 		}
 		xs[n]->sink = SINK_LAYOUT;
 		xs[n]->layout = l;
+		if ((xs[n]->wbuf = malloc(WRITE_BUF)) == NULL) {
+			n++;
+			oci_fail(e, "out of memory");
+			goto out;
+		}
 		xs[n]->size = d.size;
 		snprintf(xs[n]->digest, sizeof xs[n]->digest, "%s", d.digest);
 		n++;
