@@ -126,6 +126,8 @@ main(int argc, char *argv[])
 		errx(2, "--blob: %s", e.msg);
 	if (oci_source_parse(argv[0], &src, &e) < 0)
 		errx(2, "%s", e.msg);
+	oci_say("source %s/%s%s%s%s%s (served at %s)", src.registry, src.repo, src.tag ? ":" : "",
+	    src.tag ? src.tag : "", src.digest ? "@" : "", src.digest ? src.digest : "", src.host);
 	if (creds) {
 		ro.user = creds;
 		if ((end = strchr(creds, ':'))) {

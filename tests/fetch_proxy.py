@@ -4,12 +4,14 @@
     fetch_proxy.py PORT UPSTREAM MODE LOG
 
 Listens on 127.0.0.1:PORT and forwards every request to UPSTREAM (host:port,
-plain HTTP), except that answers to GET /v2/.../blobs/... are damaged as MODE
-says.  "MODE" hurts the first answer for each blob; "MODE-always" every one:
+plain HTTP), except that answers to GET /v2/.../blobs/... (or .../manifests/...
+with "MODE@manifests") are damaged as MODE says.  "MODE" hurts the first
+answer for each path; "MODE-always" every one:
 
     truncate   send the headers and half the body, then close the connection
     reset      send half the body, then reset the connection (TCP RST)
     corrupt    flip one byte in the middle of the body
+    huge       pad a JSON body to over 5 MB
     500        answer 500 instead
     429        answer 429 with Retry-After: 1 instead
     redirect   answer 307 to http://localhost:PORT/redirected/... (another host
@@ -29,7 +31,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, UPSTREAM, MODE, LOG = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-FAULT, ALWAYS = MODE.removesuffix("-always"), MODE.endswith("-always")
+MODE, _, WHAT = MODE.partition("@")
+FAULT, ALWAYS, WHAT = MODE.removesuffix("-always"), MODE.endswith("-always"), "/%s/" % (WHAT or "blobs")
 hits = {}
 lock = threading.Lock()
 
@@ -65,7 +68,7 @@ class Proxy(BaseHTTPRequestHandler):
         redirected = path.startswith("/redirected/")
         if redirected:
             path = path[len("/redirected"):]
-        blob = "/blobs/sha256:" in path and self.command == "GET" and not redirected
+        blob = WHAT in path and path.startswith("/v2/") and self.command == "GET" and not redirected
         with lock:
             hits[path] = hits.get(path, 0) + 1
             hurt = blob and FAULT != "none" and (ALWAYS or hits[path] == 1)
@@ -96,6 +99,8 @@ class Proxy(BaseHTTPRequestHandler):
                 if k.lower() not in ("content-length", "connection", "transfer-encoding")]
         if not hurt or resp.status not in (200, 206) or len(body) < 2:
             return self.reply(resp.status, keep, body)
+        if FAULT == "huge":
+            return self.reply(resp.status, keep, body.rstrip()[:-1] + b',"pad":"' + b"x" * 5000000 + b'"}')
         if FAULT == "corrupt":
             mid = len(body) // 2
             return self.reply(resp.status, keep, body[:mid] + bytes([body[mid] ^ 0x55]) + body[mid + 1:])
@@ -114,5 +119,11 @@ class Proxy(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-ThreadingHTTPServer.allow_reuse_address = True
-ThreadingHTTPServer(("127.0.0.1", PORT), Proxy).serve_forever()
+class Server(ThreadingHTTPServer):
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients hanging up on a damaged answer are expected
+
+
+Server(("127.0.0.1", PORT), Proxy).serve_forever()

@@ -51,6 +51,23 @@ teardown() { fetch_proxy_stop; }
 	assert_output --partial "--blob"
 }
 
+@test "references are read as docker reads them (busybox is docker.io/library/busybox:latest)" {
+	# a proxy nobody listens on: nothing leaves this machine
+	export HTTPS_PROXY=http://127.0.0.1:$(free_port) https_proxy=http://127.0.0.1:$(free_port)
+	run -1 oci-fetch -v --manifest busybox
+	assert_line "oci-fetch: source docker.io/library/busybox:latest (served at registry-1.docker.io)"
+	assert_output --partial "https://registry-1.docker.io/v2/"
+	run -1 oci-fetch -v --manifest docker://index.docker.io/team/app:1.0
+	assert_line --partial "source docker.io/team/app:1.0 "
+	d=sha256:$(printf '%064d' 1)
+	run -1 oci-fetch -v --manifest "quay.io/a/b/c:v2@$d"
+	assert_line "oci-fetch: source quay.io/a/b/c:v2@$d (served at quay.io)"
+	run -1 oci-fetch -v --manifest "ghcr.io/x@$d"
+	assert_line "oci-fetch: source ghcr.io/x@$d (served at ghcr.io)"
+	run -1 oci-fetch -v --manifest "localhost/app"
+	assert_line --partial "source localhost/app:latest"
+}
+
 # ---- known answers
 
 @test "an OCI image: the same manifest and blobs as skopeo copy, tagged with the source's tag" {
@@ -327,4 +344,42 @@ true"
 	run grep '^GET /redirected/.* auth=yes' "$PROXY_LOG"
 	assert_output ""
 	blobs_verified out
+}
+
+@test "a manifest over 4 MiB is refused" {
+	# docker-registry itself refuses to store one: the proxy pads it on the way
+	fetch_proxy_start huge-always@manifests
+	run -1 oci-fetch "$PROXY/test/img:1" out
+	assert_output --partial "over 4194304 bytes is refused"
+	[ "$(jq '.manifests | length' out/index.json)" -eq 0 ]
+	[ -z "$(ls out/blobs/sha256)" ]
+	run -1 oci-fetch --manifest "$PROXY/test/img:1"
+	assert_output --partial "over 4194304 bytes is refused"
+}
+
+@test "fault: a manifest whose bytes do not match its digest is never stored" {
+	fetch_proxy_start corrupt-always@manifests
+	run -1 oci-fetch "$PROXY/test/img:1" out
+	assert_output --partial "digest mismatch"
+	[ "$(jq '.manifests | length' out/index.json)" -eq 0 ]
+	[ -z "$(ls out/blobs/sha256)" ]
+	digest=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' docker://"$PLAIN/test/img:1")
+	run -1 oci-fetch "$PROXY/test/img@$digest" out
+	assert_output --partial "digest mismatch: expected $digest"
+	fetch_proxy_stop
+	fetch_proxy_start corrupt@manifests
+	run -0 oci-fetch "$PROXY/test/img@$digest" out
+	blobs_verified out
+}
+
+@test "fault: --blob exits 1 when the streamed bytes do not match the digest" {
+	oci-fetch "$PLAIN/test/img:1" out >desc
+	layer=$(jq -r '.layers[0].digest' out/blobs/sha256/"$(jq -r .digest desc | cut -d: -f2)")
+	fetch_proxy_start corrupt-always
+	run -1 oci-fetch --blob "$layer" "$PROXY/test/img:1"
+	assert_output --partial "digest mismatch: expected $layer"
+	fetch_proxy_stop
+	fetch_proxy_start truncate
+	oci-fetch --blob "$layer" "$PROXY/test/img:1" >blob
+	cmp blob out/blobs/sha256/${layer#sha256:}
 }
