@@ -192,7 +192,7 @@ oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout
 				oci_context(e, "%s %s", oci_media_short(top.media_type), oci_short(top.digest));
 				goto out;
 			}
-			oci_say("platform %s -> manifest %s", oci_platform_str(o->platform ? o->platform : &host),
+			oci_say("platform %s → manifest %s", oci_platform_str(o->platform ? o->platform : &host),
 			    oci_short(json_string_value(json_object_get(pick, "digest")) ?: "?"));
 		}
 		json_array_foreach(list, i, v) {
@@ -243,7 +243,7 @@ oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout
 		if (oci_layout_tag(l, o->tag, desc, e) < 0)
 			goto out;
 		json_object_set_new(desc, "annotations", json_pack("{ss}", REF_NAME, o->tag));
-		oci_say("index.json: tag %s -> %s %s", o->tag, oci_media_short(json_string_value(
+		oci_say("index.json: tag %s → %s %s", o->tag, oci_media_short(json_string_value(
 		    json_object_get(desc, "mediaType"))), oci_short(json_string_value(json_object_get(desc, "digest"))));
 	} else if (oci_index_update(l, add_untagged, desc, e) < 0) {
 		goto out;

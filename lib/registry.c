@@ -448,7 +448,7 @@ xfer_finish(struct xfer *x, CURLcode res)
 		return FAILED;
 	}
 	if (res == CURLE_OK && (x->code == 200 || x->code == 206)) {
-		oci_say("GET %s -> %ld (%s)", x->path, x->code, oci_human_size(x->got));
+		oci_say("GET %s → %ld (%s)", x->path, x->code, oci_human_size(x->got));
 		if (x->size >= 0 && x->got < (uint64_t)x->size) {
 			snprintf(why, sizeof why, "the body ended after %llu of %lld bytes",
 			    (unsigned long long)x->got, (long long)x->size);
@@ -467,7 +467,7 @@ xfer_finish(struct xfer *x, CURLcode res)
 	}
 	if (res == CURLE_OK) {
 		error_words(x, words, sizeof words);
-		oci_say("GET %s -> %ld%s%s%s", x->path, x->code, x->www_auth ? " " : "",
+		oci_say("GET %s → %ld%s%s%s", x->path, x->code, x->www_auth ? " " : "",
 		    x->www_auth ? x->www_auth : "", words);
 		if (x->code == 401 && x->www_auth && x->auth_answers++ < 2) {
 			if (oci_auth_answer(x->r->auth, x->www_auth, x->r->scope, &x->err) < 0) {

@@ -2,7 +2,6 @@
 # oci-fetch against real docker-registry instances on loopback (plain, Basic,
 # TLS, token auth), with skopeo as the oracle and a faulty proxy for failures.
 
-bats_require_minimum_version 1.5.0
 load helper
 load fetch_helper
 
@@ -166,10 +165,10 @@ true"
 
 @test "-v narrates each request and answer in the spec's terms" {
 	run -0 oci-fetch -v "$PLAIN/test/img:1" out
-	assert_line --partial "GET /v2/ -> 200"
-	assert_line --partial "GET /v2/test/img/manifests/1 -> 200"
+	assert_line --partial "GET /v2/ → 200"
+	assert_line --partial "GET /v2/test/img/manifests/1 → 200"
 	assert_line --regexp "manifest sha256:[0-9a-f]{12} \(653 bytes\): config sha256:[0-9a-f]{12}, 3 layers"
-	assert_line --partial "index.json: tag 1 -> manifest"
+	assert_line --partial "index.json: tag 1 → manifest"
 }
 
 @test "stderr says nothing when it is not a terminal and all is well" {
@@ -223,7 +222,7 @@ true"
 
 @test "token auth: anonymous pull of a public repository, one token for the whole pull" {
 	run -0 oci-fetch -v "$TOKEN/public/img:1" out
-	assert_output --regexp "GET /v2/ -> 401 Bearer realm=\"?http://127.0.0.1:[0-9]+/token"
+	assert_output --regexp "GET /v2/ → 401 Bearer realm=\"?http://127.0.0.1:[0-9]+/token"
 	assert_output --partial "token for repository:public/img:pull"
 	blobs_verified out
 	run grep -c "scope=repository:public/img:pull user=anonymous" "$TOKEN_LOG"
