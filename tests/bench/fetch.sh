@@ -8,11 +8,15 @@
 # Prints times and ratios; asserts nothing (`make bench` runs it).
 set -eu
 
-OCI_BIN=${OCI_BIN:-$(cd "$(dirname "$0")/../../bin" && pwd)}
+TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
+OCI_BIN=${OCI_BIN:-$TESTS_DIR/../bin}
 W=$(mktemp -d "${TMPDIR:-/tmp}/oci-bench-fetch.XXXXXX")
 REG_PID=
 cleanup() {
-	[ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
+	if [ -n "$REG_PID" ]; then
+		kill "$REG_PID" 2>/dev/null
+		wait "$REG_PID" 2>/dev/null || true
+	fi
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -49,24 +53,14 @@ printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.
 	"$mdigest" "$msize" >"$W/src/index.json"
 total=$(du -sm "$W/src/blobs" | cut -f1)
 
-# ---- a loopback registry, seeded by skopeo
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$W/registry.yml" <<YML
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $W/storage
-http:
-  addr: 127.0.0.1:$port
-YML
-docker-registry serve "$W/registry.yml" >"$W/registry.log" 2>&1 &
-REG_PID=$!
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
-export SKOPEO_POLICY=$(cd "$(dirname "$0")/.." && pwd)/policy.json
+# ---- a loopback registry, seeded by skopeo (registry_start from the test helper)
+bats_require_minimum_version() { :; }
+bats_load_library() { :; }
+load() { :; }
+. "$TESTS_DIR/helper.bash"
+registry_start "$W/registry" >/dev/null
+REG_PID=$REGISTRY_PID
+port=${REGISTRY##*:}
 skopeo copy -q --policy "$SKOPEO_POLICY" --dest-tls-verify=false oci:"$W/src:bench" \
 	docker://"127.0.0.1:$port/bench:1"
 rm -rf "$W/src"
