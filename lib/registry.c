@@ -480,6 +480,9 @@ xfer_finish(struct xfer *x, CURLcode res)
 		snprintf(why, sizeof why, "HTTP %ld%s", x->code, words);
 		if (x->code == 429 || x->code >= 500 || x->code == 0)
 			return retry_later(x, why);
+		/* A Range the server cannot serve: start over from byte 0. */
+		if (x->code == 416 && x->got > 0 && sink_reset(x) == 0)
+			return retry_later(x, why);
 		if (x->code == 404)
 			oci_fail(&x->err, "GET %s: not found%s", x->path, words);
 		else if (x->code == 401 || x->code == 403)

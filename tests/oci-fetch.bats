@@ -197,6 +197,9 @@ true"
 	assert_output --partial "refused the user name or password"
 	run -0 oci-fetch --creds bob:builder "$BASIC/private/img:1" out
 	blobs_verified out
+	# no :PASS and no terminal: the password is a line on stdin
+	run -0 setsid bash -c "echo builder | oci-fetch --creds bob '$BASIC/private/img:1' out2"
+	run -1 setsid bash -c "echo wrong | oci-fetch --creds bob '$BASIC/private/img:1' out3"
 }
 
 @test "Basic auth: credentials from --authfile, \$REGISTRY_AUTH_FILE, \$XDG_RUNTIME_DIR and ~/.docker/config.json" {
