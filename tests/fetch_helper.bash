@@ -56,6 +56,8 @@ fetch_servers_start() {
 	skopeo copy -q --dest-tls-verify=false oci:"$D/src:img" docker://"$PLAIN/test/img:1"
 	skopeo copy -q --all --dest-tls-verify=false oci:"$D/src:multi" docker://"$PLAIN/test/multi:1"
 	skopeo copy -q --format v2s2 --dest-tls-verify=false oci:"$D/src:img" docker://"$PLAIN/test/docker:1"
+	skopeo copy -q --all --format v2s2 --dest-tls-verify=false oci:"$D/src:multi" \
+		docker://"$PLAIN/test/dlist:1"
 
 	# Basic: docker-registry's htpasswd must be bcrypt.
 	$FETCH_PY -c 'import bcrypt, sys; print("bob:" + bcrypt.hashpw(b"builder", bcrypt.gensalt(5)).decode())' \

@@ -80,9 +80,10 @@ teardown() { fetch_proxy_stop; }
 	[ "$(ls ours/blobs/sha256 | wc -l)" -eq 5 ]	# manifest, config, three layers
 	cmp ours/blobs/sha256/"$(jq -r .digest <<<"$desc" | cut -d: -f2)" \
 		<(skopeo inspect --raw --tls-verify=false docker://"$PLAIN/test/img:1")
-	# skopeo and umoci read what we stored
+	# skopeo, umoci and oci-image-tool accept what we stored
 	skopeo inspect oci:ours:1 >/dev/null
 	umoci stat --image ours:1 >/dev/null
+	run -0 oci-image-tool validate --type image --ref name=1 ours
 }
 
 @test "the destination's :TAG wins; a second tag in the same layout keeps the first" {
@@ -116,6 +117,19 @@ true"
 		[ -f "out/blobs/sha256/${d#sha256:}" ]
 	done
 	blobs_verified out
+}
+
+@test "a Docker manifest list: the platform's Docker manifest, or with --all the list itself, as served" {
+	[ "$(uname -m)" = x86_64 ] || skip "the fixture list has amd64 and arm64"
+	run -0 oci-fetch "$PLAIN/test/dlist:1" one
+	[ "$(jq -r .mediaType <<<"$output")" = application/vnd.docker.distribution.manifest.v2+json ]
+	blobs_verified one
+	run -0 oci-fetch --all "$PLAIN/test/dlist:1" all
+	[ "$(jq -r .mediaType <<<"$output")" = application/vnd.docker.distribution.manifest.list.v2+json ]
+	cmp all/blobs/sha256/"$(jq -r .digest <<<"$output" | cut -d: -f2)" \
+		<(skopeo inspect --raw --tls-verify=false docker://"$PLAIN/test/dlist:1")
+	[ "$(ls all/blobs/sha256 | wc -l)" -eq 8 ]	# the list, 2 manifests, 2 configs, 3 shared layers
+	blobs_verified all
 }
 
 @test "an index: this machine's manifest by default, -p for another, --all keeps everything as skopeo --all does" {
