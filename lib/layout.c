@@ -6,6 +6,7 @@
  * A blob's name is a promise about its content, so bytes are only given a
  * digest name after they have been hashed and found equal to it.
  */
+#define _GNU_SOURCE	/* sync_file_range */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -359,11 +360,15 @@ oci_blob_read(struct oci_layout *l, const char *digest, int64_t size, char **buf
 
 /* ---- writing blobs ---- */
 
+/* Start writing back every this many bytes, so that commit's fsync has little left to wait for. */
+#define WRITEBACK_EVERY (8 * 1024 * 1024)
+
 struct oci_blob_writer {
 	struct oci_layout *layout;
 	struct oci_hash *hash;
 	enum oci_alg alg;
 	int fd;
+	uint64_t written_back;	/* bytes handed to sync_file_range so far */
 	char tmp[PATH_MAX];
 };
 
@@ -419,6 +424,12 @@ oci_blob_writer_write(struct oci_blob_writer *w, const void *buf, size_t n, stru
 		}
 		p += k;
 		n -= k;
+	}
+	if (oci_hash_size(w->hash) - w->written_back >= WRITEBACK_EVERY) {
+		/* Only a hint to the kernel: errors show up at fsync. */
+		sync_file_range(w->fd, w->written_back, oci_hash_size(w->hash) - w->written_back,
+		    SYNC_FILE_RANGE_WRITE);
+		w->written_back = oci_hash_size(w->hash);
 	}
 	return 0;
 }

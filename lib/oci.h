@@ -208,6 +208,12 @@ const char *oci_platform_str(const struct oci_platform *p);
  * equals "v1".  A want with no variant matches any variant.
  */
 int oci_platform_match(const struct oci_platform *want, const json_t *platform);
+/*
+ * The entry of an index's "manifests" for want (borrowed): the first that
+ * matches, else the first nested index without a platform; or NULL and an
+ * error that lists the platforms the index has.
+ */
+const json_t *oci_platform_pick(const json_t *index, const struct oci_platform *want, struct oci_err *e);
 
 /* --------------------------------------------------------------- layout.c */
 
@@ -507,5 +513,140 @@ int oci_build_string(struct oci_build *b, const char *field, const char *value,
     struct oci_err *e);
 /* Store the config and the manifest, tag the manifest, write its descriptor line to out. */
 int oci_build_commit(struct oci_build *b, FILE *out, struct oci_err *e);
+
+/* ------------------------------------ source.c, auth.c, registry.c, pull.c */
+
+/*
+ * Pulling from a registry: the Docker Registry HTTP API V2, which the OCI
+ * distribution-spec standardised.  A SOURCE names an image in a registry
+ * the way docker and skopeo parse it: [docker://][REGISTRY/]REPO[:TAG][@DIGEST].
+ * "busybox" is docker.io/library/busybox:latest, and docker.io is served
+ * at registry-1.docker.io.
+ */
+struct oci_source {
+	char *registry;	/* "docker.io", "127.0.0.1:5000": the name auth files use */
+	char *host;	/* where to connect: "registry-1.docker.io", "127.0.0.1:5000" */
+	char *repo;	/* "library/busybox" */
+	char *tag;	/* "latest" when neither tag nor digest is given; NULL with only a digest */
+	char *digest;	/* NULL when none; checked with oci_digest_check */
+};
+/* A bad reference is -1 with the reason (a usage error in a program). */
+int oci_source_parse(const char *arg, struct oci_source *src, struct oci_err *e);
+void oci_source_free(struct oci_source *src);
+/* Is host[:port] this machine (localhost, 127.0.0.0/8, ::1)? */
+int oci_host_is_loopback(const char *host);
+
+/* TLS for every connection: registry, token service, redirects. */
+struct oci_tls {
+	int insecure;		/* --insecure: accept any certificate */
+	const char *cacert;	/* --cacert FILE, or NULL for the system's CAs */
+};
+/* Apply tls to a libcurl easy handle (a CURL *, untyped to keep curl.h out of oci.h). */
+void oci_tls_apply(void *curl, const struct oci_tls *tls);
+
+/* A WWW-Authenticate challenge (RFC 7235) with the parameters registries use. */
+struct oci_challenge {
+	char scheme[16];	/* "Bearer" or "Basic" */
+	char *realm, *service, *scope;	/* NULL when absent */
+};
+int oci_challenge_parse(const char *header, struct oci_challenge *c, struct oci_err *e);
+void oci_challenge_free(struct oci_challenge *c);
+
+/*
+ * Credentials for registry (repo narrows the match, as containers-auth.json
+ * allows) from the first of: authfile, $REGISTRY_AUTH_FILE,
+ * $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json.  Returns 1
+ * and sets *user and *pass (caller frees), 0 when no file names the
+ * registry, -1 when a file is unreadable or malformed.
+ */
+int oci_creds_find(const char *registry, const char *repo, const char *authfile,
+    char **user, char **pass, struct oci_err *e);
+
+/* Credentials and cached tokens for one registry.  Free with oci_auth_free. */
+struct oci_auth;
+struct oci_auth *oci_auth_new(const char *user, const char *pass, const struct oci_tls *tls);
+void oci_auth_free(struct oci_auth *a);
+/* "Authorization: …" for scope, or NULL when there is none (or it expired). Borrowed. */
+const char *oci_auth_header(struct oci_auth *a, const char *scope);
+/*
+ * Answer a 401's WWW-Authenticate: Bearer asks the realm for a token for
+ * scope (with the credentials, if any) and caches it for expires_in
+ * seconds; Basic sends the credentials (an error when there are none).
+ */
+int oci_auth_answer(struct oci_auth *a, const char *challenge, const char *scope,
+    struct oci_err *e);
+
+/* What is downloading, for a progress display. */
+struct oci_progress_blob {
+	const char *digest;
+	uint64_t got;
+	int64_t size;		/* -1: unknown */
+};
+struct oci_progress {
+	const struct oci_progress_blob *active;
+	size_t nactive;
+	size_t done, total;	/* blobs */
+	uint64_t bytes, total_bytes;
+	int final;		/* the last call: clear the display */
+};
+
+struct oci_registry_opts {
+	int plain_http;		/* --plain-http: never try TLS */
+	struct oci_tls tls;
+	const char *user, *pass;	/* NULL: from the auth files */
+	const char *authfile;	/* --authfile, or NULL */
+	int jobs;		/* parallel downloads, >= 1 */
+	/* Called about ten times a second while blobs download (NULL: never). */
+	void (*progress)(void *arg, const struct oci_progress *p);
+	void *progress_arg;
+};
+
+/*
+ * One repository of one registry, reached: open says hello (GET /v2/),
+ * settles HTTPS or plain HTTP and answers an auth challenge.  Every request
+ * is retried with bounded backoff on 5xx, 429 (Retry-After) and dropped
+ * connections ($OCI_FETCH_MAX_WAIT caps any one wait, in seconds; default
+ * 10), resuming blobs with a Range request.  src is borrowed.
+ */
+struct oci_registry;
+int oci_registry_open(const struct oci_source *src, const struct oci_registry_opts *o,
+    struct oci_registry **r, struct oci_err *e);
+void oci_registry_close(struct oci_registry *r);
+/*
+ * GET /v2/<repo>/manifests/<ref> (a tag or a digest), at most OCI_DOC_MAX
+ * bytes.  *buf and *media_type are malloc'd; digest gets the bytes'
+ * digest, which must equal ref when ref is a digest and the registry's
+ * Docker-Content-Digest when it sends one.
+ */
+int oci_registry_manifest(struct oci_registry *r, const char *ref, char **buf, size_t *len,
+    char **media_type, char digest[OCI_DIGEST_MAX], struct oci_err *e);
+/*
+ * Stream one blob to fd while hashing it (size < 0: any).  The bytes are
+ * written before they can be checked: -1 at the end means the reader must
+ * throw them away.
+ */
+int oci_registry_blob_fd(struct oci_registry *r, const char *digest, int64_t size, int fd,
+    struct oci_err *e);
+/*
+ * Download the blobs that descs (a JSON array of descriptors) name into l,
+ * -j at a time; blobs already there are skipped, and each is verified by
+ * the blob writer before it gets its name.
+ */
+int oci_registry_blobs(struct oci_registry *r, struct oci_layout *l, const json_t *descs,
+    struct oci_err *e);
+
+struct oci_pull_opts {
+	const struct oci_platform *platform;	/* NULL: this machine's */
+	int all;		/* keep the index and every platform's blobs */
+	const char *tag;	/* the tag in index.json; NULL: none */
+};
+/*
+ * Pull src into l: the manifest (through an index to the platform), then
+ * config and layers, then the manifests themselves, and index.json last,
+ * so that it never points at a blob that is not in place.  *stored gets
+ * the descriptor written to index.json (caller decrefs).
+ */
+int oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout *l,
+    const struct oci_pull_opts *o, json_t **stored, struct oci_err *e);
 
 #endif /* OCI_H */

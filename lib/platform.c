@@ -110,3 +110,38 @@ oci_platform_match(const struct oci_platform *want, const json_t *platform)
 		variant = default_variant(arch);
 	return strcmp(wv, variant) == 0;
 }
+
+const json_t *
+oci_platform_pick(const json_t *index, const struct oci_platform *want, struct oci_err *e)
+{
+	const json_t *list = json_object_get(index, "manifests"), *m;
+	char have[512] = "";
+	size_t i, n;
+
+	/* image-spec image-index.md: the first entry that matches wins. */
+	json_array_foreach(list, i, m)
+		if (oci_platform_match(want, json_object_get(m, "platform")))
+			return m;
+	/*
+	 * A nested index often has no platform of its own (it holds
+	 * several): follow the first such one, as containerd does.
+	 */
+	json_array_foreach(list, i, m)
+		if (json_object_get(m, "platform") == NULL &&
+		    oci_media_kind(json_string_value(json_object_get(m, "mediaType"))) == OCI_KIND_INDEX)
+			return m;
+	json_array_foreach(list, i, m) {
+		const json_t *p = json_object_get(m, "platform");
+		const char *os = json_string_value(json_object_get(p, "os"));
+		const char *ar = json_string_value(json_object_get(p, "architecture"));
+		const char *va = json_string_value(json_object_get(p, "variant"));
+
+		n = strlen(have);
+		if (os && ar)
+			snprintf(have + n, sizeof have - n, "%s%s/%s%s%s", n ? ", " : "", os, ar,
+			    va ? "/" : "", va ? va : "");
+	}
+	oci_fail(e, "no manifest for %s (it has: %s)", oci_platform_str(want),
+	    have[0] ? have : "none");
+	return NULL;
+}

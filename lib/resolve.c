@@ -25,7 +25,7 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 	enum oci_kind kind;
 	struct oci_desc d;
 	char *buf = NULL;
-	size_t len, i;
+	size_t len;
 	int depth;
 
 	if (platform == NULL) {
@@ -33,7 +33,7 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 		platform = &host;
 	}
 	for (depth = 0; depth < MAX_DEPTH; depth++) {
-		const json_t *list, *m, *pick = NULL;
+		const json_t *pick;
 
 		if (oci_desc_parse(desc, &d, e) < 0)
 			goto bad;
@@ -62,38 +62,9 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 			return 0;
 		}
 		/* An image index: choose the entry for this platform. */
-		list = json_object_get(doc, "manifests");
-		json_array_foreach(list, i, m)
-			if (oci_platform_match(platform, json_object_get(m, "platform"))) {
-				pick = m;
-				break;
-			}
-		/*
-		 * A nested index often has no platform of its own (it holds
-		 * several): follow the first such one, as containerd does.
-		 */
-		if (pick == NULL)
-			json_array_foreach(list, i, m)
-				if (json_object_get(m, "platform") == NULL &&
-				    oci_media_kind(json_string_value(json_object_get(m, "mediaType"))) ==
-				    OCI_KIND_INDEX) {
-					pick = m;
-					break;
-				}
+		pick = oci_platform_pick(doc, platform, e);
 		if (pick == NULL) {
-			char have[512] = "";
-			json_array_foreach(list, i, m) {
-				const json_t *p = json_object_get(m, "platform");
-				const char *os = json_string_value(json_object_get(p, "os"));
-				const char *ar = json_string_value(json_object_get(p, "architecture"));
-				const char *va = json_string_value(json_object_get(p, "variant"));
-				size_t n = strlen(have);
-				if (os && ar)
-					snprintf(have + n, sizeof have - n, "%s%s/%s%s%s", n ? ", " : "", os,
-					    ar, va ? "/" : "", va ? va : "");
-			}
-			oci_fail(e, "index %s has no manifest for %s (it has: %s)", oci_short(d.digest),
-			    oci_platform_str(platform), have[0] ? have : "none");
+			oci_context(e, "index %s", oci_short(d.digest));
 			goto bad;
 		}
 		oci_say("index %s: %s → %s %s", oci_short(d.digest), oci_platform_str(platform),

@@ -19,7 +19,7 @@ cat >Containerfile <<CF
 FROM $SOURCE
 ENV IMAGE="busybox-lab"
 COPY ./config-file .
-RUN adduser -D student && echo "made by RUN as \$(id -un)" > /etc/motd
+RUN mkdir -p /srv && cp /config-file /srv/ && echo "made by RUN as \$(id -un)" > /etc/motd
 ENTRYPOINT ["/bin/sh"]
 CMD ["-c", "cat /etc/motd /config-file; echo IMAGE=\$IMAGE"]
 CF
@@ -43,9 +43,9 @@ run oci-commit -q -m "COPY ./config-file ." stage byhand:latest
 say "buildah run: stack the layers with overlayfs, run the command in a container," \
     "and keep what it wrote (the upper directory) as a new layer."
 run oci-overlay -q byhand:latest ctr
-run oci-unshare --rootfs ctr/merged --image byhand:latest -- /bin/sh -c 'adduser -D student && echo "made by RUN as $(id -un)" > /etc/motd'
+run oci-unshare --rootfs ctr/merged --image byhand:latest -- /bin/sh -c 'mkdir -p /srv && cp /config-file /srv/ && echo "made by RUN as $(id -un)" > /etc/motd'
 run oci-overlay -u ctr/merged
-run oci-commit -q -m 'RUN /bin/sh -c adduser -D student && echo "made by RUN as $(id -un)" > /etc/motd' ctr/upper byhand:latest
+run oci-commit -q -m 'RUN /bin/sh -c mkdir -p /srv && cp /config-file /srv/ && echo "made by RUN as $(id -un)" > /etc/motd' ctr/upper byhand:latest
 say "buildah config --entrypoint and --cmd."
 run oci-config -q byhand:latest --entrypoint /bin/sh
 run oci-config -q byhand:latest --cmd -c --cmd 'cat /etc/motd /config-file; echo IMAGE=$IMAGE'

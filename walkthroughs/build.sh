@@ -89,7 +89,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	RUN)
 		ctr=$(mktemp -d)
 		do_cmd oci-overlay -q "$target" "$ctr" >/dev/null
-		do_cmd oci-unshare --rootfs "$ctr/merged" -- /bin/sh -c "$args"
+		do_cmd oci-unshare --rootfs "$ctr/merged" --image "$target" -- /bin/sh -c "$args"
 		do_cmd oci-overlay -u "$ctr/merged"
 		do_cmd oci-commit -q -m "RUN /bin/sh -c $args" "$ctr/upper" "$target" >/dev/null
 		rm -rf "$ctr"

@@ -55,7 +55,7 @@ step() {
 
 # say TEXT...: narration, folded to the terminal's width.
 say() {
-	printf '%s\n' "$*" | fold -s -w 76 | sed "s/^/   $C/; s/\$/$R/"
+	printf '%s\n' "$*" | fold -s -w 76 | sed "s/ *\$//; s/^/   $C/; s/\$/$R/"
 }
 
 # run CMD...: show the command, then run it.  A failing command stops the
@@ -73,12 +73,14 @@ run_sh() {
 
 # expect_fail CMD...: show and run a command that is meant to fail here.
 expect_fail() {
+	local rc=0
 	printf '%s$ %s%s\n' "$B" "$*" "$R"
-	if "$@"; then
+	"$@" || rc=$?
+	if [ "$rc" -eq 0 ]; then
 		echo "walkthrough: this command was expected to fail, but it succeeded" >&2
 		return 1
 	fi
-	printf '%s   (exit status %s, as expected)%s\n' "$D" "$?" "$R"
+	printf '%s   (exit status %s, as expected)%s\n' "$D" "$rc" "$R"
 }
 
 pause() {
@@ -96,7 +98,7 @@ exercises() {
 	local n=0 line
 	for line in "$@"; do
 		n=$((n + 1))
-		printf '%s\n' "$n. $line" | fold -s -w 76 | sed '2,$s/^/   /'
+		printf '%s\n' "$n. $line" | fold -s -w 76 | sed 's/ *$//; 2,$s/^/   /'
 	done
 }
 

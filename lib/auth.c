@@ -1,0 +1,521 @@
+/*
+ * lib/auth.c — who we are to a registry: credentials, challenges, tokens.
+ *
+ * distribution-spec and Docker's token authentication: a registry that
+ * wants proof answers 401 with a WWW-Authenticate challenge (RFC 7235).
+ * "Basic" wants a user name and password on every request.  "Bearer"
+ * names a realm (a token service), a service and a scope; the client asks
+ * the realm for a token for that scope, anonymously or with Basic
+ * credentials, and sends "Authorization: Bearer <token>" until the token's
+ * expires_in runs out.  Tokens are cached per scope.
+ */
+#define _GNU_SOURCE	/* asprintf */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "oci.h"
+
+#define TOKEN_REPLY_MAX (1024 * 1024)
+
+void
+oci_tls_apply(void *curl, const struct oci_tls *tls)
+{
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, tls->insecure ? 0L : 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, tls->insecure ? 0L : 2L);
+	if (tls->cacert)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, tls->cacert);
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- WWW-Authenticate ---- */
+
+static const char *
+skip_space(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* A token or a quoted-string (with backslash escapes) into a new string. */
+static char *
+param_value(const char **pp)
+{
+	const char *p = *pp;
+	char *out = malloc(strlen(p) + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	if (*p == '"') {
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			*o++ = *p;
+		}
+		if (*p != '"') {
+			free(out);
+			return NULL;
+		}
+		p++;
+	} else {
+		while (*p && *p != ',' && *p != ' ' && *p != '\t')
+			*o++ = *p++;
+	}
+	*o = '\0';
+	*pp = p;
+	return out;
+}
+
+int
+oci_challenge_parse(const char *header, struct oci_challenge *c, struct oci_err *e)
+{
+	const char *p = skip_space(header), *name;
+	size_t n;
+	char **slot, *v;
+
+	memset(c, 0, sizeof *c);
+	n = strcspn(p, " \t,");
+	if (n == 0 || n >= sizeof c->scheme)
+		return oci_fail(e, "WWW-Authenticate \"%.80s\": no scheme", header);
+	memcpy(c->scheme, p, n);
+	p = skip_space(p + n);
+	/* auth-params: name=value, separated by commas; stop at the next challenge */
+	while (*p) {
+		name = p;
+		n = strcspn(p, "= \t,");
+		p = skip_space(p + n);
+		if (*p != '=')
+			break;
+		p = skip_space(p + 1);
+		if ((v = param_value(&p)) == NULL) {
+			oci_challenge_free(c);
+			return oci_fail(e, "WWW-Authenticate \"%.80s\": unterminated quoted value", header);
+		}
+		slot = n == 5 && strncasecmp(name, "realm", 5) == 0 ? &c->realm :
+		    n == 7 && strncasecmp(name, "service", 7) == 0 ? &c->service :
+		    n == 5 && strncasecmp(name, "scope", 5) == 0 ? &c->scope : NULL;
+		if (slot && *slot == NULL)
+			*slot = v;
+		else
+			free(v);
+		p = skip_space(p);
+		if (*p == ',')
+			p = skip_space(p + 1);
+	}
+	return 0;
+}
+
+void
+oci_challenge_free(struct oci_challenge *c)
+{
+	free(c->realm);
+	free(c->service);
+	free(c->scope);
+	memset(c, 0, sizeof *c);
+}
+
+/* ---- credentials files ---- */
+
+static char *
+base64(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = malloc(4 * ((n + 2) / 3) + 1);
+
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, n);
+	return out;
+}
+
+/* "user:pass" in base64 (an auth file's "auth") into its two halves. */
+static int
+split_auth(const char *b64, char **user, char **pass, struct oci_err *e)
+{
+	size_t n = strlen(b64);
+	unsigned char *raw;
+	char *colon;
+	int len;
+
+	if (n == 0 || n % 4 != 0)
+		return oci_fail(e, "\"auth\" is not base64");
+	raw = malloc(n / 4 * 3 + 1);
+	if (raw == NULL)
+		return oci_fail(e, "out of memory");
+	len = EVP_DecodeBlock(raw, (const unsigned char *)b64, n);
+	if (len < 0) {
+		free(raw);
+		return oci_fail(e, "\"auth\" is not base64");
+	}
+	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	while (n > 0 && b64[--n] == '=')
+		len--;
+	raw[len] = '\0';
+	colon = strchr((char *)raw, ':');
+	if (colon == NULL || strlen((char *)raw) != (size_t)len) {
+		free(raw);
+		return oci_fail(e, "\"auth\" is not base64 of USER:PASSWORD");
+	}
+	*colon = '\0';
+	*user = strdup((char *)raw);
+	*pass = strdup(colon + 1);
+	free(raw);
+	return 0;
+}
+
+/*
+ * An "auths" key as docker and podman write them ("https://index.docker.io/v1/",
+ * "quay.io", "localhost:5000/team") without scheme, API suffix or Docker
+ * Hub's other host names.
+ */
+static void
+normalise_key(const char *key, char *out, size_t cap)
+{
+	size_t n;
+
+	if (strncmp(key, "https://", 8) == 0)
+		key += 8;
+	else if (strncmp(key, "http://", 7) == 0)
+		key += 7;
+	if (strncmp(key, "index.docker.io", 15) == 0 && strchr("/", key[15]))
+		snprintf(out, cap, "docker.io%s", key + 15);
+	else if (strncmp(key, "registry-1.docker.io", 20) == 0 && strchr("/", key[20]))
+		snprintf(out, cap, "docker.io%s", key + 20);
+	else
+		snprintf(out, cap, "%s", key);
+	n = strlen(out);
+	while (n > 0 && out[n - 1] == '/')
+		out[--n] = '\0';
+	if (n >= 3 && (strcmp(out + n - 3, "/v1") == 0 || strcmp(out + n - 3, "/v2") == 0))
+		out[n - 3] = '\0';
+}
+
+/*
+ * The entry of one file's "auths" that matches registry/repo best: the
+ * longest key that is the registry or the registry and a leading part of
+ * the repository.  1 found, 0 not, -1 broken file.
+ */
+static int
+creds_in_file(const char *path, const char *registry, const char *repo, char **user,
+    char **pass, struct oci_err *e)
+{
+	const char *key, *b64 = NULL;
+	char want[1024], norm[1024];
+	size_t best = 0, n;
+	json_error_t je;
+	json_t *doc, *v;
+	int rc;
+
+	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (doc == NULL) {
+		if (errno == ENOENT && strstr(je.text, "unable to open"))
+			return 0;
+		return oci_fail(e, "%s: %s", path, je.text);
+	}
+	snprintf(want, sizeof want, "%s/%s", registry, repo);
+	json_object_foreach(json_object_get(doc, "auths"), key, v) {
+		normalise_key(key, norm, sizeof norm);
+		n = strlen(norm);
+		if (n <= best || strncmp(want, norm, n) != 0 || (want[n] != '/' && want[n] != '\0'))
+			continue;
+		if (n < strlen(registry))	/* "docker.io/lib" must not match "docker.io/library" */
+			continue;
+		if (json_is_string(json_object_get(v, "auth"))) {
+			b64 = json_string_value(json_object_get(v, "auth"));
+			best = n;
+		}
+	}
+	rc = 0;
+	if (b64) {
+		rc = split_auth(b64, user, pass, e) < 0 ? -1 : 1;
+		if (rc < 0)
+			oci_context(e, "%s", path);
+		else
+			oci_say("credentials for %s from %s", registry, path);
+	}
+	json_decref(doc);
+	return rc;
+}
+
+int
+oci_creds_find(const char *registry, const char *repo, const char *authfile, char **user,
+    char **pass, struct oci_err *e)
+{
+	const char *env, *home = getenv("HOME");
+	char xdg[4096], docker[4096];
+	int rc;
+
+	*user = *pass = NULL;
+	if (authfile) {
+		if (access(authfile, R_OK) < 0)
+			return oci_fail_errno(e, "auth file %s", authfile);
+		return creds_in_file(authfile, registry, repo, user, pass, e);
+	}
+	if ((env = getenv("REGISTRY_AUTH_FILE")) && *env)
+		return creds_in_file(env, registry, repo, user, pass, e);
+	if ((env = getenv("XDG_RUNTIME_DIR")) && *env) {
+		snprintf(xdg, sizeof xdg, "%s/containers/auth.json", env);
+		if ((rc = creds_in_file(xdg, registry, repo, user, pass, e)) != 0)
+			return rc;
+	}
+	if ((env = getenv("DOCKER_CONFIG")) && *env)
+		snprintf(docker, sizeof docker, "%s/config.json", env);
+	else if (home)
+		snprintf(docker, sizeof docker, "%s/.docker/config.json", home);
+	else
+		return 0;
+	return creds_in_file(docker, registry, repo, user, pass, e);
+}
+
+/* ---- tokens ---- */
+
+struct token {
+	struct token *next;
+	char *scope;
+	char *header;	/* "Authorization: Bearer …" */
+	double expires;	/* monotonic seconds */
+};
+
+struct oci_auth {
+	char *user, *pass;
+	struct oci_tls tls;
+	char *basic;		/* "Authorization: Basic …" once a registry asked for it */
+	struct token *tokens;
+};
+
+struct oci_auth *
+oci_auth_new(const char *user, const char *pass, const struct oci_tls *tls)
+{
+	struct oci_auth *a = calloc(1, sizeof *a);
+
+	if (a == NULL)
+		return NULL;
+	a->tls = *tls;
+	if (user && ((a->user = strdup(user)) == NULL || (a->pass = strdup(pass ? pass : "")) == NULL)) {
+		oci_auth_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+oci_auth_free(struct oci_auth *a)
+{
+	struct token *t, *next;
+
+	if (a == NULL)
+		return;
+	for (t = a->tokens; t; t = next) {
+		next = t->next;
+		free(t->scope);
+		free(t->header);
+		free(t);
+	}
+	free(a->user);
+	if (a->pass)
+		explicit_bzero(a->pass, strlen(a->pass));
+	free(a->pass);
+	free(a->basic);
+	free(a);
+}
+
+const char *
+oci_auth_header(struct oci_auth *a, const char *scope)
+{
+	struct token *t;
+
+	if (a->basic)
+		return a->basic;
+	for (t = a->tokens; t; t = t->next)
+		if (strcmp(t->scope, scope) == 0)
+			return now() < t->expires ? t->header : NULL;
+	return NULL;
+}
+
+static int
+cache_token(struct oci_auth *a, const char *scope, const char *token, double ttl)
+{
+	struct token *t;
+
+	for (t = a->tokens; t; t = t->next)
+		if (strcmp(t->scope, scope) == 0)
+			break;
+	if (t == NULL) {
+		if ((t = calloc(1, sizeof *t)) == NULL || (t->scope = strdup(scope)) == NULL) {
+			free(t);
+			return -1;
+		}
+		t->next = a->tokens;
+		a->tokens = t;
+	}
+	free(t->header);
+	if (asprintf(&t->header, "Authorization: Bearer %s", token) < 0) {
+		t->header = NULL;
+		return -1;
+	}
+	/* Renew a little early, so that a token does not run out in flight. */
+	t->expires = now() + ttl - (ttl > 20 ? 10 : ttl / 2);
+	return 0;
+}
+
+struct reply {
+	char *buf;
+	size_t len;
+};
+
+static size_t
+on_reply(char *p, size_t size, size_t n, void *arg)
+{
+	struct reply *r = arg;
+	size_t len = size * n;
+	char *nb;
+
+	if (r->len + len > TOKEN_REPLY_MAX || (nb = realloc(r->buf, r->len + len + 1)) == NULL)
+		return 0;
+	r->buf = nb;
+	memcpy(r->buf + r->len, p, len);
+	r->len += len;
+	r->buf[r->len] = '\0';
+	return len;
+}
+
+/* GET realm?service=…&scope=…, as Docker's token specification asks. */
+static int
+fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope,
+    struct oci_err *e)
+{
+	struct reply r = { NULL, 0 };
+	char *url = NULL, *svc = NULL, *sc = NULL;
+	const char *token;
+	json_t *doc = NULL;
+	json_int_t ttl;
+	CURLcode res;
+	long code = 0;
+	CURL *curl;
+	int rc = -1;
+
+	if (c->realm == NULL || (strncmp(c->realm, "https://", 8) != 0 &&
+	    strncmp(c->realm, "http://", 7) != 0))
+		return oci_fail(e, "Bearer challenge without an http(s) realm");
+	if ((curl = curl_easy_init()) == NULL)
+		return oci_fail(e, "out of memory");
+	svc = c->service ? curl_easy_escape(curl, c->service, 0) : NULL;
+	sc = curl_easy_escape(curl, c->scope ? c->scope : scope, 0);
+	if (asprintf(&url, "%s%sscope=%s%s%s", c->realm, strchr(c->realm, '?') ? "&" : "?", sc,
+	    svc ? "&service=" : "", svc ? svc : "") < 0) {
+		url = NULL;
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "oci-fetch/" OCI_VERSION);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_reply);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
+	oci_tls_apply(curl, &a->tls);
+	if (a->user) {
+		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(curl, CURLOPT_USERNAME, a->user);
+		curl_easy_setopt(curl, CURLOPT_PASSWORD, a->pass);
+	}
+	res = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	if (res != CURLE_OK) {
+		oci_fail(e, "token service %s: %s", c->realm, curl_easy_strerror(res));
+		goto out;
+	}
+	if (code == 401 || code == 403) {
+		oci_fail(e, "token service %s: %ld: %s", c->realm, code,
+		    a->user ? "the user name or password was refused" : "anonymous access refused (--creds or an auth file)");
+		goto out;
+	}
+	if (code != 200 || r.buf == NULL || (doc = json_loads(r.buf, 0, NULL)) == NULL) {
+		oci_fail(e, "token service %s: HTTP %ld, no JSON token", c->realm, code);
+		goto out;
+	}
+	token = json_string_value(json_object_get(doc, "token"));
+	if (token == NULL || *token == '\0')
+		token = json_string_value(json_object_get(doc, "access_token"));
+	if (token == NULL || *token == '\0' || strpbrk(token, "\r\n")) {
+		oci_fail(e, "token service %s: no token in its reply", c->realm);
+		goto out;
+	}
+	/* Docker's token spec: expires_in defaults to 60 seconds. */
+	ttl = json_integer_value(json_object_get(doc, "expires_in"));
+	if (ttl <= 0)
+		ttl = 60;
+	if (cache_token(a, scope, token, (double)ttl) < 0) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	oci_say("token for %s from %s (%s, valid %llds)", c->scope ? c->scope : scope, c->realm,
+	    a->user ? a->user : "anonymous", (long long)ttl);
+	rc = 0;
+out:
+	json_decref(doc);
+	free(r.buf);
+	free(url);
+	curl_free(svc);
+	curl_free(sc);
+	curl_easy_cleanup(curl);
+	return rc;
+}
+
+int
+oci_auth_answer(struct oci_auth *a, const char *header, const char *scope, struct oci_err *e)
+{
+	struct oci_challenge c;
+	char *userpass = NULL;
+	int rc;
+
+	if (oci_challenge_parse(header, &c, e) < 0)
+		return -1;
+	if (strcasecmp(c.scheme, "Bearer") == 0) {
+		rc = fetch_token(a, &c, scope, e);
+	} else if (strcasecmp(c.scheme, "Basic") == 0) {
+		if (a->user == NULL) {
+			oci_challenge_free(&c);
+			return oci_fail(e, "the registry wants a user name and password (--creds or an auth file)");
+		}
+		if (a->basic) {
+			oci_challenge_free(&c);
+			return oci_fail(e, "the registry refused the user name or password");
+		}
+		rc = -1;
+		if (asprintf(&userpass, "%s:%s", a->user, a->pass) >= 0) {
+			char *b = base64(userpass);
+			if (b && asprintf(&a->basic, "Authorization: Basic %s", b) >= 0)
+				rc = 0;
+			else
+				a->basic = NULL;
+			free(b);
+			explicit_bzero(userpass, strlen(userpass));
+			free(userpass);
+		}
+		if (rc < 0)
+			oci_fail(e, "out of memory");
+		else
+			oci_say("Basic credentials for realm %s as %s", c.realm ? c.realm : "(none)",
+			    a->user);
+	} else {
+		rc = oci_fail(e, "unsupported authentication scheme \"%s\"", c.scheme);
+	}
+	oci_challenge_free(&c);
+	return rc;
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""A faulty reverse proxy for oci-fetch's tests.
+
+    fetch_proxy.py PORT UPSTREAM MODE LOG
+
+Listens on 127.0.0.1:PORT and forwards every request to UPSTREAM (host:port,
+plain HTTP), except that answers to GET /v2/.../blobs/... (or .../manifests/...
+with "MODE@manifests") are damaged as MODE says.  "MODE" hurts the first
+answer for each path; "MODE-always" every one:
+
+    truncate   send the headers and half the body, then close the connection
+    reset      send half the body, then reset the connection (TCP RST)
+    corrupt    flip one byte in the middle of the body
+    huge       pad a JSON body to over 5 MB
+    500        answer 500 instead
+    429        answer 429 with Retry-After: 1 instead
+    redirect   answer 307 to http://localhost:PORT/redirected/... (another host
+               name), which is served with UPSTREAM_AUTH (an Authorization
+               value from the environment) and logs whether the client sent
+               its own Authorization there
+    none       no fault
+
+Each request is logged to LOG as "METHOD PATH range=… auth=yes|no -> STATUS".
+"""
+import http.client
+import os
+import socket
+import struct
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORT, UPSTREAM, MODE, LOG = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+MODE, _, WHAT = MODE.partition("@")
+FAULT, ALWAYS, WHAT = MODE.removesuffix("-always"), MODE.endswith("-always"), "/%s/" % (WHAT or "blobs")
+hits = {}
+lock = threading.Lock()
+
+
+def log(line):
+    with lock, open(LOG, "a") as f:
+        f.write(line + "\n")
+
+
+class Proxy(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_HEAD(self):
+        self.forward()
+
+    def do_GET(self):
+        self.forward()
+
+    def reply(self, status, headers, body):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def forward(self):
+        path = self.path
+        redirected = path.startswith("/redirected/")
+        if redirected:
+            path = path[len("/redirected"):]
+        blob = WHAT in path and path.startswith("/v2/") and self.command == "GET" and not redirected
+        with lock:
+            hits[path] = hits.get(path, 0) + 1
+            hurt = blob and FAULT != "none" and (ALWAYS or hits[path] == 1)
+        note = "%s %s range=%s auth=%s" % (self.command, self.path, self.headers.get("Range", "-"),
+                                           "yes" if self.headers.get("Authorization") else "no")
+        if hurt and FAULT == "500":
+            log(note + " -> 500")
+            return self.reply(500, [("Content-Type", "application/json")],
+                              b'{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}')
+        if hurt and FAULT == "429":
+            log(note + " -> 429")
+            return self.reply(429, [("Retry-After", "1")], b"slow down\n")
+        if hurt and FAULT == "redirect":
+            log(note + " -> 307")
+            return self.reply(307, [("Location", "http://localhost:%d/redirected%s" % (PORT, path))], b"")
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        if redirected:
+            headers.pop("Authorization", None)
+            if os.environ.get("UPSTREAM_AUTH"):
+                headers["Authorization"] = os.environ["UPSTREAM_AUTH"]
+        up = http.client.HTTPConnection(UPSTREAM, timeout=30)
+        up.request(self.command, path, headers=headers)
+        resp = up.getresponse()
+        body = resp.read()
+        up.close()
+        log(note + " -> %d" % resp.status)
+        keep = [(k, v) for k, v in resp.getheaders()
+                if k.lower() not in ("content-length", "connection", "transfer-encoding")]
+        if not hurt or resp.status not in (200, 206) or len(body) < 2:
+            return self.reply(resp.status, keep, body)
+        if FAULT == "huge":
+            return self.reply(resp.status, keep, body.rstrip()[:-1] + b',"pad":"' + b"x" * 5000000 + b'"}')
+        if FAULT == "corrupt":
+            mid = len(body) // 2
+            return self.reply(resp.status, keep, body[:mid] + bytes([body[mid] ^ 0x55]) + body[mid + 1:])
+        # truncate or reset: promise the whole body, send half of it
+        self.send_response(resp.status)
+        for k, v in keep:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[:len(body) // 2])
+        self.wfile.flush()
+        if FAULT == "reset":
+            # linger 0: close() sends RST, not FIN
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            os.close(self.connection.detach())
+        self.close_connection = True
+
+
+class Server(ThreadingHTTPServer):
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        pass  # clients hanging up on a damaged answer are expected
+
+
+Server(("127.0.0.1", PORT), Proxy).serve_forever()

@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""A token service for docker-registry's "auth: token", for oci-fetch's tests.
+
+    fetch_token.py PORT KEY CERT LOG
+
+GET /token?service=…&scope=repository:NAME:pull answers Docker's token
+protocol: {"token": …, "access_token": …, "expires_in": …}.  The token is a
+JWT signed with KEY, with CERT in its x5c header, so that a registry whose
+rootcertbundle is CERT trusts it.  Anyone may pull repositories under
+"public/"; the user in $TOKEN_USER ("name:password", sent as Basic) may
+pull and push anything.  $TOKEN_TTL sets expires_in (default 300).  Each request
+is logged to LOG as "token scope=… user=…".
+"""
+import base64
+import json
+import os
+import sys
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import jwt
+
+PORT, KEY, CERT, LOG = int(sys.argv[1]), open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
+USER = os.environ.get("TOKEN_USER", "alice:wonderland")
+with open(CERT) as f:
+    pem = f.read()
+X5C = "".join(pem.split("-----")[2].split())  # the certificate's DER, base64
+
+
+class Tokens(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, doc):
+        body = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        q = parse_qs(urlparse(self.path).query)
+        user = None
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            given = base64.b64decode(auth[6:]).decode()
+            if given != USER:
+                with open(LOG, "a") as f:
+                    f.write("token refused user=%s\n" % given.split(":")[0])
+                return self.reply(401, {"details": "wrong user name or password"})
+            user = given.split(":")[0]
+        access = []
+        for scope in q.get("scope", []):
+            kind, name, actions = scope.split(":")
+            if kind == "repository" and user:
+                access.append({"type": kind, "name": name, "actions": actions.split(",")})
+            elif kind == "repository" and name.startswith("public/"):
+                access.append({"type": kind, "name": name, "actions": ["pull"]})
+        with open(LOG, "a") as f:
+            f.write("token scope=%s user=%s\n" % (",".join(q.get("scope", [])), user or "anonymous"))
+        try:
+            ttl = int(open(LOG + ".ttl").read())
+        except OSError:
+            ttl = 300
+        now = int(time.time())
+        claims = {"iss": "oci-test-issuer", "sub": user or "", "aud": q.get("service", [""])[0],
+                  "exp": now + ttl, "nbf": now - 10, "iat": now, "jti": uuid.uuid4().hex,
+                  "access": access}
+        token = jwt.encode(claims, KEY, algorithm="RS256", headers={"x5c": [X5C]})
+        self.reply(200, {"token": token, "access_token": token, "expires_in": ttl})
+
+
+ThreadingHTTPServer(("127.0.0.1", PORT), Tokens).serve_forever()
