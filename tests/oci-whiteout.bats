@@ -14,6 +14,11 @@ setup() {
 	untar_setup
 }
 
+# Tests that nobody must reach work in $W, outside bats's private tmp.
+teardown() {
+	untar_teardown
+}
+
 @test "usage: -h, --version, and usage errors exit 2" {
 	run -0 oci-whiteout -h
 	assert_output --partial "usage: oci-whiteout"
@@ -127,7 +132,6 @@ OUT
 	run -0 getfattr --absolute-names --only-values -n user.overlay.opaque "$W/d/x"
 	assert_output y
 	[ "$(stat -c %t:%T "$W/d/gone")" = 0:0 ]
-	rm -rf "$W"
 }
 
 @test "errors: missing file, a file to convert, a bad whiteout name, not a tar" {

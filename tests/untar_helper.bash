@@ -87,6 +87,14 @@ untar_setup() {
 	T=$BATS_TEST_TMPDIR
 	cd "$T" || return 1
 	IMG=$BATS_FILE_TMPDIR/img
+	W=
+}
+
+untar_teardown() {
+	if [ -n "${W:-}" ]; then
+		chmod -R u+w "$W"
+		rm -rf "$W"
+	fi
 }
 
 # tree_list DIR: one line per entry, sorted: path, type, mode, owner, size,
