@@ -546,4 +546,34 @@ void oci_process_free(struct oci_process *p);
  */
 int oci_process_exec(struct oci_process *p, struct oci_err *e);
 
+/*
+ * overlayfs (overlay.c).  lower is top layer first, as overlayfs wants it;
+ * upper and work may be NULL (a read-only mount).  userxattr: mount with
+ * "userxattr" (inside a user namespace: user.overlay.* xattrs).
+ */
+struct oci_overlay {
+	char **lower;
+	size_t nlower;
+	char *upper, *work, *merged;
+	int userxattr;
+};
+/* May this process mount overlayfs?  The error says why not (privilege, no overlayfs). */
+int oci_overlay_can_mount(struct oci_err *e);
+/* Mount with fsconfig(2), one "lowerdir+" per layer, so that many layers fit. */
+int oci_overlay_mount(const struct oci_overlay *o, const char *merged, struct oci_err *e);
+/* The same mount as a mount(8) command line, quoted for sh; caller frees (NULL: no memory). */
+char *oci_overlay_mount_line(const struct oci_overlay *o, const char *merged);
+int oci_overlay_umount(const char *path, struct oci_err *e);
+/*
+ * Each layer of img extracted once into dir/layers/<diff_id hex> with
+ * overlay whiteouts (oci_untar_fd, OCI_WHITEOUTS_OVERLAY; user_xattrs as in
+ * struct oci_untar_opts), reused when it is there already; dir/upper,
+ * dir/work and dir/merged made.  o gets absolute paths; free with oci_overlay_free.
+ */
+int oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
+    struct oci_overlay *o, struct oci_err *e);
+void oci_overlay_free(struct oci_overlay *o);
+/* {"Name":"overlay","Data":{"LowerDir":"a:b","UpperDir":…,"WorkDir":…,"MergedDir":…}}, as docker inspect's GraphDriver. */
+json_t *oci_overlay_graphdriver(const struct oci_overlay *o);
+
 #endif /* OCI_H */

@@ -47,3 +47,23 @@ as() {
 		setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/ "$@"
 	fi
 }
+
+# many_layers_image LAYOUT TAG N: N layers added with `umoci raw add-layer`;
+# layer i adds /layers/i and rewrites /top to "i"; layer i>1 also deletes
+# /layers/gone-(i-1), which layer i-1 made.
+many_layers_image() {
+	local layout=$1 tag=$2 n=$3 d=$T/many-layers.tmp i
+	umoci init --layout "$layout" 2>/dev/null || true
+	umoci new --image "$layout:$tag"
+	for i in $(seq "$n"); do
+		rm -rf "$d"
+		mkdir -p "$d/layers"
+		echo "$i" >"$d/layers/$i"
+		echo "$i" >"$d/top"
+		: >"$d/layers/gone-$i"
+		[ "$i" -eq 1 ] || : >"$d/layers/.wh.gone-$((i - 1))"
+		tar -C "$d" -cf "$d.tar" .
+		umoci raw add-layer --image "$layout:$tag" "$d.tar"
+	done
+	rm -rf "$d" "$d.tar"
+}
