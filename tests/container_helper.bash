@@ -37,6 +37,14 @@ nobody_dir() {
 	while [ "$p" != / ]; do chmod o+x "$p" 2>/dev/null || true; p=$(dirname "$p"); done
 }
 
+# In setup_file: F, a fixtures directory nobody can read, becomes the cwd (and T).
+fixtures_dir() {
+	export F=$BATS_FILE_TMPDIR/f
+	T=$F
+	nobody_dir "$F"
+	cd "$F"
+}
+
 # as WHO CMD...: run CMD as root (WHO=root) or as user nobody (WHO=nobody).
 as() {
 	local who=$1

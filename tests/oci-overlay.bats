@@ -9,10 +9,7 @@ load helper
 load container_helper
 
 setup_file() {
-	export F=$BATS_FILE_TMPDIR/f
-	T=$F
-	nobody_dir "$F"
-	cd "$F"
+	fixtures_dir
 	{
 		umoci_image img latest
 		# A fourth layer on top of the three: it shares their diff_ids.

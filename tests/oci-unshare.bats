@@ -8,10 +8,7 @@ load helper
 load container_helper
 
 setup_file() {
-	export F=$BATS_FILE_TMPDIR/f
-	T=$F
-	nobody_dir "$F"
-	cd "$F"
+	fixtures_dir
 	{
 		busybox_image bb latest
 		umoci config --image bb:latest --tag app --config.user app
