@@ -198,11 +198,11 @@ oci_rootfs_enter(const char *dir, const char *hostname, struct oci_err *e)
 
 	if ((fd = mount_point(rootfd, "proc", 0555, e)) < 0)
 		goto out;
-	rc = mount_new("proc", "", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, fd, e);
-	close(fd);
-	if (rc < 0)
+	if (mount_new("proc", "", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, fd, e) < 0) {
+		close(fd);
 		goto out;
-	rc = -1;
+	}
+	close(fd);
 	oci_say("/proc: a new procfs, it sees only this PID namespace");
 	if (make_dev(rootfd, e) < 0)
 		goto out;

@@ -113,6 +113,16 @@ inside() {
 	[ "$(grep -c '^[0-9]*$' <<<"$output")" -le 5 ]
 	for d in null zero full random urandom pts shm; do assert_line "$d"; done
 	assert_line "app:x:1000:1000:app:/home/app:/bin/sh"
+	# New user, mount, PID, UTS and IPC namespaces; the network is the host's unless -n.
+	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" sh -c 'for n in user mnt pid uts ipc net; do readlink /proc/self/ns/$n; done'
+	local i=0 n
+	for n in user mnt pid uts ipc; do
+		[ "${lines[$i]}" != "$(readlink /proc/self/ns/$n)" ]
+		i=$((i + 1))
+	done
+	[ "${lines[5]}" = "$(readlink /proc/self/ns/net)" ]
+	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" -n readlink /proc/self/ns/net
+	[ "$output" != "$(readlink /proc/self/ns/net)" ]
 	# Devices work, and there is a new hostname each time.
 	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" sh -c 'echo x >/dev/null && head -c 4 /dev/zero | od -An -tx1 && hostname'
 	assert_line --index 0 " 00 00 00 00"
