@@ -29,7 +29,7 @@ busybox_image() {
 }
 
 # A directory that user nobody can reach and write: $T and its parents get o+x.
-nobody_dir() {
+open_to_nobody() {
 	local d=$1 p
 	mkdir -p "$d"
 	chmod 0777 "$d"
@@ -41,7 +41,7 @@ nobody_dir() {
 fixtures_dir() {
 	export F=$BATS_FILE_TMPDIR/f
 	T=$F
-	nobody_dir "$F"
+	open_to_nobody "$F"
 	cd "$F"
 }
 

@@ -6,13 +6,20 @@
 
 bats_require_minimum_version 1.5.0
 load helper
+load commit_helper
 load container_helper
 
 setup_file() {
 	fixtures_dir
 	{
+		# umoci_image's three layers delete files (.wh. entries); umoci never
+		# writes an opaque marker, so a fourth layer made with tar has one:
+		# /data becomes just /data/d.
 		umoci_image img latest
-		# A fourth layer on top of the three: it shares their diff_ids.
+		mkdir -p opq/data && echo d >opq/data/d && : >opq/data/.wh..wh..opq
+		tar -C opq --no-recursion -cf opq.tar data data/.wh..wh..opq data/d
+		umoci raw add-layer --image img:latest opq.tar
+		# A fifth layer on top of those: it shares their diff_ids.
 		mkdir -p more/etc && echo more >more/etc/more && tar -C more -cf more.tar etc
 		umoci raw add-layer --image img:latest --tag more more.tar
 		umoci unpack --image img:latest ref
@@ -24,7 +31,7 @@ setup_file() {
 
 setup() {
 	T=$BATS_TEST_TMPDIR
-	nobody_dir "$T"
+	open_to_nobody "$T"
 	cd "$T" || return 1
 }
 
@@ -38,12 +45,9 @@ in_ns() {
 	fi
 }
 
-# The image's diff_ids, bottom first, as the config lists them.
+# The image's diff_ids, bottom first, as its config lists them.
 diff_ids() {
-	local m c
-	m=$(jq -r --arg t "${1#*:}" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' "${1%%:*}/index.json")
-	c=$(jq -r .config.digest "${1%%:*}/blobs/sha256/${m#sha256:}")
-	jq -r '.rootfs.diff_ids[]' "${1%%:*}/blobs/sha256/${c#sha256:}"
+	jq -r '.rootfs.diff_ids[]' "$(config_of "${1%%:*}" "${1#*:}")"
 }
 
 # ---- usage ----
@@ -85,11 +89,11 @@ merged_view() {
 	assert_output same
 	# The GraphDriver JSON: the top layer first, every path absolute.
 	mapfile -t ids < <(diff_ids "$F/img:latest")
-	[ "${#ids[@]}" -eq 3 ]
-	top=$T/C/layers/${ids[2]#sha256:}
+	[ "${#ids[@]}" -eq 4 ]
+	top=$T/C/layers/${ids[3]#sha256:}
 	run -0 jq -r '.Name, .Data.LowerDir, .Data.UpperDir, .Data.WorkDir, .Data.MergedDir' gd.json
 	assert_output "overlay
-$top:$T/C/layers/${ids[1]#sha256:}:$T/C/layers/${ids[0]#sha256:}
+$top:$T/C/layers/${ids[2]#sha256:}:$T/C/layers/${ids[1]#sha256:}:$T/C/layers/${ids[0]#sha256:}
 $T/C/upper
 $T/C/work
 $T/C/merged"
@@ -101,8 +105,8 @@ $T/C/merged"
 	# Not mounted any more once the namespace is gone; the layers stay for next time.
 	[ -z "$(ls -A "$T/C/merged")" ]
 }
-@test "the merged view of a 3-layer umoci image (a deletion, an opaque dir) equals umoci unpack's rootfs (root)" { merged_view root; }
-@test "the merged view of a 3-layer umoci image (a deletion, an opaque dir) equals umoci unpack's rootfs (nobody)" { merged_view nobody; }
+@test "the merged view of a 4-layer umoci image (deletions, an opaque dir) equals umoci unpack's rootfs (root)" { merged_view root; }
+@test "the merged view of a 4-layer umoci image (deletions, an opaque dir) equals umoci unpack's rootfs (nobody)" { merged_view nobody; }
 
 copy_on_write() {
 	local xattr=trusted.overlay.opaque
@@ -164,14 +168,14 @@ shared_layers() {
 		stat -c %i C/layers/${ids[0]#sha256:}/etc/hostname >inode1 &&
 		oci-overlay -v '$F/img:more' C 2>err >/dev/null &&
 		stat -c %i C/layers/${ids[0]#sha256:}/etc/hostname >inode2 &&
-		cat C/merged/etc/more C/merged/data/c && cat err"
+		cat C/merged/etc/more C/merged/data/d && cat err"
 	assert_line --index 0 more
-	assert_line --index 1 c
-	[ "$(grep -c 'already in layers/, shared' <<<"$output")" -eq 3 ]
+	assert_line --index 1 d
+	[ "$(grep -c 'already in layers/, shared' <<<"$output")" -eq 4 ]
 	[ "$(grep -c 'extracting into layers/' <<<"$output")" -eq 1 ]
 	cmp inode1 inode2
 	run -0 ls C/layers
-	[ "${#lines[@]}" -eq 4 ]
+	[ "${#lines[@]}" -eq 5 ]
 }
 @test "a layer two images share is extracted once (root)" { shared_layers root; }
 @test "a layer two images share is extracted once (nobody)" { shared_layers nobody; }
@@ -190,7 +194,7 @@ run_image() {
 
 many_layers() {
 	local long=$T/a-directory-with-a-rather-long-name-so-that-the-paths-get-longer
-	nobody_dir "$long"
+	open_to_nobody "$long"
 	cd "$long"
 	run -0 in_ns "$1" "oci-overlay '$F/many:latest' C >gd.json && cat C/merged/top && ls C/merged/layers | wc -l &&
 		cat C/merged/layers/1 C/merged/layers/60 C/merged/layers/120 && ls C/merged/layers | grep gone"
@@ -244,9 +248,8 @@ hand_made() {
 corrupt_layer() {
 	cp -a "$F/img" img
 	mapfile -t ids < <(diff_ids img:latest)
-	local m c l
-	m=$(jq -r '.manifests[0].digest' img/index.json)
-	l=$(jq -r '.layers[1].digest' "img/blobs/sha256/${m#sha256:}")
+	local l
+	l=$(jq -r '.layers[1].digest' "$(manifest_of img latest)")
 	head -c 1000 /dev/urandom >"img/blobs/sha256/${l#sha256:}"
 	chmod -R a+rX img
 	run -1 in_ns "$1" "oci-overlay img:latest C"

@@ -53,7 +53,7 @@ default_ns() {
 	assert_output oci-test-name
 	[ "$(uname -n)" = "$host" ]
 	# Mounts are private: a tmpfs inside is not seen outside.
-	nobody_dir "$T/mnt"
+	open_to_nobody "$T/mnt"
 	run -0 as "$1" oci-unshare sh -c "mount -t tmpfs tmpfs '$T/mnt' && touch '$T/mnt/inside' && ls '$T/mnt'"
 	assert_output inside
 	[ ! -e "$T/mnt/inside" ]
@@ -169,8 +169,8 @@ status_signals() {
 	run cat "$T/out"
 	assert_output $'ready\ngot TERM'
 }
-@test "exit status is the command's; 127 and 126 when it cannot start; SIGTERM is forwarded (root)" { nobody_dir "$T"; status_signals root; }
-@test "exit status is the command's; 127 and 126 when it cannot start; SIGTERM is forwarded (nobody)" { nobody_dir "$T"; status_signals nobody; }
+@test "exit status is the command's; 127 and 126 when it cannot start; SIGTERM is forwarded (root)" { open_to_nobody "$T"; status_signals root; }
+@test "exit status is the command's; 127 and 126 when it cannot start; SIGTERM is forwarded (nobody)" { open_to_nobody "$T"; status_signals nobody; }
 
 fds_closed() {
 	# fd 5 is open in the caller; inside, only 0, 1, 2 and ls's own directory remain.
@@ -186,7 +186,7 @@ fds_closed() {
 
 escapes() {
 	local r=$T/r
-	nobody_dir "$T/outside"
+	open_to_nobody "$T/outside"
 	as "$1" mkdir -p "$r/bin"
 	as "$1" cp /bin/busybox "$r/bin/sh"
 	as "$1" ln -s "$T/outside" "$r/proc"
@@ -205,8 +205,8 @@ escapes() {
 	assert_output $'1\nok'
 	[ -d "$r/dev" ]
 }
-@test "a rootfs symlink (proc -> /x, dev -> ../..) that leads outside is refused (root)" { nobody_dir "$T"; escapes root; }
-@test "a rootfs symlink (proc -> /x, dev -> ../..) that leads outside is refused (nobody)" { nobody_dir "$T"; escapes nobody; }
+@test "a rootfs symlink (proc -> /x, dev -> ../..) that leads outside is refused (root)" { open_to_nobody "$T"; escapes root; }
+@test "a rootfs symlink (proc -> /x, dev -> ../..) that leads outside is refused (nobody)" { open_to_nobody "$T"; escapes nobody; }
 
 workdir_escape() {
 	local r=$T/bundle
@@ -223,8 +223,8 @@ workdir_escape() {
 	run -0 as "$1" oci-unshare --rootfs "$r" --image "$T/bb:inside" pwd
 	assert_output /etc
 }
-@test "a WorkingDir through /proc/self/... is refused; one inside the rootfs is followed (root)" { nobody_dir "$T"; workdir_escape root; }
-@test "a WorkingDir through /proc/self/... is refused; one inside the rootfs is followed (nobody)" { nobody_dir "$T"; workdir_escape nobody; }
+@test "a WorkingDir through /proc/self/... is refused; one inside the rootfs is followed (root)" { open_to_nobody "$T"; workdir_escape root; }
+@test "a WorkingDir through /proc/self/... is refused; one inside the rootfs is followed (nobody)" { open_to_nobody "$T"; workdir_escape nobody; }
 
 @test "an image that is not there, or a rootfs that is not a directory, fails with exit 1" {
 	run -1 oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:nope"
