@@ -649,4 +649,113 @@ struct oci_pull_opts {
 int oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout *l,
     const struct oci_pull_opts *o, json_t **stored, struct oci_err *e);
 
+/* ------------------------------- ns.c rootfs.c passwd.c process.c overlay.c */
+
+/*
+ * Namespaces (ns.c).  oci_ns_unshare makes the namespaces asked for in one
+ * unshare(2); with OCI_NS_USER the caller becomes root inside: root keeps
+ * every id it has (a helper outside writes identity maps), anyone else has
+ * their own uid and gid mapped to 0 and setgroups denied.  OCI_NS_MOUNT also
+ * makes every mount private; OCI_NS_NET brings up lo.
+ */
+enum {
+	OCI_NS_USER = 1 << 0,
+	OCI_NS_MOUNT = 1 << 1,
+	OCI_NS_PID = 1 << 2,	/* made by oci_ns_fork, not oci_ns_unshare */
+	OCI_NS_UTS = 1 << 3,
+	OCI_NS_IPC = 1 << 4,
+	OCI_NS_NET = 1 << 5,
+};
+int oci_ns_unshare(int ns, struct oci_err *e);
+/* 1 when this process is in the host's (initial) user namespace. */
+int oci_ns_initial_user(void);
+/* A new procfs on path (for the PID namespace we are in). */
+int oci_ns_mount_proc(const char *path, struct oci_err *e);
+/*
+ * fork(2); with OCI_NS_PID in ns the child is PID 1 of a new PID namespace,
+ * with OCI_NS_MOUNT it has a mount namespace of its own (a copy of ours).
+ * The child dies with its parent (PR_SET_PDEATHSIG).
+ */
+pid_t oci_ns_fork(int ns, struct oci_err *e);
+/*
+ * Wait for child, forwarding SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
+ * SIGUSR2 to it; returns its exit status, or 128+N when signal N killed it.
+ */
+int oci_ns_wait(pid_t child, struct oci_err *e);
+
+/* openat2(2) with O_CLOEXEC added; resolve is RESOLVE_* flags.  An fd or -1 (errno). */
+int oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
+
+/*
+ * Containers (rootfs.c).  In a new mount and PID namespace (we are PID 1):
+ * bind dir onto itself, a fresh /proc, a tmpfs /dev with null, zero, full,
+ * random, urandom and tty bound from the host, /dev/pts and /dev/shm;
+ * pivot_root into dir and detach the old root; set hostname (may be NULL).
+ * A mount point in dir that is a symlink leading out of dir is refused.
+ */
+int oci_rootfs_enter(const char *dir, const char *hostname, struct oci_err *e);
+/* chdir inside the current root, refusing /proc magic links on the way. */
+int oci_rootfs_chdir(const char *dir, struct oci_err *e);
+
+/* A user as the rootfs's own /etc/passwd and /etc/group say (passwd.c). */
+#define OCI_USER_GROUPS_MAX 64
+struct oci_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[OCI_USER_GROUPS_MAX];	/* supplementary groups */
+	int ngroups;
+	char name[256];		/* "" when the passwd file has no entry */
+	char home[1024];	/* "/" when unknown */
+};
+/* spec: image-spec config.md User ("user", "uid", "user:group", "uid:gid", …; NULL or "" = root). */
+int oci_user_lookup(const char *spec, struct oci_user *u, struct oci_err *e);
+
+/* The process an image config describes (process.c).  Free with oci_process_free. */
+struct oci_process {
+	char **argv;	/* Entrypoint + (cmd or Cmd) */
+	char **env;	/* Env (PATH added when missing); NULL: keep ours */
+	char *cwd;	/* WorkingDir, or NULL */
+	char *user;	/* User, or NULL */
+};
+/* cmd (NULL-terminated, may be NULL or empty) replaces Cmd, as docker run does. */
+int oci_process_from_config(const json_t *config, char *const *cmd, struct oci_process *p,
+    struct oci_err *e);
+void oci_process_free(struct oci_process *p);
+/*
+ * Become p->user (when p->env is set: an image's process), chdir to
+ * p->cwd, mark every fd above 2 close-on-exec, and execvp.  Returns only on
+ * failure: -1 when the preparation failed, exec's errno when exec did.
+ */
+int oci_process_exec(struct oci_process *p, struct oci_err *e);
+
+/*
+ * overlayfs (overlay.c).  lower is top layer first, as overlayfs wants it;
+ * upper and work may be NULL (a read-only mount).  userxattr: mount with
+ * "userxattr" (inside a user namespace: user.overlay.* xattrs).
+ */
+struct oci_overlay {
+	char **lower;
+	size_t nlower;
+	char *upper, *work, *merged;
+	int userxattr;
+};
+/* May this process mount overlayfs?  The error says why not (privilege, no overlayfs). */
+int oci_overlay_can_mount(struct oci_err *e);
+/* Mount with fsconfig(2), one "lowerdir+" per layer, so that many layers fit. */
+int oci_overlay_mount(const struct oci_overlay *o, const char *merged, struct oci_err *e);
+/* The same mount as a mount(8) command line, quoted for sh; caller frees (NULL: no memory). */
+char *oci_overlay_mount_line(const struct oci_overlay *o, const char *merged);
+int oci_overlay_umount(const char *path, struct oci_err *e);
+/*
+ * Each layer of img extracted once into dir/layers/<diff_id hex> with
+ * overlay whiteouts (oci_untar_fd, OCI_WHITEOUTS_OVERLAY; user_xattrs as in
+ * struct oci_untar_opts), reused when it is there already; dir/upper,
+ * dir/work and dir/merged made.  o gets absolute paths; free with oci_overlay_free.
+ */
+int oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
+    struct oci_overlay *o, struct oci_err *e);
+void oci_overlay_free(struct oci_overlay *o);
+/* {"Name":"overlay","Data":{"LowerDir":"a:b","UpperDir":…,"WorkDir":…,"MergedDir":…}}, as docker inspect's GraphDriver. */
+json_t *oci_overlay_graphdriver(const struct oci_overlay *o);
+
 #endif /* OCI_H */

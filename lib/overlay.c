@@ -1,0 +1,414 @@
+/*
+ * lib/overlay.c — an image's layers stacked with overlayfs.
+ *
+ * Linux Documentation/filesystems/overlayfs.rst: read-only lower
+ * directories, the top one first, under one writable upper directory (and
+ * a work directory on the same filesystem); a change copies the file up,
+ * a deletion leaves a 0:0 character device in upper, a directory made
+ * anew is marked opaque.  The real host root uses trusted.overlay.*
+ * xattrs; inside a user namespace overlayfs is mounted with "userxattr"
+ * and uses user.overlay.* instead, so the layers are extracted to match.
+ *
+ * The mount option string is limited to one page, which 120 layers of long
+ * paths overflow (docker works around it with short symlinks in
+ * overlay2/l/).  We use the new mount API instead: fsconfig(2) takes one
+ * "lowerdir+" per layer (Linux 6.8), each its own string.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oci.h"
+
+/* Why fsopen or fsconfig refused, in the words the user needs. */
+static int
+mount_error(int fs, const char *what, struct oci_err *e)
+{
+	char log[512];
+	ssize_t n;
+	int saved = errno;
+
+	/* The kernel explains fsconfig failures in the fs context's log. */
+	if (fs >= 0 && (n = read(fs, log, sizeof log - 1)) > 2) {
+		log[n] = '\0';
+		log[strcspn(log, "\n")] = '\0';
+		return oci_fail(e, "%s: %s (%s)", what, strerror(saved), log + 2);
+	}
+	errno = saved;
+	if (errno == EPERM)
+		return oci_fail(e, "%s: mounting needs privilege: run it inside oci-unshare "
+		    "(oci-unshare oci-overlay ...)", what);
+	if (errno == ENODEV)
+		return oci_fail(e, "%s: this kernel has no overlayfs (modprobe overlay)", what);
+	return oci_fail_errno(e, "%s", what);
+}
+
+int
+oci_overlay_can_mount(struct oci_err *e)
+{
+	int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+
+	if (fs < 0)
+		return mount_error(-1, "overlayfs", e);
+	close(fs);
+	return 0;
+}
+
+/* 1 when path is the root of a mount, 0 when not, -1 on error. */
+static int
+is_mount_root(const char *path, struct oci_err *e)
+{
+	struct statx sx;
+
+	if (statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, &sx) < 0)
+		return oci_fail_errno(e, "%s", path);
+	return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+int
+oci_overlay_mount(const struct oci_overlay *o, const char *merged, struct oci_err *e)
+{
+	int fs, mnt = -1, rc = -1, r;
+	size_t i, len = 0;
+	char *joined = NULL;
+
+	if (o->nlower == 0)
+		return oci_fail(e, "overlayfs needs at least one lower directory");
+	if ((r = is_mount_root(merged, e)) != 0)
+		return r < 0 ? -1 : oci_fail(e, "%s: already a mount point (unmount it first: oci-overlay -u)", merged);
+	if ((fs = fsopen("overlay", FSOPEN_CLOEXEC)) < 0)
+		return mount_error(-1, "overlayfs", e);
+	for (i = 0; i < o->nlower; i++)
+		if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", o->lower[i], 0) < 0)
+			break;
+	if (i < o->nlower && i == 0 && errno == EINVAL) {
+		/* Before Linux 6.8: one "lowerdir" string, limited to a page. */
+		for (i = 0; i < o->nlower; i++)
+			len += strlen(o->lower[i]) + 1;
+		if ((joined = malloc(len)) == NULL) {
+			oci_fail(e, "out of memory");
+			goto out;
+		}
+		joined[0] = '\0';
+		for (i = 0; i < o->nlower; i++)
+			strcat(strcat(joined, i ? ":" : ""), o->lower[i]);
+		if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", joined, 0) < 0) {
+			mount_error(fs, "overlayfs lowerdir", e);
+			oci_context(e, "%zu layers (this kernel has no \"lowerdir+\", Linux 6.8)", o->nlower);
+			goto out;
+		}
+	} else if (i < o->nlower) {
+		mount_error(fs, o->lower[i], e);
+		goto out;
+	}
+	if ((o->upper && fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", o->upper, 0) < 0) ||
+	    (o->work && fsconfig(fs, FSCONFIG_SET_STRING, "workdir", o->work, 0) < 0) ||
+	    (o->userxattr && fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)) {
+		mount_error(fs, "overlayfs options", e);
+		goto out;
+	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		mount_error(fs, "mount overlayfs", e);
+		goto out;
+	}
+	if ((mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0)) < 0 ||
+	    move_mount(mnt, "", AT_FDCWD, merged, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		oci_fail_errno(e, "mount overlayfs on %s", merged);
+		goto out;
+	}
+	oci_say("mount -t overlay: %zu lower layer%s, upper %s, on %s%s", o->nlower,
+	    o->nlower == 1 ? "" : "s", o->upper ? o->upper : "(none: read-only)", merged,
+	    o->userxattr ? " (userxattr: user.overlay.* xattrs)" : "");
+	rc = 0;
+out:
+	free(joined);
+	if (mnt >= 0)
+		close(mnt);
+	close(fs);
+	return rc;
+}
+
+/* Append s to the growing string *buf, quoted for sh when it needs to be. */
+static int
+append(char **buf, size_t *len, const char *s, int quote)
+{
+	size_t need = *len + 4 * strlen(s) + 3;
+	char *nb = realloc(*buf, need + 1), *p;
+
+	if (nb == NULL)
+		return -1;
+	*buf = nb;
+	p = nb + *len;
+	quote = quote && s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-:=,+")];
+	if (quote)
+		*p++ = '\'';
+	for (; *s; s++) {
+		if (quote && *s == '\'') {
+			memcpy(p, "'\\''", 4);
+			p += 4;
+		} else {
+			*p++ = *s;
+		}
+	}
+	if (quote)
+		*p++ = '\'';
+	*p = '\0';
+	*len = p - nb;
+	return 0;
+}
+
+char *
+oci_overlay_mount_line(const struct oci_overlay *o, const char *merged)
+{
+	char *opts = NULL, *line = NULL;
+	size_t n = 0, m = 0, i;
+	int bad = 0;
+
+	bad |= append(&opts, &n, "lowerdir=", 0);
+	for (i = 0; i < o->nlower; i++)
+		bad |= append(&opts, &n, i ? ":" : "", 0) | append(&opts, &n, o->lower[i], 0);
+	if (o->upper)
+		bad |= append(&opts, &n, ",upperdir=", 0) | append(&opts, &n, o->upper, 0);
+	if (o->work)
+		bad |= append(&opts, &n, ",workdir=", 0) | append(&opts, &n, o->work, 0);
+	if (o->userxattr)
+		bad |= append(&opts, &n, ",userxattr", 0);
+	if (!bad)
+		bad |= append(&line, &m, "mount -t overlay overlay -o ", 0) |
+		    append(&line, &m, opts, 1) | append(&line, &m, " ", 0) | append(&line, &m, merged, 1);
+	free(opts);
+	if (bad) {
+		free(line);
+		return NULL;
+	}
+	return line;
+}
+
+int
+oci_overlay_umount(const char *path, struct oci_err *e)
+{
+	if (umount2(path, UMOUNT_NOFOLLOW) == 0) {
+		oci_say("umount %s", path);
+		return 0;
+	}
+	if (errno == EINVAL)
+		return oci_fail(e, "%s: not a mount point", path);
+	if (errno == EPERM)
+		return oci_fail(e, "%s: unmounting needs privilege: run it inside the oci-unshare "
+		    "that mounted it", path);
+	return oci_fail_errno(e, "umount %s", path);
+}
+
+/* ---- an image's layers, each once, in DIR/layers/<diff_id hex> ---- */
+
+/* Remove name in dirfd and everything under it; never follows a symlink. */
+static int
+rmtree(int dirfd, const char *name)
+{
+	struct dirent *d;
+	DIR *dir;
+	int fd;
+
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	fchmodat(dirfd, name, 0700, 0);	/* a layer may have made it read-only */
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while ((d = readdir(dir)))
+		if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
+			rmtree(fd, d->d_name);
+	closedir(dir);
+	return unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+/* Extract one layer into layers/<hex> unless it is there already. */
+static int
+layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *diff_id,
+    int user_xattrs, struct oci_err *e)
+{
+	const char *hex = oci_digest_hex(diff_id);
+	struct oci_untar_opts opts = { OCI_WHITEOUTS_OVERLAY, user_xattrs };
+	char tmp[128];
+	struct stat st;
+	struct oci_desc d;
+	int fd, blob, rc;
+
+	if (oci_desc_parse(layer, &d, e) < 0)
+		return -1;
+	if (fstatat(layersfd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+		oci_say("layer %s: diff_id %s already in layers/, shared", oci_short(d.digest),
+		    oci_short(diff_id));
+		return 0;
+	}
+	/* Build it under a temporary name: a half-extracted layer is never used. */
+	snprintf(tmp, sizeof tmp, ".tmp-%.12s-%ld", hex, (long)getpid());
+	rmtree(layersfd, tmp);
+	if (mkdirat(layersfd, tmp, 0755) < 0 ||
+	    (fd = openat(layersfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return oci_fail_errno(e, "layers/%s", tmp);
+	if ((blob = oci_blob_open(img->layout, d.digest, e)) < 0) {
+		close(fd);
+		rmtree(layersfd, tmp);
+		return oci_context(e, "layer %s", oci_short(d.digest));
+	}
+	oci_say("layer %s (%s): extracting into layers/%.12s… with overlay whiteouts%s",
+	    oci_short(d.digest), oci_human_size(d.size), hex,
+	    user_xattrs ? " (user.overlay.opaque)" : " (trusted.overlay.opaque)");
+	rc = oci_untar_fd(fd, blob, &opts, d.digest, d.size, diff_id, e);
+	close(blob);
+	close(fd);
+	if (rc < 0) {
+		rmtree(layersfd, tmp);
+		return oci_context(e, "layer %s", oci_short(d.digest));
+	}
+	if (renameat(layersfd, tmp, layersfd, hex) < 0) {
+		int saved = errno;
+
+		rmtree(layersfd, tmp);
+		/* Another oci-overlay made the same layer meanwhile: use theirs. */
+		if (saved == EEXIST || saved == ENOTEMPTY)
+			return 0;
+		errno = saved;
+		return oci_fail_errno(e, "layers/%s", hex);
+	}
+	return 0;
+}
+
+/* mkdir that is happy when the directory is there. */
+static int
+make_dir(int dirfd, const char *name, struct oci_err *e)
+{
+	if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
+		return oci_fail_errno(e, "%s", name);
+	return 0;
+}
+
+int
+oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
+    struct oci_overlay *o, struct oci_err *e)
+{
+	const json_t *layers, *diff_ids;
+	char *cfgbuf = NULL, abs[PATH_MAX], path[PATH_MAX + 128];
+	json_t *config = NULL;
+	int dirfd = -1, layersfd = -1, rc = -1;
+	size_t cfglen, n, i;
+
+	memset(o, 0, sizeof *o);
+	o->userxattr = user_xattrs;
+	if ((layers = oci_image_layers(img, e)) == NULL ||
+	    oci_image_config(img, &cfgbuf, &cfglen, &config, e) < 0)
+		return -1;
+	/* image-spec config.md: rootfs.diff_ids, one per layer, bottom first. */
+	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	n = json_array_size(layers);
+	if (!json_is_array(diff_ids) || json_array_size(diff_ids) != n) {
+		oci_fail(e, "config: rootfs.diff_ids has %zu entries for %zu layers",
+		    json_array_size(diff_ids), n);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (oci_digest_check(json_string_value(json_array_get(diff_ids, i)), NULL, e) < 0) {
+			oci_context(e, "config: rootfs.diff_ids[%zu]", i);
+			goto out;
+		}
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || realpath(dir, abs) == NULL ||
+	    (dirfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		oci_fail_errno(e, "%s", dir);
+		goto out;
+	}
+	if (make_dir(dirfd, "layers", e) < 0 || make_dir(dirfd, "upper", e) < 0 ||
+	    make_dir(dirfd, "work", e) < 0 || make_dir(dirfd, "merged", e) < 0 ||
+	    (n == 0 && make_dir(dirfd, "layers/empty", e) < 0))
+		goto out;
+	if ((layersfd = openat(dirfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		oci_fail_errno(e, "%s/layers", dir);
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (layer_dir(img, layersfd, json_array_get(layers, i),
+		    json_string_value(json_array_get(diff_ids, i)), user_xattrs, e) < 0)
+			goto out;
+
+	/* overlayfs wants the top layer first: the last one in the manifest. */
+	if ((o->lower = calloc(n ? n : 1, sizeof *o->lower)) == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof path, "%s/layers/%s", abs,
+		    oci_digest_hex(json_string_value(json_array_get(diff_ids, n - 1 - i))));
+		if ((o->lower[o->nlower++] = strdup(path)) == NULL)
+			goto oom;
+	}
+	if (n == 0) {
+		snprintf(path, sizeof path, "%s/layers/empty", abs);
+		if ((o->lower[o->nlower++] = strdup(path)) == NULL)
+			goto oom;
+	}
+	snprintf(path, sizeof path, "%s/upper", abs);
+	o->upper = strdup(path);
+	snprintf(path, sizeof path, "%s/work", abs);
+	o->work = strdup(path);
+	snprintf(path, sizeof path, "%s/merged", abs);
+	o->merged = strdup(path);
+	if (o->upper == NULL || o->work == NULL || o->merged == NULL)
+		goto oom;
+	rc = 0;
+	goto out;
+oom:
+	oci_fail(e, "out of memory");
+out:
+	if (rc < 0)
+		oci_overlay_free(o);
+	if (layersfd >= 0)
+		close(layersfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	json_decref(config);
+	free(cfgbuf);
+	return rc;
+}
+
+void
+oci_overlay_free(struct oci_overlay *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nlower; i++)
+		free(o->lower[i]);
+	free(o->lower);
+	free(o->upper);
+	free(o->work);
+	free(o->merged);
+	memset(o, 0, sizeof *o);
+}
+
+json_t *
+oci_overlay_graphdriver(const struct oci_overlay *o)
+{
+	char *lower = NULL;
+	size_t n = 0, i;
+	json_t *j;
+	int bad = 0;
+
+	for (i = 0; i < o->nlower; i++)
+		bad |= append(&lower, &n, i ? ":" : "", 0) | append(&lower, &n, o->lower[i], 0);
+	if (bad) {
+		free(lower);
+		return NULL;
+	}
+	j = json_pack("{s:s, s:{s:s, s:s?, s:s?, s:s?}}", "Name", "overlay", "Data",
+	    "LowerDir", lower, "UpperDir", o->upper, "WorkDir", o->work, "MergedDir", o->merged);
+	free(lower);
+	return j;
+}

@@ -1,0 +1,262 @@
+#!/usr/bin/env bats
+# oci-overlay: an image's layers stacked with real overlayfs, as root on the
+# host (trusted.overlay.* xattrs) and as user nobody inside oci-unshare
+# (userxattr, user.overlay.*).  `umoci unpack` is the oracle for the merged
+# view.  The layers are extracted by lib/untar.c (oci_untar_fd).
+
+bats_require_minimum_version 1.5.0
+load helper
+load commit_helper
+load container_helper
+
+setup_file() {
+	fixtures_dir
+	{
+		# umoci_image's three layers delete files (.wh. entries); umoci never
+		# writes an opaque marker, so a fourth layer made with tar has one:
+		# /data becomes just /data/d.
+		umoci_image img latest
+		mkdir -p opq/data && echo d >opq/data/d && : >opq/data/.wh..wh..opq
+		tar -C opq --no-recursion -cf opq.tar data data/.wh..wh..opq data/d
+		umoci raw add-layer --image img:latest opq.tar
+		# A fifth layer on top of those: it shares their diff_ids.
+		mkdir -p more/etc && echo more >more/etc/more && tar -C more -cf more.tar etc
+		umoci raw add-layer --image img:latest --tag more more.tar
+		umoci unpack --image img:latest ref
+		busybox_image bb latest
+		many_layers_image many latest 120
+	} >/dev/null
+	chmod -R a+rX "$F"
+}
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	open_to_nobody "$T"
+	cd "$T" || return 1
+}
+
+# in_ns WHO SCRIPT: run SCRIPT with sh in a private mount namespace — as real
+# root in the host's user namespace, or as nobody in one of its own.
+in_ns() {
+	if [ "$1" = root ]; then
+		oci-unshare -m sh -c "$2"
+	else
+		as nobody oci-unshare sh -c "$2"
+	fi
+}
+
+# The image's diff_ids, bottom first, as its config lists them.
+diff_ids() {
+	jq -r '.rootfs.diff_ids[]' "$(config_of "${1%%:*}" "${1#*:}")"
+}
+
+# ---- usage ----
+
+@test "-h prints the usage on stdout; --version; usage errors exit 2" {
+	run -0 oci-overlay -h
+	assert_line --index 0 "usage: oci-overlay [-nv] [-p OS/ARCH[/VARIANT]] IMAGE DIR"
+	assert_output --partial "oci-overlay -u MERGED|DIR"
+	run -0 oci-overlay --version
+	assert_output --regexp '^oci-overlay \(oci-\*\) [0-9]'
+	run -2 oci-overlay
+	run -2 oci-overlay "$F/img:latest"
+	run -2 oci-overlay --lower a --upper u m
+	run -2 oci-overlay --lower a --work w m
+	run -2 oci-overlay --lower a m extra
+	run -2 oci-overlay -u a b
+	run -2 oci-overlay --bogus
+	run -2 oci-overlay -p not-a-platform "$F/img:latest" C
+}
+
+@test "without privilege it says to run it inside oci-unshare, and makes nothing" {
+	run -1 as nobody oci-overlay "$F/img:latest" "$T/C"
+	assert_output "oci-overlay: overlayfs: mounting needs privilege: run it inside oci-unshare (oci-unshare oci-overlay ...)"
+	[ ! -e "$T/C" ]
+	run -1 as nobody oci-overlay -u /proc
+	assert_output --partial "unmounting needs privilege"
+}
+
+# ---- IMAGE DIR ----
+
+merged_view() {
+	local xattr=trusted.overlay.opaque top
+	[ "$1" = root ] || xattr=user.overlay.opaque
+	run -0 in_ns "$1" "oci-overlay '$F/img:latest' C >gd.json &&
+		diff -r --no-dereference '$F/ref/rootfs' C/merged &&
+		(cd '$F/ref/rootfs' && find . -printf '%y %m %p %l\n' | sort) >want &&
+		(cd C/merged && find . -printf '%y %m %p %l\n' | sort) >got &&
+		diff want got && echo same"
+	assert_output same
+	# The GraphDriver JSON: the top layer first, every path absolute.
+	mapfile -t ids < <(diff_ids "$F/img:latest")
+	[ "${#ids[@]}" -eq 4 ]
+	top=$T/C/layers/${ids[3]#sha256:}
+	run -0 jq -r '.Name, .Data.LowerDir, .Data.UpperDir, .Data.WorkDir, .Data.MergedDir' gd.json
+	assert_output "overlay
+$top:$T/C/layers/${ids[2]#sha256:}:$T/C/layers/${ids[1]#sha256:}:$T/C/layers/${ids[0]#sha256:}
+$T/C/upper
+$T/C/work
+$T/C/merged"
+	# Overlay-form whiteouts in the layer directories, in the xattr namespace of the mount.
+	run -0 stat -c '%F %t:%T' "$T/C/layers/${ids[1]#sha256:}/etc/motd"
+	assert_output "character special file 0:0"
+	run -0 in_ns "$1" "getfattr --absolute-names --only-values -n $xattr '$top/data'"
+	assert_output y
+	# Not mounted any more once the namespace is gone; the layers stay for next time.
+	[ -z "$(ls -A "$T/C/merged")" ]
+}
+@test "the merged view of a 4-layer umoci image (deletions, an opaque dir) equals umoci unpack's rootfs (root)" { merged_view root; }
+@test "the merged view of a 4-layer umoci image (deletions, an opaque dir) equals umoci unpack's rootfs (nobody)" { merged_view nobody; }
+
+copy_on_write() {
+	local xattr=trusted.overlay.opaque
+	[ "$1" = root ] || xattr=user.overlay.opaque
+	run -0 in_ns "$1" "
+		set -e
+		oci-overlay '$F/img:latest' C >/dev/null
+		snap() { (cd C/layers && find . -printf '%p %y %m %s %T@ %i\n' | sort && find . -type f -exec sha256sum {} + | sort); }
+		snap >before
+		# modify a lower file: copied up
+		echo changed >>C/merged/etc/hostname
+		# create a file: only in upper
+		echo x >C/merged/etc/created
+		# delete a lower file: a whiteout in upper
+		rm C/merged/etc/new
+		# remove a lower directory and make it again: opaque in upper
+		rm -r C/merged/bin
+		mkdir C/merged/bin
+		echo d >C/merged/bin/d
+		snap >after
+		diff before after
+		echo --- upper
+		cat C/upper/etc/hostname
+		cat C/upper/etc/created
+		stat -c '%F %t:%T' C/upper/etc/new
+		getfattr --only-values -n $xattr C/upper/bin; echo
+		ls -A C/upper/bin
+		echo --- merged
+		ls -A C/merged/etc C/merged/bin
+		echo --- layers
+		cat C/layers/*/etc/hostname
+		ls C/layers/*/etc/created C/layers/*/bin/d 2>&1 || true
+	"
+	assert_output "--- upper
+box
+changed
+x
+character special file 0:0
+y
+d
+--- merged
+C/merged/bin:
+d
+
+C/merged/etc:
+created
+hostname
+--- layers
+box
+ls: cannot access 'C/layers/*/etc/created': No such file or directory
+ls: cannot access 'C/layers/*/bin/d': No such file or directory"
+}
+@test "copy-on-write: modify, create, delete (0:0 whiteout), remove and remake a dir (opaque); layers unchanged (root)" { copy_on_write root; }
+@test "copy-on-write: modify, create, delete (0:0 whiteout), remove and remake a dir (opaque); layers unchanged (nobody)" { copy_on_write nobody; }
+
+shared_layers() {
+	mapfile -t ids < <(diff_ids "$F/img:latest")
+	run -0 in_ns "$1" "oci-overlay '$F/img:latest' C >/dev/null && oci-overlay -u C &&
+		stat -c %i C/layers/${ids[0]#sha256:}/etc/hostname >inode1 &&
+		oci-overlay -v '$F/img:more' C 2>err >/dev/null &&
+		stat -c %i C/layers/${ids[0]#sha256:}/etc/hostname >inode2 &&
+		cat C/merged/etc/more C/merged/data/d && cat err"
+	assert_line --index 0 more
+	assert_line --index 1 d
+	[ "$(grep -c 'already in layers/, shared' <<<"$output")" -eq 4 ]
+	[ "$(grep -c 'extracting into layers/' <<<"$output")" -eq 1 ]
+	cmp inode1 inode2
+	run -0 ls C/layers
+	[ "${#lines[@]}" -eq 5 ]
+}
+@test "a layer two images share is extracted once (root)" { shared_layers root; }
+@test "a layer two images share is extracted once (nobody)" { shared_layers nobody; }
+
+run_image() {
+	run -0 in_ns "$1" "oci-overlay '$F/bb:latest' C >/dev/null && oci-unshare --rootfs C/merged --image '$F/bb:latest'"
+	assert_output "hi from /home/app as 0"
+	# The Done-when line, as the user would type it.
+	run -0 as "$1" oci-unshare sh -c "oci-overlay '$F/bb:latest' D && oci-unshare --rootfs D/merged --image '$F/bb:latest' -- sh -c 'id -u; echo \$\$; hostname'"
+	assert_line --index 1 0
+	assert_line --index 2 1
+	assert_line --index 3 --regexp '^[0-9a-f]{12}$'
+}
+@test "oci-unshare runs the image's command on oci-overlay's merged view (root)" { run_image root; }
+@test "oci-unshare runs the image's command on oci-overlay's merged view (nobody)" { run_image nobody; }
+
+many_layers() {
+	local long=$T/a-directory-with-a-rather-long-name-so-that-the-paths-get-longer
+	open_to_nobody "$long"
+	cd "$long"
+	run -0 in_ns "$1" "oci-overlay '$F/many:latest' C >gd.json && cat C/merged/top && ls C/merged/layers | wc -l &&
+		cat C/merged/layers/1 C/merged/layers/60 C/merged/layers/120 && ls C/merged/layers | grep gone"
+	assert_output $'120\n121\n1\n60\n120\ngone-120'
+	# One page could not hold these lowerdirs: the option string is 4 times that.
+	run -0 jq -r '.Data.LowerDir' gd.json
+	[ "${#output}" -gt 8192 ]
+	[ "$(tr ':' '\n' <<<"$output" | head -1)" = "$long/C/layers/$(diff_ids "$F/many:latest" | tail -1 | cut -d: -f2)" ]
+}
+@test "120 layers mount (one lowerdir+ each) and read correctly (root)" { many_layers root; }
+@test "120 layers mount (one lowerdir+ each) and read correctly (nobody)" { many_layers nobody; }
+
+# ---- the hand-made mount ----
+
+hand_made() {
+	local ux=""
+	[ "$1" = root ] || ux=,userxattr
+	as "$1" mkdir -p l1 l2 u w m
+	as "$1" sh -c 'echo top >l1/a; echo bottom >l2/a; echo b >l2/b'
+	run -0 as "$1" oci-overlay -n --lower l1:l2 --upper u --work w m
+	assert_output "mount -t overlay overlay -o lowerdir=l1:l2,upperdir=u,workdir=w m"
+	run -0 in_ns "$1" "oci-overlay -n --lower l1:l2 --upper u --work w m"
+	assert_output "mount -t overlay overlay -o lowerdir=l1:l2,upperdir=u,workdir=w$ux m"
+	run -0 in_ns "$1" "oci-overlay --lower l1:l2 --upper u --work w m && cat m/a m/b && echo new >m/c &&
+		oci-overlay -u m && ls m | wc -l && \$(oci-overlay -n --lower l1:l2 --upper u --work w m) && cat m/c"
+	assert_output $'top\nb\n0\nnew'
+	[ "$(cat u/c)" = new ]
+	[ ! -e l1/c ] && [ ! -e l2/c ]
+	# Without --upper the view is read-only.
+	run -0 in_ns "$1" "oci-overlay --lower l1:l2 m && cat m/a && ! touch m/x 2>err && cat err"
+	assert_line --index 0 top
+	assert_output --partial "Read-only file system"
+}
+@test "--lower/--upper/--work: the article's mount; -n prints it for mount(8); -u unmounts (root)" { hand_made root; }
+@test "--lower/--upper/--work: the article's mount; -n prints it for mount(8); -u unmounts (nobody)" { hand_made nobody; }
+
+# ---- failures ----
+
+@test "errors: no such tag, not a mount point, already mounted, a missing lower" {
+	run -1 oci-overlay "$F/img:nope" C
+	assert_output --partial "oci-overlay: $F/img:nope: "
+	run -1 oci-unshare oci-overlay -u "$T"
+	assert_output "oci-overlay: $T: not a mount point"
+	run -1 in_ns nobody "oci-overlay '$F/img:latest' C >/dev/null && oci-overlay '$F/img:latest' C"
+	assert_output "oci-overlay: $T/C/merged: already a mount point (unmount it first: oci-overlay -u)"
+	mkdir m
+	run -1 oci-unshare oci-overlay --lower nowhere m
+	assert_output --partial "oci-overlay: nowhere: No such file or directory"
+}
+
+corrupt_layer() {
+	cp -a "$F/img" img
+	mapfile -t ids < <(diff_ids img:latest)
+	local l
+	l=$(jq -r '.layers[1].digest' "$(manifest_of img latest)")
+	head -c 1000 /dev/urandom >"img/blobs/sha256/${l#sha256:}"
+	chmod -R a+rX img
+	run -1 in_ns "$1" "oci-overlay img:latest C"
+	assert_output --partial "oci-overlay: img:latest: layer sha256:${l:7:12}"
+	# The good bottom layer is kept; nothing half-extracted is left.
+	run -0 ls -A C/layers
+	assert_output "${ids[0]#sha256:}"
+}
+@test "a corrupt layer fails with exit 1 and leaves no half-extracted layer (root)" { corrupt_layer root; }
+@test "a corrupt layer fails with exit 1 and leaves no half-extracted layer (nobody)" { corrupt_layer nobody; }

@@ -1,0 +1,236 @@
+#!/usr/bin/env bats
+# oci-unshare: namespaces like `unshare -mur`, and containers with --rootfs
+# and --image.  Every behaviour is checked as root and as user nobody; the
+# image is a real one (Debian's static busybox) made with umoci.
+
+bats_require_minimum_version 1.5.0
+load helper
+load container_helper
+
+setup_file() {
+	fixtures_dir
+	{
+		busybox_image bb latest
+		umoci config --image bb:latest --tag app --config.user app
+		umoci config --image bb:latest --tag appwheel --config.user app:wheel
+		umoci config --image bb:latest --tag ghost --config.user ghost
+		umoci config --image bb:latest --tag entry --config.entrypoint echo --config.entrypoint entry
+		umoci unpack --image bb:latest bundle
+	} >/dev/null
+	chmod -R a+rX "$F"
+}
+
+# ---- usage ----
+
+@test "-h prints the usage on stdout; --version; usage errors exit 2" {
+	run -0 oci-unshare -h
+	assert_line --index 0 --partial "usage: oci-unshare [-mupnr]"
+	assert_output --partial "--rootfs DIR [--image IMAGE]"
+	run -0 oci-unshare --version
+	assert_output --regexp '^oci-unshare \(oci-\*\) [0-9]'
+	run -2 oci-unshare --no-such-option true
+	run -2 oci-unshare --image "$F/bb:latest" true
+	assert_output --partial "--image needs --rootfs"
+}
+
+# ---- unshare -mur ----
+
+default_ns() {
+	run -0 as "$1" oci-unshare id -u
+	assert_output 0
+	run -0 as "$1" oci-unshare cat /proc/self/uid_map
+	if [ "$1" = root ]; then
+		assert_output --regexp '^ +0 +0 +4294967295$'
+	else
+		assert_output --regexp '^ +0 +65534 +1$'
+		run -0 as "$1" oci-unshare cat /proc/self/setgroups
+		assert_output deny
+	fi
+	# UTS is new: a hostname set inside does not reach the host.
+	local host
+	host=$(uname -n)
+	run -0 as "$1" oci-unshare sh -c 'hostname oci-test-name && uname -n'
+	assert_output oci-test-name
+	[ "$(uname -n)" = "$host" ]
+	# Mounts are private: a tmpfs inside is not seen outside.
+	open_to_nobody "$T/mnt"
+	run -0 as "$1" oci-unshare sh -c "mount -t tmpfs tmpfs '$T/mnt' && touch '$T/mnt/inside' && ls '$T/mnt'"
+	assert_output inside
+	[ ! -e "$T/mnt/inside" ]
+}
+@test "default is unshare -mur: root inside, own hostname, private mounts (root)" { default_ns root; }
+@test "default is unshare -mur: root inside, own hostname, private mounts (nobody)" { default_ns nobody; }
+
+pid_net() {
+	run -0 as "$1" oci-unshare -p sh -c 'echo $$; ls /proc | grep -c "^[0-9]"'
+	assert_line --index 0 1
+	# sh and the ls (grep may count itself too) — never the host's processes.
+	[ "${lines[1]}" -le 3 ]
+	run -0 as "$1" oci-unshare -n cat /proc/net/dev
+	assert_output --partial "lo:"
+	refute_output --regexp '^ *(eth|en|wl)'
+	[ "$(grep -c : <<<"$output")" -eq 1 ]
+	# lo is up: a connection to a listening socket on 127.0.0.1 works.
+	run -0 as "$1" oci-unshare -n python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+socket.create_connection(s.getsockname(), timeout=5); print("connected")'
+	assert_output connected
+}
+@test "-p: the command is PID 1 with a fresh /proc; -n: only loopback, up (root)" { pid_net root; }
+@test "-p: the command is PID 1 with a fresh /proc; -n: only loopback, up (nobody)" { pid_net nobody; }
+
+# ---- containers ----
+
+image_cmd() {
+	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:latest"
+	assert_output "hi from /home/app as 0"
+	# Entrypoint + Cmd; a command replaces Cmd and keeps the Entrypoint.
+	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:entry"
+	assert_output --partial "entry sh -c echo"
+	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:entry" -- other words
+	assert_output "entry other words"
+	# Env from the config only, with a default PATH; HOME from the rootfs's passwd.
+	run -0 as "$1" env SECRET=host oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:latest" env
+	assert_line GREETING=hi
+	assert_line --regexp '^PATH=/usr/local/sbin:'
+	assert_line HOME=/root
+	refute_line --partial SECRET
+}
+@test "--image runs the config's Entrypoint and Cmd with its Env and WorkingDir (root)" { image_cmd root; }
+@test "--image runs the config's Entrypoint and Cmd with its Env and WorkingDir (nobody)" { image_cmd nobody; }
+
+inside() {
+	local host
+	host=$(uname -n)
+	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:latest" -- \
+		sh -c 'id -u; hostname; echo $$; ls /proc | grep "^[0-9]"; ls /dev; cat /etc/passwd'
+	assert_line --index 0 0
+	assert_line --index 1 --regexp '^[0-9a-f]{12}$'
+	[ "${lines[1]}" != "$host" ]
+	assert_line --index 2 1
+	# Only the container's processes: sh (1) and ls.
+	[ "${lines[3]}" = 1 ]
+	[ "$(grep -c '^[0-9]*$' <<<"$output")" -le 5 ]
+	for d in null zero full random urandom pts shm; do assert_line "$d"; done
+	assert_line "app:x:1000:1000:app:/home/app:/bin/sh"
+	# New user, mount, PID, UTS and IPC namespaces; the network is the host's unless -n.
+	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" sh -c 'for n in user mnt pid uts ipc net; do readlink /proc/self/ns/$n; done'
+	local i=0 n
+	for n in user mnt pid uts ipc; do
+		[ "${lines[$i]}" != "$(readlink /proc/self/ns/$n)" ]
+		i=$((i + 1))
+	done
+	[ "${lines[5]}" = "$(readlink /proc/self/ns/net)" ]
+	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" -n readlink /proc/self/ns/net
+	[ "$output" != "$(readlink /proc/self/ns/net)" ]
+	# Devices work, and there is a new hostname each time.
+	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" sh -c 'echo x >/dev/null && head -c 4 /dev/zero | od -An -tx1 && hostname'
+	assert_line --index 0 " 00 00 00 00"
+	[ "${lines[1]}" != "$host" ]
+}
+@test "inside: id -u is 0, its own hostname, PID 1, only its own processes, a small /dev (root)" { inside root; }
+@test "inside: id -u is 0, its own hostname, PID 1, only its own processes, a small /dev (nobody)" { inside nobody; }
+
+@test "User is looked up in the rootfs's /etc/passwd and /etc/group (root)" {
+	run -0 oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:app" id
+	assert_output "uid=1000(app) gid=1000(app) groups=1000(app)"
+	run -0 oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:appwheel" id
+	assert_output "uid=1000(app) gid=10(wheel) groups=10(wheel)"
+	run -0 oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:latest" id
+	assert_output "uid=0(root) gid=0(root) groups=0(root),10(wheel)"
+	run -1 oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:ghost" id
+	assert_output --partial "user ghost: not in the rootfs's /etc/passwd"
+}
+
+@test "User is looked up in the rootfs's /etc/passwd and /etc/group (nobody: only 0 is mapped)" {
+	run -1 as nobody oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:app" id
+	assert_output --partial "user app: gid 1000 is not mapped in this user namespace"
+	run -1 as nobody oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:ghost" id
+	assert_output --partial "user ghost: not in the rootfs's /etc/passwd"
+}
+
+status_signals() {
+	run -3 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" sh -c 'exit 3'
+	run -127 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" no-such-command
+	assert_output --partial "exec no-such-command: No such file or directory"
+	run -126 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" /etc/passwd
+	run -5 as "$1" oci-unshare sh -c 'exit 5'
+	# SIGTERM reaches PID 1 (which, as init, must trap it to notice).
+	local pre=() pid i
+	[ "$1" = root ] || pre=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+	"${pre[@]}" oci-unshare --rootfs "$F/bundle/rootfs" sh -c \
+		'trap "echo got TERM; exit 7" TERM; echo ready; for i in $(seq 300); do sleep 0.1; done' >"$T/out" 2>&1 &
+	pid=$!
+	for i in $(seq 100); do grep -q ready "$T/out" && break; sleep 0.1; done
+	kill -TERM "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 7 ]
+	run cat "$T/out"
+	assert_output $'ready\ngot TERM'
+}
+@test "exit status is the command's; 127 and 126 when it cannot start; SIGTERM is forwarded (root)" { open_to_nobody "$T"; status_signals root; }
+@test "exit status is the command's; 127 and 126 when it cannot start; SIGTERM is forwarded (nobody)" { open_to_nobody "$T"; status_signals nobody; }
+
+fds_closed() {
+	# fd 5 is open in the caller; inside, only 0, 1, 2 and ls's own directory remain.
+	run -0 as "$1" bash -c 'exec 5<'"$F/bb/index.json"'; oci-unshare --rootfs '"$F/bundle/rootfs"' ls /proc/self/fd'
+	assert_output $'0\n1\n2\n3'
+	run -0 as "$1" bash -c 'exec 5<'"$F/bb/index.json"'; oci-unshare ls /proc/self/fd'
+	assert_output $'0\n1\n2\n3'
+}
+@test "no file descriptor reaches the command (root)" { fds_closed root; }
+@test "no file descriptor reaches the command (nobody)" { fds_closed nobody; }
+
+# ---- hostile rootfs and configs ----
+
+escapes() {
+	local r=$T/r
+	open_to_nobody "$T/outside"
+	as "$1" mkdir -p "$r/bin"
+	as "$1" cp /bin/busybox "$r/bin/sh"
+	as "$1" ln -s "$T/outside" "$r/proc"
+	run -1 as "$1" oci-unshare --rootfs "$r" /bin/sh -c true
+	assert_output "oci-unshare: rootfs: /proc is a symlink that leads outside the rootfs: refused"
+	as "$1" rm "$r/proc"
+	as "$1" ln -s ../../../../../../../.."$T/outside" "$r/dev"
+	run -1 as "$1" oci-unshare --rootfs "$r" /bin/sh -c true
+	assert_output "oci-unshare: rootfs: /dev is a symlink that leads outside the rootfs: refused"
+	[ -z "$(ls -A "$T/outside")" ]
+	as "$1" rm -r "$r/dev" "$r/proc"
+	# A missing /proc and /dev are made; a symlink that stays inside is followed.
+	as "$1" mkdir "$r/real-proc"
+	as "$1" ln -s real-proc "$r/proc"
+	run -0 as "$1" oci-unshare --rootfs "$r" /bin/sh -c 'echo $$; read x </dev/null; echo ok'
+	assert_output $'1\nok'
+	[ -d "$r/dev" ]
+}
+@test "a rootfs symlink (proc -> /x, dev -> ../..) that leads outside is refused (root)" { open_to_nobody "$T"; escapes root; }
+@test "a rootfs symlink (proc -> /x, dev -> ../..) that leads outside is refused (nobody)" { open_to_nobody "$T"; escapes nobody; }
+
+workdir_escape() {
+	local r=$T/bundle
+	as "$1" cp -a "$F/bundle/rootfs" "$r"
+	as "$1" ln -s /proc/self/cwd "$r/escape"
+	as "$1" ln -s /etc "$r/inside"
+	cp -a "$F/bb" "$T/bb"
+	umoci config --image "$T/bb:latest" --tag escape --config.workingdir /escape/proc
+	umoci config --image "$T/bb:latest" --tag inside --config.workingdir /inside
+	chmod -R a+rX "$T/bb"
+	run -1 as "$1" oci-unshare --rootfs "$r" --image "$T/bb:escape" pwd
+	assert_output "oci-unshare: working directory /escape/proc: leads through a /proc magic link: refused"
+	# An absolute symlink is fine: after pivot_root, "/" is the rootfs.
+	run -0 as "$1" oci-unshare --rootfs "$r" --image "$T/bb:inside" pwd
+	assert_output /etc
+}
+@test "a WorkingDir through /proc/self/... is refused; one inside the rootfs is followed (root)" { open_to_nobody "$T"; workdir_escape root; }
+@test "a WorkingDir through /proc/self/... is refused; one inside the rootfs is followed (nobody)" { open_to_nobody "$T"; workdir_escape nobody; }
+
+@test "an image that is not there, or a rootfs that is not a directory, fails with exit 1" {
+	run -1 oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:nope"
+	assert_output --partial "oci-unshare: $F/bb:nope: "
+	run -1 oci-unshare --rootfs "$F/bb/index.json" true
+	assert_output --partial "not a directory"
+	run -1 oci-unshare --rootfs "$F/missing" true
+	assert_output --partial "No such file or directory"
+}
