@@ -28,15 +28,6 @@ busybox_image() {
 	rm -rf "$b"
 }
 
-# A directory that user nobody can reach and write: $T and its parents get o+x.
-open_to_nobody() {
-	local d=$1 p
-	mkdir -p "$d"
-	chmod 0777 "$d"
-	p=$(dirname "$d")
-	while [ "$p" != / ]; do chmod o+x "$p" 2>/dev/null || true; p=$(dirname "$p"); done
-}
-
 # In setup_file: F, a fixtures directory nobody can read, becomes the cwd (and T).
 fixtures_dir() {
 	export F=$BATS_FILE_TMPDIR/f

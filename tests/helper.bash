@@ -26,6 +26,15 @@ setup() {
 	cd "$T" || return 1
 }
 
+# A directory that user nobody can reach and write: $T and its parents get o+x.
+open_to_nobody() {
+	local d=$1 p
+	mkdir -p "$d"
+	chmod 0777 "$d"
+	p=$(dirname "$d")
+	while [ "$p" != / ]; do chmod o+x "$p" 2>/dev/null || true; p=$(dirname "$p"); done
+}
+
 # A free TCP port on loopback.
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

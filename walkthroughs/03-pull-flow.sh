@@ -12,7 +12,7 @@ say "With -v, oci-fetch says each request it makes and what came back, in the te
     "of the distribution spec. Docker Hub first answers 401 with a" \
     "WWW-Authenticate challenge and oci-fetch asks its token service for a pull" \
     "token; our local registry needs none, so that step is missing here."
-run oci-fetch -v "$SOURCE" busybox:latest 2>&1 | tee pull.log
+run_sh "oci-fetch -v '$SOURCE' busybox:latest 2>&1 | tee pull.log"
 
 step "The manifest as the registry serves it"
 say "--manifest prints what GET /v2/<name>/manifests/<tag> returned, and stores nothing."
@@ -26,7 +26,7 @@ run_sh "oci-fetch --blob $config '$SOURCE' | jq .architecture"
 step "The second pull is free"
 say "Blobs already in the layout are not fetched again: the digest says they are the" \
     "same bytes. Only the manifest is asked for again, to learn what the tag means now."
-run oci-fetch -v "$SOURCE" busybox:latest 2>&1 | tee pull2.log
+run_sh "oci-fetch -v '$SOURCE' busybox:latest 2>&1 | tee pull2.log"
 
 exercises \
     "How many GET requests did the first pull make? Write the number to answers/1 (pull.log has them)." \

@@ -65,7 +65,7 @@ fi
 step "podman run, with oci-*"
 say "The image's own Entrypoint and Cmd, in a container of its own."
 run oci-overlay -q built:latest run
-run oci-unshare --rootfs run/merged --image built:latest | tee run.out
+run_sh "oci-unshare --rootfs run/merged --image built:latest | tee run.out"
 run oci-overlay -u run/merged
 
 exercises \

@@ -12,7 +12,7 @@ oci-fetch -q "$SOURCE" busybox:latest >/dev/null
 step "Read-only layers and one writable layer"
 say "oci-overlay extracts each image layer once into its own directory, adds an empty" \
     "upper directory for the container, and mounts them together with overlayfs."
-run oci-overlay busybox:latest ctr | tee graphdriver.json | jq .
+run_sh "oci-overlay busybox:latest ctr | tee graphdriver.json | jq ."
 at_exit "oci-overlay -u '$LAB/ctr/merged'"
 run ls ctr/upper
 
@@ -37,9 +37,11 @@ run_sh 'ls ctr/merged/etc'
 step "Remove a directory and make it again: opaque"
 say "A directory made anew must not show the old one's files: overlayfs marks it opaque" \
     "with an extended attribute."
-run rm -rf ctr/merged/home
-run mkdir ctr/merged/home
-run_sh 'getfattr -d -m overlay ctr/upper/home 2>/dev/null || true'
+run ls ctr/layers/*/var/spool
+run rm -rf ctr/merged/var/spool
+run mkdir ctr/merged/var/spool
+run ls -A ctr/merged/var/spool
+run_sh 'getfattr -d -m overlay ctr/upper/var/spool 2>/dev/null || true'
 run oci-whiteout ctr/upper
 
 exercises \

@@ -42,11 +42,11 @@ show rm merged/base.old
 show ls -l upperdir
 show oci-overlay -u merged
 SH
-run oci-unshare bash inside.sh | tee inside.log
+run_sh "oci-unshare bash inside.sh | tee inside.log"
 
 step "After the namespace is gone"
 say "The upper directory kept every change; the lower one is as it was."
-run find . -mindepth 1 -not -name '*.sh' -not -name '*.log' -not -path './workdir*'
+run find . -mindepth 1 -path ./workdir -prune -o -not -name '*.sh' -not -name '*.log' -print
 
 exercises \
     "What does lowerdir/base.new hold now? Write its content to answers/1." \

@@ -14,7 +14,7 @@ oci-fetch -q "$SOURCE" busybox:latest >/dev/null
 step "Layers, once each"
 say "Like docker's overlay2 directory, oci-overlay keeps each layer once, in a" \
     "directory named by its diff_id, and a container on top of them."
-run oci-overlay busybox:latest store | tee graphdriver.json
+run_sh "oci-overlay busybox:latest store | tee graphdriver.json"
 at_exit "oci-overlay -u '$LAB/store/merged'"
 run ls store store/layers
 
@@ -39,7 +39,7 @@ step "Run the new image"
 run oci-overlay -u store/merged
 run oci-overlay -q busybox:committed next
 at_exit "oci-overlay -u '$LAB/next/merged'"
-run oci-unshare --rootfs next/merged --image busybox:committed -- cat /root/note | tee note.out
+run_sh "oci-unshare --rootfs next/merged --image busybox:committed -- cat /root/note | tee note.out"
 run oci-overlay -u next/merged
 
 exercises \

@@ -36,7 +36,9 @@ fi
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1700000000}
 
 do_cmd() {
-	printf '    $ %s\n' "$*"
+	printf '    $'
+	printf ' %q' "$@"
+	printf '\n'
 	"$@"
 }
 

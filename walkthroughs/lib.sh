@@ -35,6 +35,12 @@ fi
 # lab NN: make the walkthrough's own directory and go there.
 lab() {
 	LAB=$OCI_LAB/$1
+	# A run that was killed may have left its mounts behind: undo them first.
+	awk -v d="$LAB/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
+	    while read -r m; do umount "$m" 2>/dev/null || true; done
+	# overlayfs leaves workdir/work without permissions when it was mounted in
+	# a user namespace: give them back so that the old lab can be removed.
+	[ ! -d "$LAB" ] || chmod -R u+rwX "$LAB" 2>/dev/null || true
 	rm -rf "$LAB"
 	mkdir -p "$LAB"
 	cd "$LAB"
@@ -58,10 +64,22 @@ say() {
 	printf '%s\n' "$*" | fold -s -w 76 | sed "s/ *\$//; s/^/   $C/; s/\$/$R/"
 }
 
+# quoted ARG...: the arguments as one would type them (quotes only where needed).
+quoted() {
+	local a out=
+	for a in "$@"; do
+		case $a in
+		'' | *[!A-Za-z0-9_./:=@%+,-]*) a="'${a//\'/\'\\\'\'}'" ;;
+		esac
+		out="$out${out:+ }$a"
+	done
+	printf '%s\n' "$out"
+}
+
 # run CMD...: show the command, then run it.  A failing command stops the
 # walkthrough (set -e), except where the caller expects it (`expect_fail`).
 run() {
-	printf '%s$ %s%s\n' "$B" "$*" "$R"
+	printf '%s$ %s%s\n' "$B" "$(quoted "$@")" "$R"
 	"$@"
 }
 
@@ -74,7 +92,7 @@ run_sh() {
 # expect_fail CMD...: show and run a command that is meant to fail here.
 expect_fail() {
 	local rc=0
-	printf '%s$ %s%s\n' "$B" "$*" "$R"
+	printf '%s$ %s%s\n' "$B" "$(quoted "$@")" "$R"
 	"$@" || rc=$?
 	if [ "$rc" -eq 0 ]; then
 		echo "walkthrough: this command was expected to fail, but it succeeded" >&2
