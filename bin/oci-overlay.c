@@ -128,8 +128,8 @@ main(int argc, char *argv[])
 	}
 
 	if (dry) {
-		if ((line = oci_overlay_mount_line(&o, merged)) == NULL)
-			errx(1, "out of memory");
+		if ((line = oci_overlay_mount_line(&o, merged, &e)) == NULL)
+			errx(1, "%s", e.msg);
 		printf("%s\n", line);
 		free(line);
 	} else {

@@ -737,14 +737,24 @@ struct oci_overlay {
 	char **lower;
 	size_t nlower;
 	char *upper, *work, *merged;
+	char *dir;	/* oci_overlay_layers' DIR, for short links in DIR/l (or NULL) */
 	int userxattr;
 };
 /* May this process mount overlayfs?  The error says why not (privilege, no overlayfs). */
 int oci_overlay_can_mount(struct oci_err *e);
-/* Mount with fsconfig(2), one "lowerdir+" per layer, so that many layers fit. */
+/*
+ * Mount with fsconfig(2), one "lowerdir+" per layer (Linux 6.8), so that
+ * many layers fit.  Without it (or with OCI_OVERLAY_NO_LOWERDIR_PLUS=1 in
+ * the environment) mount(2) gets one option string of at most a page, from
+ * inside o->dir with short links in o->dir/l when o->dir is set.
+ */
 int oci_overlay_mount(const struct oci_overlay *o, const char *merged, struct oci_err *e);
-/* The same mount as a mount(8) command line, quoted for sh; caller frees (NULL: no memory). */
-char *oci_overlay_mount_line(const struct oci_overlay *o, const char *merged);
+/*
+ * The same mount as a mount(8) command line, quoted for sh; with o->dir's
+ * short links when oci_overlay_mount would use them or the line would not
+ * fit mount(2)'s page ("cd DIR && mount …").  Caller frees; NULL on error.
+ */
+char *oci_overlay_mount_line(const struct oci_overlay *o, const char *merged, struct oci_err *e);
 int oci_overlay_umount(const char *path, struct oci_err *e);
 /*
  * Each layer of img extracted once into dir/layers/<diff_id hex> with

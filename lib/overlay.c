@@ -10,9 +10,10 @@
  * and uses user.overlay.* instead, so the layers are extracted to match.
  *
  * The mount option string is limited to one page, which 120 layers of long
- * paths overflow (docker works around it with short symlinks in
- * overlay2/l/).  We use the new mount API instead: fsconfig(2) takes one
- * "lowerdir+" per layer (Linux 6.8), each its own string.
+ * paths overflow.  Since Linux 6.8 the new mount API takes one "lowerdir+"
+ * per layer, each in its own fsconfig(2) call.  Older kernels (Debian 12
+ * runs 6.1) get docker's overlay2 answer: a short symlink per layer in
+ * DIR/l/, and "lowerdir=l/…:l/…" given from inside DIR to mount(2).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -61,6 +62,15 @@ oci_overlay_can_mount(struct oci_err *e)
 	return 0;
 }
 
+/* mkdir that is happy when the directory is there. */
+static int
+make_dir(int dirfd, const char *name, struct oci_err *e)
+{
+	if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
+		return oci_fail_errno(e, "%s", name);
+	return 0;
+}
+
 /* 1 when path is the root of a mount, 0 when not, -1 on error. */
 static int
 is_mount_root(const char *path, struct oci_err *e)
@@ -73,42 +83,44 @@ is_mount_root(const char *path, struct oci_err *e)
 	    (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
-int
-oci_overlay_mount(const struct oci_overlay *o, const char *merged, struct oci_err *e)
+/*
+ * Why the kernel cannot have one "lowerdir+" per layer, or NULL when it
+ * can.  Before Linux 6.5 overlayfs read its options only when mounting, so
+ * fsconfig accepted any key at all: a made-up key that is accepted gives
+ * such a kernel away.  Linux 6.5 to 6.7 refuse the unknown "lowerdir+".
+ */
+static const char *
+no_lowerdir_plus(void)
 {
-	int fs, mnt = -1, rc = -1, r;
-	size_t i, len = 0;
-	char *joined = NULL;
+	const char *force = getenv("OCI_OVERLAY_NO_LOWERDIR_PLUS");
+	int fs, legacy, plus;
 
-	if (o->nlower == 0)
-		return oci_fail(e, "overlayfs needs at least one lower directory");
-	if ((r = is_mount_root(merged, e)) != 0)
-		return r < 0 ? -1 : oci_fail(e, "%s: already a mount point (unmount it first: oci-overlay -u)", merged);
+	if (force && strcmp(force, "1") == 0)
+		return "lowerdir+ not used (OCI_OVERLAY_NO_LOWERDIR_PLUS=1)";
+	if ((fs = fsopen("overlay", FSOPEN_CLOEXEC)) < 0)
+		return NULL;	/* the mount itself will say why */
+	legacy = fsconfig(fs, FSCONFIG_SET_FLAG, "oci-overlay-no-such-option", NULL, 0) == 0;
+	plus = fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", "/", 0) == 0 || errno != EINVAL;
+	close(fs);
+	return legacy || !plus ? "lowerdir+ not supported by this kernel" : NULL;
+}
+
+/* The new mount API: each lower directory in a fsconfig call of its own. */
+static int
+mount_lowerdir_plus(const struct oci_overlay *o, const char *merged, struct oci_err *e)
+{
+	int fs, mnt = -1, rc = -1;
+	size_t i;
+
+	oci_say("lowerdir+: %zu lower director%s, one fsconfig(2) call each (Linux 6.8)",
+	    o->nlower, o->nlower == 1 ? "y" : "ies");
 	if ((fs = fsopen("overlay", FSOPEN_CLOEXEC)) < 0)
 		return mount_error(-1, "overlayfs", e);
 	for (i = 0; i < o->nlower; i++)
-		if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", o->lower[i], 0) < 0)
-			break;
-	if (i < o->nlower && i == 0 && errno == EINVAL) {
-		/* Before Linux 6.8: one "lowerdir" string, limited to a page. */
-		for (i = 0; i < o->nlower; i++)
-			len += strlen(o->lower[i]) + 1;
-		if ((joined = malloc(len)) == NULL) {
-			oci_fail(e, "out of memory");
+		if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", o->lower[i], 0) < 0) {
+			mount_error(fs, o->lower[i], e);
 			goto out;
 		}
-		joined[0] = '\0';
-		for (i = 0; i < o->nlower; i++)
-			strcat(strcat(joined, i ? ":" : ""), o->lower[i]);
-		if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", joined, 0) < 0) {
-			mount_error(fs, "overlayfs lowerdir", e);
-			oci_context(e, "%zu layers (this kernel has no \"lowerdir+\", Linux 6.8)", o->nlower);
-			goto out;
-		}
-	} else if (i < o->nlower) {
-		mount_error(fs, o->lower[i], e);
-		goto out;
-	}
 	if ((o->upper && fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", o->upper, 0) < 0) ||
 	    (o->work && fsconfig(fs, FSCONFIG_SET_STRING, "workdir", o->work, 0) < 0) ||
 	    (o->userxattr && fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)) {
@@ -124,12 +136,8 @@ oci_overlay_mount(const struct oci_overlay *o, const char *merged, struct oci_er
 		oci_fail_errno(e, "mount overlayfs on %s", merged);
 		goto out;
 	}
-	oci_say("mount -t overlay: %zu lower layer%s, upper %s, on %s%s", o->nlower,
-	    o->nlower == 1 ? "" : "s", o->upper ? o->upper : "(none: read-only)", merged,
-	    o->userxattr ? " (userxattr: user.overlay.* xattrs)" : "");
 	rc = 0;
 out:
-	free(joined);
 	if (mnt >= 0)
 		close(mnt);
 	close(fs);
@@ -165,30 +173,216 @@ append(char **buf, size_t *len, const char *s, int quote)
 	return 0;
 }
 
-char *
-oci_overlay_mount_line(const struct oci_overlay *o, const char *merged)
+/* path relative to dir when it lies inside it ("DIR/upper" -> "upper"). */
+static const char *
+inside(const char *path, const char *dir)
 {
-	char *opts = NULL, *line = NULL;
-	size_t n = 0, m = 0, i;
+	size_t n = dir ? strlen(dir) : 0;
+
+	return n && strncmp(path, dir, n) == 0 && path[n] == '/' ? path + n + 1 : path;
+}
+
+/*
+ * mount(2)'s option string "lowerdir=A:B,upperdir=U,workdir=W[,userxattr]",
+ * with lower instead of o->lower and paths relative to dir (may be NULL).
+ * Caller frees; NULL: no memory.
+ */
+static char *
+options(const struct oci_overlay *o, char *const *lower, const char *dir)
+{
+	char *opts = NULL;
+	size_t n = 0, i;
 	int bad = 0;
 
 	bad |= append(&opts, &n, "lowerdir=", 0);
 	for (i = 0; i < o->nlower; i++)
-		bad |= append(&opts, &n, i ? ":" : "", 0) | append(&opts, &n, o->lower[i], 0);
+		bad |= append(&opts, &n, i ? ":" : "", 0) | append(&opts, &n, inside(lower[i], dir), 0);
 	if (o->upper)
-		bad |= append(&opts, &n, ",upperdir=", 0) | append(&opts, &n, o->upper, 0);
+		bad |= append(&opts, &n, ",upperdir=", 0) | append(&opts, &n, inside(o->upper, dir), 0);
 	if (o->work)
-		bad |= append(&opts, &n, ",workdir=", 0) | append(&opts, &n, o->work, 0);
+		bad |= append(&opts, &n, ",workdir=", 0) | append(&opts, &n, inside(o->work, dir), 0);
 	if (o->userxattr)
 		bad |= append(&opts, &n, ",userxattr", 0);
-	if (!bad)
-		bad |= append(&line, &m, "mount -t overlay overlay -o ", 0) |
-		    append(&line, &m, opts, 1) | append(&line, &m, " ", 0) | append(&line, &m, merged, 1);
-	free(opts);
 	if (bad) {
-		free(line);
+		free(opts);
 		return NULL;
 	}
+	return opts;
+}
+
+static int
+fits_a_page(const char *opts)
+{
+	return strlen(opts) < (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void
+free_list(char **list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; list && i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/*
+ * docker's overlay2/l/: for each lower directory under o->dir (layers/HEX)
+ * the short symlink o->dir/l/<12 of HEX> -> ../layers/HEX, made once and
+ * reused.  Returns the links' names relative to o->dir ("l/…"), for
+ * free_list.  A link there already that points elsewhere (two diff_ids
+ * alike in 12 hex) is an error: it is never followed.
+ */
+static char **
+short_links(const struct oci_overlay *o, struct oci_err *e)
+{
+	char **names = calloc(o->nlower, sizeof *names), target[PATH_MAX], got[PATH_MAX], link[16];
+	const char *rel;
+	int dirfd = -1, lfd = -1, ok = 0;
+	ssize_t n;
+	size_t i;
+
+	if (names == NULL) {
+		oci_fail(e, "out of memory");
+		return NULL;
+	}
+	if ((dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    make_dir(dirfd, "l", e) < 0 ||
+	    (lfd = openat(dirfd, "l", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		oci_fail_errno(e, "%s/l", o->dir);
+		goto out;
+	}
+	for (i = 0; i < o->nlower; i++) {
+		if ((rel = inside(o->lower[i], o->dir)) == o->lower[i]) {
+			oci_fail(e, "%s: not inside %s", o->lower[i], o->dir);
+			goto out;
+		}
+		snprintf(link, sizeof link, "%.12s", strrchr(o->lower[i], '/') + 1);
+		snprintf(target, sizeof target, "../%s", rel);
+		if (symlinkat(target, lfd, link) < 0 && errno != EEXIST) {
+			oci_fail_errno(e, "%s/l/%s", o->dir, link);
+			goto out;
+		}
+		if ((n = readlinkat(lfd, link, got, sizeof got - 1)) < 0 ||
+		    (got[n] = '\0', strcmp(got, target) != 0)) {
+			oci_fail(e, "%s/l/%s: not a link to %s, refusing it", o->dir, link, target);
+			goto out;
+		}
+		if (asprintf(&names[i], "l/%s", link) < 0) {
+			names[i] = NULL;
+			oci_fail(e, "out of memory");
+			goto out;
+		}
+	}
+	ok = 1;
+out:
+	if (lfd >= 0)
+		close(lfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	if (!ok) {
+		free_list(names, o->nlower);
+		return NULL;
+	}
+	return names;
+}
+
+/*
+ * The classic mount(2): one option string, at most a page.  An image's
+ * layers go in as short links, from inside o->dir: the process changes
+ * its working directory for the call and back.
+ */
+static int
+mount_classic(const struct oci_overlay *o, const char *merged, const char *why, struct oci_err *e)
+{
+	char **links = NULL, *opts = NULL;
+	int cwd = -1, rc = -1;
+
+	if (o->dir) {
+		oci_say("%s: short links under %s/l", why, o->dir);
+		if ((links = short_links(o, e)) == NULL)
+			return -1;
+	} else {
+		oci_say("%s: one option string for mount(2)", why);
+	}
+	if ((opts = options(o, links ? links : o->lower, o->dir)) == NULL) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	if (!fits_a_page(opts)) {
+		oci_fail(e, "%s, and the mount options (%zu bytes) do not fit in a page (%ld): "
+		    "give fewer or shorter lower directories", why, strlen(opts), sysconf(_SC_PAGESIZE));
+		goto out;
+	}
+	if (o->dir && ((cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 || chdir(o->dir) < 0)) {
+		oci_fail_errno(e, "%s", o->dir);
+		goto out;
+	}
+	if (mount("overlay", merged, "overlay", 0, opts) < 0)
+		mount_error(-1, "mount overlayfs", e);
+	else
+		rc = 0;
+	if (cwd >= 0 && fchdir(cwd) < 0 && rc == 0)
+		rc = oci_fail_errno(e, "back to the working directory");
+out:
+	if (cwd >= 0)
+		close(cwd);
+	free(opts);
+	free_list(links, o->nlower);
+	return rc;
+}
+
+int
+oci_overlay_mount(const struct oci_overlay *o, const char *merged, struct oci_err *e)
+{
+	const char *why;
+	int r;
+
+	if (o->nlower == 0)
+		return oci_fail(e, "overlayfs needs at least one lower directory");
+	if ((r = is_mount_root(merged, e)) != 0)
+		return r < 0 ? -1 : oci_fail(e, "%s: already a mount point (unmount it first: oci-overlay -u)", merged);
+	why = no_lowerdir_plus();
+	if ((why ? mount_classic(o, merged, why, e) : mount_lowerdir_plus(o, merged, e)) < 0)
+		return -1;
+	oci_say("mount -t overlay: %zu lower layer%s, upper %s, on %s%s", o->nlower,
+	    o->nlower == 1 ? "" : "s", o->upper ? o->upper : "(none: read-only)", merged,
+	    o->userxattr ? " (userxattr: user.overlay.* xattrs)" : "");
+	return 0;
+}
+
+char *
+oci_overlay_mount_line(const struct oci_overlay *o, const char *merged, struct oci_err *e)
+{
+	const char *why = no_lowerdir_plus(), *dir = NULL;
+	char *opts, *line = NULL, **links = NULL;
+	size_t m = 0;
+
+	if ((opts = options(o, o->lower, NULL)) == NULL)
+		goto out;
+	/* mount(8) hands the options to mount(2): an image's must fit in a page. */
+	if (o->dir && (why || !fits_a_page(opts))) {
+		oci_say("%s: short links under %s/l", why ? why : "a page could not hold "
+		    "the mount(8) options", o->dir);
+		free(opts);
+		if ((links = short_links(o, e)) == NULL)
+			return NULL;
+		dir = o->dir;
+		if ((opts = options(o, links, dir)) == NULL)
+			goto out;
+	}
+	if ((dir && (append(&line, &m, "cd ", 0) | append(&line, &m, dir, 1) |
+	    append(&line, &m, " && ", 0))) |
+	    append(&line, &m, "mount -t overlay overlay -o ", 0) | append(&line, &m, opts, 1) |
+	    append(&line, &m, " ", 0) | append(&line, &m, inside(merged, dir), 1)) {
+		free(line);
+		line = NULL;
+	}
+out:
+	if (line == NULL)
+		oci_fail(e, "out of memory");
+	free(opts);
+	free_list(links, o->nlower);
 	return line;
 }
 
@@ -286,15 +480,6 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 	return 0;
 }
 
-/* mkdir that is happy when the directory is there. */
-static int
-make_dir(int dirfd, const char *name, struct oci_err *e)
-{
-	if (mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
-		return oci_fail_errno(e, "%s", name);
-	return 0;
-}
-
 int
 oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
     struct oci_overlay *o, struct oci_err *e)
@@ -355,13 +540,14 @@ oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
 		if ((o->lower[o->nlower++] = strdup(path)) == NULL)
 			goto oom;
 	}
+	o->dir = strdup(abs);
 	snprintf(path, sizeof path, "%s/upper", abs);
 	o->upper = strdup(path);
 	snprintf(path, sizeof path, "%s/work", abs);
 	o->work = strdup(path);
 	snprintf(path, sizeof path, "%s/merged", abs);
 	o->merged = strdup(path);
-	if (o->upper == NULL || o->work == NULL || o->merged == NULL)
+	if (o->dir == NULL || o->upper == NULL || o->work == NULL || o->merged == NULL)
 		goto oom;
 	rc = 0;
 	goto out;
@@ -382,11 +568,8 @@ out:
 void
 oci_overlay_free(struct oci_overlay *o)
 {
-	size_t i;
-
-	for (i = 0; i < o->nlower; i++)
-		free(o->lower[i]);
-	free(o->lower);
+	free_list(o->lower, o->nlower);
+	free(o->dir);
 	free(o->upper);
 	free(o->work);
 	free(o->merged);

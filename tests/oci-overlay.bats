@@ -78,14 +78,32 @@ diff_ids() {
 
 # ---- IMAGE DIR ----
 
+# no_lowerdir_plus [fallback]: with "fallback", make oci-overlay mount as it
+# must on kernels before Linux 6.8: short links in DIR/l and mount(2).
+no_lowerdir_plus() {
+	if [ "${1:-}" = fallback ]; then export OCI_OVERLAY_NO_LOWERDIR_PLUS=1; fi
+}
+
+# short_links DIR: each link in DIR/l is the first 12 hex of the layer it names.
+short_links() {
+	local l
+	for l in "$1"/l/*; do
+		[ "$(readlink "$l")" = "../layers/$(basename "$(readlink -f "$l")")" ] || return 1
+		[[ "$(basename "$(readlink -f "$l")")" == "$(basename "$l")"* ]] || return 1
+		[ -d "$l/" ] || return 1
+	done
+	ls "$1/l" | wc -l
+}
+
 merged_view() {
 	local xattr=trusted.overlay.opaque top
 	[ "$1" = root ] || xattr=user.overlay.opaque
+	no_lowerdir_plus "${2:-}"
 	run -0 in_ns "$1" "oci-overlay '$F/img:latest' C >gd.json &&
 		diff -r --no-dereference '$F/ref/rootfs' C/merged &&
 		(cd '$F/ref/rootfs' && find . -printf '%y %m %p %l\n' | sort) >want &&
 		(cd C/merged && find . -printf '%y %m %p %l\n' | sort) >got &&
-		diff want got && echo same"
+		diff want got && awk '\$5 == \"$T/C/merged\"' /proc/self/mountinfo >mountinfo && echo same"
 	assert_output same
 	# The GraphDriver JSON: the top layer first, every path absolute.
 	mapfile -t ids < <(diff_ids "$F/img:latest")
@@ -104,9 +122,20 @@ $T/C/merged"
 	assert_output y
 	# Not mounted any more once the namespace is gone; the layers stay for next time.
 	[ -z "$(ls -A "$T/C/merged")" ]
+	# What the kernel was given: the short links, or each real path on its own.
+	if [ "${2:-}" = fallback ]; then
+		assert_file_contains mountinfo ",lowerdir=l/${ids[3]:7:12}:l/${ids[2]:7:12}:l/${ids[1]:7:12}:l/${ids[0]:7:12},upperdir=upper,workdir=work"
+		run -0 short_links "$T/C"
+		assert_output 4
+	else
+		assert_file_contains mountinfo ",lowerdir+=$top,lowerdir+="
+		[ ! -e "$T/C/l" ]
+	fi
 }
 @test "the merged view of a 4-layer umoci image (deletions, an opaque dir) equals umoci unpack's rootfs (root)" { merged_view root; }
 @test "the merged view of a 4-layer umoci image (deletions, an opaque dir) equals umoci unpack's rootfs (nobody)" { merged_view nobody; }
+@test "without lowerdir+ (short links, mount(2)) the merged view equals umoci unpack's rootfs too (root)" { merged_view root fallback; }
+@test "without lowerdir+ (short links, mount(2)) the merged view equals umoci unpack's rootfs too (nobody)" { merged_view nobody fallback; }
 
 copy_on_write() {
 	local xattr=trusted.overlay.opaque
@@ -194,18 +223,47 @@ run_image() {
 
 many_layers() {
 	local long=$T/a-directory-with-a-rather-long-name-so-that-the-paths-get-longer
+	local read='cat C/merged/top && ls C/merged/layers | wc -l &&
+		cat C/merged/layers/1 C/merged/layers/60 C/merged/layers/120 && ls C/merged/layers | grep gone'
+	no_lowerdir_plus "${2:-}"
 	open_to_nobody "$long"
 	cd "$long"
-	run -0 in_ns "$1" "oci-overlay '$F/many:latest' C >gd.json && cat C/merged/top && ls C/merged/layers | wc -l &&
-		cat C/merged/layers/1 C/merged/layers/60 C/merged/layers/120 && ls C/merged/layers | grep gone"
-	assert_output $'120\n121\n1\n60\n120\ngone-120'
-	# One page could not hold these lowerdirs: the option string is 4 times that.
+	# Mounted, then again by the mount(8) line -n prints.
+	run -0 in_ns "$1" "oci-overlay -v '$F/many:latest' C >gd.json 2>err && $read &&
+		oci-overlay -u C && oci-overlay -n '$F/many:latest' C >line && sh -c \"\$(cat line)\" && $read"
+	assert_output $'120\n121\n1\n60\n120\ngone-120\n120\n121\n1\n60\n120\ngone-120'
+	if [ "${2:-}" = fallback ]; then
+		grep -qxF "oci-overlay: lowerdir+ not used (OCI_OVERLAY_NO_LOWERDIR_PLUS=1): short links under $long/C/l" err
+	else
+		grep -qxF "oci-overlay: lowerdir+: 120 lower directories, one fsconfig(2) call each (Linux 6.8)" err
+	fi
+	# One page could not hold these lowerdirs: the option string is 4 times
+	# that.  The GraphDriver JSON still shows the layers' real paths.
 	run -0 jq -r '.Data.LowerDir' gd.json
 	[ "${#output}" -gt 8192 ]
 	[ "$(tr ':' '\n' <<<"$output" | head -1)" = "$long/C/layers/$(diff_ids "$F/many:latest" | tail -1 | cut -d: -f2)" ]
+	# So mount(8) gets the short links, from inside C, either way.
+	grep -qE "^cd $long/C && mount -t overlay overlay -o lowerdir=l/[0-9a-f]{12}:l/" line
+	[ "$(wc -c <line)" -lt 4096 ]
+	run -0 short_links C
+	assert_output 120
 }
-@test "120 layers mount (one lowerdir+ each) and read correctly (root)" { many_layers root; }
-@test "120 layers mount (one lowerdir+ each) and read correctly (nobody)" { many_layers nobody; }
+@test "120 layers mount (one lowerdir+ each) and read correctly; -n's mount(8) line works (root)" { many_layers root; }
+@test "120 layers mount (one lowerdir+ each) and read correctly; -n's mount(8) line works (nobody)" { many_layers nobody; }
+@test "120 layers mount without lowerdir+ (short links, mount(2)) and read correctly; -n's line works (root)" { many_layers root fallback; }
+@test "120 layers mount without lowerdir+ (short links, mount(2)) and read correctly; -n's line works (nobody)" { many_layers nobody fallback; }
+
+@test "without lowerdir+, a short link in DIR/l that points elsewhere is refused, never followed" {
+	export OCI_OVERLAY_NO_LOWERDIR_PLUS=1
+	local top
+	top=$(diff_ids "$F/img:latest" | tail -1 | cut -d: -f2)
+	mkdir -p C/l
+	ln -s /etc "C/l/${top:0:12}"
+	run -1 in_ns root "oci-overlay '$F/img:latest' C"
+	assert_output "oci-overlay: $T/C/l/${top:0:12}: not a link to ../layers/$top, refusing it"
+	run -1 in_ns root "oci-overlay -n '$F/img:latest' C"
+	assert_output --partial "not a link to ../layers/$top, refusing it"
+}
 
 # ---- the hand-made mount ----
 
@@ -230,6 +288,36 @@ hand_made() {
 }
 @test "--lower/--upper/--work: the article's mount; -n prints it for mount(8); -u unmounts (root)" { hand_made root; }
 @test "--lower/--upper/--work: the article's mount; -n prints it for mount(8); -u unmounts (nobody)" { hand_made nobody; }
+
+# 120 lower directories by hand: without lowerdir+ they go to mount(2) in
+# one option string as given, which fits a page with short relative names
+# and is a clear error with long absolute ones.
+hand_made_many() {
+	local long=$T/a-directory-with-a-rather-long-name-so-that-the-paths-get-longer i
+	for i in $(seq 120); do
+		mkdir -p "d$i" "$long/d$i"
+		echo "$i" >"d$i/top"
+		echo "$i" >"d$i/f$i"
+		echo "$i" >"$long/d$i/f$i"
+	done
+	mkdir m
+	chmod -R a+rwX .
+	local short abs
+	short=$(seq 120 -1 1 | sed 's/^/d/' | paste -sd:)
+	abs=$(seq 120 -1 1 | sed "s|^|$long/d|" | paste -sd:)
+	export OCI_OVERLAY_NO_LOWERDIR_PLUS=1
+	run -0 in_ns "$1" "oci-overlay -v --lower $short m 2>err && cat m/top && ls m | wc -l && cat err"
+	assert_line --index 0 120
+	assert_line --index 1 121
+	assert_line "oci-overlay: lowerdir+ not used (OCI_OVERLAY_NO_LOWERDIR_PLUS=1): one option string for mount(2)"
+	run -1 in_ns "$1" "oci-overlay --lower '$abs' m"
+	assert_output --regexp "^oci-overlay: lowerdir\+ not used \(OCI_OVERLAY_NO_LOWERDIR_PLUS=1\), and the mount options \([0-9]{5} bytes\) do not fit in a page \(4096\): give fewer or shorter lower directories$"
+	unset OCI_OVERLAY_NO_LOWERDIR_PLUS
+	run -0 in_ns "$1" "oci-overlay --lower '$abs' m && ls m | wc -l"
+	assert_output 120
+}
+@test "--lower with 120 lowers: mount(2) without lowerdir+, one page at most (root)" { hand_made_many root; }
+@test "--lower with 120 lowers: mount(2) without lowerdir+, one page at most (nobody)" { hand_made_many nobody; }
 
 # ---- failures ----
 
