@@ -16,7 +16,7 @@ setup_file() {
 	for w in "$W"/[0-9][0-9]-*.sh; do
 		n=$(basename "$w" | cut -c1-2)
 		rc=0
-		(cd "$ROOT_LAB" && OCI_LAB=$ROOT_LAB timeout 600 bash "$w" </dev/null \
+		(cd "$ROOT_LAB" && TMPDIR=$ROOT_LAB OCI_LAB=$ROOT_LAB timeout 600 bash "$w" </dev/null \
 			>"$ROOT_LAB/$n.out" 2>&1) || rc=$?
 		echo "$rc" >"$ROOT_LAB/$n.rc"
 		rc=0
@@ -46,7 +46,7 @@ both() { for lab in "$ROOT_LAB" "$NOBODY_LAB"; do "$@" "$lab" || return 1; done;
 		ran "$NOBODY_LAB" $n
 	done
 	run -1 grep -F "$BATS_FILE_TMPDIR" /proc/self/mounts
-	run -1 pgrep -f "docker-registry serve /tmp/tmp"
+	run -1 pgrep -f "docker-registry serve $BATS_FILE_TMPDIR"
 }
 
 check_01() {
