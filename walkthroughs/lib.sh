@@ -161,7 +161,8 @@ seed_image() {
 	done
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$root/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
-	SOURCE_DATE_EPOCH=1700000000 oci-commit -q -m 'ADD busybox /bin/' "$root" "$layout:latest" >/dev/null
+	# Owned by root, as in any image: as another user, commit inside oci-unshare.
+	as_root env SOURCE_DATE_EPOCH=1700000000 oci-commit -q -m 'ADD busybox /bin/' "$root" "$layout:latest" >/dev/null
 	SOURCE_DATE_EPOCH=1700000000 oci-config -q "$layout:latest" --cmd sh >/dev/null
 	rm -rf "$root"
 }
