@@ -24,11 +24,11 @@
 static void
 usage(FILE *f, int status)
 {
-	fputs("usage: oci-digest [-a sha256|sha512] [FILE...]\n"
-	    "       oci-digest -d [-t MEDIATYPE] [FILE]\n"
-	    "       oci-digest -c [FILE]\n"
-	    "       oci-digest --expect DIGEST [--size N]\n"
-	    "       oci-digest --layout LAYOUT\n"
+	fputs("usage: oci-digest [-qv] [-a sha256|sha512] [FILE...]\n"
+	    "       oci-digest [-qv] -d [-t MEDIATYPE] [FILE]\n"
+	    "       oci-digest [-qv] -c [FILE]\n"
+	    "       oci-digest [-qv] --expect DIGEST [--size N]\n"
+	    "       oci-digest [-qv] --layout LAYOUT\n"
 	    "options: -a ALG  digest algorithm (sha256, the default, or sha512)\n"
 	    "         -d  print a descriptor line    -t MEDIATYPE  its mediaType\n"
 	    "         -c  check \"DIGEST  FILE\" lines    -v verbose    -q quiet\n", f);
