@@ -19,7 +19,7 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: oci-commit [-v] [-m CREATED_BY] DIR IMAGE [NEWTAG]\n");
+	fprintf(f, "usage: oci-commit [-qv] [-m CREATED_BY] DIR IMAGE [NEWTAG]\n");
 }
 
 int

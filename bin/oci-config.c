@@ -25,7 +25,8 @@ enum {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: oci-config [-v] [-t NEWTAG] IMAGE [--env K=V] [--unset-env K]\n"
+	fprintf(f, "usage: oci-config [-qv] IMAGE\n"
+	    "       oci-config [-qv] [-t NEWTAG] IMAGE [--env K=V] [--unset-env K]\n"
 	    "                  [--entrypoint ARG]... [--cmd ARG]... [--workdir DIR] [--user USER]\n"
 	    "                  [--label K=V] [--unset-label K]\n");
 }

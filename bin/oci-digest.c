@@ -24,11 +24,11 @@
 static void
 usage(FILE *f, int status)
 {
-	fputs("usage: oci-digest [-a sha256|sha512] [FILE...]\n"
-	    "       oci-digest -d [-t MEDIATYPE] [FILE]\n"
-	    "       oci-digest -c [FILE]\n"
-	    "       oci-digest --expect DIGEST [--size N]\n"
-	    "       oci-digest --layout LAYOUT\n"
+	fputs("usage: oci-digest [-qv] [-a sha256|sha512] [FILE...]\n"
+	    "       oci-digest [-qv] -d [-t MEDIATYPE] [FILE]\n"
+	    "       oci-digest [-qv] -c [FILE]\n"
+	    "       oci-digest [-qv] --expect DIGEST [--size N]\n"
+	    "       oci-digest [-qv] --layout LAYOUT\n"
 	    "options: -a ALG  digest algorithm (sha256, the default, or sha512)\n"
 	    "         -d  print a descriptor line    -t MEDIATYPE  its mediaType\n"
 	    "         -c  check \"DIGEST  FILE\" lines    -v verbose    -q quiet\n", f);
@@ -90,6 +90,8 @@ print_descriptor(const char *file, enum oci_alg alg, const char *media_type)
 
 	if (digest_file(file, alg, d, &size) < 0)
 		return 1;
+	oci_say("%s: %llu bytes, %s, mediaType %s", file, (unsigned long long)size,
+	    oci_short(d), media_type);
 	desc = oci_desc_new(media_type, d, size);
 	rc = desc ? oci_desc_write(stdout, desc) : -1;
 	json_decref(desc);
@@ -136,7 +138,7 @@ check_list(const char *list)
 			bad++;
 		} else if (strcmp(d, line) != 0) {
 			printf("%s: FAILED\n", name);
-			oci_say("%s: expected %s, got %s", name, line, d);
+			oci_say("%s: expected %s, got %s", name, oci_short(line), oci_short(d));
 			bad++;
 		} else if (!oci_quiet) {
 			printf("%s: OK\n", name);
@@ -181,8 +183,10 @@ expect(const char *want, int64_t want_size)
 	ssize_t n;
 	int rc;
 
-	if (oci_digest_check(want, &alg, &e) < 0)
-		errx(2, "--expect: %s", e.msg);
+	if (oci_digest_check(want, &alg, &e) < 0) {
+		warnx("--expect: %s", e.msg);
+		usage(stderr, 2);
+	}
 	h = oci_hash_new(alg);
 	buf = malloc(OCI_IO_CHUNK);
 	if (h == NULL || buf == NULL)
@@ -214,7 +218,7 @@ expect(const char *want, int64_t want_size)
 	return rc < 0 ? 1 : 0;
 }
 
-/* Check one directory blobs/ALG: every file must hash to its name. */
+/* Check one directory blobs/ALG: every file must hash to its name; return how many do not. */
 static int
 check_alg_dir(int blobsfd, const char *layout, const char *algname, size_t *count)
 {
@@ -245,26 +249,26 @@ check_alg_dir(int blobsfd, const char *layout, const char *algname, size_t *coun
 		if (oci_digest_check(want, NULL, &e) < 0) {
 			oci_warn("%s/%s: the name is not a digest", layout, path);
 			printf("%s\n", path);
-			bad = 1;
+			bad++;
 			continue;
 		}
 		fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			oci_warn("%s/%s: %s", layout, path, strerror(errno));
 			printf("%s\n", path);
-			bad = 1;
+			bad++;
 			continue;
 		}
 		if (oci_digest_fd(fd, alg, got, NULL, &e) < 0) {
 			oci_warn("%s/%s: %s", layout, path, e.msg);
 			printf("%s\n", path);
-			bad = 1;
+			bad++;
 		} else if (strcmp(got, want) != 0) {
-			oci_warn("%s/%s: content hashes to %s", layout, path, got);
+			oci_warn("%s/%s: content hashes to %s", layout, path, oci_short(got));
 			printf("%s\n", path);
-			bad = 1;
+			bad++;
 		} else {
-			oci_say("%s: ok", path);
+			oci_say("%s/%s: ok", layout, path);
 		}
 		close(fd);
 	}
@@ -290,11 +294,14 @@ check_layout(const char *path)
 		err(1, "%s/blobs", path);
 	while ((de = readdir(dir)) != NULL)
 		if (de->d_name[0] != '.')
-			bad |= check_alg_dir(bfd, path, de->d_name, &count);
+			bad += check_alg_dir(bfd, path, de->d_name, &count);
 	closedir(dir);
 	oci_layout_close(l);
-	oci_say("%s: %zu blobs checked, %s", path, count, bad ? "some are bad" : "all good");
-	return bad;
+	if (bad)
+		oci_say("%s: %zu blobs checked, %d bad", path, count, bad);
+	else
+		oci_say("%s: %zu blobs checked, all good", path, count);
+	return bad ? 1 : 0;
 }
 
 int

@@ -21,9 +21,9 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: oci-overlay [-nv] [-p OS/ARCH[/VARIANT]] IMAGE DIR\n"
-	    "       oci-overlay [-nv] --lower DIR[:DIR...] [--upper DIR --work DIR] MERGED\n"
-	    "       oci-overlay -u MERGED|DIR\n");
+	fprintf(f, "usage: oci-overlay [-nqv] [-p OS/ARCH[/VARIANT]] IMAGE DIR\n"
+	    "       oci-overlay [-nqv] --lower DIR[:DIR...] [--upper DIR --work DIR] MERGED\n"
+	    "       oci-overlay [-qv] -u MERGED|DIR\n");
 }
 
 /* "a:b:c" -> lower directories a, b, c (the top one first, as given). */

@@ -25,8 +25,8 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: oci-unshare [-mupnr] [-v] [--] [CMD [ARG...]]\n"
-	    "       oci-unshare --rootfs DIR [--image IMAGE] [-n] [-v] [--] [CMD [ARG...]]\n");
+	fprintf(f, "usage: oci-unshare [-mnpqruv] [--] [CMD [ARG...]]\n"
+	    "       oci-unshare --rootfs DIR [--image IMAGE] [-nqv] [--] [CMD [ARG...]]\n");
 }
 
 /* A container id as docker shows one: 12 hex digits. */

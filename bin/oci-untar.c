@@ -26,9 +26,9 @@ static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: oci-untar [-vq] [-p OS/ARCH[/VARIANT]] [--whiteouts=MODE] -C DIR IMAGE\n"
-	    "       oci-untar [-vq] [--whiteouts=MODE] -C DIR LAYOUT < DESCRIPTORS\n"
-	    "       oci-untar [-vq] [--whiteouts=MODE] -C DIR -f FILE|-\n"
+	    "usage: oci-untar [-qv] [-p OS/ARCH[/VARIANT]] [--whiteouts=MODE] -C DIR IMAGE\n"
+	    "       oci-untar [-qv] [--whiteouts=MODE] -C DIR LAYOUT < DESCRIPTORS\n"
+	    "       oci-untar [-qv] [--whiteouts=MODE] -C DIR -f FILE|-\n"
 	    "  MODE: apply (default), overlay or keep\n");
 	exit(f == stdout ? 0 : 2);
 }

@@ -26,9 +26,9 @@ static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: oci-whiteout [-vq] LAYER|DIR|-\n"
-	    "       oci-whiteout [-vq] --to-overlay [--user-xattrs] DIR\n"
-	    "       oci-whiteout [-vq] --to-oci DIR\n");
+	    "usage: oci-whiteout [-qv] LAYER|DIR|-\n"
+	    "       oci-whiteout [-qv] --to-overlay [--user-xattrs] DIR\n"
+	    "       oci-whiteout [-qv] --to-oci DIR\n");
 	exit(f == stdout ? 0 : 2);
 }
 

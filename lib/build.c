@@ -489,7 +489,7 @@ oci_build_commit(struct oci_build *b, FILE *out, struct oci_err *e)
 	if (rc < 0)
 		oci_context(e, "tag %s", b->tag);
 	else
-		oci_say("index.json: tag %s -> manifest %s", b->tag,
+		oci_say("index.json: tag %s → manifest %s", b->tag,
 		    oci_short(json_string_value(json_object_get(desc, "digest"))));
 	if (rc == 0 && oci_desc_write(out, desc) < 0)
 		rc = oci_fail_errno(e, "write");

@@ -54,8 +54,8 @@ diff_ids() {
 
 @test "-h prints the usage on stdout; --version; usage errors exit 2" {
 	run -0 oci-overlay -h
-	assert_line --index 0 "usage: oci-overlay [-nv] [-p OS/ARCH[/VARIANT]] IMAGE DIR"
-	assert_output --partial "oci-overlay -u MERGED|DIR"
+	assert_line --index 0 "usage: oci-overlay [-nqv] [-p OS/ARCH[/VARIANT]] IMAGE DIR"
+	assert_output --partial "oci-overlay [-qv] -u MERGED|DIR"
 	run -0 oci-overlay --version
 	assert_output --regexp '^oci-overlay \(oci-\*\) [0-9]'
 	run -2 oci-overlay

@@ -24,7 +24,7 @@ setup_file() {
 
 @test "-h prints the usage on stdout; --version; usage errors exit 2" {
 	run -0 oci-unshare -h
-	assert_line --index 0 --partial "usage: oci-unshare [-mupnr]"
+	assert_line --index 0 --partial "usage: oci-unshare [-mnpqruv]"
 	assert_output --partial "--rootfs DIR [--image IMAGE]"
 	run -0 oci-unshare --version
 	assert_output --regexp '^oci-unshare \(oci-\*\) [0-9]'
