@@ -32,7 +32,8 @@ DEPS = build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev
 	libjansson-dev zlib1g-dev jq bats bats-assert bats-support bats-file \
 	skopeo umoci docker-registry oci-image-tool busybox-static \
 	python3 python3-jwt python3-bcrypt openssl attr util-linux \
-	libisal-dev libzstd-dev time zstd xz-utils mandoc man-db bsdextrautils
+	libisal-dev libzstd-dev time zstd xz-utils mandoc man-db bsdextrautils \
+	curl procps
 
 all: $(BINS)
 
