@@ -28,7 +28,7 @@ oci_index_load(struct oci_layout *l, struct oci_err *e)
 	size_t len = 0;
 	int fd;
 
-	fd = openat(l->dirfd, "index.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(l->dirfd, "index.json", OCI_OPEN_FILE);
 	if (fd < 0) {
 		oci_fail_errno(e, "%s/index.json", l->path);
 		return NULL;

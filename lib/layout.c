@@ -107,7 +107,7 @@ read_small(int dirfd, const char *name, size_t max, char **buf, size_t *len,
 	int fd;
 
 	*buf = NULL;
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dirfd, name, OCI_OPEN_FILE);
 	if (fd < 0)
 		return oci_fail_errno(e, "%s", name);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -294,7 +294,7 @@ oci_blob_open(struct oci_layout *l, const char *digest, struct oci_err *e)
 
 	if (oci_blob_path(digest, path, sizeof path, e) < 0)
 		return -1;
-	fd = openat(l->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(l->dirfd, path, OCI_OPEN_FILE);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return oci_fail(e, "blob %s is missing from %s", oci_short(digest), l->path);
@@ -304,6 +304,7 @@ oci_blob_open(struct oci_layout *l, const char *digest, struct oci_err *e)
 		close(fd);
 		return oci_fail(e, "blob %s is not a regular file", oci_short(digest));
 	}
+	fcntl(fd, F_SETFL, 0);	/* blocking reads from here on, as callers expect */
 	return fd;
 }
 

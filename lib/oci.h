@@ -246,6 +246,12 @@ void oci_layout_close(struct oci_layout *l);
 
 /* "blobs/sha256/<hex>" for a checked digest, relative to the layout; buf of PATH_MAX. */
 int oci_blob_path(const char *digest, char *buf, size_t len, struct oci_err *e);
+/*
+ * How a file of a layout is opened to read, before fstat says it is a
+ * regular file: never through a symlink, and O_NONBLOCK so that a FIFO
+ * (which would wait for a writer) or a device cannot block the open.
+ */
+#define OCI_OPEN_FILE (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 /* Open a blob to read (never through a symlink); returns an fd or -1. */
 int oci_blob_open(struct oci_layout *l, const char *digest, struct oci_err *e);
 /* 1 when the blob is present with this size (size < 0: any), else 0. */

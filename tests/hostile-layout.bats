@@ -1,0 +1,57 @@
+#!/usr/bin/env bats
+# tests/hostile-layout.bats — layouts built to attack their readers and
+# writers: FIFOs, devices and symlinks where files and directories should
+# be, planted temporary names, control characters in what gets printed.
+# Nothing may hang, crash, or read or write outside the layout; each case
+# is a clear error with exit 1 (or a success that harms nothing).
+
+bats_require_minimum_version 1.5.0
+load helper
+
+MT_MANIFEST=application/vnd.oci.image.manifest.v1+json
+MT_CONFIG=application/vnd.oci.image.config.v1+json
+
+# small_layout DIR: a layout made by oci-index alone, tag latest -> a
+# manifest with one config and no layers.  Sets CFG and MAN (digests).
+small_layout() {
+	local dir=$1
+	oci-index --init "$dir"
+	echo '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$T/cfg.json"
+	CFG=sha256:$(sha256sum "$T/cfg.json" | cut -d' ' -f1)
+	cp "$T/cfg.json" "$dir/blobs/sha256/${CFG#sha256:}"
+	jq -nc --arg mt $MT_CONFIG --arg d "$CFG" --argjson s "$(stat -c %s "$T/cfg.json")" \
+		'{schemaVersion: 2, mediaType: "'$MT_MANIFEST'", config: {mediaType: $mt, digest: $d, size: $s}, layers: []}' \
+		| tr -d '\n' >"$T/man.json"
+	MAN=sha256:$(sha256sum "$T/man.json" | cut -d' ' -f1)
+	cp "$T/man.json" "$dir/blobs/sha256/${MAN#sha256:}"
+	oci-digest -d -t $MT_MANIFEST "$T/man.json" | oci-index --tag latest "$dir"
+}
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	cd "$T" || return 1
+	small_layout "$T/L"
+}
+
+# ---- FIFOs and devices where regular files should be ----
+
+@test "a FIFO as index.json, oci-layout or a blob is refused, never waited on" {
+	cp -a "$T/L" "$T/a"
+	rm "$T/a/index.json" && mkfifo "$T/a/index.json"
+	run -1 timeout 10 oci-index "$T/a"
+	assert_output --partial "index.json: not a regular file"
+	run -1 timeout 10 oci-manifest "$T/a:latest"
+	cp -a "$T/L" "$T/b"
+	rm "$T/b/oci-layout" && mkfifo "$T/b/oci-layout"
+	run -1 timeout 10 oci-index "$T/b"
+	assert_output --partial "oci-layout: not a regular file"
+	cp -a "$T/L" "$T/c"
+	rm "$T/c/blobs/sha256/${MAN#sha256:}" && mkfifo "$T/c/blobs/sha256/${MAN#sha256:}"
+	run -1 timeout 10 oci-manifest "$T/c:latest"
+	assert_output --partial "not a regular file"
+	run -1 timeout 10 oci-index --tree "$T/c"
+	run -1 timeout 10 oci-index -p linux/amd64 "$T/c:latest"
+	rm "$T/c/blobs/sha256/${MAN#sha256:}" && mknod "$T/c/blobs/sha256/${MAN#sha256:}" c 1 5
+	run -1 timeout 10 oci-manifest "$T/c:latest"
+	assert_output --partial "not a regular file"
+}
