@@ -222,6 +222,7 @@ check_alg_dir(int blobsfd, const char *layout, const char *algname, size_t *coun
 	struct oci_err e;
 	enum oci_alg alg;
 	struct dirent *de;
+	struct stat st;
 	int dfd, fd, bad = 0;
 	DIR *dir;
 
@@ -248,14 +249,19 @@ check_alg_dir(int blobsfd, const char *layout, const char *algname, size_t *coun
 			bad = 1;
 			continue;
 		}
-		fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(dfd, de->d_name, OCI_OPEN_FILE);
 		if (fd < 0) {
 			oci_warn("%s/%s: %s", layout, path, strerror(errno));
 			printf("%s\n", path);
 			bad = 1;
 			continue;
 		}
-		if (oci_digest_fd(fd, alg, got, NULL, &e) < 0) {
+		/* A FIFO would never end, a device might not either. */
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			oci_warn("%s/%s: not a regular file", layout, path);
+			printf("%s\n", path);
+			bad = 1;
+		} else if (oci_digest_fd(fd, alg, got, NULL, &e) < 0) {
 			oci_warn("%s/%s: %s", layout, path, e.msg);
 			printf("%s\n", path);
 			bad = 1;

@@ -213,3 +213,14 @@ ABC512=sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a21
 	run -1 oci-digest --layout lay
 	assert_output --partial "Too many levels of symbolic links"
 }
+
+@test "--layout names a FIFO or a device among the blobs, never waits on or reads it" {
+	mkdir -p lay/blobs/sha256
+	echo '{"imageLayoutVersion":"1.0.0"}' >lay/oci-layout
+	mkfifo "lay/blobs/sha256/$(printf '%064d' 1)"
+	mknod "lay/blobs/sha256/$(printf '%064d' 2)" c 1 5
+	run -1 timeout 10 oci-digest --layout lay
+	assert_line "blobs/sha256/$(printf '%064d' 1)"
+	assert_line "blobs/sha256/$(printf '%064d' 2)"
+	assert_output --partial "not a regular file"
+}
