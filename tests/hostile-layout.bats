@@ -55,3 +55,40 @@ setup() {
 	run -1 timeout 10 oci-manifest "$T/c:latest"
 	assert_output --partial "not a regular file"
 }
+
+# ---- symlinks where directories should be ----
+
+# The state of a directory outside the layout, to compare before and after.
+outside_state() {
+	find "$1" -printf '%p %y %s %T@\n' | sort
+}
+
+@test "blobs/ or blobs/sha256 as a symlink: nothing is read from outside the layout" {
+	mkdir -p "$T/outside"
+	cp -a "$T/L/blobs/sha256" "$T/outside/sha256"
+	cp -a "$T/L" "$T/a"
+	rm -r "$T/a/blobs" && ln -s ../outside "$T/a/blobs"
+	run -1 oci-manifest "$T/a:latest"
+	assert_output --partial "blobs is a symlink or not a directory"
+	run -1 oci-index -p linux/amd64 "$T/a:latest"
+	cp -a "$T/L" "$T/b"
+	rm -r "$T/b/blobs/sha256" && ln -s ../../outside/sha256 "$T/b/blobs/sha256"
+	run -1 oci-manifest --config "$T/b:latest"
+	assert_output --partial "blobs/sha256 is a symlink or not a directory"
+	LC_ALL=C run -1 oci-index --tree "$T/b"
+	# the layout as it should be still reads
+	run -0 oci-manifest --config "$T/L:latest"
+}
+
+@test "blobs/sha256 as a symlink: a writer stores nothing outside the layout" {
+	mkdir -p "$T/outside" "$T/tree"
+	echo hello >"$T/tree/hello"
+	mv "$T/L/blobs/sha256" "$T/outside/sha256"
+	ln -s ../../outside/sha256 "$T/L/blobs/sha256"
+	before=$(outside_state "$T/outside")
+	run -1 oci-commit "$T/tree" "$T/L:latest" new
+	assert_output --partial "blobs/sha256 is a symlink or not a directory"
+	run -1 oci-config --env A=b "$T/L:latest"
+	[ "$before" = "$(outside_state "$T/outside")" ]
+}
+
