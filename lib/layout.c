@@ -238,7 +238,9 @@ write_atomic(int dirfd, const char *name, const char *data, size_t len, struct o
 	int fd;
 
 	snprintf(tmp, sizeof tmp, ".%s.tmp.%d", name, (int)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* Never O_TRUNC a name someone may have planted as a hard link: a new file. */
+	unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return oci_fail_errno(e, "create %s", tmp);
 	n = write(fd, data, len);
