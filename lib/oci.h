@@ -65,6 +65,15 @@ int oci_stdout_ok(void);
 const char *oci_short(const char *digest);
 /* 1234567 -> "1.2 MB"; returns one of a few static buffers, like oci_short. */
 const char *oci_human_size(uint64_t bytes);
+/*
+ * Text from a document, a file name or a descriptor, made safe for a
+ * terminal: control characters (C0, DEL, and C1 in UTF-8) become "\xNN",
+ * so that no escape sequence in it reaches the screen.  oci_escape copies
+ * into dst (always NUL-terminated, cut to cap); oci_printable returns s
+ * itself when it has none, else a copy in one of a few static buffers.
+ */
+char *oci_escape(char *dst, size_t cap, const char *s);
+const char *oci_printable(const char *s);
 
 /* The long options every program takes, for its getopt_long table. */
 enum { OCI_OPT_VERSION = 0x1000 };

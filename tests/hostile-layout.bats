@@ -105,3 +105,64 @@ outside_state() {
 	[ "$(cat "$T/victim")" = precious ]
 	run -1 oci-index "$T/L:again"
 }
+
+# ---- what reaches a terminal ----
+
+# no_controls: $output has no escape, bell, carriage return or C1 CSI in it.
+no_controls() {
+	if [[ $output == *[$'\e\a\r\b']* || $output == *$'\xc2\x9b'* ]]; then
+		echo "control characters in the output:"
+		printf '%s' "$output" | od -c | head -20
+		return 1
+	fi
+}
+
+@test "control characters from index.json, a document or stdin are escaped in messages" {
+	ESC=$'\e]0;pwned\a\e[2J'
+	cp -a "$T/L" "$T/a"
+	jq -c --arg t "x${ESC}y" '.manifests[0].annotations["org.opencontainers.image.ref.name"] = $t' \
+		"$T/L/index.json" >"$T/a/index.json"
+	run -1 --separate-stderr oci-index "$T/a:nope"
+	output=$stderr no_controls
+	[[ $stderr == *'(tags: x\x1b]0;pwned\x07\x1b[2Jy)' ]]
+	jq -c --arg t "x${ESC}" '.manifests[0].mediaType = $t' "$T/L/index.json" >"$T/a/index.json"
+	run -1 oci-manifest "$T/a:latest"
+	no_controls
+	assert_output --partial '\x1b]0;pwned\x07'
+	run -1 oci-index -v -p linux/amd64 "$T/a:latest"
+	no_controls
+	LC_ALL=C run -0 oci-index --tree "$T/a"
+	no_controls
+	# a raw escape byte where JSON should be: jansson quotes it in its message
+	printf '{"a":\e[2J}' >"$T/a/index.json"
+	run -1 oci-index "$T/a"
+	no_controls
+	assert_output --partial '\x1b'
+	# a descriptor on stdin
+	run -1 oci-index --tag t "$T/L" <<<"{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar$(printf '\\u001b')[2J\",\"digest\":\"$CFG\",\"size\":1}"
+	no_controls
+	run -1 oci-manifest "$T/L" <<<"{\"mediaType\":\"a$(printf '\\u001b')[2J\",\"digest\":\"$CFG\",\"size\":1}"
+	no_controls
+}
+
+@test "control characters in an index's platforms and tags are escaped in --tree and in errors" {
+	ESC=$'\e[2J'
+	jq -nc --arg d "$MAN" --argjson s "$(stat -c %s "$T/man.json")" --arg os "linux$ESC" --arg v "v8$ESC" \
+		'{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+		  manifests: [{mediaType: "'$MT_MANIFEST'", digest: $d, size: $s,
+		  platform: {os: $os, architecture: "arm64", variant: $v}}]}' | tr -d '\n' >"$T/idx.json"
+	cp "$T/idx.json" "$T/L/blobs/sha256/$(sha256sum "$T/idx.json" | cut -d' ' -f1)"
+	oci-digest -d -t application/vnd.oci.image.index.v1+json "$T/idx.json" | oci-index --tag idx "$T/L"
+	run -1 oci-index -p linux/arm64 "$T/L:idx"
+	no_controls
+	assert_output --partial 'it has: linux\x1b[2J/arm64/v8\x1b[2J'
+	LC_ALL=C run -0 oci-index --tree "$T/L:idx"
+	no_controls
+	assert_output --partial 'linux\x1b[2J/arm64/v8\x1b[2J'
+	jq -c --arg t "a${ESC}" '.manifests[0].annotations["org.opencontainers.image.ref.name"] = $t' \
+		"$T/L/index.json" >"$T/L/index.json.new" && mv "$T/L/index.json.new" "$T/L/index.json"
+	LC_ALL=C run -0 oci-index --tree "$T/L"
+	no_controls
+	assert_output --partial 'tag a\x1b[2J'
+}
+
