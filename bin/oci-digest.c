@@ -131,15 +131,16 @@ check_list(const char *list)
 			bad++;
 			continue;
 		}
+		/* The names come from the list: escaped, one result per line. */
 		if (digest_file(name, alg, d, NULL) < 0) {
-			printf("%s: FAILED open or read\n", name);
+			printf("%s: FAILED open or read\n", oci_printable(name));
 			bad++;
 		} else if (strcmp(d, line) != 0) {
-			printf("%s: FAILED\n", name);
+			printf("%s: FAILED\n", oci_printable(name));
 			oci_say("%s: expected %s, got %s", name, line, d);
 			bad++;
 		} else if (!oci_quiet) {
-			printf("%s: OK\n", name);
+			printf("%s: OK\n", oci_printable(name));
 		}
 	}
 	if (ferror(f))
@@ -228,19 +229,20 @@ check_alg_dir(int blobsfd, const char *layout, const char *algname, size_t *coun
 
 	if (oci_alg_parse(algname, &alg, &e) < 0) {
 		oci_warn("%s/blobs/%s: %s", layout, algname, e.msg);
-		printf("blobs/%s\n", algname);
+		printf("blobs/%s\n", oci_printable(algname));
 		return 1;
 	}
 	dfd = openat(blobsfd, algname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0 || (dir = fdopendir(dfd)) == NULL) {
 		oci_warn("%s/blobs/%s: %s", layout, algname, strerror(errno));
-		printf("blobs/%s\n", algname);
+		printf("blobs/%s\n", oci_printable(algname));
 		return 1;
 	}
 	while ((de = readdir(dir)) != NULL) {
 		if (de->d_name[0] == '.')	/* ".", "..", and our writers' temporary files */
 			continue;
-		snprintf(path, sizeof path, "blobs/%s/%s", algname, de->d_name);
+		/* Any name can be in the directory: escaped, one per line. */
+		snprintf(path, sizeof path, "blobs/%s/%s", algname, oci_printable(de->d_name));
 		snprintf(want, sizeof want, "%s:%s", algname, de->d_name);
 		(*count)++;
 		if (oci_digest_check(want, NULL, &e) < 0) {

@@ -166,3 +166,9 @@ no_controls() {
 	assert_output --partial 'tag a\x1b[2J'
 }
 
+@test "oci-digest --layout escapes a blob file name with control characters" {
+	touch "$T/L/blobs/sha256/x"$'\e[2J\n'"y"
+	run -1 oci-digest --layout "$T/L"
+	no_controls
+	assert_output --partial 'blobs/sha256/x\x1b[2J\x0ay'
+}

@@ -224,3 +224,14 @@ ABC512=sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a21
 	assert_line "blobs/sha256/$(printf '%064d' 2)"
 	assert_output --partial "not a regular file"
 }
+
+@test "-c escapes control characters in the names it reports" {
+	name=$'x\e[2Jy'
+	printf abc >"$name"
+	printf '%s  %s\n' "$ABC" "$name" >list
+	run -0 oci-digest -c list
+	assert_output 'x\x1b[2Jy: OK'
+	printf '%s  %s\n' "$EMPTY" "$name" >list
+	run -1 --separate-stderr oci-digest -c list
+	[ "$output" = 'x\x1b[2Jy: FAILED' ]
+}
