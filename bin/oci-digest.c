@@ -90,8 +90,12 @@ print_descriptor(const char *file, enum oci_alg alg, const char *media_type)
 
 	if (digest_file(file, alg, d, &size) < 0)
 		return 1;
-	desc = oci_desc_new(media_type, d, size);
-	rc = desc ? oci_desc_write(stdout, desc) : -1;
+	/* JSON strings are UTF-8: jansson refuses any other media type. */
+	if ((desc = oci_desc_new(media_type, d, size)) == NULL) {
+		warnx("-t: the media type is not UTF-8 text");
+		return 1;
+	}
+	rc = oci_desc_write(stdout, desc);
 	json_decref(desc);
 	return rc < 0 ? 1 : 0;
 }

@@ -235,3 +235,9 @@ ABC512=sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a21
 	run -1 --separate-stderr oci-digest -c list
 	[ "$output" = 'x\x1b[2Jy: FAILED' ]
 }
+
+@test "-d with a media type that is not UTF-8 says so and exits 1" {
+	run -1 --separate-stderr oci-digest -d -t $'a\xffb' /dev/null
+	[ "$stderr" = "oci-digest: -t: the media type is not UTF-8 text" ]
+	[ "$output" = "" ]
+}
