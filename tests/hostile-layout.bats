@@ -172,3 +172,52 @@ no_controls() {
 	no_controls
 	assert_output --partial 'blobs/sha256/x\x1b[2J\x0ay'
 }
+
+# ---- checked and fine: these guard what already holds ----
+
+@test "symlinks as index.json, oci-layout or a blob are refused, and a tag never writes through one" {
+	echo '{"schemaVersion":2,"manifests":[]}' >"$T/elsewhere.json"
+	cp -a "$T/L" "$T/a"
+	ln -sf ../elsewhere.json "$T/a/index.json"
+	run -1 oci-index "$T/a"
+	assert_output --partial "index.json: Too many levels of symbolic links"
+	run -1 oci-index --tag x "$T/a" < <(oci-index "$T/L:latest")
+	[ "$(cat "$T/elsewhere.json")" = '{"schemaVersion":2,"manifests":[]}' ]
+	cp -a "$T/L" "$T/b"
+	ln -sf /etc/passwd "$T/b/oci-layout"
+	run -1 oci-index "$T/b"
+	cp -a "$T/L" "$T/c"
+	mv "$T/c/blobs/sha256/${MAN#sha256:}" "$T/man.blob"
+	ln -s "$T/man.blob" "$T/c/blobs/sha256/${MAN#sha256:}"
+	run -1 oci-manifest "$T/c:latest"
+}
+
+@test "NUL escapes, deep nesting, duplicate keys, huge sizes and index chains are clear errors" {
+	cp -a "$T/L" "$T/a"
+	jq -c '.manifests[0].annotations["org.opencontainers.image.ref.name"] = "a"' "$T/L/index.json" |
+		sed 's/"a"}/"a\\u0000b"}/' >"$T/a/index.json"
+	run -1 oci-index "$T/a"
+	assert_output --partial "JSON_ALLOW_NUL"
+	python3 -c 'print("{\"schemaVersion\":2,\"manifests\":[],\"x\":" + "[" * 100000)' >"$T/a/index.json"
+	run -1 oci-index "$T/a"
+	assert_output --partial "maximum parsing depth"
+	echo '{"schemaVersion":2,"manifests":[],"manifests":[]}' >"$T/a/index.json"
+	run -1 oci-index "$T/a"
+	assert_output --partial "duplicate object key"
+	for size in -1 9223372036854775807 9223372036854775808 1e3; do
+		run -1 oci-manifest "$T/L" <<<"{\"mediaType\":\"$MT_MANIFEST\",\"digest\":\"$MAN\",\"size\":$size}"
+	done
+	# a chain of nine image indexes, each with no platform: followed 8 deep, then refused
+	local d=$MAN s
+	s=$(stat -c %s "$T/man.json")
+	for i in $(seq 9); do
+		jq -nc --arg d "$d" --argjson s "$s" --arg mt "$( [ "$i" = 1 ] && echo $MT_MANIFEST || echo application/vnd.oci.image.index.v1+json)" \
+			'{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [{mediaType: $mt, digest: $d, size: $s}]}' |
+			tr -d '\n' >"$T/i$i.json"
+		d=sha256:$(sha256sum "$T/i$i.json" | cut -d' ' -f1)
+		s=$(stat -c %s "$T/i$i.json")
+		cp "$T/i$i.json" "$T/L/blobs/sha256/${d#sha256:}"
+	done
+	run -1 oci-manifest "$T/L" <<<"{\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"digest\":\"$d\",\"size\":$s}"
+	assert_output --partial "nested more than 8 deep"
+}
