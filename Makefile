@@ -91,8 +91,16 @@ uninstall:
 	cd $(DESTDIR)$(BINDIR) && rm -f $(notdir $(PROGS))
 	cd $(DESTDIR)$(MANDIR)/man1 && rm -f $(notdir $(MANS))
 
+# libFuzzer harnesses for the parsers (tests/fuzz/fuzz.c); needs clang; not part of check.
+FUZZ = doc desc ref digest
+fuzz:
+	@mkdir -p build/fuzz
+	for t in $(FUZZ); do clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -Ilib \
+		$(shell pkg-config --cflags $(PKGS)) -DFUZZ_$$t -o build/fuzz/$$t tests/fuzz/fuzz.c \
+		$(LIBSRC) $(LDLIBS) || exit 1; done
+
 clean:
 	rm -rf build lib/*.o lib/liboci.a $(PROGS)
 
-.PHONY: all asan deps check bench demo install uninstall clean
+.PHONY: all asan deps check bench demo install uninstall clean fuzz
 .SECONDARY: $(LIBOBJ)

@@ -92,8 +92,12 @@ print_descriptor(const char *file, enum oci_alg alg, const char *media_type)
 		return 1;
 	oci_say("%s: %llu bytes, %s, mediaType %s", file, (unsigned long long)size,
 	    oci_short(d), media_type);
-	desc = oci_desc_new(media_type, d, size);
-	rc = desc ? oci_desc_write(stdout, desc) : -1;
+	/* JSON strings are UTF-8: jansson refuses any other media type. */
+	if ((desc = oci_desc_new(media_type, d, size)) == NULL) {
+		warnx("-t: the media type is not UTF-8 text");
+		return 1;
+	}
+	rc = oci_desc_write(stdout, desc);
 	json_decref(desc);
 	return rc < 0 ? 1 : 0;
 }
@@ -133,15 +137,16 @@ check_list(const char *list)
 			bad++;
 			continue;
 		}
+		/* The names come from the list: escaped, one result per line. */
 		if (digest_file(name, alg, d, NULL) < 0) {
-			printf("%s: FAILED open or read\n", name);
+			printf("%s: FAILED open or read\n", oci_printable(name));
 			bad++;
 		} else if (strcmp(d, line) != 0) {
-			printf("%s: FAILED\n", name);
+			printf("%s: FAILED\n", oci_printable(name));
 			oci_say("%s: expected %s, got %s", name, oci_short(line), oci_short(d));
 			bad++;
 		} else if (!oci_quiet) {
-			printf("%s: OK\n", name);
+			printf("%s: OK\n", oci_printable(name));
 		}
 	}
 	if (ferror(f))
@@ -226,24 +231,26 @@ check_alg_dir(int blobsfd, const char *layout, const char *algname, size_t *coun
 	struct oci_err e;
 	enum oci_alg alg;
 	struct dirent *de;
+	struct stat st;
 	int dfd, fd, bad = 0;
 	DIR *dir;
 
 	if (oci_alg_parse(algname, &alg, &e) < 0) {
 		oci_warn("%s/blobs/%s: %s", layout, algname, e.msg);
-		printf("blobs/%s\n", algname);
+		printf("blobs/%s\n", oci_printable(algname));
 		return 1;
 	}
 	dfd = openat(blobsfd, algname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0 || (dir = fdopendir(dfd)) == NULL) {
 		oci_warn("%s/blobs/%s: %s", layout, algname, strerror(errno));
-		printf("blobs/%s\n", algname);
+		printf("blobs/%s\n", oci_printable(algname));
 		return 1;
 	}
 	while ((de = readdir(dir)) != NULL) {
 		if (de->d_name[0] == '.')	/* ".", "..", and our writers' temporary files */
 			continue;
-		snprintf(path, sizeof path, "blobs/%s/%s", algname, de->d_name);
+		/* Any name can be in the directory: escaped, one per line. */
+		snprintf(path, sizeof path, "blobs/%s/%s", algname, oci_printable(de->d_name));
 		snprintf(want, sizeof want, "%s:%s", algname, de->d_name);
 		(*count)++;
 		if (oci_digest_check(want, NULL, &e) < 0) {
@@ -252,14 +259,19 @@ check_alg_dir(int blobsfd, const char *layout, const char *algname, size_t *coun
 			bad++;
 			continue;
 		}
-		fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = openat(dfd, de->d_name, OCI_OPEN_FILE);
 		if (fd < 0) {
 			oci_warn("%s/%s: %s", layout, path, strerror(errno));
 			printf("%s\n", path);
 			bad++;
 			continue;
 		}
-		if (oci_digest_fd(fd, alg, got, NULL, &e) < 0) {
+		/* A FIFO would never end, a device might not either. */
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			oci_warn("%s/%s: not a regular file", layout, path);
+			printf("%s\n", path);
+			bad++;
+		} else if (oci_digest_fd(fd, alg, got, NULL, &e) < 0) {
 			oci_warn("%s/%s: %s", layout, path, e.msg);
 			printf("%s\n", path);
 			bad++;

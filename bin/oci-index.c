@@ -143,15 +143,17 @@ tree_node(struct tree *t, const json_t *desc, const char *prefix, int last, int 
 		tree_problem(t, sub, &e);
 		return;
 	}
-	printf("%s%s%s %s (%s)", prefix, last ? t->last : t->branch, oci_media_short(d.media_type),
-	    oci_short(d.digest), oci_human_size(d.size));
+	/* Media types, platforms and tags come from the layout: escaped for the terminal. */
+	printf("%s%s%s %s (%s)", prefix, last ? t->last : t->branch,
+	    oci_printable(oci_media_short(d.media_type)), oci_short(d.digest), oci_human_size(d.size));
 	os = json_string_value(json_object_get(p, "os"));
 	arch = json_string_value(json_object_get(p, "architecture"));
 	variant = json_string_value(json_object_get(p, "variant"));
 	if (os && arch)
-		printf(" %s/%s%s%s", os, arch, variant ? "/" : "", variant ? variant : "");
+		printf(" %s/%s%s%s", oci_printable(os), oci_printable(arch), variant ? "/" : "",
+		    variant ? oci_printable(variant) : "");
 	if (tag)
-		printf(" tag %s", tag);
+		printf(" tag %s", oci_printable(tag));
 	kind = oci_media_kind(d.media_type);
 	if (kind != OCI_KIND_INDEX && kind != OCI_KIND_MANIFEST && kind != OCI_KIND_SCHEMA1) {
 		putchar('\n');
@@ -306,13 +308,14 @@ tag(const char *name, const char *path)
 		errx(1, "stdin: %s", e.msg);
 	kind = oci_media_kind(d.media_type);
 	if (kind == OCI_KIND_LAYER || kind == OCI_KIND_CONFIG)
-		errx(1, "stdin: %s %s is not a manifest or an index", oci_media_short(d.media_type),
-		    oci_short(d.digest));
+		errx(1, "stdin: %s %s is not a manifest or an index",
+		    oci_printable(oci_media_short(d.media_type)), oci_short(d.digest));
 	if (oci_layout_open(path, &l, &e) < 0)
 		errx(1, "%s", e.msg);
 	if (oci_blob_read(l, d.digest, d.size, &buf, &len, &e) < 0 ||
 	    oci_doc_parse(buf, len, d.media_type, &doc, &kind, &e) < 0)
-		errx(1, "%s %s: %s", oci_media_short(d.media_type), oci_short(d.digest), e.msg);
+		errx(1, "%s %s: %s", oci_printable(oci_media_short(d.media_type)),
+		    oci_short(d.digest), e.msg);
 	if (oci_layout_tag(l, name, desc, &e) < 0)
 		errx(1, "%s", e.msg);
 	oci_say("index.json: tag %s → %s %s (%lld bytes)", name, oci_media_short(d.media_type),

@@ -12,6 +12,20 @@
 
 #include "oci.h"
 
+/*
+ * Messages carry names from documents and layouts: their control
+ * characters are escaped here, once, for every program that prints them.
+ * (Into a buffer of our own: threads may fail at the same time.)
+ */
+static int
+escaped(struct oci_err *e)
+{
+	char safe[sizeof e->msg];
+
+	memcpy(e->msg, oci_escape(safe, sizeof safe, e->msg), sizeof safe);
+	return -1;
+}
+
 int
 oci_fail(struct oci_err *e, const char *fmt, ...)
 {
@@ -20,7 +34,7 @@ oci_fail(struct oci_err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
-	return -1;
+	return escaped(e);
 }
 
 int
@@ -35,6 +49,7 @@ oci_fail_errno(struct oci_err *e, const char *fmt, ...)
 	va_end(ap);
 	n = strlen(e->msg);
 	snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(saved));
+	escaped(e);
 	errno = saved;
 	return -1;
 }
@@ -52,5 +67,5 @@ oci_context(struct oci_err *e, const char *fmt, ...)
 	/* A message too long for the buffer loses its tail, never its start. */
 	if (snprintf(e->msg, sizeof e->msg, "%s: %s", ctx, old) >= (int)sizeof e->msg)
 		e->msg[sizeof e->msg - 1] = '\0';
-	return -1;
+	return escaped(e);
 }

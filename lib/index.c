@@ -28,7 +28,7 @@ oci_index_load(struct oci_layout *l, struct oci_err *e)
 	size_t len = 0;
 	int fd;
 
-	fd = openat(l->dirfd, "index.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(l->dirfd, "index.json", OCI_OPEN_FILE);
 	if (fd < 0) {
 		oci_fail_errno(e, "%s/index.json", l->path);
 		return NULL;
@@ -207,7 +207,13 @@ oci_index_update(struct oci_layout *l, int (*edit)(json_t *, void *, struct oci_
 	}
 	len = strlen(text);
 	snprintf(tmp, sizeof tmp, ".index.json.tmp.%d", (int)getpid());
-	fd = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/*
+	 * Under the lock the name is ours: whatever is there was left behind
+	 * or planted (a hard link to a file elsewhere would be truncated and
+	 * written by O_TRUNC).  Remove it and make a new file.
+	 */
+	unlinkat(l->dirfd, tmp, 0);
+	fd = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		oci_fail_errno(e, "%s/%s", l->path, tmp);
 		goto out;

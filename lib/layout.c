@@ -107,7 +107,7 @@ read_small(int dirfd, const char *name, size_t max, char **buf, size_t *len,
 	int fd;
 
 	*buf = NULL;
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dirfd, name, OCI_OPEN_FILE);
 	if (fd < 0)
 		return oci_fail_errno(e, "%s", name);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -173,6 +173,41 @@ oci_layout_open(const char *path, struct oci_layout **out, struct oci_err *e)
 	return *out ? 0 : oci_fail(e, "out of memory");
 }
 
+/*
+ * blobs/<alg> as a directory fd, opened one component at a time and never
+ * through a symlink: a blobs/ or blobs/sha256 that is a symlink would take
+ * reads and writes outside the layout.  create: make what is missing.
+ * errno is kept for the caller (ENOENT: no such directory).
+ */
+static int
+alg_dir_open(int dirfd, const char *path, enum oci_alg alg, int create, struct oci_err *e)
+{
+	const char *names[2] = { "blobs", oci_alg_name(alg) };
+	int fd = dirfd, next, i, saved;
+
+	for (i = 0; i < 2; i++) {
+		if (create && mkdirat(fd, names[i], 0755) < 0 && errno != EEXIST)
+			next = -1;
+		else
+			next = openat(fd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		saved = errno;
+		if (fd != dirfd)
+			close(fd);
+		if (next < 0) {
+			errno = saved;
+			if (errno == ELOOP || errno == ENOTDIR)
+				oci_fail(e, "%s/blobs%s%s is a symlink or not a directory", path,
+				    i ? "/" : "", i ? names[1] : "");
+			else
+				oci_fail_errno(e, "%s/blobs%s%s", path, i ? "/" : "", i ? names[1] : "");
+			errno = saved;
+			return -1;
+		}
+		fd = next;
+	}
+	return fd;
+}
+
 /* mkdir -p, for the layout's own directories. */
 static int
 mkdirs(const char *path, struct oci_err *e)
@@ -203,7 +238,9 @@ write_atomic(int dirfd, const char *name, const char *data, size_t len, struct o
 	int fd;
 
 	snprintf(tmp, sizeof tmp, ".%s.tmp.%d", name, (int)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* Never O_TRUNC a name someone may have planted as a hard link: a new file. */
+	unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return oci_fail_errno(e, "create %s", tmp);
 	n = write(fd, data, len);
@@ -232,7 +269,7 @@ oci_layout_create(const char *path, struct oci_layout **out, struct oci_err *e)
 	static const char index_doc[] = "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_INDEX
 	    "\",\"manifests\":[]}";
 	struct stat st;
-	int fd;
+	int fd, blobs;
 
 	*out = NULL;
 	if (mkdirs(path, e) < 0)
@@ -240,14 +277,9 @@ oci_layout_create(const char *path, struct oci_layout **out, struct oci_err *e)
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return oci_fail_errno(e, "layout %s", path);
-	if (mkdirat(fd, "blobs", 0755) < 0 && errno != EEXIST) {
-		oci_fail_errno(e, "%s/blobs", path);
+	if ((blobs = alg_dir_open(fd, path, OCI_SHA256, 1, e)) < 0)
 		goto bad;
-	}
-	if (mkdirat(fd, "blobs/sha256", 0755) < 0 && errno != EEXIST) {
-		oci_fail_errno(e, "%s/blobs/sha256", path);
-		goto bad;
-	}
+	close(blobs);
 	if (fstatat(fd, "oci-layout", &st, AT_SYMLINK_NOFOLLOW) < 0 &&
 	    write_atomic(fd, "oci-layout", layout_doc, sizeof layout_doc - 1, e) < 0)
 		goto bad;
@@ -285,16 +317,34 @@ oci_blob_path(const char *digest, char *buf, size_t len, struct oci_err *e)
 	return 0;
 }
 
+/* The directory fd of a checked digest's blob (see alg_dir_open); -1 and errno on failure. */
+static int
+blob_dir(struct oci_layout *l, const char *digest, struct oci_err *e)
+{
+	enum oci_alg alg;
+
+	if (oci_digest_check(digest, &alg, e) < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return alg_dir_open(l->dirfd, l->path, alg, 0, e);
+}
+
 int
 oci_blob_open(struct oci_layout *l, const char *digest, struct oci_err *e)
 {
-	char path[PATH_MAX];
 	struct stat st;
-	int fd;
+	int fd, dir, saved;
 
-	if (oci_blob_path(digest, path, sizeof path, e) < 0)
+	if ((dir = blob_dir(l, digest, e)) < 0) {
+		if (errno == ENOENT)
+			return oci_fail(e, "blob %s is missing from %s", oci_short(digest), l->path);
 		return -1;
-	fd = openat(l->dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	fd = openat(dir, oci_digest_hex(digest), OCI_OPEN_FILE);
+	saved = errno;
+	close(dir);
+	errno = saved;
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return oci_fail(e, "blob %s is missing from %s", oci_short(digest), l->path);
@@ -304,19 +354,22 @@ oci_blob_open(struct oci_layout *l, const char *digest, struct oci_err *e)
 		close(fd);
 		return oci_fail(e, "blob %s is not a regular file", oci_short(digest));
 	}
+	fcntl(fd, F_SETFL, 0);	/* blocking reads from here on, as callers expect */
 	return fd;
 }
 
 int
 oci_blob_exists(struct oci_layout *l, const char *digest, int64_t size)
 {
-	char path[PATH_MAX];
 	struct oci_err e;
 	struct stat st;
+	int dir, rc;
 
-	if (oci_blob_path(digest, path, sizeof path, &e) < 0)
+	if ((dir = blob_dir(l, digest, &e)) < 0)
 		return 0;
-	if (fstatat(l->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+	rc = fstatat(dir, oci_digest_hex(digest), &st, AT_SYMLINK_NOFOLLOW);
+	close(dir);
+	if (rc < 0 || !S_ISREG(st.st_mode))
 		return 0;
 	return size < 0 || st.st_size == size;
 }
@@ -326,20 +379,23 @@ oci_blob_read(struct oci_layout *l, const char *digest, int64_t size, char **buf
     size_t *len, struct oci_err *e)
 {
 	struct oci_hash *h;
-	char path[PATH_MAX];
 	enum oci_alg alg;
-	int rc;
+	int rc, dir;
 
 	*buf = NULL;
-	if (oci_digest_check(digest, &alg, e) < 0 || oci_blob_path(digest, path, sizeof path, e) < 0)
+	if (oci_digest_check(digest, &alg, e) < 0)
 		return -1;
 	if (size > OCI_DOC_MAX)
 		return oci_fail(e, "blob %s: %lld bytes is over the %d byte limit for a document",
 		    oci_short(digest), (long long)size, OCI_DOC_MAX);
-	if (read_small(l->dirfd, path, OCI_DOC_MAX, buf, len, e) < 0) {
+	if ((dir = blob_dir(l, digest, e)) >= 0) {
+		rc = read_small(dir, oci_digest_hex(digest), OCI_DOC_MAX, buf, len, e);
+		close(dir);
+	}
+	if (dir < 0 || rc < 0) {
 		if (errno == ENOENT)
 			return oci_fail(e, "blob %s is missing from %s", oci_short(digest), l->path);
-		return oci_context(e, "blob %s", oci_short(digest));
+		return dir < 0 ? -1 : oci_context(e, "blob %s", oci_short(digest));
 	}
 	h = oci_hash_new(alg);
 	if (h == NULL) {
@@ -368,8 +424,10 @@ struct oci_blob_writer {
 	struct oci_hash *hash;
 	enum oci_alg alg;
 	int fd;
+	int dirfd;		/* blobs/<alg> */
 	uint64_t written_back;	/* bytes handed to sync_file_range so far */
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX];	/* "blobs/sha256/.tmp-…", for messages */
+	const char *tmpname;	/* its last component, in dirfd */
 };
 
 int
@@ -377,30 +435,33 @@ oci_blob_writer_new(struct oci_layout *l, enum oci_alg alg, struct oci_blob_writ
     struct oci_err *e)
 {
 	struct oci_blob_writer *w;
-	char dir[32];
 	static unsigned seq;
+	int dirfd, n;
 
 	*out = NULL;
-	snprintf(dir, sizeof dir, "blobs/%s", oci_alg_name(alg));
-	if ((mkdirat(l->dirfd, "blobs", 0755) < 0 && errno != EEXIST) ||
-	    (mkdirat(l->dirfd, dir, 0755) < 0 && errno != EEXIST))
-		return oci_fail_errno(e, "%s/%s", l->path, dir);
+	if ((dirfd = alg_dir_open(l->dirfd, l->path, alg, 1, e)) < 0)
+		return -1;
 	w = calloc(1, sizeof *w);
 	if (w == NULL || (w->hash = oci_hash_new(alg)) == NULL) {
 		free(w);
+		close(dirfd);
 		return oci_fail(e, "out of memory");
 	}
 	w->layout = l;
 	w->alg = alg;
+	w->dirfd = dirfd;
 	/* The temporary file lives beside its final name, so rename is atomic. */
 	do {
-		snprintf(w->tmp, sizeof w->tmp, "%s/.tmp-%d-%u-%ld", dir, (int)getpid(),
+		n = snprintf(w->tmp, sizeof w->tmp, "blobs/%s/", oci_alg_name(alg));
+		snprintf(w->tmp + n, sizeof w->tmp - n, ".tmp-%d-%u-%ld", (int)getpid(),
 		    __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED), random());
-		w->fd = openat(l->dirfd, w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		w->tmpname = w->tmp + n;
+		w->fd = openat(dirfd, w->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	} while (w->fd < 0 && errno == EEXIST);
 	if (w->fd < 0) {
 		oci_fail_errno(e, "%s/%s", l->path, w->tmp);
 		oci_hash_free(w->hash);
+		close(dirfd);
 		free(w);
 		return -1;
 	}
@@ -447,7 +508,8 @@ oci_blob_writer_abort(struct oci_blob_writer *w)
 		return;
 	if (w->fd >= 0)
 		close(w->fd);
-	unlinkat(w->layout->dirfd, w->tmp, 0);
+	unlinkat(w->dirfd, w->tmpname, 0);
+	close(w->dirfd);
 	oci_hash_free(w->hash);
 	free(w);
 }
@@ -482,17 +544,13 @@ oci_blob_writer_commit(struct oci_blob_writer *w, const char *want_digest, int64
 		goto bad;
 	}
 	oci_blob_path(got, path, sizeof path, e);
-	if (renameat(w->layout->dirfd, w->tmp, w->layout->dirfd, path) < 0) {
+	if (renameat(w->dirfd, w->tmpname, w->dirfd, oci_digest_hex(got)) < 0) {
 		oci_fail_errno(e, "rename to %s/%s", w->layout->path, path);
 		goto bad;
 	}
 	/* Make the new name itself durable. */
-	*strrchr(path, '/') = '\0';
-	fd = openat(w->layout->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	fsync(w->dirfd);
+	close(w->dirfd);
 	if (out)
 		strcpy(out, got);
 	oci_hash_free(w->hash);

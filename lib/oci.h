@@ -65,6 +65,15 @@ int oci_stdout_ok(void);
 const char *oci_short(const char *digest);
 /* 1234567 -> "1.2 MB"; returns one of a few static buffers, like oci_short. */
 const char *oci_human_size(uint64_t bytes);
+/*
+ * Text from a document, a file name or a descriptor, made safe for a
+ * terminal: control characters (C0, DEL, and C1 in UTF-8) become "\xNN",
+ * so that no escape sequence in it reaches the screen.  oci_escape copies
+ * into dst (always NUL-terminated, cut to cap); oci_printable returns s
+ * itself when it has none, else a copy in one of a few static buffers.
+ */
+char *oci_escape(char *dst, size_t cap, const char *s);
+const char *oci_printable(const char *s);
 
 /* The long options every program takes, for its getopt_long table. */
 enum { OCI_OPT_VERSION = 0x1000 };
@@ -246,6 +255,12 @@ void oci_layout_close(struct oci_layout *l);
 
 /* "blobs/sha256/<hex>" for a checked digest, relative to the layout; buf of PATH_MAX. */
 int oci_blob_path(const char *digest, char *buf, size_t len, struct oci_err *e);
+/*
+ * How a file of a layout is opened to read, before fstat says it is a
+ * regular file: never through a symlink, and O_NONBLOCK so that a FIFO
+ * (which would wait for a writer) or a device cannot block the open.
+ */
+#define OCI_OPEN_FILE (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 /* Open a blob to read (never through a symlink); returns an fd or -1. */
 int oci_blob_open(struct oci_layout *l, const char *digest, struct oci_err *e);
 /* 1 when the blob is present with this size (size < 0: any), else 0. */

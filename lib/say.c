@@ -19,9 +19,12 @@ vsay(const char *fmt, va_list ap)
 {
 	char line[4096];
 
+	char safe[4096];
+
 	/* One write per line, so that lines from parallel workers don't mix. */
 	vsnprintf(line, sizeof line, fmt, ap);
-	fprintf(stderr, "%s: %s\n", program_invocation_short_name, line);
+	fprintf(stderr, "%s: %s\n", program_invocation_short_name,
+	    oci_escape(safe, sizeof safe, line));
 }
 
 void
@@ -104,4 +107,51 @@ oci_human_size(uint64_t n)
 	else
 		snprintf(b, 64, v < 10 ? "%.1f %s" : "%.0f %s", v, unit[u]);
 	return b;
+}
+
+/* A control character at s: its length in bytes (1, or 2 for C1 in UTF-8), else 0. */
+static size_t
+control_len(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (u[0] < 0x20 || u[0] == 0x7f)
+		return 1;
+	if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
+		return 2;
+	return 0;
+}
+
+char *
+oci_escape(char *dst, size_t cap, const char *s)
+{
+	size_t n = 0, k, i;
+
+	for (; *s && n + 1 < cap; s += k ? k : 1) {
+		if ((k = control_len(s)) == 0) {
+			dst[n++] = *s;
+			continue;
+		}
+		if (n + 4 * k >= cap)
+			break;
+		for (i = 0; i < k; i++)
+			n += snprintf(dst + n, cap - n, "\\x%02x", (unsigned char)s[i]);
+	}
+	if (cap > 0)
+		dst[n] = '\0';
+	return dst;
+}
+
+const char *
+oci_printable(const char *s)
+{
+	static char bufs[4][1024];
+	static unsigned n;
+	const char *p;
+
+	for (p = s; *p && control_len(p) == 0; p++)
+		;
+	if (*p == '\0')
+		return s;
+	return oci_escape(bufs[n++ % 4], sizeof bufs[0], s);
 }

@@ -249,7 +249,12 @@ struct walk {
 static int
 walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 {
-	char path[PATH_MAX + 2], wh_name[NAME_MAX + 8], sub[PATH_MAX];
+	/*
+	 * On the heap: a tree can be PATH_MAX/2 directories deep, and 8 KiB
+	 * of buffers a level would overflow the stack.
+	 */
+	struct { char path[PATH_MAX + 2], wh_name[NAME_MAX + 8], sub[PATH_MAX]; } *b;
+	char *path, *wh_name, *sub;
 	const char *target;
 	struct stat st;
 	size_t n, i;
@@ -257,9 +262,14 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 	int fd, rc = 0, opaque;
 	enum oci_wh wh;
 
+	if ((b = malloc(sizeof *b)) == NULL)
+		return oci_fail(e, "out of memory");
+	path = b->path, wh_name = b->wh_name, sub = b->sub;
 	names = list_dir(dirfd, &n);
-	if (names == NULL)
+	if (names == NULL) {
+		free(b);
 		return oci_fail_errno(e, "/%s", dir);
+	}
 	for (i = 0; rc == 0 && i < n; i++) {
 		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = oci_fail_errno(e, "/%s/%s", dir, names[i]);
@@ -267,7 +277,7 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 		}
 		wh = oci_whiteout_name(names[i], &target);
 		if (S_ISREG(st.st_mode) && (wh == OCI_WH_FILE || wh == OCI_WH_OPAQUE_DIR)) {
-			join(path, sizeof path, dir, wh == OCI_WH_FILE ? target : "");
+			join(path, sizeof b->path, dir, wh == OCI_WH_FILE ? target : "");
 			if (!w->convert) {
 				rc = w->fn(path, wh, OCI_WH_FORM_OCI, w->arg, e);
 				continue;
@@ -292,7 +302,7 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 			w->count++;
 			continue;
 		}
-		join(path, sizeof path, dir, names[i]);
+		join(path, sizeof b->path, dir, names[i]);
 		if (oci_is_overlay_whiteout(&st)) {
 			if (!w->convert) {
 				rc = w->fn(path, OCI_WH_FILE, OCI_WH_FORM_OVERLAY, w->arg, e);
@@ -300,7 +310,7 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 			}
 			if (w->to != OCI_WH_FORM_OCI)
 				continue;
-			if ((size_t)snprintf(wh_name, sizeof wh_name, OCI_WH_PREFIX "%s", names[i]) > NAME_MAX) {
+			if ((size_t)snprintf(wh_name, sizeof b->wh_name, OCI_WH_PREFIX "%s", names[i]) > NAME_MAX) {
 				rc = oci_fail(e, "%s: the name is too long for a .wh. whiteout", path);
 				break;
 			}
@@ -333,7 +343,7 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 			fremovexattr(fd, "user.overlay.opaque");
 			w->count++;
 		}
-		if (snprintf(sub, sizeof sub, "%s%s%s", dir, dir[0] ? "/" : "", names[i]) >= (int)sizeof sub)
+		if (snprintf(sub, sizeof b->sub, "%s%s%s", dir, dir[0] ? "/" : "", names[i]) >= (int)sizeof b->sub)
 			rc = oci_fail(e, "%s: path too long", path);
 		if (rc == 0)
 			rc = walk_dir(w, fd, sub, e);
@@ -342,6 +352,7 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	free(b);
 	return rc;
 }
 

@@ -213,3 +213,31 @@ ABC512=sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a21
 	run -1 oci-digest --layout lay
 	assert_output --partial "Too many levels of symbolic links"
 }
+
+@test "--layout names a FIFO or a device among the blobs, never waits on or reads it" {
+	mkdir -p lay/blobs/sha256
+	echo '{"imageLayoutVersion":"1.0.0"}' >lay/oci-layout
+	mkfifo "lay/blobs/sha256/$(printf '%064d' 1)"
+	mknod "lay/blobs/sha256/$(printf '%064d' 2)" c 1 5
+	run -1 timeout 10 oci-digest --layout lay
+	assert_line "blobs/sha256/$(printf '%064d' 1)"
+	assert_line "blobs/sha256/$(printf '%064d' 2)"
+	assert_output --partial "not a regular file"
+}
+
+@test "-c escapes control characters in the names it reports" {
+	name=$'x\e[2Jy'
+	printf abc >"$name"
+	printf '%s  %s\n' "$ABC" "$name" >list
+	run -0 oci-digest -c list
+	assert_output 'x\x1b[2Jy: OK'
+	printf '%s  %s\n' "$EMPTY" "$name" >list
+	run -1 --separate-stderr oci-digest -c list
+	[ "$output" = 'x\x1b[2Jy: FAILED' ]
+}
+
+@test "-d with a media type that is not UTF-8 says so and exits 1" {
+	run -1 --separate-stderr oci-digest -d -t $'a\xffb' /dev/null
+	[ "$stderr" = "oci-digest: -t: the media type is not UTF-8 text" ]
+	[ "$output" = "" ]
+}

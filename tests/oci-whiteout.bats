@@ -145,3 +145,20 @@ OUT
 	echo "plain text" >text
 	run -1 oci-whiteout text
 }
+
+@test "a tree 2000 directories deep (from a layer) is walked without running out of stack" {
+	# one open directory a level: more than the common soft limit of 1024
+	ulimit -n 4096
+	python3 -c '
+import io, sys, tarfile
+t = tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT)
+i = tarfile.TarInfo("a/" * 2000 + ".wh.f"); i.size = 0; t.addfile(i, io.BytesIO(b"")); t.close()' >deep.tar
+	run -0 oci-whiteout deep.tar
+	run -0 oci-untar --whiteouts=keep -C deep -f deep.tar
+	run -0 oci-whiteout deep
+	assert_output "{\"path\":\"/$(printf 'a/%.0s' $(seq 2000))f\",\"kind\":\"file\",\"form\":\"oci\"}"
+	run -0 oci-whiteout --to-overlay deep
+	run -0 oci-whiteout deep
+	assert_output --partial '"form":"overlay"'
+	run -0 oci-whiteout --to-oci deep
+}

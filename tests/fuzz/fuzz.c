@@ -1,0 +1,78 @@
+/*
+ * tests/fuzz/fuzz.c — libFuzzer entry points for the parsers that read
+ * untrusted bytes: documents, descriptor lines, IMAGE arguments, digests.
+ * One is chosen at build time with -DFUZZ_doc, -DFUZZ_desc, -DFUZZ_ref or
+ * -DFUZZ_digest; `make fuzz` builds all four into build/fuzz/ with clang
+ * (not part of `make check`).  Run one: build/fuzz/doc -max_total_time=60
+ */
+#define _GNU_SOURCE	/* fmemopen */
+#include <stdlib.h>
+#include <string.h>
+
+#include "oci.h"
+
+int
+LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+	struct oci_err e;
+	char *s = malloc(size + 1);
+
+	if (s == NULL)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+#if defined(FUZZ_doc)
+	{
+		enum oci_kind kind;
+		json_t *doc;
+		/* The first line, when short, is the descriptor's media type hint. */
+		char *nl = memchr(s, '\n', size < 128 ? size : 128);
+		const char *hint = NULL, *body = s;
+
+		if (nl) {
+			*nl = '\0';
+			hint = s;
+			body = nl + 1;
+		}
+		if (oci_doc_parse(body, size - (body - s), hint, &doc, &kind, &e) == 0) {
+			struct oci_platform want = { "linux", "amd64", "" };
+			if (kind == OCI_KIND_INDEX)
+				oci_platform_pick(doc, &want, &e);
+			json_decref(doc);
+		}
+	}
+#elif defined(FUZZ_desc)
+	{
+		FILE *f = fmemopen(s, size, "r");
+		struct oci_desc d;
+		json_t *obj;
+
+		while (f && oci_desc_read(f, &obj, &e) > 0) {
+			if (oci_desc_parse(obj, &d, &e) == 0)
+				oci_short(d.digest);
+			json_decref(obj);
+		}
+		if (f)
+			fclose(f);
+	}
+#elif defined(FUZZ_ref)
+	{
+		struct oci_ref ref;
+
+		if (oci_ref_parse(s, &ref, &e) == 0)
+			oci_ref_free(&ref);
+	}
+#elif defined(FUZZ_digest)
+	{
+		char path[4096];
+
+		if (oci_digest_check(s, NULL, &e) == 0)
+			oci_blob_path(s, path, sizeof path, &e);
+		oci_short(s);
+	}
+#else
+#error "build with -DFUZZ_doc, -DFUZZ_desc, -DFUZZ_ref or -DFUZZ_digest"
+#endif
+	free(s);
+	return 0;
+}
