@@ -74,6 +74,7 @@ struct xfer {
 	char errbody[512];
 	size_t errlen;
 	int too_big, broken;	/* more bytes than allowed; a sink failed */
+	int errbody_full;	/* an error reply was cut short once errbody was full */
 	struct curl_slist *headers;
 
 	int attempts, auth_answers;
@@ -102,6 +103,7 @@ response_reset(struct xfer *x)
 	x->retry_after = -1;
 	x->errlen = 0;
 	x->errbody[0] = '\0';
+	x->errbody_full = 0;
 	free(x->content_type);
 	free(x->docker_digest);
 	free(x->www_auth);
@@ -254,6 +256,11 @@ on_body(char *buf, size_t size, size_t n, void *arg)
 		memcpy(x->errbody + x->errlen, buf, k);
 		x->errlen += k;
 		x->errbody[x->errlen] = '\0';
+		/* The rest is not needed, and a hostile server's may never end. */
+		if (x->errlen == sizeof x->errbody - 1) {
+			x->errbody_full = 1;
+			return 0;
+		}
 		return len;
 	}
 	if ((x->size >= 0 && x->got + len > (uint64_t)x->size) ||
@@ -443,6 +450,8 @@ xfer_finish(struct xfer *x, CURLcode res)
 	char why[700], words[400];
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->code);
+	if (res == CURLE_WRITE_ERROR && x->errbody_full)
+		res = CURLE_OK;	/* we stopped reading an error reply: it is complete enough */
 	if (x->broken) {
 		oci_context(&x->err, "GET %s", x->path);
 		return FAILED;

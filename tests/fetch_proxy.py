@@ -14,6 +14,7 @@ answer for each path; "MODE-always" every one:
     huge       pad a JSON body to over 5 MB
     500        answer 500 instead
     429        answer 429 with Retry-After: 1 instead
+    endless    answer 404 with a chunked error body that never ends
     redirect   answer 307 to http://localhost:PORT/redirected/... (another host
                name), which is served with UPSTREAM_AUTH (an Authorization
                value from the environment) and logs whether the client sent
@@ -81,6 +82,15 @@ class Proxy(BaseHTTPRequestHandler):
         if hurt and FAULT == "429":
             log(note + " -> 429")
             return self.reply(429, [("Retry-After", "1")], b"slow down\n")
+        if hurt and FAULT == "endless":
+            log(note + " -> 404")
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"x" * 65536
+            while True:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         if hurt and FAULT == "redirect":
             log(note + " -> 307")
             return self.reply(307, [("Location", "http://localhost:%d/redirected%s" % (PORT, path))], b"")

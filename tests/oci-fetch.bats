@@ -399,3 +399,16 @@ true"
 	oci-fetch --blob "$layer" "$PROXY/test/img:1" >blob
 	cmp blob out/blobs/sha256/${layer#sha256:}
 }
+
+@test "fault: an error reply whose body never ends is cut short, not read forever" {
+	fetch_proxy_start endless@manifests
+	run -1 timeout 60 oci-fetch "$PROXY/test/img:1" out
+	assert_output --partial "manifests/1: not found"
+	[ "$(jq '.manifests | length' out/index.json)" -eq 0 ]
+	fetch_proxy_stop
+	fetch_proxy_start endless-always
+	run -1 timeout 60 oci-fetch "$PROXY/test/img:1" out2
+	assert_output --partial "not found"
+	blobs_verified out2
+	[ "$(jq '.manifests | length' out2/index.json)" -eq 0 ]
+}
