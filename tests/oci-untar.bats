@@ -226,3 +226,13 @@ PY
 	[ "$(cat r/etc/hostname)" = box ]
 	[ "$(stat -c %a r)" = 700 ]
 }
+
+@test "--whiteouts=overlay inside oci-unshare as root (every id mapped to itself) uses user.overlay.opaque" {
+	[ "$(id -u)" -eq 0 ] || fail "this test needs root"
+	mkdir -p src/a out
+	touch src/a/.wh..wh..opq src/a/f
+	tar -C src -cf l.tar a
+	run -0 oci-unshare sh -c 'oci-untar --whiteouts=overlay -C out -f - <l.tar &&
+		getfattr --only-values -n user.overlay.opaque out/a'
+	assert_output y
+}
