@@ -16,7 +16,6 @@
  * DIR/l/, and "lowerdir=l/…:l/…" given from inside DIR to mount(2).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -403,30 +402,6 @@ oci_overlay_umount(const char *path, struct oci_err *e)
 
 /* ---- an image's layers, each once, in DIR/layers/<diff_id hex> ---- */
 
-/* Remove name in dirfd and everything under it; never follows a symlink. */
-static int
-rmtree(int dirfd, const char *name)
-{
-	struct dirent *d;
-	DIR *dir;
-	int fd;
-
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	fchmodat(dirfd, name, 0700, 0);	/* a layer may have made it read-only */
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	while ((d = readdir(dir)))
-		if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
-			rmtree(fd, d->d_name);
-	closedir(dir);
-	return unlinkat(dirfd, name, AT_REMOVEDIR);
-}
-
 /* Extract one layer into layers/<hex> unless it is there already. */
 static int
 layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *diff_id,
@@ -437,6 +412,7 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 	char tmp[128];
 	struct stat st;
 	struct oci_desc d;
+	struct oci_err ignored;	/* removing a temporary: the error to report is e's */
 	int fd, blob, rc;
 
 	if (oci_desc_parse(layer, &d, e) < 0)
@@ -448,13 +424,13 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 	}
 	/* Build it under a temporary name: a half-extracted layer is never used. */
 	snprintf(tmp, sizeof tmp, ".tmp-%.12s-%ld", hex, (long)getpid());
-	rmtree(layersfd, tmp);
+	oci_rmtree_at(layersfd, tmp, &ignored);
 	if (mkdirat(layersfd, tmp, 0755) < 0 ||
 	    (fd = openat(layersfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return oci_fail_errno(e, "layers/%s", tmp);
 	if ((blob = oci_blob_open(img->layout, d.digest, e)) < 0) {
 		close(fd);
-		rmtree(layersfd, tmp);
+		oci_rmtree_at(layersfd, tmp, &ignored);
 		return oci_context(e, "layer %s", oci_short(d.digest));
 	}
 	oci_say("layer %s (%s): extracting into layers/%.12s… with overlay whiteouts%s",
@@ -464,13 +440,13 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 	close(blob);
 	close(fd);
 	if (rc < 0) {
-		rmtree(layersfd, tmp);
+		oci_rmtree_at(layersfd, tmp, &ignored);
 		return oci_context(e, "layer %s", oci_short(d.digest));
 	}
 	if (renameat(layersfd, tmp, layersfd, hex) < 0) {
 		int saved = errno;
 
-		rmtree(layersfd, tmp);
+		oci_rmtree_at(layersfd, tmp, &ignored);
 		/* Another oci-overlay made the same layer meanwhile: use theirs. */
 		if (saved == EEXIST || saved == ENOTEMPTY)
 			return 0;
