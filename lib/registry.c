@@ -157,7 +157,11 @@ sink_write(struct xfer *x, const char *buf, size_t n)
 		memcpy(x->mem + x->got, buf, n);
 		return 0;
 	case SINK_LAYOUT:
-		if (x->wlen + n > WRITE_BUF && flush(x) < 0)
+		/* Made when the first bytes come, so a long list of blobs costs nothing up front. */
+		if (x->wbuf == NULL && (x->wbuf = malloc(WRITE_BUF)) == NULL)
+			return oci_fail(&x->err, "out of memory");
+		/* ">=": a chunk of WRITE_BUF bytes or more needs the writer made by flush. */
+		if (x->wlen + n >= WRITE_BUF && flush(x) < 0)
 			return -1;
 		if (n >= WRITE_BUF)
 			return oci_blob_writer_write(x->w, buf, n, &x->err);
@@ -827,11 +831,6 @@ oci_registry_blobs(struct oci_registry *r, struct oci_layout *l, const json_t *d
 		}
 		xs[n]->sink = SINK_LAYOUT;
 		xs[n]->layout = l;
-		if ((xs[n]->wbuf = malloc(WRITE_BUF)) == NULL) {
-			n++;
-			oci_fail(e, "out of memory");
-			goto out;
-		}
 		xs[n]->size = d.size;
 		snprintf(xs[n]->digest, sizeof xs[n]->digest, "%s", d.digest);
 		n++;
