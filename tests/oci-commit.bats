@@ -240,6 +240,9 @@ overlay_changes() {
 	assert_output --partial "a tag has no"
 	run -1 env SOURCE_DATE_EPOCH=yesterday oci-commit ok L:base
 	assert_output --partial SOURCE_DATE_EPOCH
+	# a date past the year 9999 has no RFC 3339 form (it used to crash)
+	run -1 env SOURCE_DATE_EPOCH=99999999999999999 oci-commit ok L:base
+	assert_output --partial SOURCE_DATE_EPOCH
 	cmp before L/index.json
 	[ "$(ls L/blobs/sha256 | sort)" = "$blobs" ]
 	[ -z "$(find L -name '.tmp-*')" ]
