@@ -221,6 +221,10 @@ overlay_changes() {
 	mkdir -p wh/etc && touch wh/etc/.wh.motd
 	run -1 oci-commit wh L:base
 	assert_output --partial ".wh.motd"
+	# a layout the failed commit made is not left behind
+	run -1 oci-commit wh fresh:t
+	assert_output --partial ".wh.motd"
+	[ ! -e fresh ]
 	# the layout inside the tree it commits
 	mkdir -p self && cp -a L self/L
 	run -1 oci-commit self self/L:base
