@@ -10,9 +10,12 @@
  *     oci-commit -m 'apk add curl' ctr/upper alpine:latest curl
  */
 #include <err.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "oci.h"
 
@@ -33,10 +36,11 @@ main(int argc, char *argv[])
 	const char *created_by = "oci-commit";
 	struct oci_build *b = NULL;
 	struct oci_layer layer;
-	struct oci_err e;
+	struct oci_ref ref;
+	struct oci_err e, e2;
 	struct stat st;
 	int64_t clamp = -1;
-	int c, failed;
+	int c, failed, made;
 
 	while ((c = getopt_long(argc, argv, "hm:qv", longopts, NULL)) != -1) {
 		switch (c) {
@@ -73,12 +77,18 @@ main(int argc, char *argv[])
 		errx(1, "%s: not a directory", argv[0]);
 	if (oci_source_date_epoch(&clamp, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (oci_build_open(argv[1], argc == 3 ? argv[2] : NULL, 1, &b, &e) < 0)
+	/* A layout this run makes is removed again if the commit fails. */
+	if (oci_ref_parse(argv[1], &ref, &e) < 0)
 		errx(1, "%s", e.msg);
-	failed = oci_layer_write(b->layout, argv[0], clamp, &layer, &e) < 0 ||
+	made = stat(ref.layout, &st) < 0 && errno == ENOENT;
+	failed = oci_build_open(argv[1], argc == 3 ? argv[2] : NULL, 1, &b, &e) < 0 ||
+	    oci_layer_write(b->layout, argv[0], clamp, &layer, &e) < 0 ||
 	    oci_build_add_layer(b, &layer, created_by, &e) < 0 ||
 	    oci_build_commit(b, stdout, &e) < 0;
 	oci_build_free(b);
+	if (failed && made && oci_rmtree_at(AT_FDCWD, ref.layout, &e2) < 0)
+		warnx("cleaning up %s: %s", ref.layout, e2.msg);
+	oci_ref_free(&ref);
 	if (failed)
 		errx(1, "%s", e.msg);
 	if (oci_stdout_ok() < 0)

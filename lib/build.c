@@ -38,8 +38,10 @@ oci_source_date_epoch(int64_t *t, struct oci_err *e)
 		return 0;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0 || s[0] < '0' || s[0] > '9')
-		return oci_fail(e, "SOURCE_DATE_EPOCH=\"%.40s\": not a number of seconds since 1970", s);
+	/* An RFC 3339 date has a four-digit year: 9999-12-31T23:59:59Z at most. */
+	if (errno != 0 || *end != '\0' || v < 0 || v > 253402300799LL || s[0] < '0' || s[0] > '9')
+		return oci_fail(e, "SOURCE_DATE_EPOCH=\"%.40s\": not a number of seconds since 1970"
+		    " before the year 10000", s);
 	*t = v;
 	return 1;
 }

@@ -482,7 +482,7 @@ int oci_layer_write(struct oci_layout *l, const char *dir, int64_t clamp,
 
 /* ---------------------------------------------------------------- build.c */
 
-/* SOURCE_DATE_EPOCH: 1 and *t when set, 0 when unset, -1 when not a number. */
+/* SOURCE_DATE_EPOCH: 1 and *t when set, 0 when unset, -1 when not a second of 1970..9999. */
 int oci_source_date_epoch(int64_t *t, struct oci_err *e);
 
 /*

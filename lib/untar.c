@@ -68,7 +68,7 @@ struct feed {
 	size_t fill;
 };
 
-/* Wait for a free slot and return where to write; NULL when cancelled. */
+/* Wait for a free slot; *p and *avail say where to write.  -1 when cancelled. */
 static int
 out_space(struct feed *f, unsigned char **p, size_t *avail)
 {
@@ -531,16 +531,17 @@ open_in_root_at(int rootfd, const char *path, int follow)
 	return -1;
 }
 
-/*
- * Something was removed or replaced: paths may now resolve elsewhere.  The
- * fd stays open (a caller may still hold it) until the next open_parent.
- */
+/* A directory inside the root, following symlinks (inside the root). */
 static int
 open_in_root(int rootfd, const char *path)
 {
 	return open_in_root_at(rootfd, path, 1);
 }
 
+/*
+ * Something was removed or replaced: paths may now resolve elsewhere.  The
+ * fd stays open (a caller may still hold it) until the next open_parent.
+ */
 static void
 forget_parent(struct untar *u)
 {

@@ -112,6 +112,8 @@ settings() {
 	[ ! -e nowhere ]
 	run -1 oci-config L:nope
 	run -1 env SOURCE_DATE_EPOCH=-5 oci-config L:t --env A=1
+	run -1 env SOURCE_DATE_EPOCH=99999999999999999 oci-config L:t --env A=1
+	assert_output --partial SOURCE_DATE_EPOCH
 	cmp before L/index.json
 	[ -z "$(find L -name '.tmp-*')" ]
 }

@@ -84,8 +84,8 @@ OUT
 	mount -t overlay overlay -o lowerdir=upper1:lower merged
 	ls -la merged/etc merged/data >listing || { umount merged; false; }
 	umount merged
-	! grep -q ' motd$' listing
-	! grep -q ' old$' listing
+	run -1 grep -q ' motd$' listing
+	run -1 grep -q ' old$' listing
 	grep -q ' hostname$' listing
 }
 
