@@ -139,59 +139,6 @@ name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names in a directory, sorted by byte value; the caller frees each and the array. */
-static int
-list_dir(int dirfd, const char *path, char ***names, size_t *count, struct oci_err *e)
-{
-	struct dirent *d;
-	size_t n = 0, cap = 0;
-	char **v = NULL, **nv;
-	DIR *dir;
-	int fd;
-
-	fd = dup(dirfd);
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return oci_fail_errno(e, "%s", path[0] ? path : ".");
-	}
-	rewinddir(dir);
-	errno = 0;
-	while ((d = readdir(dir)) != NULL) {
-		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 32;
-			nv = realloc(v, cap * sizeof *v);
-			if (nv == NULL)
-				goto oom;
-			v = nv;
-		}
-		if ((v[n] = strdup(d->d_name)) == NULL)
-			goto oom;
-		n++;
-		errno = 0;
-	}
-	if (errno != 0) {
-		oci_fail_errno(e, "%s: read directory", path[0] ? path : ".");
-		goto bad;
-	}
-	closedir(dir);
-	if (n > 1)
-		qsort(v, n, sizeof *v, name_cmp);
-	*names = v;
-	*count = n;
-	return 0;
-oom:
-	oci_fail(e, "out of memory");
-bad:
-	while (n > 0)
-		free(v[--n]);
-	free(v);
-	closedir(dir);
-	return -1;
-}
-
 /* Copy the xattrs of dirfd/name into the entry, in name order, leaving overlayfs' own out. */
 static int
 add_xattrs(struct walk *w, int dirfd, const char *name, const char *path)
@@ -443,8 +390,8 @@ walk_dir(struct walk *w, int dirfd, const char *prefix)
 			return -1;
 		rc = -1;
 	}
-	if (list_dir(dirfd, prefix, &names, &n, w->e) < 0)
-		return -1;
+	if (oci_dir_names(dirfd, &names, &n, w->e) < 0)
+		return oci_context(w->e, "%s", prefix[0] ? prefix : ".");
 	for (i = 0; i < n; i++) {
 		free(path);
 		if (asprintf(&path, "%s%s", prefix, names[i]) < 0) {
@@ -483,9 +430,7 @@ walk_dir(struct walk *w, int dirfd, const char *prefix)
 	rc = 0;
 out:
 	free(path);
-	while (n > 0)
-		free(names[--n]);
-	free(names);
+	oci_dir_names_free(names, n);
 	return rc;
 }
 

@@ -364,6 +364,15 @@ int oci_image_config(struct oci_image *img, char **buf, size_t *len,
 const json_t *oci_image_layers(struct oci_image *img, struct oci_err *e);
 void oci_image_free(struct oci_image *img);
 
+/* ------------------------------------------------------------------ dir.c */
+
+/*
+ * The names in the directory dirfd ("." and ".." left out), sorted by byte
+ * value.  Free them with oci_dir_names_free.
+ */
+int oci_dir_names(int dirfd, char ***names, size_t *count, struct oci_err *e);
+void oci_dir_names_free(char **names, size_t n);
+
 /* ------------------------------------------------------------- whiteout.c */
 
 /* image-spec layer.md "Whiteouts" */

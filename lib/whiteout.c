@@ -174,55 +174,6 @@ out:
 	return rc;
 }
 
-static int
-by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names in a directory, sorted; *n gets how many.  Caller frees each and the array. */
-static char **
-list_dir(int dirfd, size_t *n)
-{
-	char **v = NULL, **nv;
-	size_t cap = 0;
-	struct dirent *de;
-	int fd;
-	DIR *d;
-
-	*n = 0;
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (*n == cap) {
-			nv = realloc(v, (cap = cap ? cap * 2 : 32) * sizeof *v);
-			if (nv == NULL)
-				goto bad;
-			v = nv;
-		}
-		if ((v[*n] = strdup(de->d_name)) == NULL)
-			goto bad;
-		(*n)++;
-	}
-	closedir(d);
-	if (v == NULL)
-		v = calloc(1, sizeof *v);
-	if (v)
-		qsort(v, *n, sizeof *v, by_name);
-	return v;
-bad:
-	closedir(d);
-	while (*n > 0)
-		free(v[--*n]);
-	free(v);
-	return NULL;
-}
 
 struct walk {
 	oci_whiteout_fn fn;	/* listing */
@@ -252,10 +203,9 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 	if ((b = malloc(sizeof *b)) == NULL)
 		return oci_fail(e, "out of memory");
 	path = b->path, wh_name = b->wh_name, sub = b->sub;
-	names = list_dir(dirfd, &n);
-	if (names == NULL) {
+	if (oci_dir_names(dirfd, &names, &n, e) < 0) {
 		free(b);
-		return oci_fail_errno(e, "/%s", dir);
+		return oci_context(e, "/%s", dir);
 	}
 	for (i = 0; rc == 0 && i < n; i++) {
 		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -336,9 +286,7 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 			rc = walk_dir(w, fd, sub, e);
 		close(fd);
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	oci_dir_names_free(names, n);
 	free(b);
 	return rc;
 }
