@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -87,20 +89,85 @@ identity_map(const char *own, char *out, size_t len, struct oci_err *e)
 	return 0;
 }
 
+/* With remap: ids 0-65535 inside are remap… outside, as a container's own range. */
 static int
-helper_write_maps(pid_t pid, struct oci_err *e)
+helper_write_maps(pid_t pid, uid_t remap, struct oci_err *e)
 {
 	char path[64], map[4096];
 
-	if (identity_map("/proc/self/uid_map", map, sizeof map, e) < 0)
+	if (remap != (uid_t)-1)
+		snprintf(map, sizeof map, "0 %lu %u\n", (unsigned long)remap, OCI_NS_RANGE);
+	else if (identity_map("/proc/self/uid_map", map, sizeof map, e) < 0)
 		return -1;
 	snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
 	if (write_file(path, map, e) < 0)
 		return -1;
-	if (identity_map("/proc/self/gid_map", map, sizeof map, e) < 0)
+	if (remap == (uid_t)-1 && identity_map("/proc/self/gid_map", map, sizeof map, e) < 0)
 		return -1;
 	snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
 	return write_file(path, map, e);
+}
+
+/*
+ * systemd's convention (UIDS-GIDS.md): ids 524288 to 1879048191 are for
+ * containers' user namespaces, in blocks of 65536.  We take one at random,
+ * as `systemd-nspawn --private-users=pick` and podman's --userns=auto give
+ * each container a range of its own.
+ */
+uid_t
+oci_ns_pick_range(void)
+{
+	unsigned int r = 0;
+
+	if (getrandom(&r, sizeof r, 0) != sizeof r)
+		r = (unsigned int)getpid();
+	return 524288 + (uid_t)OCI_NS_RANGE * (r % ((1879048192U - 524288U) / OCI_NS_RANGE));
+}
+
+int
+oci_ns_userns_fd(uid_t remap, struct oci_err *e)
+{
+	int hold[2], ready[2] = { -1, -1 }, fd = -1, status;
+	char path[64], c;
+	pid_t pid;
+
+	if (pipe2(hold, O_CLOEXEC) < 0)
+		return oci_fail_errno(e, "pipe");
+	if (pipe2(ready, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		oci_fail_errno(e, "fork");
+		goto out;
+	}
+	if (pid == 0) {
+		close(hold[1]);
+		close(ready[0]);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(1);
+		(void)!write(ready[1], "x", 1);
+		(void)!read(hold[0], &c, 1);	/* until our namespace has been opened */
+		_exit(0);
+	}
+	close(ready[1]);
+	ready[1] = -1;
+	if (read(ready[0], &c, 1) != 1)
+		oci_fail(e, "user namespace for the idmapped rootfs: unshare failed");
+	else if (helper_write_maps(pid, remap, e) == 0) {
+		snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			oci_fail_errno(e, "%s", path);
+	}
+	close(hold[1]);
+	hold[1] = -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+out:
+	close(hold[0]);
+	if (hold[1] >= 0)
+		close(hold[1]);
+	if (ready[0] >= 0)
+		close(ready[0]);
+	if (ready[1] >= 0)
+		close(ready[1]);
+	return fd;
 }
 
 /* Map just our own ids to 0, the one mapping an unprivileged user may write. */
@@ -150,7 +217,7 @@ clone_flags(int ns)
 }
 
 int
-oci_ns_unshare(int ns, struct oci_err *e)
+oci_ns_unshare(int ns, uid_t remap, struct oci_err *e)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -175,7 +242,7 @@ oci_ns_unshare(int ns, struct oci_err *e)
 
 			close(go[1]);
 			close(res[0]);
-			if (read(go[0], &c, 1) == 1 && helper_write_maps(getppid(), &he) < 0)
+			if (read(go[0], &c, 1) == 1 && helper_write_maps(getppid(), remap, &he) < 0)
 				(void)!write(res[1], he.msg, strlen(he.msg));
 			_exit(0);
 		}
@@ -205,7 +272,17 @@ oci_ns_unshare(int ns, struct oci_err *e)
 				oci_fail(e, "id maps: %s", msg);
 				goto out;
 			}
-			oci_say("user namespace: every id we had is mapped to itself; we are root inside");
+			/* Our host uid 0 is not in a remapped range: become its 0. */
+			if (remap != (uid_t)-1 && (setgroups(0, NULL) < 0 ||
+			    setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+				oci_fail_errno(e, "user namespace: become root of ids %lu…", (unsigned long)remap);
+				goto out;
+			}
+			if (remap != (uid_t)-1)
+				oci_say("user namespace: ids 0-%u inside are %lu-%lu outside; root inside is nobody outside",
+				    OCI_NS_RANGE - 1, (unsigned long)remap, (unsigned long)remap + OCI_NS_RANGE - 1);
+			else
+				oci_say("user namespace: every id we had is mapped to itself; we are root inside");
 		} else {
 			if (map_self_to_root(uid, gid, e) < 0) {
 				oci_context(e, "user namespace");
@@ -284,12 +361,11 @@ oci_ns_fork(int ns, struct oci_err *e)
 	return pid;
 }
 
-int
-oci_ns_wait(pid_t child, struct oci_err *e)
+void
+oci_ns_forward(pid_t child)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 	struct sigaction sa;
-	int status;
 	size_t i;
 
 	memset(&sa, 0, sizeof sa);
@@ -299,6 +375,14 @@ oci_ns_wait(pid_t child, struct oci_err *e)
 	forward_to = child;
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+int
+oci_ns_wait(pid_t child, struct oci_err *e)
+{
+	int status;
+
+	oci_ns_forward(child);
 	while (waitpid(child, &status, 0) < 0)
 		if (errno != EINTR)
 			return oci_fail_errno(e, "wait for pid %d", (int)child);

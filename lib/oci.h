@@ -678,7 +678,8 @@ int oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_la
 /*
  * Namespaces (ns.c).  oci_ns_unshare makes the namespaces asked for in one
  * unshare(2); with OCI_NS_USER the caller becomes root inside: root keeps
- * every id it has (a helper outside writes identity maps), anyone else has
+ * every id it has (a helper outside writes identity maps) or, with remap,
+ * a range of its own; anyone else has
  * their own uid and gid mapped to 0 and setgroups denied.  OCI_NS_MOUNT also
  * makes every mount private; OCI_NS_NET brings up lo.
  */
@@ -690,7 +691,16 @@ enum {
 	OCI_NS_IPC = 1 << 4,
 	OCI_NS_NET = 1 << 5,
 };
-int oci_ns_unshare(int ns, struct oci_err *e);
+int oci_ns_unshare(int ns, uid_t remap, struct oci_err *e);
+/*
+ * remap, for root: instead of every id mapped to itself, ids 0 to
+ * OCI_NS_RANGE-1 inside are remap… outside ((uid_t)-1: no remapping).
+ * oci_ns_pick_range picks such a base for a container; oci_ns_userns_fd
+ * opens a user namespace with that mapping (for an idmapped mount).
+ */
+#define OCI_NS_RANGE 65536U
+uid_t oci_ns_pick_range(void);
+int oci_ns_userns_fd(uid_t remap, struct oci_err *e);
 /* 1 when this process is in the host's (initial) user namespace. */
 int oci_ns_initial_user(void);
 /* A new procfs on path (for the PID namespace we are in). */
@@ -706,18 +716,30 @@ pid_t oci_ns_fork(int ns, struct oci_err *e);
  * SIGUSR2 to it; returns its exit status, or 128+N when signal N killed it.
  */
 int oci_ns_wait(pid_t child, struct oci_err *e);
+/* Just the forwarding of oci_ns_wait, from now on (child 0: the signals are taken and dropped). */
+void oci_ns_forward(pid_t child);
 
 /* openat2(2) with O_CLOEXEC added; resolve is RESOLVE_* flags.  An fd or -1 (errno). */
 int oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
 
 /*
  * Containers (rootfs.c).  In a new mount and PID namespace (we are PID 1):
- * bind dir onto itself, a fresh /proc, a tmpfs /dev with null, zero, full,
- * random, urandom and tty bound from the host, /dev/pts and /dev/shm;
- * pivot_root into dir and detach the old root; set hostname (may be NULL).
+ * bind dir onto itself (or attach tree there), a fresh /proc, a tmpfs /dev with null, zero, full,
+ * random, urandom and tty bound read-only from the host, /dev/pts and /dev/shm;
+ * pivot_root into dir and detach the old root; /proc's sensitive paths made
+ * read-only or masked (oci_contain_proc); set hostname (may be NULL).
  * A mount point in dir that is a symlink leading out of dir is refused.
  */
-int oci_rootfs_enter(const char *dir, const char *hostname, struct oci_err *e);
+int oci_rootfs_enter(const char *dir, int tree, const char *hostname, struct oci_err *e);
+/*
+ * A detached, recursive copy of the mount at dir, idmapped through a user
+ * namespace that maps 0… to remap… (mount_setattr(2) MOUNT_ATTR_IDMAP): a
+ * file owned by uid 0 on disk is owned by remap in it, and so by root in a
+ * container whose ids are remap….  Pass it to oci_rootfs_enter as tree (-1:
+ * bind dir as it is).  Fails where the filesystem cannot be idmapped
+ * (overlayfs, or one mounted in another user namespace).
+ */
+int oci_rootfs_idmap(const char *dir, uid_t remap, struct oci_err *e);
 /* chdir inside the current root, refusing /proc magic links on the way. */
 int oci_rootfs_chdir(const char *dir, struct oci_err *e);
 
@@ -744,6 +766,8 @@ struct oci_process {
 /* cmd (NULL-terminated, may be NULL or empty) replaces Cmd, as docker run does. */
 int oci_process_from_config(const json_t *config, char *const *cmd, struct oci_process *p,
     struct oci_err *e);
+/* Set each "NAME=VALUE" of kv (NULL-terminated) in p->env, replacing NAME's value. */
+int oci_process_setenv(struct oci_process *p, char *const *kv, struct oci_err *e);
 void oci_process_free(struct oci_process *p);
 /*
  * Become p->user (when p->env is set: an image's process), chdir to
@@ -751,6 +775,38 @@ void oci_process_free(struct oci_process *p);
  * failure: -1 when the preparation failed, exec's errno when exec did.
  */
 int oci_process_exec(struct oci_process *p, struct oci_err *e);
+
+/*
+ * What keeps a container in (contain.c), the defaults runc applies.
+ * oci_contain_reexec: unless /proc/self/exe is already a sealed memfd,
+ * copy it into one and re-execute with argv (returns only on failure).
+ * oci_contain_proc: after pivot_root, /proc/sys and friends read-only,
+ * /proc/keys, /proc/kcore and friends masked.  oci_contain_limit: docker's
+ * default capabilities, no_new_privs, the seccomp filter.  oci_contain_run:
+ * as PID 1, in a session of its own, run p as a child under those limits and
+ * reap every orphan until it ends (tty: see below; -1 for none); *status
+ * is its exit status (128+N for
+ * signal N).  -1 when it could not start: *status is 127 (no such command),
+ * 126 (exec refused it) or 1.
+ */
+int oci_contain_reexec(char *argv[], struct oci_err *e);
+int oci_contain_proc(struct oci_err *e);
+int oci_contain_limit(struct oci_err *e);
+int oci_contain_run(struct oci_process *p, int tty, int *status, struct oci_err *e);
+/*
+ * With a terminal, the container gets its own, from its own /dev/pts (as
+ * runc's console socket does it): PID 1 calls oci_contain_console to open
+ * a pseudo-terminal there, sized as stdin, and send its master over sock
+ * (an AF_UNIX socket); *slave is oci_contain_run's tty, the command's
+ * controlling terminal and its 0, 1, 2 where ours were a terminal.  On the
+ * host side oci_contain_console_recv returns the master (-1: none came), and
+ * oci_contain_relay puts stdin in raw mode, copies stdin to the master and
+ * the master to stdout until the container's side closes, restores stdin
+ * and returns oci_ns_wait(child).
+ */
+int oci_contain_console(int sock, int *slave, struct oci_err *e);
+int oci_contain_console_recv(int sock);
+int oci_contain_relay(pid_t child, int master, struct oci_err *e);
 
 /*
  * overlayfs (overlay.c).  lower is top layer first, as overlayfs wants it;

@@ -99,6 +99,38 @@ bad:
 	return -1;
 }
 
+int
+oci_process_setenv(struct oci_process *p, char *const *kv, struct oci_err *e)
+{
+	size_t n = 0, i, klen;
+	char *copy;
+
+	while (p->env && p->env[n])
+		n++;
+	for (; *kv; kv++) {
+		klen = strcspn(*kv, "=") + 1;
+		if ((copy = strdup(*kv)) == NULL)
+			return oci_fail(e, "out of memory");
+		for (i = 0; i < n; i++)
+			if (strncmp(p->env[i], *kv, klen) == 0)
+				break;
+		if (i < n) {
+			free(p->env[i]);
+			p->env[i] = copy;
+			continue;
+		}
+		char **nv = realloc(p->env, (n + 2) * sizeof *nv);
+		if (nv == NULL) {
+			free(copy);
+			return oci_fail(e, "out of memory");
+		}
+		p->env = nv;
+		p->env[n++] = copy;
+		p->env[n] = NULL;
+	}
+	return 0;
+}
+
 void
 oci_process_free(struct oci_process *p)
 {

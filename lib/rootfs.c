@@ -98,7 +98,7 @@ out:
 	return rc;
 }
 
-/* Bind the host's /dev/NAME onto an empty file of the same name in devfd. */
+/* Bind the host's /dev/NAME, read-only, onto an empty file of the same name in devfd. */
 static int
 bind_device(int devfd, const char *name, struct oci_err *e)
 {
@@ -111,6 +111,15 @@ bind_device(int devfd, const char *name, struct oci_err *e)
 		if (errno == ENOENT || errno == ENXIO)
 			return 0;	/* the host has none: neither will the container */
 		return oci_fail_errno(e, "%s", host);
+	}
+	/* Read-only: the node is the host's own, and a chmod or chown
+	 * inside would change it for the host too. */
+	if (mount_setattr(tree, "", AT_EMPTY_PATH, &(struct mount_attr){
+	    .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC },
+	    sizeof(struct mount_attr)) < 0) {
+		oci_fail_errno(e, "bind %s read-only", host);
+		close(tree);
+		return -1;
 	}
 	fd = openat(devfd, name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
 	if (fd < 0 || move_mount(tree, "", devfd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
@@ -180,7 +189,31 @@ out:
 }
 
 int
-oci_rootfs_enter(const char *dir, const char *hostname, struct oci_err *e)
+oci_rootfs_idmap(const char *dir, uid_t remap, struct oci_err *e)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };
+	int tree, userns;
+
+	if ((userns = oci_ns_userns_fd(remap, e)) < 0)
+		return -1;
+	tree = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (tree < 0) {
+		oci_fail_errno(e, "rootfs %s", dir);
+		close(userns);
+		return -1;
+	}
+	attr.userns_fd = userns;
+	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+		oci_fail_errno(e, "rootfs %s: idmapped mount", dir);
+		close(tree);
+		tree = -1;
+	}
+	close(userns);
+	return tree;
+}
+
+int
+oci_rootfs_enter(const char *dir, int tree, const char *hostname, struct oci_err *e)
 {
 	int rootfd = -1, fd, rc = -1;
 	struct stat st;
@@ -190,11 +223,19 @@ oci_rootfs_enter(const char *dir, const char *hostname, struct oci_err *e)
 	if (!S_ISDIR(st.st_mode))
 		return oci_fail(e, "rootfs %s: not a directory", dir);
 	/* pivot_root(2) wants the new root to be a mount point. */
-	if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return oci_fail_errno(e, "bind mount %s", dir);
+	if (tree >= 0) {
+		if (move_mount(tree, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return oci_fail_errno(e, "attach the idmapped %s", dir);
+		close(tree);
+		oci_say("rootfs %s: an idmapped copy of its mount, on itself: "
+		    "files owned by 0 on disk are owned by root inside", dir);
+	} else {
+		if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return oci_fail_errno(e, "bind mount %s", dir);
+		oci_say("rootfs %s: bind-mounted onto itself", dir);
+	}
 	if ((rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return oci_fail_errno(e, "rootfs %s", dir);
-	oci_say("rootfs %s: bind-mounted onto itself", dir);
 
 	if ((fd = mount_point(rootfd, "proc", 0555, e)) < 0)
 		goto out;
@@ -206,7 +247,7 @@ oci_rootfs_enter(const char *dir, const char *hostname, struct oci_err *e)
 	oci_say("/proc: a new procfs, it sees only this PID namespace");
 	if (make_dev(rootfd, e) < 0)
 		goto out;
-	oci_say("/dev: a tmpfs with null, zero, full, random, urandom and tty from the host; /dev/pts, /dev/shm");
+	oci_say("/dev: a tmpfs with null, zero, full, random, urandom and tty bound read-only from the host; /dev/pts, /dev/shm");
 
 	/* pivot_root(".", "."): the old root ends up stacked on "/", and
 	 * detaching it leaves the rootfs alone (pivot_root(2), NOTES). */
@@ -219,6 +260,8 @@ oci_rootfs_enter(const char *dir, const char *hostname, struct oci_err *e)
 		goto out;
 	}
 	oci_say("pivot_root: %s is now /, the old root is detached", dir);
+	if (oci_contain_proc(e) < 0)
+		goto out;
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0) {
 		oci_fail_errno(e, "sethostname");
 		goto out;

@@ -66,3 +66,18 @@ many_layers_image() {
 	done
 	rm -rf "$d" "$d.tar"
 }
+
+# attack_rootfs DIR ROOTFS: a copy of ROOTFS with tests/attack/attack.c as
+# /attack and, on x86_64, tests/attack/fake_ld.c in place of the dynamic
+# loader that oci-unshare's binary names (see tests/oci-unshare.bats).
+attack_rootfs() {
+	local dir=$1 rootfs=$2 interp
+	cp -a "$rootfs" "$dir"
+	gcc -static -O1 -o "$dir/attack" "$TESTS_DIR/attack/attack.c"
+	[ "$(uname -m)" = x86_64 ] || return 0
+	interp=$(readelf -l "$(command -v oci-unshare)" | sed -n 's/.*program interpreter: \(.*\)]$/\1/p')
+	[ -n "$interp" ] || return 0
+	mkdir -p "$dir$(dirname "$interp")"
+	gcc -nostdlib -static -fno-pie -no-pie -O1 -fno-stack-protector \
+		-o "$dir$interp" "$TESTS_DIR/attack/fake_ld.c"
+}

@@ -16,8 +16,14 @@ setup_file() {
 		umoci config --image bb:latest --tag ghost --config.user ghost
 		umoci config --image bb:latest --tag entry --config.entrypoint echo --config.entrypoint entry
 		umoci unpack --image bb:latest bundle
+		attack_rootfs "$F/evil" "$F/bundle/rootfs"
 	} >/dev/null
 	chmod -R a+rX "$F"
+}
+
+teardown() {
+	# A test whose container outlived oci-unshare leaves nothing behind.
+	[ -z "${ORPHAN:-}" ] || pkill -KILL -f -- "$ORPHAN" || true
 }
 
 # ---- usage ----
@@ -31,6 +37,11 @@ setup_file() {
 	run -2 oci-unshare --no-such-option true
 	run -2 oci-unshare --image "$F/bb:latest" true
 	assert_output --partial "--image needs --rootfs"
+	run -2 oci-unshare -e FOO true
+	run -2 oci-unshare --rootfs "$F/bundle/rootfs" -e FOO true
+	assert_output --partial "--env FOO: give NAME=VALUE"
+	run -2 oci-unshare --rootfs "$F/bundle/rootfs" --network bridge true
+	run -2 oci-unshare --rootfs "$F/bundle/rootfs" --userns auto true
 }
 
 # ---- unshare -mur ----
@@ -107,23 +118,25 @@ inside() {
 	assert_line --index 0 0
 	assert_line --index 1 --regexp '^[0-9a-f]{12}$'
 	[ "${lines[1]}" != "$host" ]
-	assert_line --index 2 1
-	# Only the container's processes: sh (1), ls and grep.  (Count from
-	# line 3 on: the hostname can be all digits.)
+	# PID 1 is oci-unshare's small init; the command is PID 2.
+	assert_line --index 2 2
+	# Only the container's processes: init (1), sh (2), ls and grep.  (Count
+	# from line 3 on: the hostname can be all digits.)
 	[ "${lines[3]}" = 1 ]
-	[ "$(printf '%s\n' "${lines[@]:3}" | grep -c '^[0-9]*$')" -le 3 ]
+	[ "$(printf '%s\n' "${lines[@]:3}" | grep -c '^[0-9]*$')" -le 4 ]
 	for d in null zero full random urandom pts shm; do assert_line "$d"; done
 	assert_line "app:x:1000:1000:app:/home/app:/bin/sh"
-	# New user, mount, PID, UTS and IPC namespaces; the network is the host's unless -n.
-	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" sh -c 'for n in user mnt pid uts ipc net; do readlink /proc/self/ns/$n; done'
+	# New user, mount, PID, UTS, IPC and network namespaces; the host's network only when asked.
+	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" sh -c 'for n in user mnt pid uts ipc net; do readlink /proc/self/ns/$n; done; cat /proc/net/dev'
 	local i=0 n
-	for n in user mnt pid uts ipc; do
+	for n in user mnt pid uts ipc net; do
 		[ "${lines[$i]}" != "$(readlink /proc/self/ns/$n)" ]
 		i=$((i + 1))
 	done
-	[ "${lines[5]}" = "$(readlink /proc/self/ns/net)" ]
-	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" -n readlink /proc/self/ns/net
-	[ "$output" != "$(readlink /proc/self/ns/net)" ]
+	[ "$(printf '%s\n' "${lines[@]:6}" | grep -c :)" -eq 1 ]
+	assert_output --partial "lo:"
+	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" --network host readlink /proc/self/ns/net
+	[ "$output" = "$(readlink /proc/self/ns/net)" ]
 	# Devices work, and there is a new hostname each time.
 	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" sh -c 'echo x >/dev/null && head -c 4 /dev/zero | od -An -tx1 && hostname'
 	assert_line --index 0 " 00 00 00 00"
@@ -203,7 +216,7 @@ escapes() {
 	as "$1" mkdir "$r/real-proc"
 	as "$1" ln -s real-proc "$r/proc"
 	run -0 as "$1" oci-unshare --rootfs "$r" /bin/sh -c 'echo $$; read x </dev/null; echo ok'
-	assert_output $'1\nok'
+	assert_output $'2\nok'
 	[ -d "$r/dev" ]
 }
 @test "a rootfs symlink (proc -> /x, dev -> ../..) that leads outside is refused (root)" { open_to_nobody "$T"; escapes root; }
@@ -234,4 +247,158 @@ workdir_escape() {
 	assert_output --partial "not a directory"
 	run -1 oci-unshare --rootfs "$F/missing" true
 	assert_output --partial "No such file or directory"
+}
+
+# ---- a container contains: each attack of an untrusted image, refused ----
+
+host_knobs() {
+	# Each write puts back the value already there: were it let through,
+	# the host would still be unchanged.
+	run -0 as "$1" oci-unshare --rootfs "$F/evil" sh -c '
+		for f in kernel/core_pattern vm/overcommit_memory; do
+			cat /proc/sys/$f > /proc/sys/$f && echo "$f: written"
+		done
+		if [ -e /proc/sysrq-trigger ]; then echo h > /proc/sysrq-trigger && echo "sysrq: written"; fi
+		chmod 666 /dev/null && echo "/dev/null: changed"
+		echo fine > /dev/null && echo "/dev/null: usable"
+		grep " /proc/sys " /proc/self/mountinfo'
+	refute_output --partial written
+	refute_output --partial changed
+	assert_output --regexp "core_pattern: (Read-only file system|Permission denied)"
+	assert_output --partial "chmod: /dev/null: Read-only file system"
+	assert_line "/dev/null: usable"
+	assert_output --regexp ' /proc/sys ro,'
+}
+@test "/proc/sys, /proc/sysrq-trigger and the host's device nodes cannot be changed (root)" { host_knobs root; }
+@test "/proc/sys, /proc/sysrq-trigger and the host's device nodes cannot be changed (nobody)" { host_knobs nobody; }
+
+masked() {
+	run -0 as "$1" oci-unshare --rootfs "$F/evil" sh -c '
+		for f in keys timer_list kallsyms kcore; do
+			[ -e /proc/$f ] && echo "$f: $(cat /proc/$f 2>&1 | wc -c) bytes"
+		done; true'
+	assert_line "kallsyms: 0 bytes"
+	assert_line "timer_list: 0 bytes"
+	refute_output --regexp ': [1-9][0-9]* bytes'
+}
+@test "/proc/keys, /proc/kallsyms, /proc/timer_list and /proc/kcore are masked (root)" { masked root; }
+@test "/proc/keys, /proc/kallsyms, /proc/timer_list and /proc/kcore are masked (nobody)" { masked nobody; }
+
+limits() {
+	run -0 as "$1" oci-unshare --rootfs "$F/evil" grep -E '^(CapBnd|CapEff|NoNewPrivs|Seccomp):' /proc/self/status
+	# docker's default 14 capabilities: chown, dac_override, fowner, fsetid,
+	# kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot,
+	# mknod, audit_write, setfcap.
+	assert_line --regexp $'^CapBnd:\t00000000a80425fb$'
+	assert_line --regexp $'^CapEff:\t00000000a80425fb$'
+	assert_line --regexp $'^NoNewPrivs:\t1$'
+	assert_line --regexp $'^Seccomp:\t2$'
+	run -0 as "$1" oci-unshare --rootfs "$F/evil" /attack seccomp
+	assert_output $'keyctl: Operation not permitted\nunshare user: Operation not permitted\nbpf: Operation not permitted'
+}
+@test "the command has docker's default capabilities, no_new_privs and a seccomp filter (root)" { limits root; }
+@test "the command has docker's default capabilities, no_new_privs and a seccomp filter (nobody)" { limits nobody; }
+
+environment() {
+	run -0 as "$1" env SECRET=host oci-unshare --rootfs "$F/evil" -e GREETING=hello -e HOME=/tmp env
+	refute_output --partial SECRET
+	assert_line --regexp '^PATH=/usr/local/sbin:'
+	assert_line GREETING=hello
+	assert_line HOME=/tmp
+}
+@test "without --image the command gets a container's environment, not the host's; -e adds to it (root)" { environment root; }
+@test "without --image the command gets a container's environment, not the host's; -e adds to it (nobody)" { environment nobody; }
+
+kill_group() {
+	# A bystander in oci-unshare's process group survives kill(0, SIGKILL) from inside.
+	run -137 as "$1" bash -c 'sleep 300 & b=$!
+		oci-unshare --rootfs "'"$F/evil"'" /attack kill0; rc=$?
+		kill -0 $b && echo bystander alive; kill $b; exit $rc'
+	assert_output "bystander alive"
+}
+@test "kill(0, SIGKILL) from inside reaches no host process (root)" { kill_group root; }
+@test "kill(0, SIGKILL) from inside reaches no host process (nobody)" { kill_group nobody; }
+
+outlive() {
+	ORPHAN=oci-orph-$RANDOM
+	open_to_nobody "$T"
+	as "$1" oci-unshare --rootfs "$F/evil" /attack orphan "$ORPHAN" >"$T/out" 2>&1 &
+	local job=$! i pid
+	for i in $(seq 100); do grep -q "orphan ready" "$T/out" && break; sleep 0.1; done
+	run -0 pgrep -x "$ORPHAN"	# it is there, ignoring its parent's death
+	# The host-side oci-unshare (inside, PID 1 is "oci-init", the attack "/attack …").
+	pid=$(pgrep -f -- "oci-unshare --rootfs $F/evil /attack orphan $ORPHAN")
+	[ -n "$pid" ]
+	kill -KILL "$pid"
+	wait "$job" || true
+	for i in $(seq 50); do pgrep -x "$ORPHAN" >/dev/null || break; sleep 0.1; done
+	run -1 pgrep -x "$ORPHAN"
+}
+@test "no container process outlives a SIGKILL of oci-unshare (root)" { outlive root; }
+@test "no container process outlives a SIGKILL of oci-unshare (nobody)" { outlive nobody; }
+
+runtime_rewrite() {
+	[ -x "$F/evil/lib64/ld-linux-x86-64.so.2" ] || skip "the loader attack is written for x86_64"
+	open_to_nobody "$T"
+	as "$1" mkdir "$T/rt"
+	as "$1" cp "$(command -v oci-unshare)" "$T/rt/oci-unshare"
+	local before
+	before=$(sha256sum <"$T/rt/oci-unshare")
+	# setsid: the attack signals its process group, and that must not be bats'.
+	run as "$1" setsid -w "$T/rt/oci-unshare" --rootfs "$F/evil" /proc/self/exe
+	assert_output --partial "open runtime for writing: "
+	refute_output --partial "write runtime: done"
+	sleep 0.5	# were anything left running inside, give it time to try
+	[ "$(sha256sum <"$T/rt/oci-unshare")" = "$before" ]
+	[ "$status" -eq 0 ]
+}
+@test "a container cannot rewrite the runtime through /proc/self/exe, a copy the caller owns (root)" { runtime_rewrite root; }
+@test "a container cannot rewrite the runtime through /proc/self/exe, a copy the caller owns (nobody)" { runtime_rewrite nobody; }
+
+terminal() {
+	open_to_nobody "$T"
+	# script(1) gives us a terminal; the container must get one of its own.
+	# (The devpts instance tells the two apart: both can be pts 0.)
+	run -0 as "$1" script -qec "stat -L -c 'host terminal is on %d' /dev/stdin;
+		oci-unshare --rootfs '$F/evil' /attack tiocsti" /dev/null
+	local host inside
+	host=$(sed -n 's/.*host terminal is on \([0-9]*\).*/\1/p' <<<"$output")
+	inside=$(sed -n 's/.*stdin is pts [0-9]* of the devpts on \([0-9]*\):\([0-9]*\).*/\1 \2/p' <<<"$output")
+	[ -n "$host" ] && [ -n "$inside" ]
+	# stat's %d is major*256+minor for these small numbers.
+	[ "$host" != "$(( ${inside% *} * 256 + ${inside#* } ))" ]
+	assert_output --partial "tiocsti fd 0: Operation not permitted"
+	assert_output --partial "tiocsti /dev/tty: Operation not permitted"
+	refute_output --regexp 'tiocsti[^:]*: done'
+	# Without a terminal, the terminal fds it was given are no controlling terminal.
+	run -0 as "$1" script -qec "oci-unshare --rootfs '$F/evil' /attack tiocsti </dev/null" /dev/null
+	assert_output --partial "tiocsti fd 1: Operation not permitted"
+	assert_output --partial "/dev/tty: No such device or address"
+}
+@test "with a terminal, the container gets its own: no TIOCSTI into the host's (root)" { terminal root; }
+@test "with a terminal, the container gets its own: no TIOCSTI into the host's (nobody)" { terminal nobody; }
+
+@test "as root, container ids are a range of their own through an idmapped rootfs; --userns host keeps host ids" {
+	cp -a "$F/bundle/rootfs" "$T/r"
+	run -0 oci-unshare --rootfs "$T/r" sh -c 'cat /proc/self/uid_map; id -u; echo made > /by-root; stat -c %u /bin/busybox'
+	read -r inside outside count <<<"${lines[0]}"
+	[ "$inside" -eq 0 ] && [ "$outside" -ge 524288 ] && [ "$count" -eq 65536 ]
+	assert_line --index 1 0
+	assert_line --index 2 0
+	# Through the idmapped mount, what root wrote inside is uid 0's on disk.
+	[ "$(stat -c %u:%g "$T/r/by-root")" = 0:0 ]
+	run -0 oci-unshare --rootfs "$T/r" --userns host cat /proc/self/uid_map
+	assert_output --regexp '^ +0 +0 +4294967295$'
+	run -1 as nobody oci-unshare --rootfs "$F/bundle/rootfs" --userns remap true
+	assert_output --partial "only root in the host's user namespace can remap ids"
+}
+
+@test "as root on a rootfs that cannot be idmapped (overlayfs), ids stay the host's and -v says why" {
+	mkdir lower upper work merged
+	cp -a "$F/bundle/rootfs/." lower/
+	mount -t overlay overlay -o "lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/work" merged
+	run -0 oci-unshare -v --rootfs merged cat /proc/self/uid_map
+	umount merged
+	assert_output --partial "idmapped mount: Invalid argument: container ids stay host ids"
+	assert_line --regexp '^ +0 +0 +4294967295$'
 }

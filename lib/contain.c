@@ -1,0 +1,521 @@
+/*
+ * lib/contain.c — what keeps a container in: the defaults that runc (and so
+ * docker and podman) applies to every container, in the small.
+ *
+ * Namespaces alone do not contain.  Root inside a user namespace still owns
+ * whatever its uid owns outside, procfs still offers host-wide knobs such as
+ * /proc/sys/kernel/core_pattern, and a process that runs the runtime's own
+ * binary (/proc/self/exe) could rewrite it.  So, as runc does:
+ *
+ *   - the runtime re-executes itself from a sealed in-memory copy, so that
+ *     /proc/self/exe never names a file that can be written (runc's
+ *     CVE-2019-5736 fix: memfd_create(2) and F_SEAL_WRITE);
+ *   - /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus and /proc/fs are
+ *     read-only, and /proc/kcore, /proc/keys, /proc/timer_list … are masked
+ *     (runtime-spec config-linux.md maskedPaths and readonlyPaths, with the
+ *     lists docker gives runc);
+ *   - the command gets docker's default capability set, no_new_privs, and a
+ *     seccomp filter refusing the system calls that reach what namespaces
+ *     do not isolate (the kernel keyring, TIOCSTI, new user namespaces, …);
+ *   - a small init of ours is PID 1 (as `docker run --init` does): it dies
+ *     with oci-unshare, and with it every process of the container.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "oci.h"
+
+/* ---- a runtime that cannot be rewritten ---- */
+
+#define EXE_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+int
+oci_contain_reexec(char *argv[], struct oci_err *e)
+{
+	extern char **environ;
+	struct stat st;
+	int exe, mem;
+	off_t off = 0;
+
+	if ((exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
+		return oci_fail_errno(e, "/proc/self/exe");
+	if ((fcntl(exe, F_GET_SEALS) & EXE_SEALS) == EXE_SEALS) {
+		close(exe);
+		oci_say("runtime: running from a sealed in-memory copy, /proc/self/exe cannot be written");
+		return 0;
+	}
+	if (fstat(exe, &st) < 0 ||
+	    (mem = memfd_create("oci-unshare", MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0) {
+		oci_fail_errno(e, "copy the runtime into memory");
+		close(exe);
+		return -1;
+	}
+	while (off < st.st_size)
+		if (sendfile(mem, exe, &off, st.st_size - off) <= 0)
+			break;
+	close(exe);
+	if (off != st.st_size || fcntl(mem, F_ADD_SEALS, EXE_SEALS) < 0) {
+		oci_fail_errno(e, "copy the runtime into memory");
+		close(mem);
+		return -1;
+	}
+	fexecve(mem, argv, environ);
+	oci_fail_errno(e, "re-execute the runtime from its sealed copy");
+	close(mem);
+	return -1;
+}
+
+/* ---- /proc: read-only and masked paths ---- */
+
+/* docker's defaults for runc (moby oci/defaults.go), and /proc/kallsyms. */
+static const char *const masked_paths[] = {
+	"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+	"/proc/scsi", "/proc/kallsyms",
+};
+static const char *const readonly_paths[] = {
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+#define RO_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+static int
+read_only(const char *path, struct oci_err *e)
+{
+	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+		if (errno == ENOENT)
+			return 0;	/* not on this kernel */
+		return oci_fail_errno(e, "bind %s", path);
+	}
+	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | RO_FLAGS, NULL) < 0)
+		return oci_fail_errno(e, "make %s read-only", path);
+	return 0;
+}
+
+static int
+mask(const char *path, struct oci_err *e)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : oci_fail_errno(e, "%s", path);
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", path, "tmpfs", RO_FLAGS, "size=0") < 0)
+			return oci_fail_errno(e, "mask %s", path);
+		return 0;
+	}
+	/* /dev/null, read-only; not nodev, or reading it would fail. */
+	if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
+		return oci_fail_errno(e, "mask %s", path);
+	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
+		return oci_fail_errno(e, "make the mask of %s read-only", path);
+	return 0;
+}
+
+int
+oci_contain_proc(struct oci_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++)
+		if (read_only(readonly_paths[i], e) < 0)
+			return -1;
+	for (i = 0; i < sizeof masked_paths / sizeof masked_paths[0]; i++)
+		if (mask(masked_paths[i], e) < 0)
+			return -1;
+	oci_say("/proc: sys, sysrq-trigger, irq, bus and fs read-only; kcore, keys, kallsyms, "
+	    "timer_list and %zu more masked, as runc does", sizeof masked_paths / sizeof masked_paths[0] - 4);
+	return 0;
+}
+
+/* ---- capabilities ---- */
+
+/* docker's default set (moby oci/caps/defaults.go); every other is dropped. */
+static const int default_caps[] = {
+	CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW,
+	CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE,
+	CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
+};
+
+static int
+last_cap(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+	int n = CAP_LAST_CAP;
+
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = CAP_LAST_CAP;
+		fclose(f);
+	}
+	return n;
+}
+
+static int
+bound_caps(struct oci_err *e)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	int c, last = last_cap();
+	size_t i;
+	uint64_t keep = 0;
+
+	for (i = 0; i < sizeof default_caps / sizeof default_caps[0]; i++)
+		keep |= 1ULL << default_caps[i];
+	for (c = 0; c <= last && c < 64; c++)
+		if (!(keep & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return oci_fail_errno(e, "drop capability %d from the bounding set", c);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return oci_fail_errno(e, "clear the ambient capabilities");
+	memset(d, 0, sizeof d);
+	d[0].effective = d[0].permitted = (uint32_t)keep;
+	d[1].effective = d[1].permitted = (uint32_t)(keep >> 32);
+	if (syscall(SYS_capset, &h, d) < 0)
+		return oci_fail_errno(e, "capset");
+	return 0;
+}
+
+/* ---- seccomp ---- */
+
+#if defined(__x86_64__)
+#define SECCOMP_ARCH AUDIT_ARCH_X86_64
+#define SECCOMP_NR_LIMIT 0x40000000	/* __X32_SYSCALL_BIT: x32 numbers are refused */
+#elif defined(__aarch64__)
+#define SECCOMP_ARCH AUDIT_ARCH_AARCH64
+#define SECCOMP_NR_LIMIT 0x40000000
+#endif
+
+#ifdef SECCOMP_ARCH
+/*
+ * Refused with EPERM: what namespaces do not isolate, or what a container
+ * has no business doing (docker's default profile refuses each of these
+ * too, most by way of the capability they need).
+ */
+static const int denied_calls[] = {
+	SYS_keyctl, SYS_add_key, SYS_request_key,	/* the keyring is not namespaced */
+	SYS_bpf, SYS_perf_event_open, SYS_userfaultfd,
+	SYS_kexec_load, SYS_kexec_file_load, SYS_init_module, SYS_finit_module,
+	SYS_delete_module, SYS_open_by_handle_at, SYS_name_to_handle_at,
+	SYS_mount, SYS_umount2, SYS_pivot_root, SYS_setns, SYS_swapon, SYS_swapoff,
+	SYS_fsopen, SYS_fsconfig, SYS_fsmount, SYS_fspick, SYS_move_mount, SYS_open_tree,
+	SYS_mount_setattr, SYS_acct, SYS_quotactl, SYS_syslog, SYS_settimeofday,
+	SYS_clock_settime, SYS_clock_adjtime, SYS_adjtimex,
+#ifdef SYS_iopl
+	SYS_iopl, SYS_ioperm,
+#endif
+};
+
+#define LD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
+#define LD_ARG(n) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[n]))
+#define RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
+#define DENY(err) RET(SECCOMP_RET_ERRNO | (err))
+
+static int
+seccomp_filter(struct oci_err *e)
+{
+	enum { NDENIED = sizeof denied_calls / sizeof denied_calls[0] };
+	struct sock_filter f[2 * NDENIED + 24];
+	struct sock_fprog prog;
+	size_t n = 0, i;
+
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0);
+	f[n++] = (struct sock_filter)RET(SECCOMP_RET_KILL_PROCESS);	/* another ABI: no table for it */
+	f[n++] = (struct sock_filter)LD_NR;
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, SECCOMP_NR_LIMIT, 0, 1);
+	f[n++] = (struct sock_filter)RET(SECCOMP_RET_KILL_PROCESS);
+	for (i = 0; i < NDENIED; i++) {
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, denied_calls[i], 0, 1);
+		f[n++] = (struct sock_filter)DENY(EPERM);
+	}
+	/* clone3 passes its flags in memory the filter cannot read: ENOSYS
+	 * makes the C library fall back to clone, whose flags it can. */
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1);
+	f[n++] = (struct sock_filter)DENY(ENOSYS);
+	/* No new user namespace: inside one, every capability is back. */
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 1, 0);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3);
+	f[n++] = (struct sock_filter)LD_ARG(0);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWUSER, 0, 1);
+	f[n++] = (struct sock_filter)DENY(EPERM);
+	/* TIOCSTI and TIOCLINUX type into a terminal: into the host's shell. */
+	f[n++] = (struct sock_filter)LD_NR;
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 4);
+	f[n++] = (struct sock_filter)LD_ARG(1);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCSTI, 1, 0);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TIOCLINUX, 0, 1);
+	f[n++] = (struct sock_filter)DENY(EPERM);
+	f[n++] = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
+	prog.len = n;
+	prog.filter = f;
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+		return oci_fail_errno(e, "install the seccomp filter");
+	return 0;
+}
+#else
+static int
+seccomp_filter(struct oci_err *e)
+{
+	(void)e;
+	oci_say("seccomp: no filter for this architecture");
+	return 0;
+}
+#endif
+
+int
+oci_contain_limit(struct oci_err *e)
+{
+	if (bound_caps(e) < 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return oci_fail_errno(e, "no_new_privs");
+	if (seccomp_filter(e) < 0)
+		return -1;
+	oci_say("capabilities: docker's default %zu, every other dropped; no_new_privs; "
+	    "seccomp refuses keyctl, bpf, mount, new user namespaces, TIOCSTI and %zu more",
+	    sizeof default_caps / sizeof default_caps[0],
+#ifdef SECCOMP_ARCH
+	    sizeof denied_calls / sizeof denied_calls[0] - 4
+#else
+	    (size_t)0
+#endif
+	);
+	return 0;
+}
+
+/* ---- PID 1 ---- */
+
+int
+oci_contain_run(struct oci_process *p, int tty, int *status, struct oci_err *e)
+{
+	int fail[2], st, code;
+	ssize_t n;
+	pid_t pid, w;
+
+	*status = 1;
+	/* Our own session: kill(0, …) and the terminal's signals stay inside. */
+	if (setsid() < 0 && errno != EPERM)
+		return oci_fail_errno(e, "setsid");
+	/* Nobody inside may ptrace or read the memory of this process. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	prctl(PR_SET_NAME, "oci-init", 0, 0, 0);
+	if (pipe2(fail, O_CLOEXEC) < 0)
+		return oci_fail_errno(e, "pipe");
+	/* Handled from now on, so that none of them kills us before the
+	 * command is there to take it. */
+	oci_ns_forward(0);
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		oci_fail_errno(e, "fork");
+		close(fail[0]);
+		close(fail[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct oci_err ce = { "" };
+
+		close(fail[0]);
+		setsid();
+		/* A terminal of our own: the pty's far end becomes our
+		 * controlling terminal, and 0, 1 and 2 where they were one. */
+		if (tty >= 0) {
+			ioctl(tty, TIOCSCTTY, 0);
+			for (int fd = 0; fd < 3; fd++)
+				if (isatty(fd))
+					dup2(tty, fd);
+			close(tty);
+		}
+		code = oci_contain_limit(&ce) < 0 ? -1 : oci_process_exec(p, &ce);
+		code = code < 0 ? 1 : code == ENOENT ? 127 : 126;
+		(void)!write(fail[1], &code, sizeof code);
+		(void)!write(fail[1], ce.msg, strlen(ce.msg));
+		_exit(code);
+	}
+	oci_ns_forward(pid);
+	close(fail[1]);
+	if (tty >= 0)
+		close(tty);	/* the pty hangs up when the command's side closes */
+	n = read(fail[0], &code, sizeof code);
+	if (n == (ssize_t)sizeof code) {
+		n = read(fail[0], e->msg, sizeof e->msg - 1);
+		e->msg[n > 0 ? n : 0] = '\0';
+		close(fail[0]);
+		*status = code;
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		return -1;
+	}
+	close(fail[0]);
+	/* Reap every orphan; the command's own end is the container's. */
+	for (;;) {
+		w = waitpid(-1, &st, 0);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return oci_fail_errno(e, "wait");
+		if (w == pid)
+			break;
+	}
+	*status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+	return 0;
+}
+
+/* ---- a terminal of the container's own ---- */
+
+static struct termios saved_termios;
+static volatile sig_atomic_t winch;
+
+static void
+on_winch(int sig)
+{
+	(void)sig;
+	winch = 1;
+}
+
+int
+oci_contain_console(int sock, int *slave, struct oci_err *e)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], byte = 'm';
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	    .msg_controllen = sizeof cbuf };
+	struct cmsghdr *c;
+	struct winsize ws;
+	int master;
+
+	*slave = -1;
+	/* The container's own devpts instance (newinstance), as runc's console. */
+	if ((master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 || unlockpt(master) < 0 ||
+	    (*slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+		oci_fail_errno(e, "a pseudo-terminal in the container's /dev/pts");
+		if (master >= 0)
+			close(master);
+		return -1;
+	}
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		ioctl(master, TIOCSWINSZ, &ws);
+	memset(cbuf, 0, sizeof cbuf);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &master, sizeof master);
+	if (sendmsg(sock, &msg, 0) < 0) {
+		oci_fail_errno(e, "hand the terminal to oci-unshare");
+		close(master);
+		close(*slave);
+		*slave = -1;
+		return -1;
+	}
+	close(master);
+	oci_say("terminal: %s, in the container's own /dev/pts; oci-unshare relays the host's to it",
+	    ptsname(master) ? "a pseudo-terminal" : "a pseudo-terminal");
+	return 0;
+}
+
+int
+oci_contain_console_recv(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], byte;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	    .msg_controllen = sizeof cbuf };
+	struct cmsghdr *c;
+	int fd = -1;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
+		return -1;
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(c), sizeof fd);
+	return fd;
+}
+
+/* Copy what is readable on from to to; 0 at end of input, -1 on error. */
+static int
+pass(int from, int to)
+{
+	char buf[4096];
+	ssize_t n = read(from, buf, sizeof buf), w;
+	char *p = buf;
+
+	if (n <= 0)
+		return n == 0 || errno == EIO ? 0 : (errno == EINTR || errno == EAGAIN) ? 1 : -1;
+	while (n > 0) {
+		if ((w = write(to, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= w;
+	}
+	return 1;
+}
+
+int
+oci_contain_relay(pid_t child, int master, struct oci_err *e)
+{
+	struct sigaction sa;
+	struct termios raw;
+	struct winsize ws;
+	struct pollfd fds[2];
+	int in_open = 1, raw_set = 0, rc;
+
+	oci_ns_forward(child);
+	if (tcgetattr(STDIN_FILENO, &saved_termios) == 0) {
+		raw = saved_termios;
+		cfmakeraw(&raw);
+		raw_set = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_winch;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWINCH, &sa, NULL);
+	for (;;) {
+		if (winch) {
+			winch = 0;
+			if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+				ioctl(master, TIOCSWINSZ, &ws);
+		}
+		fds[0] = (struct pollfd){ .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN };
+		fds[1] = (struct pollfd){ .fd = master, .events = POLLIN };
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
+			if (pass(master, STDOUT_FILENO) <= 0)
+				break;	/* the container's side is closed */
+		if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
+			in_open = pass(STDIN_FILENO, master) > 0;
+	}
+	if (raw_set)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+	close(master);
+	rc = oci_ns_wait(child, e);
+	return rc;
+}
