@@ -429,9 +429,9 @@ oci_contain_console(int sock, int *slave, struct oci_err *e)
 		*slave = -1;
 		return -1;
 	}
+	oci_say("terminal: %s, from the container's own /dev/pts; oci-unshare relays the host's to it",
+	    ptsname(master));
 	close(master);
-	oci_say("terminal: %s, in the container's own /dev/pts; oci-unshare relays the host's to it",
-	    ptsname(master) ? "a pseudo-terminal" : "a pseudo-terminal");
 	return 0;
 }
 
