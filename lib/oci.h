@@ -451,6 +451,32 @@ struct oci_untar_opts {
 int oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o,
     const char *digest, int64_t size, const char *diff_id, struct oci_err *e);
 /*
+ * The reading half of oci_untar_fd, for programs that look at a layer
+ * without extracting it: the stream (tar, gzip or zstd, told by content) is
+ * read once, checked against digest/size and diff_id as oci_untar_fd checks
+ * them, and each tar entry is given to fn in order, with the archive so that
+ * fn may read the entry's data (what it leaves unread is skipped).  fn
+ * returning -1 stops the read.  st (may be NULL) gets the byte counts.
+ */
+struct archive;
+struct archive_entry;
+struct oci_layer_stats {
+	uint64_t stored;	/* bytes as stored (compressed) */
+	uint64_t tar;		/* bytes of the tar inside */
+	enum oci_compression comp;
+	unsigned long entries;
+};
+typedef int (*oci_tar_entry_fn)(struct archive *a, struct archive_entry *ent, void *arg,
+    struct oci_err *e);
+int oci_layer_read(int layer_fd, const char *digest, int64_t size, const char *diff_id,
+    oci_tar_entry_fn fn, void *arg, struct oci_layer_stats *st, struct oci_err *e);
+/*
+ * A tar entry's name as oci-untar reads it: no leading "/", no "." or empty
+ * components ("./a", "a/" and "/a" are all "a"); ".." and names longer than
+ * PATH_MAX are refused.  out has room for PATH_MAX bytes; the root is "".
+ */
+int oci_clean_path(const char *in, char *out, struct oci_err *e);
+/*
  * rm -r of name in dirfd, never following a symlink; directories that are
  * not writable (mode 0555 as non-root) are made so first.  A missing name
  * is not an error.
