@@ -348,8 +348,8 @@ struct pathset {
 	size_t n, cap;		/* cap is a power of two */
 };
 
-static uint64_t
-hash_str(const char *s, size_t n)
+uint64_t
+oci_hash_name(const char *s, size_t n)
 {
 	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
 
@@ -361,7 +361,7 @@ hash_str(const char *s, size_t n)
 static char **
 set_slot(struct pathset *s, const char *p, size_t n)
 {
-	size_t i = hash_str(p, n) & (s->cap - 1);
+	size_t i = oci_hash_name(p, n) & (s->cap - 1);
 
 	while (s->v[i] && !(strncmp(s->v[i], p, n) == 0 && s->v[i][n] == '\0'))
 		i = (i + 1) & (s->cap - 1);
@@ -1186,6 +1186,26 @@ unlock_dir(struct untar *u, int pfd, const char *path)
 	return rc;
 }
 
+const char *
+oci_entry_path(struct archive_entry *ent, char *path, char *parent, const char **name,
+    struct oci_err *e)
+{
+	const char *raw = archive_entry_pathname(ent), *slash;
+
+	if (raw == NULL)
+		raw = archive_entry_pathname_utf8(ent);
+	if (raw == NULL) {
+		oci_fail(e, "entry with no usable name");
+		return NULL;
+	}
+	if (oci_clean_path(raw, path, e) < 0)
+		return NULL;
+	slash = strrchr(path, '/');
+	snprintf(parent, PATH_MAX, "%.*s", slash ? (int)(slash - path) : 0, path);
+	*name = slash ? slash + 1 : path;
+	return raw;
+}
+
 static int
 extract_entry(struct untar *u, struct archive_entry *ent, struct oci_err *e)
 {
@@ -1193,22 +1213,11 @@ extract_entry(struct untar *u, struct archive_entry *ent, struct oci_err *e)
 	const char *raw, *name, *wh_target;
 	mode_t type = archive_entry_filetype(ent);
 	enum oci_wh wh = OCI_WH_NONE;
-	size_t plen;
 	int pfd, rc;
 
-	raw = archive_entry_pathname(ent);
-	if (raw == NULL)
-		raw = archive_entry_pathname_utf8(ent);
-	if (raw == NULL)
-		return oci_fail(e, "entry with no usable name");
-	if (oci_clean_path(raw, path, e) < 0)
+	if ((raw = oci_entry_path(ent, path, parent, &name, e)) == NULL)
 		return -1;
 	u->entries++;
-	name = strrchr(path, '/');
-	plen = name ? (size_t)(name - path) : 0;
-	name = name ? name + 1 : path;
-	memcpy(parent, path, plen);
-	parent[plen] = '\0';
 
 	if (u->o->whiteouts != OCI_WHITEOUTS_KEEP)
 		wh = oci_whiteout_name(name, &wh_target);
