@@ -186,8 +186,9 @@ diff_image(const char *arg, const char *upperdir, const struct oci_platform *pla
 			oci_context(e, "layer %s", oci_short(desc.digest));
 			goto out;
 		}
+		/* With UPPERDIR only its changes are listed (--which: all of them). */
 		rc = oci_diff_layer(d, fd, desc.digest, desc.size, o->diff_id,
-		    o->summary ? NULL : print_change, o, &n[i], e);
+		    o->summary || (upperdir && !o->which) ? NULL : print_change, o, &n[i], e);
 		close(fd);
 		if (rc < 0) {
 			oci_context(e, "layer %s", oci_short(desc.digest));

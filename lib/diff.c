@@ -263,8 +263,7 @@ dir_at(struct oci_diff *d, const char *path, int create, struct oci_err *e)
 		if (x->alive && x->type == OCI_DIFF_DIR)
 			continue;
 		if (x->alive && x->type == OCI_DIFF_SYMLINK) {
-			oci_fail(e, "/%.*s is a symlink: oci-diff follows no link, and a layer that writes "
-			    "through one is not listed", (int)k, path);
+			oci_fail(e, "/%.*s is a symlink, which oci-diff does not follow", (int)k, path);
 			return NULL;
 		}
 		if (x->alive) {
@@ -402,7 +401,7 @@ entry(struct oci_diff *d, const char *path, enum oci_diff_type type, uint64_t si
 	}
 	snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - path) : 0, path);
 	if (dir_at(d, parent, 1, e) == NULL)
-		return -1;
+		return oci_context(e, "/%s", path);
 	if ((x = node_get(d, path, strlen(path))) == NULL)
 		return oci_fail(e, "out of memory");
 	/* The same name linked again to the same file: nothing changes. */
