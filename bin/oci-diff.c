@@ -195,8 +195,8 @@ diff_image(const char *arg, const char *upperdir, const struct oci_platform *pla
 			goto out;
 		}
 		rc = -1;
-		oci_say("layer %zu: %lu entries: %lu added, %lu modified, %lu deleted; digest and diff_id verified",
-		    i + 1, n[i].entries, n[i].added, n[i].modified, n[i].deleted);
+		oci_say("layer %zu: %lu added, %lu modified, %lu deleted (tar entries: %lu); digest and diff_id verified",
+		    i + 1, n[i].added, n[i].modified, n[i].deleted, n[i].entries);
 	}
 	if (upperdir) {
 		o->diff_id = NULL;
