@@ -418,6 +418,9 @@ entry(struct oci_diff *d, const char *path, enum oci_diff_type type, uint64_t si
 			oci_say("layer %u: /%s replaces what layer %u had there — %s never seen",
 			    d->layer, path, from, bytes(d->unseen));
 	}
+	/* oci-untar makes room first: a target inside what was removed is gone. */
+	if (target && !target->alive)
+		return oci_fail(e, "/%s: hardlink to /%s, which it replaces", path, link);
 	if (type == OCI_DIFF_FILE && (group = new_group(d, size)) < 0)
 		return oci_fail(e, "out of memory");
 	if (group >= 0)

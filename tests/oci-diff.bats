@@ -278,6 +278,23 @@ whiteout-dot|"d/.wh..": refusing a whiteout that names nothing, . or ..
 whiteout-empty|".wh.": refusing a whiteout that names nothing, . or ..
 root-hardlink|an entry may not replace the root
 CASES
+	# A hardlink whose target goes with the directory the link replaces.
+	python3 - "$T/hl.tar" <<'PY'
+import io, sys, tarfile
+t = tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT)
+for name, kind, data, link in (("x/", tarfile.DIRTYPE, None, ""), ("x/f", tarfile.REGTYPE, b"hi\n", ""),
+                               ("x", tarfile.LNKTYPE, None, "x/f")):
+    i = tarfile.TarInfo(name); i.type = kind; i.linkname = link
+    if data is not None: i.size = len(data)
+    t.addfile(i, io.BytesIO(data) if data is not None else None)
+t.close()
+PY
+	rm -rf "$T/evil"
+	umoci init --layout "$T/evil"
+	umoci new --image "$T/evil:latest"
+	umoci raw add-layer --image "$T/evil:latest" "$T/hl.tar"
+	run -1 oci-diff "$T/evil:latest"
+	assert_output --partial "/x: hardlink to /x/f, which it replaces"
 	# A whiteout behind a symlink names nothing of the layers below: it is not followed.
 	rm -rf "$T/evil" "$T/tars"
 	evil_image whiteout-through-symlink
