@@ -8,7 +8,8 @@
  * the layer it comes from), built from the tar listings that
  * oci_layer_read streams, with the rules oci_untar_fd applies on disk: the
  * same names are refused, whiteouts hide only the lower layers' paths, a
- * directory replaced by something else takes what was inside it along.
+ * directory replaced by something else takes what was inside it along, and
+ * an entry's directory is found by following symlinks inside the rootfs.
  * Memory grows with the number of paths, never with their size.
  *
  * A layer's change to a path is told by comparing the path before the layer
@@ -36,6 +37,7 @@
 
 struct node {
 	char *path;			/* cleaned ("etc/motd"); the root is "" */
+	char *target;			/* a symlink's target, as stored */
 	struct node *hnext;		/* the hash chain */
 	struct node *parent;		/* the path's parent, alive or not */
 	struct node *child, *next, *prev;	/* the tree of the paths that are there */
@@ -237,50 +239,102 @@ new_group(struct oci_diff *d, uint64_t size)
 }
 
 /*
- * The directory at path (cleaned), alive, reached without a symlink: made
- * (this layer's, as tar makes missing parents) when create is set.  NULL
- * with e filled, or (create 0) NULL and e untouched when it is not there.
+ * The directory at path (cleaned), alive, reached without a symlink, as
+ * oci-untar finds a whiteout's directory; NULL when there is none.
  */
 static struct node *
-dir_at(struct oci_diff *d, const char *path, int create, struct oci_err *e)
+dir_at(struct oci_diff *d, const char *path)
 {
-	struct node *x;
-	size_t n = strlen(path), k;
+	struct node *x = lookup(d, path, strlen(path));
 
-	x = lookup(d, path, n);
-	if (x && x->alive && x->type == OCI_DIFF_DIR)
-		return x;
-	if (!create)
-		return NULL;
-	/* Walk down from the root: each component is a directory, or is made one. */
-	for (k = 0; k <= n; k++) {
-		if (path[k] != '/' && path[k] != '\0')
+	return x && x->alive && x->type == OCI_DIFF_DIR ? x : NULL;
+}
+
+/* Make x, not there, a directory of this layer (tar makes missing parents so). */
+static int
+make_dir(struct oci_diff *d, struct node *x)
+{
+	if (touch(d, x) < 0)
+		return -1;
+	x->type = OCI_DIFF_DIR;
+	x->size = 0;
+	x->group = -1;
+	x->layer = d->layer;
+	x->written = 1;
+	link_in(x);
+	return 0;
+}
+
+/*
+ * The directory an entry's name leads to, as oci-untar finds it (openat2
+ * with RESOLVE_IN_ROOT): symlinks of the rootfs are followed, at most 40,
+ * but never out of it ("/" is the root, and ".." stops there).  Missing
+ * directories of path are made when create is set, but not those a
+ * symlink leads to: oci-untar would find the symlink's name taken.  NULL
+ * with e filled.
+ */
+static struct node *
+dir_in_root(struct oci_diff *d, const char *path, int create, struct oci_err *e)
+{
+	char rest[2 * PATH_MAX + 2], next[2 * PATH_MAX + 2], cand[PATH_MAX];
+	struct node *cur = d->root, *x;
+	const char *p, *end;
+	int links = 0;
+	size_t k, tail = strlen(path);	/* the end of rest that is still path's own */
+
+	snprintf(rest, sizeof rest, "%s", path);
+	for (p = rest; *p; p = end) {
+		while (*p == '/')
+			p++;
+		end = strchrnul(p, '/');
+		k = end - p;
+		if (k == 0 || (k == 1 && p[0] == '.'))
 			continue;
-		if ((x = node_get(d, path, k)) == NULL) {
+		if (k == 2 && p[0] == '.' && p[1] == '.') {
+			cur = cur->parent ? cur->parent : cur;
+			continue;
+		}
+		if ((size_t)snprintf(cand, sizeof cand, "%s%s%.*s", cur->path, cur->path[0] ? "/" : "",
+		    (int)k, p) >= sizeof cand) {
+			oci_fail(e, "/%s: name longer than PATH_MAX", path);
+			return NULL;
+		}
+		if ((x = node_get(d, cand, strlen(cand))) == NULL) {
 			oci_fail(e, "out of memory");
 			return NULL;
 		}
-		if (x->alive && x->type == OCI_DIFF_DIR)
-			continue;
 		if (x->alive && x->type == OCI_DIFF_SYMLINK) {
-			oci_fail(e, "/%.*s is a symlink, which oci-diff does not follow", (int)k, path);
+			if (++links > 40) {
+				oci_fail(e, "/%s: too many levels of symbolic links", path);
+				return NULL;
+			}
+			if (strlen(p) <= tail)
+				tail = strlen(end);
+			if ((size_t)snprintf(next, sizeof next, "%s/%s", x->target, end) >= sizeof next) {
+				oci_fail(e, "/%s: name longer than PATH_MAX", path);
+				return NULL;
+			}
+			if (x->target[0] == '/')
+				cur = d->root;
+			memcpy(rest, next, sizeof rest);
+			end = rest;
+			continue;
+		}
+		if (x->alive && x->type != OCI_DIFF_DIR) {
+			oci_fail(e, "/%s: not a directory", cand);
 			return NULL;
 		}
-		if (x->alive) {
-			oci_fail(e, "/%.*s: not a directory", (int)k, path);
+		if (!x->alive && (!create || strlen(p) > tail)) {
+			oci_fail(e, "/%s: no such directory%s", cand, create ? " (a symlink leads there)" : "");
 			return NULL;
 		}
-		if (touch(d, x) < 0) {
+		if (!x->alive && make_dir(d, x) < 0) {
 			oci_fail(e, "out of memory");
 			return NULL;
 		}
-		x->type = OCI_DIFF_DIR;
-		x->size = 0;
-		x->layer = d->layer;
-		x->written = 1;
-		link_in(x);
+		cur = x;
 	}
-	return x;
+	return cur;
 }
 
 /* ------------------------------------------------------------ changes */
@@ -319,7 +373,7 @@ whiteout(struct oci_diff *d, const char *dir, const char *name, struct oci_err *
 	unsigned from;
 	int dir_gone;
 
-	if (dir_at(d, dir, 0, e) == NULL) {
+	if (dir_at(d, dir) == NULL) {
 		oci_say("layer %u: whiteout in /%s: not a directory of the layers below, ignored",
 		    d->layer, dir);
 		return 0;
@@ -358,7 +412,7 @@ opaque(struct oci_diff *d, const char *dir, struct oci_err *e)
 	char tail[128];
 	struct node *x;
 
-	if ((x = dir_at(d, dir, 0, e)) == NULL) {
+	if ((x = dir_at(d, dir)) == NULL) {
 		oci_say("layer %u: opaque whiteout in /%s: not a directory of the layers below, ignored",
 		    d->layer, dir);
 		return 0;
@@ -375,49 +429,77 @@ opaque(struct oci_diff *d, const char *dir, struct oci_err *e)
 	return 0;
 }
 
-/*
- * An entry of the layer: path (cleaned) becomes type.  link: a hardlink's
- * target (cleaned), or NULL.
- */
-static int
-entry(struct oci_diff *d, const char *path, enum oci_diff_type type, uint64_t size,
-    const char *link, struct oci_err *e)
+/* The node an entry's name leads to: its directory resolved in the root, its last component not. */
+static struct node *
+node_in_root(struct oci_diff *d, const char *path, int create, struct oci_err *e)
 {
-	char parent[PATH_MAX];
+	char full[PATH_MAX];
 	const char *slash = strrchr(path, '/');
+	struct node *dir;
+
+	snprintf(full, sizeof full, "%.*s", slash ? (int)(slash - path) : 0, path);
+	if ((dir = dir_in_root(d, full, create, e)) == NULL)
+		return NULL;
+	if ((size_t)snprintf(full, sizeof full, "%s%s%s", dir->path, dir->path[0] ? "/" : "",
+	    slash ? slash + 1 : path) >= sizeof full) {
+		oci_fail(e, "/%s: name longer than PATH_MAX", path);
+		return NULL;
+	}
+	if ((dir = node_get(d, full, strlen(full))) == NULL)
+		oci_fail(e, "out of memory");
+	return dir;
+}
+
+/*
+ * An entry of the layer: path (cleaned) becomes type; type NONE only makes
+ * room (oci-untar skips a socket after clearing its name).  link: a
+ * hardlink's target (cleaned), or NULL; symlink: a symlink's target.
+ */
+#define NONE (-1)
+static int
+entry(struct oci_diff *d, const char *path, int type, uint64_t size,
+    const char *link, const char *symlink, struct oci_err *e)
+{
 	struct node *x, *target = NULL;
+	char *copy = NULL;
 	long group = -1;
 
 	if (link) {
 		if (strcmp(link, path) == 0)
 			return oci_fail(e, "/%s: hardlink to itself", path);
-		target = lookup(d, link, strlen(link));
-		if (link[0] == '\0' || target == NULL || !target->alive)
+		if (link[0] == '\0' || (target = node_in_root(d, link, 0, e)) == NULL || !target->alive)
 			return oci_fail(e, "/%s: hardlink to /%s, which is not there", path, link);
 		if (target->type == OCI_DIFF_DIR)
 			return oci_fail(e, "/%s: hardlink to a directory (/%s)", path, link);
 		group = target->group;
 		size = target->size;
 	}
-	snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - path) : 0, path);
-	if (dir_at(d, parent, 1, e) == NULL)
+	if ((x = node_in_root(d, path, 1, e)) == NULL)
 		return oci_context(e, "/%s", path);
-	if ((x = node_get(d, path, strlen(path))) == NULL)
-		return oci_fail(e, "out of memory");
 	/* The same name linked again to the same file: nothing changes. */
-	if (target && x->alive && group >= 0 && x->group == group)
+	if (target && x->alive && (x == target || (group >= 0 && x->group == group)))
 		return 0;
-	if (touch(d, x) < 0)
+	if (symlink && (copy = strdup(symlink)) == NULL)
 		return oci_fail(e, "out of memory");
+	if (touch(d, x) < 0) {
+		free(copy);
+		return oci_fail(e, "out of memory");
+	}
 	d->unseen = 0;
 	if (x->alive && !(x->type == OCI_DIFF_DIR && type == OCI_DIFF_DIR)) {
 		unsigned from = x->layer;
-		if (remove_tree(d, x) < 0)
+		if (remove_tree(d, x) < 0) {
+			free(copy);
 			return oci_fail(e, "out of memory");
+		}
 		if (d->unseen && oci_verbose > 1)
 			oci_say("layer %u: /%s replaces what layer %u had there — %s never seen",
-			    d->layer, path, from, bytes(d->unseen));
+			    d->layer, x->path, from, bytes(d->unseen));
 	}
+	free(x->target);
+	x->target = copy;
+	if (type == NONE)
+		return 0;
 	/* oci-untar makes room first: a target inside what was removed is gone. */
 	if (target && !target->alive)
 		return oci_fail(e, "/%s: hardlink to /%s, which it replaces", path, link);
@@ -485,25 +567,22 @@ tar_entry(struct archive *a, struct archive_entry *ent, void *arg, struct oci_er
 	if (hard) {
 		if (oci_clean_path(hard, link, e) < 0)
 			return oci_context(e, "/%.200s: hardlink target", path);
-		return entry(d, path, OCI_DIFF_HARDLINK, 0, link, e) < 0 ? -1 : 0;
+		return entry(d, path, OCI_DIFF_HARDLINK, 0, link, NULL, e);
 	}
 	if (type == AE_IFLNK) {
-		const char *t = archive_entry_symlink(ent);
-		if (t == NULL)
-			t = archive_entry_symlink_utf8(ent);
-		if (t == NULL || t[0] == '\0')
+		target = archive_entry_symlink(ent);
+		if (target == NULL)
+			target = archive_entry_symlink_utf8(ent);
+		if (target == NULL || target[0] == '\0')
 			return oci_fail(e, "/%.200s: symlink with no target", path);
+		return entry(d, path, OCI_DIFF_SYMLINK, 0, NULL, target, e);
 	}
 	if (type == AE_IFSOCK) {
-		/* oci-untar makes room for it and then skips it: what was there goes. */
-		struct node *x = lookup(d, path, strlen(path));
-		if (x && x->alive && (touch(d, x) < 0 || remove_tree(d, x) < 0))
-			return oci_fail(e, "out of memory");
 		oci_warn("/%s: sockets are not extracted", path);
-		return 0;
+		return entry(d, path, NONE, 0, NULL, NULL, e);
 	}
 	return entry(d, path, type_of_mode(type), type == AE_IFREG ? (uint64_t)archive_entry_size(ent) : 0,
-	    NULL, e);
+	    NULL, NULL, e);
 }
 
 static int
@@ -591,6 +670,7 @@ oci_diff_free(struct oci_diff *d)
 		for (x = d->buckets[i]; x; x = next) {
 			next = x->hnext;
 			free(x->path);
+			free(x->target);
 			free(x);
 		}
 	free(d->buckets);
@@ -641,7 +721,7 @@ oci_diff_layer(struct oci_diff *d, int fd, const char *digest, int64_t size, con
 
 struct upper_walk {
 	struct oci_diff *d;
-	char path[PATH_MAX];
+	char path[PATH_MAX], target[PATH_MAX];
 };
 
 static int
@@ -691,8 +771,16 @@ walk_upper(struct upper_walk *w, int dirfd, size_t len, struct oci_err *e)
 		}
 		if (S_ISSOCK(st.st_mode))
 			continue;
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t t = readlinkat(dirfd, names[i], w->target, sizeof w->target - 1);
+			if (t < 0) {
+				rc = oci_fail_errno(e, "/%s", w->path);
+				break;
+			}
+			w->target[t] = '\0';
+		}
 		rc = entry(w->d, w->path, type_of_mode(st.st_mode), S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0,
-		    NULL, e);
+		    NULL, S_ISLNK(st.st_mode) ? w->target : NULL, e);
 		if (rc < 0 || !S_ISDIR(st.st_mode))
 			continue;
 		fd = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

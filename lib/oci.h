@@ -546,7 +546,9 @@ void oci_diff_free(struct oci_diff *d);
  * The next layer, a stream read from fd and checked as oci_untar_fd checks
  * it (digest, size, diff_id: NULL / -1 for none).  When it is read, fn (may
  * be NULL) gets each of its changes in path order; n (may be NULL) the counts.
- * Names oci-untar refuses fail here too, naming the entry.
+ * Names oci-untar refuses fail here too, naming the entry; an entry written
+ * through a symlink is where oci-untar puts it (symlinks followed inside the
+ * rootfs, as openat2's RESOLVE_IN_ROOT follows them).
  */
 int oci_diff_layer(struct oci_diff *d, int fd, const char *digest, int64_t size,
     const char *diff_id, oci_change_fn fn, void *arg, struct oci_diff_counts *n,
