@@ -83,23 +83,28 @@ print_change(const struct oci_change *c, void *arg, struct oci_err *e)
 }
 
 /* --summary: one line per layer, when the last layer has said what it hides. */
-static void
+static int
 print_summary(const struct oci_diff *d, const json_t *layers, const json_t *diff_ids,
-    const struct oci_diff_counts *n, int short_form)
+    const struct oci_diff_counts *n, int short_form, struct oci_err *e)
 {
-	uint64_t files, wasted;
-	size_t i;
+	size_t i, nl = json_array_size(layers);
+	uint64_t *files = calloc(nl + 1, sizeof *files), *wasted = calloc(nl + 1, sizeof *wasted);
 	json_t *j;
 
-	for (i = 0; i < json_array_size(layers); i++) {
+	if (files == NULL || wasted == NULL) {
+		free(files);
+		free(wasted);
+		return oci_fail(e, "out of memory");
+	}
+	oci_diff_bytes(d, files, wasted);
+	for (i = 0; i < nl; i++) {
 		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
 		const char *digest = json_string_value(json_object_get(json_array_get(layers, i), "digest"));
-		oci_diff_bytes(d, i + 1, &files, &wasted);
 		if (short_form) {
 			printf("layer %zu %s %s: %lu added, %lu modified, %lu deleted", i + 1,
 			    oci_short(diff_id), oci_human_size(n[i].stored), n[i].added, n[i].modified,
 			    n[i].deleted);
-			printf(", %s wasted\n", oci_human_size(wasted));
+			printf(", %s wasted\n", oci_human_size(wasted[i + 1]));
 			continue;
 		}
 		j = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -107,11 +112,14 @@ print_summary(const struct oci_diff *d, const json_t *layers, const json_t *diff
 		    "size", (json_int_t)n[i].stored, "tar_size", (json_int_t)n[i].tar,
 		    "entries", (json_int_t)n[i].entries,
 		    "added", (json_int_t)n[i].added, "modified", (json_int_t)n[i].modified,
-		    "deleted", (json_int_t)n[i].deleted, "files", (json_int_t)files,
-		    "visible", (json_int_t)(files - wasted), "wasted", (json_int_t)wasted);
+		    "deleted", (json_int_t)n[i].deleted, "files", (json_int_t)files[i + 1],
+		    "visible", (json_int_t)(files[i + 1] - wasted[i + 1]), "wasted", (json_int_t)wasted[i + 1]);
 		oci_desc_write(stdout, j);
 		json_decref(j);
 	}
+	free(files);
+	free(wasted);
+	return 0;
 }
 
 /* --which: where the rootfs takes the path from, after every layer that touched it. */
@@ -214,8 +222,8 @@ diff_image(const char *arg, const char *upperdir, const struct oci_platform *pla
 		}
 		rc = -1;
 	}
-	if (o->summary)
-		print_summary(d, layers, diff_ids, n, o->short_form);
+	if (o->summary && print_summary(d, layers, diff_ids, n, o->short_form, e) < 0)
+		goto out;
 	if (o->which)
 		print_which(d, diff_ids, o, upperdir != NULL);
 	rc = 0;

@@ -815,15 +815,17 @@ oci_diff_upper(struct oci_diff *d, int dirfd, oci_change_fn fn, void *arg, struc
 /* ------------------------------------------------------------ answers */
 
 void
-oci_diff_bytes(const struct oci_diff *d, unsigned layer, uint64_t *files, uint64_t *wasted)
+oci_diff_bytes(const struct oci_diff *d, uint64_t *files, uint64_t *wasted)
 {
 	size_t i;
 
-	*files = layer >= 1 && layer <= d->nlayers ? d->files[layer] : 0;
-	*wasted = 0;
+	for (i = 0; i <= d->nlayers; i++) {
+		files[i] = d->files[i];
+		wasted[i] = 0;
+	}
 	for (i = 0; i < d->ngroups; i++)
-		if (d->groups[i].layer == layer && d->groups[i].refs == 0)
-			*wasted += d->groups[i].size;
+		if (d->groups[i].refs == 0)
+			wasted[d->groups[i].layer] += d->groups[i].size;
 }
 
 int

@@ -561,10 +561,11 @@ int oci_diff_layer(struct oci_diff *d, int fd, const char *digest, int64_t size,
 int oci_diff_upper(struct oci_diff *d, int dirfd, oci_change_fn fn, void *arg,
     struct oci_err *e);
 /*
- * After the last layer: the bytes of regular files layer ships (a hardlink
- * group once), and how many of them the rootfs never shows (wasted).
+ * After the last layer: for each layer n (1 … the number of layers; both
+ * arrays have room for one more), files[n] the bytes of the regular files
+ * it ships (a hardlink group once) and wasted[n] those the rootfs never shows.
  */
-void oci_diff_bytes(const struct oci_diff *d, unsigned layer, uint64_t *files, uint64_t *wasted);
+void oci_diff_bytes(const struct oci_diff *d, uint64_t *files, uint64_t *wasted);
 /* Is path (cleaned, as oci_clean_path makes it) in the rootfs now?  1 and c->layer, type, size; else 0. */
 int oci_diff_find(const struct oci_diff *d, const char *path, struct oci_change *c);
 
