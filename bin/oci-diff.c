@@ -33,6 +33,10 @@ struct out {
 	int short_form, summary;
 	const char *which;		/* cleaned, or NULL */
 	const char *diff_id;		/* of the layer being read; NULL for an upperdir */
+	/* which, through the symlinks of the rootfs before the layer and after it */
+	struct oci_diff *d;
+	char before[PATH_MAX + 1], after[PATH_MAX + 1];
+	unsigned after_layer;		/* the layer after was found for */
 };
 
 /* A path as JSON: a name that is not UTF-8 is shown with \xNN escapes. */
@@ -50,6 +54,16 @@ json_path(const char *path)
 	return json_string(buf);
 }
 
+/* --which: the name the path has in the rootfs before the next layer. */
+static void
+where_before(struct out *o)
+{
+	struct oci_change here;
+
+	if (o->which)
+		oci_diff_find(o->d, o->which, o->before, &here);
+}
+
 static int
 print_change(const struct oci_change *c, void *arg, struct oci_err *e)
 {
@@ -57,7 +71,12 @@ print_change(const struct oci_change *c, void *arg, struct oci_err *e)
 	struct out *o = arg;
 	json_t *j;
 
-	if (o->which ? strcmp(c->path + 1, o->which) != 0 : c->inside)
+	if (o->which && o->after_layer != c->layer) {
+		struct oci_change here;
+		oci_diff_find(o->d, o->which, o->after, &here);
+		o->after_layer = c->layer;
+	}
+	if (o->which ? strcmp(c->path, o->before) != 0 && strcmp(c->path, o->after) != 0 : c->inside)
 		return 0;
 	if (o->short_form) {
 		if (o->which)
@@ -124,25 +143,30 @@ print_summary(const struct oci_diff *d, const json_t *layers, const json_t *diff
 
 /* --which: where the rootfs takes the path from, after every layer that touched it. */
 static void
-print_which(const struct oci_diff *d, const json_t *diff_ids, struct out *o, int upper)
+print_which(struct oci_diff *d, const json_t *diff_ids, struct out *o, int upper)
 {
 	struct oci_change c;
-	char path[PATH_MAX + 1];
+	char path[PATH_MAX + 1], at[PATH_MAX + 1];
 	json_t *j, *from = json_null();
-	int there = oci_diff_find(d, o->which, &c);
+	int there = oci_diff_find(d, o->which, at, &c);
 
 	snprintf(path, sizeof path, "/%s", o->which);
 	if (o->short_form) {
 		if (!there)
 			printf("rootfs: no %s\n", oci_printable(path));
-		else if (upper && c.layer > json_array_size(diff_ids))
-			printf("rootfs: %s from the upper directory\n", oci_printable(path));
-		else
-			printf("rootfs: %s from layer %u\n", oci_printable(path), c.layer);
+		else {
+			printf("rootfs: %s", oci_printable(path));
+			if (strcmp(at, path) != 0)
+				printf(" is %s,", oci_printable(at));
+			if (upper && c.layer > json_array_size(diff_ids))
+				printf(" from the upper directory\n");
+			else
+				printf(" from layer %u\n", c.layer);
+		}
 		return;
 	}
 	if (there) {
-		from = json_pack("{s:I, s:s, s:I}", "layer", (json_int_t)c.layer,
+		from = json_pack("{s:o, s:I, s:s, s:I}", "path", json_path(at), "layer", (json_int_t)c.layer,
 		    "type", oci_diff_type_name(c.type), "size", (json_int_t)c.size);
 		if (c.layer <= json_array_size(diff_ids))
 			json_object_set(from, "diff_id", json_array_get(diff_ids, c.layer - 1));
@@ -175,7 +199,7 @@ diff_image(const char *arg, const char *upperdir, const struct oci_platform *pla
 		goto out;
 	if ((diff_ids = oci_image_diff_ids(config, layers, e)) == NULL)
 		goto out;
-	if ((d = oci_diff_new()) == NULL ||
+	if ((o->d = d = oci_diff_new()) == NULL ||
 	    (n = calloc(json_array_size(layers) + 1, sizeof *n)) == NULL) {
 		oci_fail(e, "out of memory");
 		goto out;
@@ -190,6 +214,7 @@ diff_image(const char *arg, const char *upperdir, const struct oci_platform *pla
 		oci_say("layer %zu of %zu: %s (%s, %s), diff_id %s", i + 1, json_array_size(layers),
 		    oci_short(desc.digest), oci_media_short(desc.media_type),
 		    oci_human_size(desc.size), oci_short(o->diff_id));
+		where_before(o);
 		if ((fd = oci_blob_open(img->layout, desc.digest, e)) < 0) {
 			oci_context(e, "layer %s", oci_short(desc.digest));
 			goto out;
@@ -214,6 +239,7 @@ diff_image(const char *arg, const char *upperdir, const struct oci_platform *pla
 			oci_fail_errno(e, "%s", upperdir);
 			goto out;
 		}
+		where_before(o);
 		rc = oci_diff_upper(d, fd, print_change, o, e);
 		close(fd);
 		if (rc < 0) {

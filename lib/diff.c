@@ -829,13 +829,17 @@ oci_diff_bytes(const struct oci_diff *d, uint64_t *files, uint64_t *wasted)
 }
 
 int
-oci_diff_find(const struct oci_diff *d, const char *path, struct oci_change *c)
+oci_diff_find(struct oci_diff *d, const char *path, char *resolved, struct oci_change *c)
 {
-	struct node *x = lookup(d, path, strlen(path));
+	struct oci_err e;
+	struct node *x = node_in_root(d, path, 0, &e);
 
+	/* A directory on the way that is not there: the name is what it says. */
+	snprintf(resolved, PATH_MAX + 1, "/%s", x ? x->path : path);
+	memset(c, 0, sizeof *c);
 	if (x == NULL || !x->alive || x == d->root)
 		return 0;
-	memset(c, 0, sizeof *c);
+	c->path = resolved;
 	c->layer = x->layer;
 	c->type = x->type;
 	c->size = x->size;

@@ -566,8 +566,13 @@ int oci_diff_upper(struct oci_diff *d, int dirfd, oci_change_fn fn, void *arg,
  * it ships (a hardlink group once) and wasted[n] those the rootfs never shows.
  */
 void oci_diff_bytes(const struct oci_diff *d, uint64_t *files, uint64_t *wasted);
-/* Is path (cleaned, as oci_clean_path makes it) in the rootfs now?  1 and c->layer, type, size; else 0. */
-int oci_diff_find(const struct oci_diff *d, const char *path, struct oci_change *c);
+/*
+ * Is path (cleaned, as oci_clean_path makes it) in the rootfs now?  Its
+ * directory is found as oci-untar finds it, through symlinks: resolved (of
+ * PATH_MAX + 1 bytes) gets the name that holds it ("/bin/sh" may be
+ * "/usr/bin/sh").  1 and c's path, layer, type and size; 0 when it is not there.
+ */
+int oci_diff_find(struct oci_diff *d, const char *path, char *resolved, struct oci_change *c);
 
 /* ---------------------------------------------------------------- layer.c */
 

@@ -136,6 +136,16 @@ rootfs: no /secret.txt"
 	run -0 oci-diff --short --which ./etc//new "$BATS_FILE_TMPDIR/umoci:latest"
 	assert_output "layer 2: A /etc/new
 rootfs: /etc/new from layer 2"
+	# /lib is a symlink to usr/lib: the path is followed as oci-untar would follow it
+	oracle untar which /usr/lib/two | grep -v '^rootfs' >"$T/want"
+	oci-diff --which /lib/two "$BATS_FILE_TMPDIR/untar:latest" >"$T/which"
+	jq -r 'select(has("rootfs") | not) | [.layer, .change, .path, .type, .size] | @tsv' "$T/which" >"$T/got"
+	[ -s "$T/want" ]
+	diff -u "$T/want" "$T/got"
+	run -0 jq -c 'select(has("rootfs")) | [.path, .rootfs.path, .rootfs.layer]' "$T/which"
+	assert_output '["/lib/two","/usr/lib/two",1]'
+	run -0 oci-diff --short --which /lib/two "$BATS_FILE_TMPDIR/untar:latest"
+	assert_line "rootfs: /lib/two is /usr/lib/two, from layer 1"
 }
 
 @test "--summary: counts and wasted bytes as worked out apart; files = visible + wasted" {
