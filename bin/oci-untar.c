@@ -50,18 +50,10 @@ untar_image(int rootfd, const char *arg, const struct oci_platform *plat,
 	if (oci_image_config(img, &buf, &len, &config, e) < 0 ||
 	    (layers = oci_image_layers(img, e)) == NULL)
 		goto out;
-	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
-	if (json_array_size(diff_ids) != json_array_size(layers)) {
-		oci_fail(e, "the config has %zu diff_ids for %zu layers",
-		    json_array_size(diff_ids), json_array_size(layers));
+	if ((diff_ids = oci_image_diff_ids(config, layers, e)) == NULL)
 		goto out;
-	}
 	for (i = 0; i < json_array_size(layers); i++) {
 		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
-		if (oci_digest_check(diff_id, NULL, e) < 0) {
-			oci_context(e, "config: diff_id %zu", i + 1);
-			goto out;
-		}
 		oci_say("layer %zu of %zu", i + 1, json_array_size(layers));
 		if (oci_untar_layer(rootfd, img->layout, json_array_get(layers, i), diff_id, o, e) < 0)
 			goto out;

@@ -362,6 +362,8 @@ int oci_image_config(struct oci_image *img, char **buf, size_t *len,
     json_t **config, struct oci_err *e);
 /* The manifest's "layers" array (borrowed), each checked with oci_desc_parse. */
 const json_t *oci_image_layers(struct oci_image *img, struct oci_err *e);
+/* The config's rootfs.diff_ids (borrowed): one checked digest per layer, or NULL. */
+const json_t *oci_image_diff_ids(const json_t *config, const json_t *layers, struct oci_err *e);
 void oci_image_free(struct oci_image *img);
 
 /* ------------------------------------------------------------------ dir.c */
@@ -451,6 +453,41 @@ struct oci_untar_opts {
 int oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o,
     const char *digest, int64_t size, const char *diff_id, struct oci_err *e);
 /*
+ * The reading half of oci_untar_fd, for programs that look at a layer
+ * without extracting it: the stream (tar, gzip or zstd, told by content) is
+ * read once, checked against digest/size and diff_id as oci_untar_fd checks
+ * them, and each tar entry is given to fn in order, with the archive so that
+ * fn may read the entry's data (what it leaves unread is skipped).  fn
+ * returning -1 stops the read.  st (may be NULL) gets the byte counts.
+ */
+struct archive;
+struct archive_entry;
+struct oci_layer_stats {
+	uint64_t stored;	/* bytes as stored (compressed) */
+	uint64_t tar;		/* bytes of the tar inside */
+	enum oci_compression comp;
+	unsigned long entries;
+};
+typedef int (*oci_tar_entry_fn)(struct archive *a, struct archive_entry *ent, void *arg,
+    struct oci_err *e);
+int oci_layer_read(int layer_fd, const char *digest, int64_t size, const char *diff_id,
+    oci_tar_entry_fn fn, void *arg, struct oci_layer_stats *st, struct oci_err *e);
+/*
+ * A tar entry's name as oci-untar reads it: no leading "/", no "." or empty
+ * components ("./a", "a/" and "/a" are all "a"); ".." and names longer than
+ * PATH_MAX are refused.  out has room for PATH_MAX bytes; the root is "".
+ */
+int oci_clean_path(const char *in, char *out, struct oci_err *e);
+/*
+ * A tar entry's name, cleaned (oci_clean_path) into path, its directory into
+ * parent (both PATH_MAX bytes) and *name pointed at its last component.
+ * Returns the name as the tar has it (for messages), or NULL with e filled.
+ */
+const char *oci_entry_path(struct archive_entry *ent, char *path, char *parent,
+    const char **name, struct oci_err *e);
+/* A hash of n bytes of a name (FNV-1a), for the path sets of untar.c and diff.c. */
+uint64_t oci_hash_name(const char *s, size_t n);
+/*
  * rm -r of name in dirfd, never following a symlink; directories that are
  * not writable (mode 0555 as non-root) are made so first.  A missing name
  * is not an error.
@@ -464,6 +501,78 @@ int oci_rmtree_at(int dirfd, const char *name, struct oci_err *e);
  */
 int oci_untar_layer(int rootfd, struct oci_layout *l, const json_t *desc,
     const char *diff_id, const struct oci_untar_opts *o, struct oci_err *e);
+
+/* ----------------------------------------------------------------- diff.c */
+
+/*
+ * What each layer of an image changes, read from the tar listings alone
+ * (oci_layer_read: nothing is extracted) into a model of the rootfs, one
+ * node per path, with oci_untar_fd's rules.  A change is told by comparing
+ * a path before and after the layer: "added" (not there before), "modified"
+ * (there before, and the layer writes it again), "deleted" (there before,
+ * gone after: a whiteout, an opaque directory, a directory replaced).
+ */
+enum oci_change_kind { OCI_CHANGE_ADDED, OCI_CHANGE_MODIFIED, OCI_CHANGE_DELETED };
+enum oci_diff_type {
+	OCI_DIFF_FILE, OCI_DIFF_DIR, OCI_DIFF_SYMLINK, OCI_DIFF_HARDLINK,
+	OCI_DIFF_CHAR, OCI_DIFF_BLOCK, OCI_DIFF_FIFO,
+};
+/* "file", "dir", "symlink", "hardlink", "char", "block", "fifo" */
+const char *oci_diff_type_name(enum oci_diff_type t);
+
+struct oci_change {
+	const char *path;		/* "/etc/motd" (valid during the callback) */
+	enum oci_change_kind change;
+	enum oci_diff_type type;	/* deleted: what it was */
+	uint64_t size;			/* a file's (or hardlink's) bytes; 0 for the rest */
+	unsigned layer;			/* the layer that changes it, 1 = bottom */
+	unsigned from;			/* modified, deleted: the layer it came from */
+	int inside;			/* deleted with its deleted parent: docker diff shows only the parent */
+};
+typedef int (*oci_change_fn)(const struct oci_change *c, void *arg, struct oci_err *e);
+
+/* What one layer held and changed (inside deletions are not counted). */
+struct oci_diff_counts {
+	unsigned long added, modified, deleted, entries;
+	uint64_t stored, tar;
+	enum oci_compression comp;
+};
+
+struct oci_diff;
+/* An empty rootfs; NULL when out of memory.  Free with oci_diff_free. */
+struct oci_diff *oci_diff_new(void);
+void oci_diff_free(struct oci_diff *d);
+/*
+ * The next layer, a stream read from fd and checked as oci_untar_fd checks
+ * it (digest, size, diff_id: NULL / -1 for none).  When it is read, fn (may
+ * be NULL) gets each of its changes in path order; n (may be NULL) the counts.
+ * Names oci-untar refuses fail here too, naming the entry; an entry written
+ * through a symlink is where oci-untar puts it (symlinks followed inside the
+ * rootfs, as openat2's RESOLVE_IN_ROOT follows them).
+ */
+int oci_diff_layer(struct oci_diff *d, int fd, const char *digest, int64_t size,
+    const char *diff_id, oci_change_fn fn, void *arg, struct oci_diff_counts *n,
+    struct oci_err *e);
+/*
+ * An overlayfs upper directory as one more layer on top: its 0:0 devices and
+ * .wh. files are whiteouts, its opaque directories opaque.  Nothing in it is
+ * followed (symlinks are read as symlinks).
+ */
+int oci_diff_upper(struct oci_diff *d, int dirfd, oci_change_fn fn, void *arg,
+    struct oci_err *e);
+/*
+ * After the last layer: for each layer n (1 … the number of layers; both
+ * arrays have room for one more), files[n] the bytes of the regular files
+ * it ships (a hardlink group once) and wasted[n] those the rootfs never shows.
+ */
+void oci_diff_bytes(const struct oci_diff *d, uint64_t *files, uint64_t *wasted);
+/*
+ * Is path (cleaned, as oci_clean_path makes it) in the rootfs now?  Its
+ * directory is found as oci-untar finds it, through symlinks: resolved (of
+ * PATH_MAX + 1 bytes) gets the name that holds it ("/bin/sh" may be
+ * "/usr/bin/sh").  1 and c's path, layer, type and size; 0 when it is not there.
+ */
+int oci_diff_find(struct oci_diff *d, const char *path, char *resolved, struct oci_change *c);
 
 /* ---------------------------------------------------------------- layer.c */
 

@@ -163,6 +163,25 @@ oci_image_layers(struct oci_image *img, struct oci_err *e)
 	return layers;
 }
 
+const json_t *
+oci_image_diff_ids(const json_t *config, const json_t *layers, struct oci_err *e)
+{
+	const json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids"), *v;
+	size_t i;
+
+	if (json_array_size(diff_ids) != json_array_size(layers)) {
+		oci_fail(e, "the config has %zu diff_ids for %zu layers",
+		    json_array_size(diff_ids), json_array_size(layers));
+		return NULL;
+	}
+	json_array_foreach(diff_ids, i, v)
+		if (oci_digest_check(json_string_value(v), NULL, e) < 0) {
+			oci_context(e, "config: diff_id %zu", i + 1);
+			return NULL;
+		}
+	return diff_ids;
+}
+
 void
 oci_image_free(struct oci_image *img)
 {

@@ -53,6 +53,7 @@ struct feed {
 	struct oci_hash *stored;	/* the bytes as read: the layer digest */
 	struct oci_hash *tar;		/* the bytes inflated: the diff_id */
 	enum oci_compression comp;
+	uint64_t stored_bytes, tar_bytes;	/* counted whether or not they are hashed */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -96,6 +97,7 @@ out_publish(struct feed *f)
 		return;
 	if (f->tar)
 		oci_hash_update(f->tar, f->out, f->fill);
+	f->tar_bytes += f->fill;
 	pthread_mutex_lock(&f->mu);
 	f->len[f->head % NSLOT] = f->fill;
 	f->head++;
@@ -205,6 +207,7 @@ reader_main(void *arg)
 			break;
 		if (f->stored)
 			oci_hash_update(f->stored, in, n);
+		f->stored_bytes += n;
 		if (first) {
 			first = 0;
 			f->comp = sniff(in, n, &refuse);
@@ -345,8 +348,8 @@ struct pathset {
 	size_t n, cap;		/* cap is a power of two */
 };
 
-static uint64_t
-hash_str(const char *s, size_t n)
+uint64_t
+oci_hash_name(const char *s, size_t n)
 {
 	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
 
@@ -358,7 +361,7 @@ hash_str(const char *s, size_t n)
 static char **
 set_slot(struct pathset *s, const char *p, size_t n)
 {
-	size_t i = hash_str(p, n) & (s->cap - 1);
+	size_t i = oci_hash_name(p, n) & (s->cap - 1);
 
 	while (s->v[i] && !(strncmp(s->v[i], p, n) == 0 && s->v[i][n] == '\0'))
 		i = (i + 1) & (s->cap - 1);
@@ -849,9 +852,8 @@ apply_opaque(struct untar *u, const char *dir, struct oci_err *e)
 
 /* ------------------------------------------------------------ entries */
 
-/* Cleaned path: no leading "/", no "." or empty components; ".." refused. */
-static int
-clean_path(const char *in, char *out, struct oci_err *e)
+int
+oci_clean_path(const char *in, char *out, struct oci_err *e)
 {
 	const char *p = in, *end;
 	size_t n = 0, k;
@@ -1097,7 +1099,7 @@ make_hardlink(struct untar *u, int pfd, const char *name, const char *path,
 	struct stat tst, st;
 	int tfd, rc = -1;
 
-	if (clean_path(linkname, target, e) < 0)
+	if (oci_clean_path(linkname, target, e) < 0)
 		return oci_context(e, "hardlink target");
 	if (strcmp(target, path) == 0)
 		return oci_fail(e, "hardlink to itself");
@@ -1184,6 +1186,26 @@ unlock_dir(struct untar *u, int pfd, const char *path)
 	return rc;
 }
 
+const char *
+oci_entry_path(struct archive_entry *ent, char *path, char *parent, const char **name,
+    struct oci_err *e)
+{
+	const char *raw = archive_entry_pathname(ent), *slash;
+
+	if (raw == NULL)
+		raw = archive_entry_pathname_utf8(ent);
+	if (raw == NULL) {
+		oci_fail(e, "entry with no usable name");
+		return NULL;
+	}
+	if (oci_clean_path(raw, path, e) < 0)
+		return NULL;
+	slash = strrchr(path, '/');
+	snprintf(parent, PATH_MAX, "%.*s", slash ? (int)(slash - path) : 0, path);
+	*name = slash ? slash + 1 : path;
+	return raw;
+}
+
 static int
 extract_entry(struct untar *u, struct archive_entry *ent, struct oci_err *e)
 {
@@ -1191,22 +1213,11 @@ extract_entry(struct untar *u, struct archive_entry *ent, struct oci_err *e)
 	const char *raw, *name, *wh_target;
 	mode_t type = archive_entry_filetype(ent);
 	enum oci_wh wh = OCI_WH_NONE;
-	size_t plen;
 	int pfd, rc;
 
-	raw = archive_entry_pathname(ent);
-	if (raw == NULL)
-		raw = archive_entry_pathname_utf8(ent);
-	if (raw == NULL)
-		return oci_fail(e, "entry with no usable name");
-	if (clean_path(raw, path, e) < 0)
+	if ((raw = oci_entry_path(ent, path, parent, &name, e)) == NULL)
 		return -1;
 	u->entries++;
-	name = strrchr(path, '/');
-	plen = name ? (size_t)(name - path) : 0;
-	name = name ? name + 1 : path;
-	memcpy(parent, path, plen);
-	parent[plen] = '\0';
 
 	if (u->o->whiteouts != OCI_WHITEOUTS_KEEP)
 		wh = oci_whiteout_name(name, &wh_target);
@@ -1271,13 +1282,13 @@ finish_dirs(struct untar *u, struct oci_err *e)
 /* ============================================================ the layer */
 
 int
-oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const char *digest,
-    int64_t size, const char *diff_id, struct oci_err *e)
+oci_layer_read(int layer_fd, const char *digest, int64_t size, const char *diff_id,
+    oci_tar_entry_fn fn, void *arg, struct oci_layer_stats *st, struct oci_err *e)
 {
-	static const struct oci_untar_opts defaults = { OCI_WHITEOUTS_APPLY, 0 };
-	struct untar u = { .rootfd = rootfd, .o = o ? o : &defaults, .cachedfd = -1 };
 	struct feed f = { .fd = layer_fd, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 	struct archive_entry *ent;
+	struct archive *a = NULL;
+	unsigned long entries = 0;
 	enum oci_alg alg;
 	const void *junk;
 	pthread_t th;
@@ -1293,10 +1304,10 @@ oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const cha
 			oci_fail(e, "out of memory");
 			goto out_early;
 		}
-	u.a = archive_read_new();
+	a = archive_read_new();
 	/* A stream of no bytes at all is an empty layer, as tar -x sees it. */
-	if (u.a == NULL || archive_read_support_format_tar(u.a) != ARCHIVE_OK ||
-	    archive_read_support_format_empty(u.a) != ARCHIVE_OK) {
+	if (a == NULL || archive_read_support_format_tar(a) != ARCHIVE_OK ||
+	    archive_read_support_format_empty(a) != ARCHIVE_OK) {
 		oci_fail(e, "libarchive: out of memory");
 		goto out_early;
 	}
@@ -1304,27 +1315,26 @@ oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const cha
 		oci_fail(e, "cannot start the reader thread");
 		goto out_early;
 	}
-	if (archive_read_open(u.a, &f, NULL, feed_read, NULL) != ARCHIVE_OK) {
-		oci_fail(e, "tar: %s", archive_error_string(u.a));
+	if (archive_read_open(a, &f, NULL, feed_read, NULL) != ARCHIVE_OK) {
+		oci_fail(e, "tar: %s", archive_error_string(a));
 		goto out;
 	}
 	for (;;) {
-		r = archive_read_next_header(u.a, &ent);
+		r = archive_read_next_header(a, &ent);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r == ARCHIVE_WARN)
-			oci_say("libarchive: %s", archive_error_string(u.a));
+			oci_say("libarchive: %s", archive_error_string(a));
 		else if (r != ARCHIVE_OK) {
-			oci_fail(e, "tar: %s", archive_error_string(u.a));
+			oci_fail(e, "tar: %s", archive_error_string(a));
 			goto out;
 		}
-		if (extract_entry(&u, ent, e) < 0)
+		entries++;
+		if (fn(a, ent, arg, e) < 0)
 			goto out;
 	}
-	if (finish_dirs(&u, e) < 0)
-		goto out;
 	/* The tar ends before the stream does (padding): hash it all. */
-	while ((r = feed_read(u.a, &f, &junk)) > 0)
+	while ((r = feed_read(a, &f, &junk)) > 0)
 		;
 	if (r < 0) {
 		oci_fail(e, "%s", f.err);
@@ -1344,23 +1354,53 @@ out:
 		rc = oci_context(e, "layer digest");
 	else if (rc == 0 && f.tar && oci_hash_check(f.tar, diff_id, -1, e) < 0)
 		rc = oci_context(e, "diff_id (the uncompressed tar)");
-	if (rc == 0)
-		oci_say("%lu entries (whiteouts: %lu); %s%s%s", u.entries, u.whiteouts,
-		    f.comp == OCI_COMP_GZIP ? "gzip" : f.comp == OCI_COMP_ZSTD ? "zstd" : "tar",
-		    digest ? ", digest verified" : "", diff_id ? ", diff_id verified" : "");
+	if (st) {
+		st->stored = f.stored_bytes;
+		st->tar = f.tar_bytes;
+		st->comp = f.comp;
+		st->entries = entries;
+	}
 out_early:
-	if (u.a)
-		archive_read_free(u.a);
-	if (u.cachedfd >= 0)
-		close(u.cachedfd);
+	if (a)
+		archive_read_free(a);
 	for (i = 0; i < NSLOT; i++)
 		free(f.slot[i]);
+	oci_hash_free(f.stored);
+	oci_hash_free(f.tar);
+	return rc;
+}
+
+static int
+untar_entry(struct archive *a, struct archive_entry *ent, void *arg, struct oci_err *e)
+{
+	struct untar *u = arg;
+
+	u->a = a;
+	return extract_entry(u, ent, e);
+}
+
+int
+oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const char *digest,
+    int64_t size, const char *diff_id, struct oci_err *e)
+{
+	static const struct oci_untar_opts defaults = { OCI_WHITEOUTS_APPLY, 0 };
+	struct untar u = { .rootfd = rootfd, .o = o ? o : &defaults, .cachedfd = -1 };
+	struct oci_layer_stats st;
+	int rc;
+
+	rc = oci_layer_read(layer_fd, digest, size, diff_id, untar_entry, &u, &st, e);
+	if (rc == 0)
+		rc = finish_dirs(&u, e);
+	if (rc == 0)
+		oci_say("%lu entries (whiteouts: %lu); %s%s%s", u.entries, u.whiteouts,
+		    st.comp == OCI_COMP_GZIP ? "gzip" : st.comp == OCI_COMP_ZSTD ? "zstd" : "tar",
+		    digest ? ", digest verified" : "", diff_id ? ", diff_id verified" : "");
+	if (u.cachedfd >= 0)
+		close(u.cachedfd);
 	for (size_t k = 0; k < u.ndirs; k++)
 		free(u.dirs[k].path);
 	free(u.dirs);
 	set_free(&u.mine);
-	oci_hash_free(f.stored);
-	oci_hash_free(f.tar);
 	return rc;
 }
 

@@ -41,7 +41,7 @@ ran() {
 both() { for lab in "$ROOT_LAB" "$NOBODY_LAB"; do "$@" "$lab" || return 1; done; }
 
 @test "every walkthrough runs unattended, as root and as nobody, with no leftover mounts" {
-	for n in 01 02 03 04 05 06 07 08; do
+	for n in 01 02 03 04 05 06 07 08 09; do
 		ran "$ROOT_LAB" $n
 		ran "$NOBODY_LAB" $n
 	done
@@ -129,6 +129,30 @@ check_08() {
 }
 @test "08 stores layers once, shows the GraphDriver view, commits the container and runs it" { both check_08; }
 
+check_09() {
+	local L=$1/09
+	[ ! -e "$L/rootfs/secret.txt" ]
+	[ -s "$L/recovered/secret.txt" ]
+	grep -qx 'layer 3: D /secret.txt' "$1/09.out"
+	grep -q 'hides /secret.txt from layer 2 — its 33 B still ship in layer 2$' "$1/09.out"
+	oci-diff --summary "$L/leaky:latest" | jq -s -e '.[1].wasted == 33 and .[1].files == .[1].visible + 33'
+	oci-diff --summary "$L/fixed:latest" | jq -s -e 'map(.wasted) | add == 0'
+}
+@test "09 finds a deleted secret in the layer below, recovers it, and builds it away" { both check_09; }
+
+@test "walkthroughs/check 9: the exercises on oci-diff are marked" {
+	export OCI_LAB=$ROOT_LAB
+	L=$ROOT_LAB/09
+	echo 2 >"$L/answers/1"
+	echo 33 >"$L/answers/2"
+	oci-manifest --config "$L/fixed:latest" | jq -r '.rootfs.diff_ids[1]' >"$L/answers/3"
+	run -0 "$W/check" 9
+	assert_output --partial "3 right, 0 to go"
+	echo 3 >"$L/answers/1"
+	run -1 "$W/check" 09
+	assert_line "exercise 1: not yet — oci-diff --which /secret.txt"
+}
+
 @test "walkthroughs/check: right answers pass, wrong and missing ones do not" {
 	export OCI_LAB=$ROOT_LAB
 	L=$ROOT_LAB/01
@@ -143,7 +167,7 @@ check_08() {
 	rm "$L/answers/3"
 	run -1 "$W/check" 1
 	assert_line "exercise 3: no answer yet (answers/3)"
-	run -2 "$W/check" 9
+	run -2 "$W/check" 10
 	run -0 "$W/check" --help
 }
 

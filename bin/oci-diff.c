@@ -1,0 +1,314 @@
+/*
+ * oci-diff — what each layer of an image changed.
+ *
+ * image-spec layer.md (changesets, whiteouts) and config.md
+ * (rootfs.diff_ids): every layer, bottom first, is read once as a tar
+ * listing, checked against its digest and diff_id, and compared with the
+ * rootfs the layers below it made.  Nothing is extracted.
+ *
+ *     oci-diff --which /etc/passwd bb:latest
+ */
+#include <err.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "oci.h"
+
+static void __attribute__((noreturn))
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: oci-diff [-qv] [-p OS/ARCH[/VARIANT]] [--short] IMAGE [UPPERDIR]\n"
+	    "       oci-diff [-qv] [-p OS/ARCH[/VARIANT]] [--short] --which PATH IMAGE [UPPERDIR]\n"
+	    "       oci-diff [-qv] [-p OS/ARCH[/VARIANT]] [--short] --summary IMAGE\n");
+	exit(f == stdout ? 0 : 2);
+}
+
+struct out {
+	int short_form, summary;
+	const char *which;		/* cleaned, or NULL */
+	const char *diff_id;		/* of the layer being read; NULL for an upperdir */
+	/* which, through the symlinks of the rootfs before the layer and after it */
+	struct oci_diff *d;
+	char before[PATH_MAX + 1], after[PATH_MAX + 1];
+	unsigned after_layer;		/* the layer after was found for */
+};
+
+/* A path as JSON: a name that is not UTF-8 is shown with \xNN escapes. */
+static json_t *
+json_path(const char *path)
+{
+	char buf[4 * PATH_MAX + 1], *o = buf;
+	json_t *s = json_string(path);
+
+	if (s)
+		return s;
+	for (; *path; path++)
+		o += (unsigned char)*path < 0x80 ? sprintf(o, "%c", *path) :
+		    sprintf(o, "\\x%02x", (unsigned char)*path);
+	return json_string(buf);
+}
+
+/* --which: the name the path has in the rootfs before the next layer. */
+static void
+where_before(struct out *o)
+{
+	struct oci_change here;
+
+	if (o->which)
+		oci_diff_find(o->d, o->which, o->before, &here);
+}
+
+static int
+print_change(const struct oci_change *c, void *arg, struct oci_err *e)
+{
+	static const char *names[] = { "added", "modified", "deleted" };
+	struct out *o = arg;
+	json_t *j;
+
+	if (o->which && o->after_layer != c->layer) {
+		struct oci_change here;
+		oci_diff_find(o->d, o->which, o->after, &here);
+		o->after_layer = c->layer;
+	}
+	if (o->which ? strcmp(c->path, o->before) != 0 && strcmp(c->path, o->after) != 0 : c->inside)
+		return 0;
+	if (o->short_form) {
+		if (o->which)
+			printf("layer %u: ", c->layer);
+		printf("%c %s\n", "ACD"[c->change], oci_printable(c->path));
+		return 0;
+	}
+	j = json_object();
+	if (o->diff_id) {
+		json_object_set_new(j, "layer", json_integer(c->layer));
+		json_object_set_new(j, "diff_id", json_string(o->diff_id));
+	}
+	json_object_set_new(j, "path", json_path(c->path));
+	json_object_set_new(j, "change", json_string(names[c->change]));
+	json_object_set_new(j, "type", json_string(oci_diff_type_name(c->type)));
+	json_object_set_new(j, "size", json_integer(c->size));
+	if (oci_desc_write(stdout, j) < 0) {
+		json_decref(j);
+		return oci_fail_errno(e, "stdout");
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* --summary: one line per layer, when the last layer has said what it hides. */
+static int
+print_summary(const struct oci_diff *d, const json_t *layers, const json_t *diff_ids,
+    const struct oci_diff_counts *n, int short_form, struct oci_err *e)
+{
+	size_t i, nl = json_array_size(layers);
+	uint64_t *files = calloc(nl + 1, sizeof *files), *wasted = calloc(nl + 1, sizeof *wasted);
+	json_t *j;
+
+	if (files == NULL || wasted == NULL) {
+		free(files);
+		free(wasted);
+		return oci_fail(e, "out of memory");
+	}
+	oci_diff_bytes(d, files, wasted);
+	for (i = 0; i < nl; i++) {
+		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
+		const char *digest = json_string_value(json_object_get(json_array_get(layers, i), "digest"));
+		if (short_form) {
+			printf("layer %zu %s %s: %lu added, %lu modified, %lu deleted", i + 1,
+			    oci_short(diff_id), oci_human_size(n[i].stored), n[i].added, n[i].modified,
+			    n[i].deleted);
+			printf(", %s wasted\n", oci_human_size(wasted[i + 1]));
+			continue;
+		}
+		j = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		    "layer", (json_int_t)i + 1, "digest", digest, "diff_id", diff_id,
+		    "size", (json_int_t)n[i].stored, "tar_size", (json_int_t)n[i].tar,
+		    "entries", (json_int_t)n[i].entries,
+		    "added", (json_int_t)n[i].added, "modified", (json_int_t)n[i].modified,
+		    "deleted", (json_int_t)n[i].deleted, "files", (json_int_t)files[i + 1],
+		    "visible", (json_int_t)(files[i + 1] - wasted[i + 1]), "wasted", (json_int_t)wasted[i + 1]);
+		oci_desc_write(stdout, j);
+		json_decref(j);
+	}
+	free(files);
+	free(wasted);
+	return 0;
+}
+
+/* --which: where the rootfs takes the path from, after every layer that touched it. */
+static void
+print_which(struct oci_diff *d, const json_t *diff_ids, struct out *o, int upper)
+{
+	struct oci_change c;
+	char path[PATH_MAX + 1], at[PATH_MAX + 1];
+	json_t *j, *from = json_null();
+	int there = oci_diff_find(d, o->which, at, &c);
+
+	snprintf(path, sizeof path, "/%s", o->which);
+	if (o->short_form) {
+		if (!there)
+			printf("rootfs: no %s\n", oci_printable(path));
+		else {
+			printf("rootfs: %s", oci_printable(path));
+			if (strcmp(at, path) != 0)
+				printf(" is %s,", oci_printable(at));
+			if (upper && c.layer > json_array_size(diff_ids))
+				printf(" from the upper directory\n");
+			else
+				printf(" from layer %u\n", c.layer);
+		}
+		return;
+	}
+	if (there) {
+		from = json_pack("{s:o, s:I, s:s, s:I}", "path", json_path(at), "layer", (json_int_t)c.layer,
+		    "type", oci_diff_type_name(c.type), "size", (json_int_t)c.size);
+		if (c.layer <= json_array_size(diff_ids))
+			json_object_set(from, "diff_id", json_array_get(diff_ids, c.layer - 1));
+		else
+			json_object_set_new(from, "upper", json_true());
+	}
+	j = json_pack("{s:o, s:o}", "path", json_path(path), "rootfs", from);
+	oci_desc_write(stdout, j);
+	json_decref(j);
+}
+
+/* Every layer of IMAGE, bottom first; then UPPERDIR (may be NULL). */
+static int
+diff_image(const char *arg, const char *upperdir, const struct oci_platform *plat,
+    struct out *o, struct oci_err *e)
+{
+	struct oci_diff_counts *n = NULL;
+	struct oci_image *img;
+	const json_t *layers, *diff_ids;
+	struct oci_diff *d = NULL;
+	json_t *config = NULL;
+	char *buf = NULL;
+	size_t len, i;
+	int rc = -1, fd;
+
+	if (oci_image_open(arg, plat, &img, e) < 0)
+		return -1;
+	if (oci_image_config(img, &buf, &len, &config, e) < 0 ||
+	    (layers = oci_image_layers(img, e)) == NULL)
+		goto out;
+	if ((diff_ids = oci_image_diff_ids(config, layers, e)) == NULL)
+		goto out;
+	if ((o->d = d = oci_diff_new()) == NULL ||
+	    (n = calloc(json_array_size(layers) + 1, sizeof *n)) == NULL) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < json_array_size(layers); i++) {
+		struct oci_desc desc;
+		o->diff_id = json_string_value(json_array_get(diff_ids, i));
+		if (oci_desc_parse(json_array_get(layers, i), &desc, e) < 0) {
+			oci_context(e, "layer %zu", i + 1);
+			goto out;
+		}
+		oci_say("layer %zu of %zu: %s (%s, %s), diff_id %s", i + 1, json_array_size(layers),
+		    oci_short(desc.digest), oci_media_short(desc.media_type),
+		    oci_human_size(desc.size), oci_short(o->diff_id));
+		where_before(o);
+		if ((fd = oci_blob_open(img->layout, desc.digest, e)) < 0) {
+			oci_context(e, "layer %s", oci_short(desc.digest));
+			goto out;
+		}
+		/* With UPPERDIR only its changes are listed (--which: all of them). */
+		rc = oci_diff_layer(d, fd, desc.digest, desc.size, o->diff_id,
+		    o->summary || (upperdir && !o->which) ? NULL : print_change, o, &n[i], e);
+		close(fd);
+		if (rc < 0) {
+			oci_context(e, "layer %s", oci_short(desc.digest));
+			goto out;
+		}
+		rc = -1;
+		oci_say("layer %zu: %lu added, %lu modified, %lu deleted (tar entries: %lu); digest and diff_id verified",
+		    i + 1, n[i].added, n[i].modified, n[i].deleted, n[i].entries);
+	}
+	if (upperdir) {
+		o->diff_id = NULL;
+		oci_say("%s: the upper directory, as one more layer", upperdir);
+		fd = open(upperdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			oci_fail_errno(e, "%s", upperdir);
+			goto out;
+		}
+		where_before(o);
+		rc = oci_diff_upper(d, fd, print_change, o, e);
+		close(fd);
+		if (rc < 0) {
+			oci_context(e, "%s", upperdir);
+			goto out;
+		}
+		rc = -1;
+	}
+	if (o->summary && print_summary(d, layers, diff_ids, n, o->short_form, e) < 0)
+		goto out;
+	if (o->which)
+		print_which(d, diff_ids, o, upperdir != NULL);
+	rc = 0;
+out:
+	oci_diff_free(d);
+	free(n);
+	json_decref(config);
+	free(buf);
+	oci_image_free(img);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "which", required_argument, NULL, 'w' },
+		{ "summary", no_argument, NULL, 's' },
+		{ "short", no_argument, NULL, 'S' },
+		{ "platform", required_argument, NULL, 'p' },
+		OCI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct out o = { 0 };
+	struct oci_platform plat, *platp = NULL;
+	char which[PATH_MAX];
+	const char *pflag = NULL;
+	struct oci_err e;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "p:hvq", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			if (oci_clean_path(optarg, which, &e) < 0)
+				errx(2, "--which: %s", e.msg);
+			o.which = which;
+			break;
+		case 's': o.summary = 1; break;
+		case 'S': o.short_form = 1; break;
+		case 'p': pflag = optarg; break;
+		case 'h': usage(stdout);
+		case OCI_OPT_VERSION: oci_print_version(); return 0;
+		case 'v': oci_verbose++; break;
+		case 'q': oci_quiet = 1; break;
+		default: usage(stderr);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || argc > 2 || (o.summary && (o.which || argc != 1)))
+		usage(stderr);
+	if (o.which && o.which[0] == '\0')
+		errx(2, "--which: give a path below /");
+	if (pflag && oci_platform_parse(pflag, platp = &plat, &e) < 0)
+		errx(2, "%s", e.msg);
+
+	if (diff_image(argv[0], argc == 2 ? argv[1] : NULL, platp, &o, &e) < 0)
+		errx(1, "%s", e.msg);
+	if (oci_stdout_ok() < 0)
+		err(1, "stdout");
+	return 0;
+}
