@@ -594,11 +594,12 @@ void oci_auth_free(struct oci_auth *a);
 const char *oci_auth_header(struct oci_auth *a, const char *scope);
 /*
  * Answer a 401's WWW-Authenticate: Bearer asks the realm for a token for
- * scope (with the credentials, if any) and caches it for expires_in
- * seconds; Basic sends the credentials (an error when there are none).
+ * scope (with the credentials, if any; the token service must answer
+ * within timeout seconds) and caches it for expires_in seconds; Basic
+ * sends the credentials (an error when there are none).
  */
 int oci_auth_answer(struct oci_auth *a, const char *challenge, const char *scope,
-    struct oci_err *e);
+    double timeout, struct oci_err *e);
 
 /* What is downloading, for a progress display. */
 struct oci_progress_blob {
@@ -620,6 +621,7 @@ struct oci_registry_opts {
 	const char *user, *pass;	/* NULL: from the auth files */
 	const char *authfile;	/* --authfile, or NULL */
 	int jobs;		/* parallel downloads, >= 1 */
+	double timeout;		/* --timeout seconds; 0: OCI_TIMEOUT_DEFAULT */
 	/* Called about ten times a second while blobs download (NULL: never). */
 	void (*progress)(void *arg, const struct oci_progress *p);
 	void *progress_arg;
@@ -630,8 +632,11 @@ struct oci_registry_opts {
  * settles HTTPS or plain HTTP and answers an auth challenge.  Every request
  * is retried with bounded backoff on 5xx, 429 (Retry-After) and dropped
  * connections ($OCI_FETCH_MAX_WAIT caps any one wait, in seconds; default
- * 10), resuming blobs with a Range request.  src is borrowed.
+ * 10), resuming blobs with a Range request.  The timeout bounds every
+ * wait: reply headers, a whole document with its retries, a stalled body,
+ * a Retry-After.  src is borrowed.
  */
+#define OCI_TIMEOUT_DEFAULT 30.0
 struct oci_registry;
 int oci_registry_open(const struct oci_source *src, const struct oci_registry_opts *o,
     struct oci_registry **r, struct oci_err *e);
