@@ -19,7 +19,8 @@
  * headers must come within SECONDS; a document (the /v2/ check, a
  * manifest) must come whole within SECONDS, its retries included; a body
  * must bring at least STALL_BYTES in every SECONDS; a Retry-After longer
- * than SECONDS is not waited for.  A reply that breaks a rule of HTTP or of
+ * than SECONDS is not waited for, and the waits between the attempts of
+ * one request add up to SECONDS at most.  A reply that breaks a rule of HTTP or of
  * the distribution-spec fails with a message that says which.
  */
 #include <stdlib.h>
@@ -98,6 +99,7 @@ struct xfer {
 	int attempts, auth_answers;
 	int is_manifest;	/* a manifest request: Docker-Content-Digest is checked */
 	double not_before;
+	double waited;		/* seconds spent waiting to try again */
 	double started;		/* when this attempt started */
 	double deadline;	/* documents: when the request, retries included, must be done; 0: none */
 	uint64_t seen;		/* bytes of body seen in this attempt */
@@ -553,11 +555,12 @@ retry_later(struct xfer *x, const char *why)
 	wait = x->retry_after >= 0 ? x->retry_after : FIRST_BACKOFF * (1 << (x->attempts - 1));
 	if (wait > x->r->max_wait)
 		wait = x->r->max_wait;
-	if (x->deadline > 0 && now() + wait >= x->deadline) {
+	if ((x->deadline > 0 && now() + wait >= x->deadline) || x->waited + wait > limit) {
 		oci_fail(&x->err, "GET %s: %s (no time left to try again within --timeout %gs)", x->path,
 		    why, limit);
 		return FAILED;
 	}
+	x->waited += wait;
 	x->not_before = now() + wait;
 	oci_warn("GET %s: %s; trying again in %.1fs", x->path, why, wait);
 	return AGAIN;

@@ -382,6 +382,8 @@ FAULTS = {
         429, b"slow down\n", [("Retry-After", "3600")], "text/plain")),
     "retry-after-date": on(["blob"], lambda h, k, r: h.reply(
         429, b"slow down\n", [("Retry-After", "Fri, 31 Dec 2100 23:59:59 GMT")], "text/plain")),
+    "retry-after-1": on(["blob"], lambda h, k, r: h.reply(
+        429, b"slow down\n", [("Retry-After", "1")], "text/plain")),
     "retry-after-junk": on(["manifest"], lambda h, k, r: h.reply(
         503, b"", [("Retry-After", "banana")], "text/plain")),
     # headers too big

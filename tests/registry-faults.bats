@@ -209,6 +209,12 @@ world" ]
 	lie retry-after-junk 1 1 0 "HTTP 503"
 }
 
+@test "Retry-After: 1, again and again: the waits of one request add up to --timeout at most" {
+	OCI_FETCH_MAX_WAIT=1 LIMIT=1.5 lie retry-after-1 1 0 1 "HTTP 429"
+	assert_output --partial "(no time left to try again within --timeout 1.5s)"
+	[ "$(grep -c '/blobs/' "$FLOG")" -le 8 ]	# two attempts for each of three blobs, two for --blob
+}
+
 # ---- headers too big
 
 @test "a 1 MB header line is named as such, not 'out of memory'; headers that never end are cut at 256 KiB" {
