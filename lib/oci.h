@@ -33,7 +33,10 @@ struct oci_err {
 	char msg[1024];
 };
 
-/* Set the message; return -1 so that `return oci_fail(e, …);` reads well. */
+/*
+ * Set the message; return -1 so that `return oci_fail(e, …);` reads well.
+ * e is never NULL: a caller that does not want the message still passes one.
+ */
 int oci_fail(struct oci_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Same, with ": strerror(errno)" appended (errno as it was on entry). */

@@ -72,6 +72,7 @@ def manifest_with(layer_descs, cfg=None):
 
 GOOD_LAYERS = [desc(LAYER_MT, gz) for gz, _ in layers]
 MANIFEST = manifest_with(GOOD_LAYERS)
+MANIFEST_UNTYPED = canon({k: v for k, v in json.loads(MANIFEST).items() if k != "mediaType"})
 MANIFESTS = {}      # digest -> (bytes, media type)
 TAG = None          # what tag "1" names
 
@@ -429,6 +430,9 @@ FAULTS = {
     "token-slow": challenge(TOKEN_REALM),
     "token-ttl-huge": challenge(TOKEN_REALM),
     # words for the terminal
+    "content-type-ctl": on(["manifest"], lambda h, k, r: h.reply(
+        200, MANIFEST_UNTYPED, [("Docker-Content-Digest", digest(MANIFEST_UNTYPED))],
+        OCI_MANIFEST + "\x1b[31m")),
     "control-chars": on(["manifest"], lambda h, k, r: h.error(
         404, "MANIFEST_UNKNOWN", "\x1b]2;pwned\x07\x1b[2J\x1b[31mred")),
     "location-inject": lambda h, k, r: k == "blob" and r in BLOBS and (h.reply(

@@ -111,6 +111,22 @@ world" ]
 	run -1 grep 'auth=[^-]' "$FLOG"
 }
 
+@test "as user nobody: the same answers, and a layout nobody owns holds only verified blobs" {
+	open_to_nobody "$T/nb"
+	# a copy nobody can run, even when the checkout is in a private directory
+	cp "$(command -v oci-fetch)" "$T/nb/oci-fetch"
+	faults_start none
+	run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/ \
+	    "$T/nb/oci-fetch" --timeout 1 "$F/img:1" "$T/nb/out"
+	blobs_verified "$T/nb/out"
+	[ "$(stat -c %U "$T/nb/out/index.json")" = nobody ]
+	faults_start digest-upper
+	run -1 setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/ \
+	    "$T/nb/oci-fetch" --timeout 1 "$F/img:1" "$T/nb/out2"
+	assert_output --partial "the registry's Docker-Content-Digest header"
+	blobs_verified "$T/nb/out2"
+}
+
 @test "--timeout takes seconds from 0.1 to 3600" {
 	run -2 oci-fetch --timeout 0 --manifest busybox
 	assert_output --partial "--timeout 0: expected seconds"
@@ -335,7 +351,8 @@ world" ]
 
 # ---- words meant for the terminal
 
-@test "control characters in a registry's error message are escaped" {
+@test "control characters in a registry's error message and Content-Type are escaped" {
 	lie control-chars 1 1 0 "not found"
 	assert_output --partial '\x1b]2;pwned\x07'
+	lie content-type-ctl 1 0 0 'unsupported media type "application/vnd.oci.image.manifest.v1+json\x1b[31m"'
 }
