@@ -797,6 +797,7 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, struct queue *q, int sho
 			switch (xfer_finish(x, msg->data.result)) {
 			case DONE:
 				x->done = 1;
+				left--;
 				break;
 			case AGAIN:
 				break;
@@ -821,10 +822,12 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, struct queue *q, int sho
 			report(r, xs, n, q, 0);
 			last_report = t;
 		}
-		if (rc < 0)
+		if (rc < 0 || left == 0)
 			break;
 		/* Sleep until there is network activity, a retry is due, or progress to show. */
 		next = now() + PROGRESS_EVERY;
+		if (q && q->next < q->n && (int)active < r->o.jobs)
+			next = 0;	/* a slot is free for the next blob */
 		for (i = 0; i < n; i++)
 			if (xs[i] && !xs[i]->done && !xs[i]->active && xs[i]->not_before < next)
 				next = xs[i]->not_before;
