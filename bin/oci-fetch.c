@@ -22,7 +22,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: oci-fetch [-qv] [-j N] [-p OS/ARCH[/VARIANT]] [--all] [--plain-http] [--insecure]\n"
-	    "                 [--cacert FILE] [--creds USER[:PASS]] [--authfile FILE] SOURCE LAYOUT[:TAG]\n"
+	    "                 [--cacert FILE] [--creds USER[:PASS]] [--authfile FILE] [--timeout SECONDS]\n"
+	    "                 SOURCE LAYOUT[:TAG]\n"
 	    "       oci-fetch [options] --manifest SOURCE\n"
 	    "       oci-fetch [options] --blob DIGEST SOURCE\n"
 	    "SOURCE is [docker://][REGISTRY/]REPO[:TAG][@DIGEST]; \"busybox\" is docker.io/library/busybox:latest\n");
@@ -60,7 +61,7 @@ int
 main(int argc, char *argv[])
 {
 	enum { OPT_ALL = 0x100, OPT_PLAIN, OPT_INSECURE, OPT_CACERT, OPT_CREDS, OPT_AUTHFILE,
-		OPT_MANIFEST, OPT_BLOB };
+		OPT_MANIFEST, OPT_BLOB, OPT_TIMEOUT };
 	static const struct option opts[] = {
 		OCI_COMMON_LONGOPTS,
 		{ "platform", required_argument, NULL, 'p' },
@@ -73,6 +74,7 @@ main(int argc, char *argv[])
 		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
 		{ "manifest", no_argument, NULL, OPT_MANIFEST },
 		{ "blob", required_argument, NULL, OPT_BLOB },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct oci_registry_opts ro = { .jobs = 4 };
@@ -113,6 +115,11 @@ main(int argc, char *argv[])
 		case OPT_AUTHFILE: ro.authfile = optarg; break;
 		case OPT_MANIFEST: manifest = 1; break;
 		case OPT_BLOB: blob = optarg; break;
+		case OPT_TIMEOUT:
+			ro.timeout = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' || !(ro.timeout >= 0.1 && ro.timeout <= 3600))
+				errx(2, "--timeout %s: expected seconds from 0.1 to 3600", optarg);
+			break;
 		default: usage(stderr); return 2;
 		}
 	}

@@ -22,6 +22,7 @@
 #include "oci.h"
 
 #define TOKEN_REPLY_MAX (1024 * 1024)
+#define TOKEN_TTL_MAX (24 * 3600.0)	/* seconds; a longer expires_in changes nothing for one pull */
 
 void
 oci_tls_apply(void *curl, const struct oci_tls *tls)
@@ -89,8 +90,11 @@ oci_challenge_parse(const char *header, struct oci_challenge *c, struct oci_err 
 
 	memset(c, 0, sizeof *c);
 	n = strcspn(p, " \t,");
-	if (n == 0 || n >= sizeof c->scheme)
+	if (n == 0)
 		return oci_fail(e, "WWW-Authenticate \"%.80s\": no scheme", header);
+	if (n >= sizeof c->scheme)
+		return oci_fail(e, "WWW-Authenticate \"%.80s\": unsupported authentication scheme (Bearer or Basic)",
+		    header);
 	memcpy(c->scheme, p, n);
 	p = skip_space(p + n);
 	/* auth-params: name=value, separated by commas; stop at the next challenge */
@@ -374,6 +378,7 @@ cache_token(struct oci_auth *a, const char *scope, const char *token, double ttl
 struct reply {
 	char *buf;
 	size_t len;
+	int too_big;
 };
 
 static size_t
@@ -383,7 +388,11 @@ on_reply(char *p, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 	char *nb;
 
-	if (r->len + len > TOKEN_REPLY_MAX || (nb = realloc(r->buf, r->len + len + 1)) == NULL)
+	if (r->len + len > TOKEN_REPLY_MAX) {
+		r->too_big = 1;
+		return 0;
+	}
+	if ((nb = realloc(r->buf, r->len + len + 1)) == NULL)
 		return 0;
 	r->buf = nb;
 	memcpy(r->buf + r->len, p, len);
@@ -392,24 +401,61 @@ on_reply(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/*
+ * May the password go to this realm?  Docker sends it to whatever host the
+ * registry names as its realm; we do too, but never in clear text across
+ * the network: an http:// realm gets it only on this machine.
+ */
+static int
+realm_ok(const char *realm, int with_password, struct oci_err *e)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	int rc = 0;
+
+	if (realm == NULL || (strncmp(realm, "https://", 8) != 0 && strncmp(realm, "http://", 7) != 0))
+		rc = oci_fail(e, "Bearer challenge without an http(s) realm");
+	else if (u == NULL || curl_url_set(u, CURLUPART_URL, realm, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		rc = oci_fail(e, "Bearer realm \"%.200s\" is not a URL", realm);
+	else if (with_password && strncmp(realm, "http://", 7) == 0 && !oci_host_is_loopback(host))
+		rc = oci_fail(e, "Bearer realm %.200s is plain HTTP on another machine: the password is not sent in clear text",
+		    realm);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* A token goes into a header: only the visible ASCII of RFC 6750's b64token and JWTs. */
+static int
+token_ok(const char *t)
+{
+	if (t == NULL || *t == '\0')
+		return 0;
+	for (; *t; t++)
+		if (*t < 0x21 || *t > 0x7e)
+			return 0;
+	return 1;
+}
+
 /* GET realm?service=…&scope=…, as Docker's token specification asks. */
 static int
 fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope,
-    struct oci_err *e)
+    double timeout, struct oci_err *e)
 {
-	struct reply r = { NULL, 0 };
+	struct reply r = { NULL, 0, 0 };
 	char *url = NULL, *svc = NULL, *sc = NULL;
 	const char *token;
+	json_error_t je;
 	json_t *doc = NULL;
-	json_int_t ttl;
+	double ttl;
 	CURLcode res;
 	long code = 0;
 	CURL *curl;
 	int rc = -1;
 
-	if (c->realm == NULL || (strncmp(c->realm, "https://", 8) != 0 &&
-	    strncmp(c->realm, "http://", 7) != 0))
-		return oci_fail(e, "Bearer challenge without an http(s) realm");
+	if (realm_ok(c->realm, a->user != NULL, e) < 0)
+		return -1;
 	if ((curl = curl_easy_init()) == NULL)
 		return oci_fail(e, "out of memory");
 	svc = c->service ? curl_easy_escape(curl, c->service, 0) : NULL;
@@ -423,8 +469,9 @@ fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+	/* The whole answer within --timeout: a token service that drips is a token service that failed. */
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "identity");
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "oci-fetch/" OCI_VERSION);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_reply);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
@@ -436,6 +483,15 @@ fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope
 	}
 	res = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	if (r.too_big) {
+		oci_fail(e, "token service %s: its reply is over %d KiB, too big for a token", c->realm,
+		    TOKEN_REPLY_MAX / 1024);
+		goto out;
+	}
+	if (res == CURLE_OPERATION_TIMEDOUT) {
+		oci_fail(e, "token service %s: no complete reply within %gs (--timeout)", c->realm, timeout);
+		goto out;
+	}
 	if (res != CURLE_OK) {
 		oci_fail(e, "token service %s: %s", c->realm, curl_easy_strerror(res));
 		goto out;
@@ -445,27 +501,42 @@ fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope
 		    a->user ? "the user name or password was refused" : "anonymous access refused (--creds or an auth file)");
 		goto out;
 	}
-	if (code != 200 || r.buf == NULL || (doc = json_loads(r.buf, 0, NULL)) == NULL) {
-		oci_fail(e, "token service %s: HTTP %ld, no JSON token", c->realm, code);
+	if (code != 200) {
+		oci_fail(e, "token service %s: HTTP %ld instead of a token%s", c->realm, code,
+		    code >= 300 && code < 400 ? " (its redirects are not followed)" : "");
+		goto out;
+	}
+	/* Numbers as reals: an expires_in too big for an integer is still a number. */
+	if ((doc = json_loadb(r.buf ? r.buf : "", r.len, JSON_DECODE_INT_AS_REAL, &je)) == NULL ||
+	    !json_is_object(doc)) {
+		oci_fail(e, "token service %s: its reply is not a JSON object (%s)", c->realm,
+		    doc ? "another JSON value" : je.text);
 		goto out;
 	}
 	token = json_string_value(json_object_get(doc, "token"));
 	if (token == NULL || *token == '\0')
 		token = json_string_value(json_object_get(doc, "access_token"));
-	if (token == NULL || *token == '\0' || strpbrk(token, "\r\n")) {
-		oci_fail(e, "token service %s: no token in its reply", c->realm);
+	if (token == NULL || *token == '\0') {
+		oci_fail(e, "token service %s: no \"token\" or \"access_token\" in its reply", c->realm);
+		goto out;
+	}
+	if (!token_ok(token)) {
+		oci_fail(e, "token service %s: its token has characters that an HTTP header cannot carry",
+		    c->realm);
 		goto out;
 	}
 	/* Docker's token spec: expires_in defaults to 60 seconds. */
-	ttl = json_integer_value(json_object_get(doc, "expires_in"));
-	if (ttl <= 0)
+	ttl = json_number_value(json_object_get(doc, "expires_in"));
+	if (!(ttl > 0))
 		ttl = 60;
-	if (cache_token(a, scope, token, (double)ttl) < 0) {
+	if (ttl > TOKEN_TTL_MAX)
+		ttl = TOKEN_TTL_MAX;
+	if (cache_token(a, scope, token, ttl) < 0) {
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	oci_say("token for %s from %s (%s, valid %llds)", c->scope ? c->scope : scope, c->realm,
-	    a->user ? a->user : "anonymous", (long long)ttl);
+	oci_say("token for %s from %s (%s, valid %.0fs)", c->scope ? c->scope : scope, c->realm,
+	    a->user ? a->user : "anonymous", ttl);
 	rc = 0;
 out:
 	json_decref(doc);
@@ -478,7 +549,8 @@ out:
 }
 
 int
-oci_auth_answer(struct oci_auth *a, const char *header, const char *scope, struct oci_err *e)
+oci_auth_answer(struct oci_auth *a, const char *header, const char *scope, double timeout,
+    struct oci_err *e)
 {
 	struct oci_challenge c;
 	char *userpass = NULL;
@@ -487,7 +559,7 @@ oci_auth_answer(struct oci_auth *a, const char *header, const char *scope, struc
 	if (oci_challenge_parse(header, &c, e) < 0)
 		return -1;
 	if (strcasecmp(c.scheme, "Bearer") == 0) {
-		rc = fetch_token(a, &c, scope, e);
+		rc = fetch_token(a, &c, scope, timeout, e);
 	} else if (strcasecmp(c.scheme, "Basic") == 0) {
 		if (a->user == NULL) {
 			oci_challenge_free(&c);
@@ -514,7 +586,7 @@ oci_auth_answer(struct oci_auth *a, const char *header, const char *scope, struc
 			oci_say("Basic credentials for realm %s as %s", c.realm ? c.realm : "(none)",
 			    a->user);
 	} else {
-		rc = oci_fail(e, "unsupported authentication scheme \"%s\"", c.scheme);
+		rc = oci_fail(e, "unsupported authentication scheme \"%s\" (Bearer or Basic)", c.scheme);
 	}
 	oci_challenge_free(&c);
 	return rc;

@@ -33,7 +33,10 @@ struct oci_err {
 	char msg[1024];
 };
 
-/* Set the message; return -1 so that `return oci_fail(e, …);` reads well. */
+/*
+ * Set the message; return -1 so that `return oci_fail(e, …);` reads well.
+ * e is never NULL: a caller that does not want the message still passes one.
+ */
 int oci_fail(struct oci_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Same, with ": strerror(errno)" appended (errno as it was on entry). */
@@ -703,11 +706,12 @@ void oci_auth_free(struct oci_auth *a);
 const char *oci_auth_header(struct oci_auth *a, const char *scope);
 /*
  * Answer a 401's WWW-Authenticate: Bearer asks the realm for a token for
- * scope (with the credentials, if any) and caches it for expires_in
- * seconds; Basic sends the credentials (an error when there are none).
+ * scope (with the credentials, if any; the token service must answer
+ * within timeout seconds) and caches it for expires_in seconds; Basic
+ * sends the credentials (an error when there are none).
  */
 int oci_auth_answer(struct oci_auth *a, const char *challenge, const char *scope,
-    struct oci_err *e);
+    double timeout, struct oci_err *e);
 
 /* What is downloading, for a progress display. */
 struct oci_progress_blob {
@@ -729,6 +733,7 @@ struct oci_registry_opts {
 	const char *user, *pass;	/* NULL: from the auth files */
 	const char *authfile;	/* --authfile, or NULL */
 	int jobs;		/* parallel downloads, >= 1 */
+	double timeout;		/* --timeout seconds; 0: OCI_TIMEOUT_DEFAULT */
 	/* Called about ten times a second while blobs download (NULL: never). */
 	void (*progress)(void *arg, const struct oci_progress *p);
 	void *progress_arg;
@@ -739,8 +744,11 @@ struct oci_registry_opts {
  * settles HTTPS or plain HTTP and answers an auth challenge.  Every request
  * is retried with bounded backoff on 5xx, 429 (Retry-After) and dropped
  * connections ($OCI_FETCH_MAX_WAIT caps any one wait, in seconds; default
- * 10), resuming blobs with a Range request.  src is borrowed.
+ * 10), resuming blobs with a Range request.  The timeout bounds every
+ * wait: reply headers, a whole document with its retries, a stalled body,
+ * a Retry-After.  src is borrowed.
  */
+#define OCI_TIMEOUT_DEFAULT 30.0
 struct oci_registry;
 int oci_registry_open(const struct oci_source *src, const struct oci_registry_opts *o,
     struct oci_registry **r, struct oci_err *e);

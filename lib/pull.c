@@ -16,6 +16,14 @@
 #include "oci.h"
 
 #define REF_NAME "org.opencontainers.image.ref.name"
+/*
+ * The specs set no limit on layers; docker's layer store refuses a chain
+ * of more than 125 ("max depth exceeded").  Far more than that is a
+ * registry trying to make us work, not an image.
+ */
+#define LAYERS_MAX 1000
+/* With --all, an index's manifests are held in memory until their blobs are in. */
+#define INDEX_DOCS_MAX (64 * 1024 * 1024)
 
 /* A document as the registry served it. */
 struct doc {
@@ -85,6 +93,9 @@ add_blobs(const struct doc *m, json_t *blobs, struct oci_err *e)
 	uint64_t total = 0;
 	size_t i;
 
+	if (json_array_size(layers) > LAYERS_MAX)
+		return oci_fail(e, "manifest %s: %zu layers, more than the %d that oci-fetch accepts",
+		    oci_short(m->digest), json_array_size(layers), LAYERS_MAX);
 	if (oci_desc_parse(json_object_get(m->json, "config"), &d, e) < 0)
 		return oci_context(e, "manifest %s: config", oci_short(m->digest));
 	json_array_append(blobs, json_object_get(m->json, "config"));
@@ -166,6 +177,7 @@ oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout
 	const json_t *pick = NULL, *v;
 	json_t *blobs = json_array(), *desc = NULL;
 	struct oci_desc d;
+	uint64_t held = 0;
 	size_t i, nm = 0;
 	int rc = -1;
 
@@ -200,6 +212,11 @@ oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout
 				continue;
 			if (oci_desc_parse(v, &d, e) < 0) {
 				oci_context(e, "index %s: entry %zu", oci_short(top.digest), i + 1);
+				goto out;
+			}
+			if ((held += (uint64_t)d.size) > INDEX_DOCS_MAX) {
+				oci_fail(e, "index %s: its manifests add up to more than %d MiB",
+				    oci_short(top.digest), INDEX_DOCS_MAX / (1024 * 1024));
 				goto out;
 			}
 			if (get_doc(r, d.digest, &d, &m[nm], e) < 0)

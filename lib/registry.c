@@ -13,6 +13,15 @@
  * on 5xx, on 429 (after Retry-After), on a dropped connection (resuming with
  * "Range: bytes=N-"), and on a digest mismatch (from the start).  A 401 is
  * answered through auth.c and the request sent again.
+ *
+ * A registry may be broken or hostile, so every reply is checked, and
+ * every wait is bounded by the --timeout limit (SECONDS below): a reply's
+ * headers must come within SECONDS; a document (the /v2/ check, a
+ * manifest) must come whole within SECONDS, its retries included; a body
+ * must bring at least STALL_BYTES in every SECONDS; a Retry-After longer
+ * than SECONDS is not waited for, and the waits between the attempts of
+ * one request add up to SECONDS at most.  A reply that breaks a rule of HTTP or of
+ * the distribution-spec fails with a message that says which.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +36,9 @@
 #define MAX_ATTEMPTS 6		/* a request is tried at most this often */
 #define FIRST_BACKOFF 0.25	/* seconds; doubled after each failure */
 #define DEFAULT_MAX_WAIT 10.0	/* seconds; $OCI_FETCH_MAX_WAIT overrides */
+#define STALL_BYTES 1024	/* a body brings at least this much in every --timeout seconds */
+#define PROBE_MAX 3.0		/* seconds for a loopback port to answer a TLS handshake */
+#define HEADERS_MAX (256 * 1024)	/* bytes of headers in one reply */
 #define PROGRESS_EVERY 0.1	/* seconds between progress calls */
 #define WRITE_BUF (1024 * 1024)	/* libcurl hands over 16 KiB at a time; write in bigger pieces */
 
@@ -42,6 +54,7 @@ struct oci_registry {
 	CURLM *multi;
 	CURLSH *share;		/* connections, DNS and TLS sessions, shared by all transfers */
 	double max_wait;
+	double timeout;		/* seconds: --timeout */
 };
 
 enum sink { SINK_MEM, SINK_LAYOUT, SINK_FD };
@@ -67,6 +80,9 @@ struct xfer {
 
 	/* the response being received */
 	long code;
+	int headers_done;	/* its headers ended with their blank line */
+	size_t header_bytes;
+	int encoded;		/* it came with a Content-Encoding (decoded by libcurl) */
 	int body_started;
 	int64_t range_start;	/* from Content-Range; -1 when none */
 	char *content_type, *docker_digest, *www_auth;
@@ -75,10 +91,20 @@ struct xfer {
 	size_t errlen;
 	int too_big, broken;	/* more bytes than allowed; a sink failed */
 	int errbody_full;	/* an error reply was cut short once errbody was full */
+	int fatal;		/* the reply breaks a rule: trying again would not help */
+	char stop[200];		/* why on_progress or on_header stopped the transfer */
+	char curl_err[CURL_ERROR_SIZE];
 	struct curl_slist *headers;
 
 	int attempts, auth_answers;
+	int is_manifest;	/* a manifest request: Docker-Content-Digest is checked */
 	double not_before;
+	double waited;		/* seconds spent waiting to try again */
+	double started;		/* when this attempt started */
+	double deadline;	/* documents: when the request, retries included, must be done; 0: none */
+	uint64_t seen;		/* bytes of body seen in this attempt */
+	uint64_t mark_seen;	/* ... at mark_time, the start of the stall window */
+	double mark_time;
 	int active, done;
 	struct oci_err err;
 };
@@ -98,6 +124,9 @@ static void
 response_reset(struct xfer *x)
 {
 	x->code = 0;
+	x->headers_done = 0;
+	x->header_bytes = 0;
+	x->encoded = 0;
 	x->body_started = 0;
 	x->range_start = -1;
 	x->retry_after = -1;
@@ -208,6 +237,20 @@ on_header(char *line, size_t size, size_t n, void *arg)
 	/* A new status line: a redirect's or the final response's. */
 	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		response_reset(x);
+		x->header_bytes = len;
+		return len;
+	}
+	/* libcurl keeps every header: a reply whose headers never end must not fill memory. */
+	if ((x->header_bytes += len) > HEADERS_MAX) {
+		snprintf(x->stop, sizeof x->stop, "the registry sent more than %d KiB of headers in one reply",
+		    HEADERS_MAX / 1024);
+		x->fatal = 1;
+		return 0;
+	}
+	/* The blank line: without it, a reply cut off inside its headers looks complete. */
+	if (strspn(line, "\r\n") == len) {
+		x->headers_done = 1;
+		x->mark_time = now();
 		return len;
 	}
 	if (!x->content_type && (x->content_type = header_value(line, len, "Content-Type")))
@@ -216,6 +259,10 @@ on_header(char *line, size_t size, size_t n, void *arg)
 		x->docker_digest = header_value(line, len, "Docker-Content-Digest");
 	if (!x->www_auth)
 		x->www_auth = header_value(line, len, "WWW-Authenticate");
+	if ((v = header_value(line, len, "Content-Encoding"))) {
+		x->encoded |= strcasecmp(v, "identity") != 0;
+		free(v);
+	}
 	if ((v = header_value(line, len, "Retry-After"))) {
 		/* RFC 9110: delay-seconds or an HTTP-date */
 		time_t when = curl_getdate(v, NULL);
@@ -238,6 +285,7 @@ on_body(char *buf, size_t size, size_t n, void *arg)
 	struct xfer *x = arg;
 	size_t len = size * n;
 
+	x->seen += len;
 	if (!x->body_started) {
 		x->body_started = 1;
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->code);
@@ -280,6 +328,34 @@ on_body(char *buf, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/*
+ * libcurl calls this at least once a second: the place to see that a reply
+ * is late or stalls (a drip of a byte a second never trips libcurl's own
+ * low-speed check in a useful time).
+ */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer *x = arg;
+	double t = now(), limit = x->r->timeout;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	if (x->deadline > 0 && t > x->deadline)
+		snprintf(x->stop, sizeof x->stop, "no complete reply within %gs (--timeout)", limit);
+	else if (!x->headers_done && t - x->started > limit)
+		snprintf(x->stop, sizeof x->stop, "no reply headers within %gs (--timeout)", limit);
+	else if (x->headers_done && x->seen - x->mark_seen >= STALL_BYTES) {
+		x->mark_seen = x->seen;
+		x->mark_time = t;
+		return 0;
+	} else if (x->headers_done && t - x->mark_time > limit)
+		snprintf(x->stop, sizeof x->stop, "the reply stalled: less than %d bytes in %gs (--timeout)",
+		    STALL_BYTES, limit);
+	else
+		return 0;
+	return 1;
+}
+
 /* A transfer of /v2/<repo>/<kind>/<what> ("manifests", "latest"), or of /v2/ when kind is NULL. */
 static struct xfer *
 xfer_new(struct oci_registry *r, const char *kind, const char *what)
@@ -314,10 +390,18 @@ xfer_new(struct oci_registry *r, const char *kind, const char *what)
 	curl_easy_setopt(x->easy, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(x->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT, 30L);
-	/* A connection that stalls for a minute is dropped (and retried). */
-	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)(r->timeout * 1000));
+	/* Deadlines and stalls are watched by on_progress. */
+	curl_easy_setopt(x->easy, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(x->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(x->easy, CURLOPT_XFERINFODATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->curl_err);
+	/*
+	 * Digests are over the bytes as stored: ask for them unencoded.  A
+	 * server that compresses anyway (Content-Encoding: gzip) is decoded by
+	 * libcurl, and the digest decides whether what came out is right.
+	 */
+	curl_easy_setopt(x->easy, CURLOPT_ACCEPT_ENCODING, "identity");
 	curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
@@ -351,8 +435,17 @@ xfer_start(struct xfer *x, struct oci_err *e)
 	const char *auth = oci_auth_header(x->r->auth, x->r->scope);
 	char range[32];
 
+	/* A Range counts bytes as sent: after a decoded reply, start again. */
+	if (x->encoded && x->got > 0 && sink_reset(x) < 0)
+		return oci_fail(e, "GET %s: %s", x->path, x->err.msg);
 	response_reset(x);
 	x->too_big = 0;
+	x->fatal = 0;
+	x->stop[0] = x->curl_err[0] = '\0';
+	x->seen = x->mark_seen = 0;
+	x->started = x->mark_time = now();
+	if (x->sink == SINK_MEM && x->deadline == 0)
+		x->deadline = x->started + x->r->timeout;
 	curl_slist_free_all(x->headers);
 	x->headers = NULL;
 	if (x->accept)
@@ -410,10 +503,17 @@ verify(struct xfer *x)
 	case SINK_FD:
 		return oci_hash_check(x->hash, want, x->size, &x->err);
 	case SINK_MEM:
-		if (want)
-			oci_digest_check(want, &alg, &x->err);
-		else if (x->docker_digest && oci_digest_check(x->docker_digest, &alg, NULL) == 0)
-			want = x->docker_digest;
+		/* distribution-spec: Docker-Content-Digest is the digest of the manifest's bytes. */
+		if (x->is_manifest && x->docker_digest) {
+			if (oci_digest_check(x->docker_digest, NULL, &x->err) < 0) {
+				x->fatal = 1;
+				return oci_context(&x->err, "the registry's Docker-Content-Digest header");
+			}
+			if (want == NULL)
+				want = x->docker_digest;
+		}
+		if (want && oci_digest_check(want, &alg, &x->err) < 0)
+			return -1;
 		h = oci_hash_new(alg);
 		if (h == NULL)
 			return oci_fail(&x->err, "out of memory");
@@ -431,27 +531,57 @@ verify(struct xfer *x)
 enum outcome { DONE, AGAIN, FAILED };
 
 static enum outcome
+fail(struct xfer *x, const char *why)
+{
+	oci_fail(&x->err, "GET %s: %s", x->path, why);
+	return FAILED;
+}
+
+static enum outcome
 retry_later(struct xfer *x, const char *why)
 {
-	double wait;
+	double wait, limit = x->r->timeout;
 
 	if (++x->attempts >= MAX_ATTEMPTS) {
 		oci_fail(&x->err, "GET %s: %s (gave up after %d attempts)", x->path, why, x->attempts);
 		return FAILED;
 	}
+	/* RFC 9110 Retry-After; a wait longer than --timeout is not a wait but a refusal. */
+	if (x->retry_after > limit) {
+		oci_fail(&x->err, "GET %s: %s, and the registry asks to wait %.0fs (Retry-After), longer than --timeout %gs",
+		    x->path, why, x->retry_after, limit);
+		return FAILED;
+	}
 	wait = x->retry_after >= 0 ? x->retry_after : FIRST_BACKOFF * (1 << (x->attempts - 1));
 	if (wait > x->r->max_wait)
 		wait = x->r->max_wait;
+	if ((x->deadline > 0 && now() + wait >= x->deadline) || x->waited + wait > limit) {
+		oci_fail(&x->err, "GET %s: %s (no time left to try again within --timeout %gs)", x->path,
+		    why, limit);
+		return FAILED;
+	}
+	x->waited += wait;
 	x->not_before = now() + wait;
 	oci_warn("GET %s: %s; trying again in %.1fs", x->path, why, wait);
 	return AGAIN;
+}
+
+/* Did this reply come from the registry itself, not from where a redirect led? */
+static int
+from_registry(struct xfer *x)
+{
+	const char *url = NULL;
+	size_t n = strlen(x->r->base);
+
+	curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
+	return url && strncmp(url, x->r->base, n) == 0 && url[n] == '/';
 }
 
 /* A transfer ended: done, to be tried again, or failed for good. */
 static enum outcome
 xfer_finish(struct xfer *x, CURLcode res)
 {
-	char why[700], words[400];
+	char why[900], words[400];
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->code);
 	if (res == CURLE_WRITE_ERROR && x->errbody_full)
@@ -460,16 +590,21 @@ xfer_finish(struct xfer *x, CURLcode res)
 		oci_context(&x->err, "GET %s", x->path);
 		return FAILED;
 	}
+	if (x->stop[0])	/* stopped by on_header or on_progress */
+		return x->fatal ? fail(x, x->stop) : retry_later(x, x->stop);
+	if (res == CURLE_OK && !x->headers_done)
+		return retry_later(x, "the reply ended inside its headers");
 	if (res == CURLE_OK && (x->code == 200 || x->code == 206)) {
 		oci_say("GET %s → %ld (%s)", x->path, x->code, oci_human_size(x->got));
 		if (x->size >= 0 && x->got < (uint64_t)x->size) {
-			snprintf(why, sizeof why, "the body ended after %llu of %lld bytes",
+			/* The reply was complete by HTTP's rules: this is what the registry has. */
+			snprintf(why, sizeof why, "the registry's reply ended after %llu bytes, but the descriptor says %lld",
 			    (unsigned long long)x->got, (long long)x->size);
-			return retry_later(x, why);
+			return fail(x, why);
 		}
 		if (verify(x) == 0)
 			return DONE;
-		if (x->sink == SINK_FD) {
+		if (x->sink == SINK_FD || x->fatal) {
 			oci_context(&x->err, "GET %s", x->path);
 			return FAILED;
 		}
@@ -480,10 +615,14 @@ xfer_finish(struct xfer *x, CURLcode res)
 	}
 	if (res == CURLE_OK) {
 		error_words(x, words, sizeof words);
-		oci_say("GET %s → %ld%s%s%s", x->path, x->code, x->www_auth ? " " : "",
+		oci_say("GET %s → %ld%s%.200s%s", x->path, x->code, x->www_auth ? " " : "",
 		    x->www_auth ? x->www_auth : "", words);
+		if (x->code == 401 && x->www_auth && !from_registry(x)) {
+			/* A challenge from another host is never answered with our credentials. */
+			return fail(x, "HTTP 401 from the host a redirect led to; credentials go only to the registry");
+		}
 		if (x->code == 401 && x->www_auth && x->auth_answers++ < 2) {
-			if (oci_auth_answer(x->r->auth, x->www_auth, x->r->scope, &x->err) < 0) {
+			if (oci_auth_answer(x->r->auth, x->www_auth, x->r->scope, x->r->timeout, &x->err) < 0) {
 				oci_context(&x->err, "GET %s", x->path);
 				return FAILED;
 			}
@@ -500,6 +639,8 @@ xfer_finish(struct xfer *x, CURLcode res)
 			oci_fail(&x->err, "GET %s: not found%s", x->path, words);
 		else if (x->code == 401 || x->code == 403)
 			oci_fail(&x->err, "GET %s: access denied (HTTP %ld%s)", x->path, x->code, words);
+		else if (x->code >= 300 && x->code < 400)
+			oci_fail(&x->err, "GET %s: HTTP %ld, a redirect without a usable Location", x->path, x->code);
 		else
 			oci_fail(&x->err, "GET %s: %s", x->path, why);
 		return FAILED;
@@ -509,44 +650,96 @@ xfer_finish(struct xfer *x, CURLcode res)
 			oci_fail(&x->err, "GET %s: a document over %zu bytes is refused", x->path, x->memcap);
 			return FAILED;
 		}
-		snprintf(why, sizeof why, "more than the %lld bytes the descriptor promised",
+		snprintf(why, sizeof why, "the registry sent more than the %lld bytes the descriptor says",
 		    (long long)x->size);
-		if (sink_reset(x) < 0)
-			return FAILED;
-		return retry_later(x, why);
+		return fail(x, why);
 	}
+	/* libcurl's own words say more than its error code ("…in chunked-encoding"). */
+	snprintf(why, sizeof why, "%s%s%s%s", curl_easy_strerror(res), x->curl_err[0] ? " (" : "",
+	    x->curl_err, x->curl_err[0] ? ")" : "");
 	switch (res) {
+	case CURLE_OUT_OF_MEMORY:
+		if (x->headers_done)
+			return fail(x, why);
+		/* libcurl refuses a header line over 100 KiB this way */
+		return fail(x, "the registry sent a header line longer than libcurl accepts (100 KiB)");
+	case CURLE_TOO_MANY_REDIRECTS:
+		return fail(x, "the registry redirected more than 5 times");
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:
-	case CURLE_TOO_MANY_REDIRECTS:
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
-		oci_fail(&x->err, "GET %s%s: %s%s", x->r->base, x->path, curl_easy_strerror(res),
+	case CURLE_BAD_CONTENT_ENCODING:
+	case CURLE_WEIRD_SERVER_REPLY:
+		oci_fail(&x->err, "GET %s%s: %s%s", x->r->base, x->path, why,
 		    res == CURLE_PEER_FAILED_VERIFICATION ?
 		    " (--cacert FILE to trust its CA, or --insecure)" : "");
 		return FAILED;
 	default:
-		snprintf(why, sizeof why, "%s after %s", curl_easy_strerror(res), oci_human_size(x->got));
+		snprintf(why + strlen(why), sizeof why - strlen(why), " after %s", oci_human_size(x->got));
 		return retry_later(x, why);
 	}
 }
 
 /* ---- running transfers side by side ---- */
 
+/*
+ * Blobs waiting for a transfer.  A transfer (and its libcurl handle) is
+ * made only when one of the -j slots is free, and freed when its blob is
+ * stored: memory follows -j, not the number of layers.
+ */
+struct want {
+	const char *media_type, *digest;	/* borrowed from the descriptors */
+	int64_t size;
+};
+struct queue {
+	struct oci_layout *l;
+	struct want *w;
+	size_t n, next;		/* next: the first not yet given a transfer */
+	size_t done;
+	uint64_t done_bytes, total_bytes;
+};
+
+static struct xfer *
+queue_take(struct oci_registry *r, struct queue *q, struct oci_err *e)
+{
+	const struct want *w = &q->w[q->next];
+	struct xfer *x = xfer_new(r, "blobs", w->digest);
+
+	if (x == NULL) {
+		oci_fail(e, "out of memory");
+		return NULL;
+	}
+	x->sink = SINK_LAYOUT;
+	x->layout = q->l;
+	x->size = w->size;
+	snprintf(x->digest, sizeof x->digest, "%s", w->digest);
+	q->next++;
+	return x;
+}
+
 static void
-report(struct oci_registry *r, struct xfer **xs, size_t n, int final)
+report(struct oci_registry *r, struct xfer **xs, size_t n, const struct queue *q, int final)
 {
 	struct oci_progress_blob active[64];
-	struct oci_progress p = { active, 0, 0, n, 0, 0, final };
+	struct oci_progress p = { active, 0, 0, q ? q->n : n, 0, 0, final };
 	size_t i;
 
+	if (q) {
+		p.done = q->done;
+		p.bytes = q->done_bytes;
+		p.total_bytes = q->total_bytes;
+	}
 	for (i = 0; i < n; i++) {
 		struct xfer *x = xs[i];
-		p.total_bytes += x->size > 0 ? (uint64_t)x->size : 0;
+		if (x == NULL)
+			continue;
+		if (q == NULL)
+			p.total_bytes += x->size > 0 ? (uint64_t)x->size : 0;
 		p.bytes += x->done && x->size > 0 ? (uint64_t)x->size : x->got;
 		p.done += x->done;
 		if (x->active && p.nactive < 64)
@@ -557,30 +750,44 @@ report(struct oci_registry *r, struct xfer **xs, size_t n, int final)
 
 /*
  * Run transfers until all are done or one has failed for good, at most
- * r->o.jobs at a time; a failure stops the others (their partial files
- * are thrown away when the transfers are freed).
+ * r->o.jobs at a time.  xs has n slots; with a queue q, empty slots (NULL)
+ * are filled from it, and a transfer that is done is freed and its slot
+ * emptied.  A failure stops the others (their partial files are thrown
+ * away when the caller frees the transfers left in xs).
  */
 static int
-run(struct oci_registry *r, struct xfer **xs, size_t n, int show, struct oci_err *e)
+run(struct oci_registry *r, struct xfer **xs, size_t n, struct queue *q, int show,
+    struct oci_err *e)
 {
-	size_t i, left = n, active = 0;
+	size_t i, left, active = 0;
 	double t, next, last_report = 0;
 	struct xfer *x;
 	CURLMsg *msg;
-	int running, q, rc = 0;
+	int running, pending, rc = 0;
 
-	while (left > 0 && rc == 0) {
+	for (;;) {
 		t = now();
-		for (i = 0; i < n && (int)active < r->o.jobs; i++) {
+		left = q ? q->n - q->next : 0;
+		for (i = 0; i < n; i++) {
+			if (xs[i] == NULL && q && q->next < q->n) {
+				if ((xs[i] = queue_take(r, q, e)) == NULL)
+					return -1;
+				left--;
+			}
 			x = xs[i];
-			if (x->done || x->active || x->not_before > t)
+			if (x == NULL || x->done)
+				continue;
+			left++;
+			if (x->active || x->not_before > t || (int)active >= r->o.jobs)
 				continue;
 			if (xfer_start(x, e) < 0)
 				return -1;
 			active++;
 		}
+		if (left == 0 || rc < 0)
+			break;
 		curl_multi_perform(r->multi, &running);
-		while ((msg = curl_multi_info_read(r->multi, &q))) {
+		while ((msg = curl_multi_info_read(r->multi, &pending))) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
@@ -601,24 +808,34 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, int show, struct oci_err
 			}
 			if (rc < 0)
 				break;
+			for (i = 0; q && x->done && i < n; i++) {
+				if (xs[i] != x)
+					continue;
+				q->done++;
+				q->done_bytes += x->size > 0 ? (uint64_t)x->size : 0;
+				xfer_free(x);
+				xs[i] = NULL;
+				break;
+			}
 		}
 		if (show && r->o.progress && (t = now()) - last_report >= PROGRESS_EVERY) {
-			report(r, xs, n, 0);
+			report(r, xs, n, q, 0);
 			last_report = t;
 		}
-		if (left > 0 && rc == 0) {
-			/* Sleep until there is network activity, a retry is due, or progress to show. */
-			double wait;
-			next = now() + PROGRESS_EVERY;
-			for (i = 0; i < n; i++)
-				if (!xs[i]->done && !xs[i]->active && xs[i]->not_before < next)
-					next = xs[i]->not_before;
-			wait = next - now();
-			curl_multi_poll(r->multi, NULL, 0, wait > 0 ? (int)(wait * 1000) + 1 : 0, NULL);
-		}
+		if (rc < 0 || left == 0)
+			break;
+		/* Sleep until there is network activity, a retry is due, or progress to show. */
+		next = now() + PROGRESS_EVERY;
+		if (q && q->next < q->n && (int)active < r->o.jobs)
+			next = 0;	/* a slot is free for the next blob */
+		for (i = 0; i < n; i++)
+			if (xs[i] && !xs[i]->done && !xs[i]->active && xs[i]->not_before < next)
+				next = xs[i]->not_before;
+		t = next - now();
+		curl_multi_poll(r->multi, NULL, 0, t > 0 ? (int)(t * 1000) + 1 : 0, NULL);
 	}
 	if (show && r->o.progress)
-		report(r, xs, n, 1);
+		report(r, xs, n, q, 1);
 	return rc;
 }
 
@@ -638,7 +855,7 @@ ping(struct oci_registry *r, struct oci_err *e)
 		xfer_free(x);
 		return oci_fail(e, "out of memory");
 	}
-	rc = run(r, &x, 1, 0, e);
+	rc = run(r, &x, 1, NULL, 0, e);
 	xfer_free(x);
 	return rc;
 }
@@ -646,10 +863,13 @@ ping(struct oci_registry *r, struct oci_err *e)
 /*
  * Does host:port answer a TLS handshake?  Only a probe: nothing is sent
  * or believed, so no certificate store is loaded (that alone costs more
- * than a whole re-fetch).  0 only when the port clearly does not speak TLS.
+ * than a whole re-fetch).  0 when the port does not speak TLS: it answers
+ * the handshake with something else, or with nothing at all for PROBE_MAX
+ * seconds (a TLS server on this machine answers in milliseconds; a plain
+ * HTTP server may wait for the end of a request line that never comes).
  */
 static int
-speaks_tls(const char *host)
+speaks_tls(const char *host, double timeout)
 {
 	char url[300];
 	CURLcode res;
@@ -661,14 +881,14 @@ speaks_tls(const char *host)
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)((timeout < PROBE_MAX ? timeout : PROBE_MAX) * 1000));
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
 	curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
 	res = curl_easy_perform(c);
 	curl_easy_cleanup(c);
-	return res != CURLE_SSL_CONNECT_ERROR;
+	return res != CURLE_SSL_CONNECT_ERROR && res != CURLE_OPERATION_TIMEDOUT;
 }
 
 int
@@ -691,6 +911,7 @@ oci_registry_open(const struct oci_source *src, const struct oci_registry_opts *
 	r->max_wait = env && *env ? atof(env) : DEFAULT_MAX_WAIT;
 	if (r->max_wait < 0)
 		r->max_wait = 0;
+	r->timeout = o->timeout > 0 ? o->timeout : OCI_TIMEOUT_DEFAULT;
 	snprintf(r->scope, sizeof r->scope, "repository:%s:pull", src->repo);
 	if (o->user == NULL &&
 	    (found = oci_creds_find(src->registry, src->repo, o->authfile, &user, &pass, e)) < 0)
@@ -711,7 +932,7 @@ oci_registry_open(const struct oci_source *src, const struct oci_registry_opts *
 	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 
 	/* HTTPS, except on a loopback port that does not speak TLS (or --plain-http). */
-	if (!plain && oci_host_is_loopback(src->host) && !speaks_tls(src->host)) {
+	if (!plain && oci_host_is_loopback(src->host) && !speaks_tls(src->host, r->timeout)) {
 		oci_say("%s does not speak TLS: plain HTTP, as for any loopback registry", src->host);
 		plain = 1;
 	}
@@ -751,13 +972,14 @@ oci_registry_manifest(struct oci_registry *r, const char *ref, char **buf, size_
 	x->sink = SINK_MEM;
 	x->memcap = OCI_DOC_MAX;
 	x->accept = manifest_accept;
+	x->is_manifest = 1;
 	if (strchr(ref, ':'))
 		snprintf(x->digest, sizeof x->digest, "%s", ref);
 	if ((x->mem = malloc(x->memcap + 1)) == NULL) {
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	if (run(r, &x, 1, 0, e) < 0)
+	if (run(r, &x, 1, NULL, 0, e) < 0)
 		goto out;
 	x->mem[x->got] = '\0';
 	*media_type = strdup(x->content_type ? x->content_type : "");
@@ -795,50 +1017,75 @@ oci_registry_blob_fd(struct oci_registry *r, const char *digest, int64_t size, i
 		xfer_free(x);
 		return oci_fail(e, "out of memory");
 	}
-	rc = run(r, &x, 1, 1, e);
+	rc = run(r, &x, 1, NULL, 1, e);
 	xfer_free(x);
 	return rc;
+}
+
+/* Order for finding duplicates: by digest, then by place in the list. */
+static int
+by_digest(const void *a, const void *b)
+{
+	const struct want *x = *(struct want *const *)a, *y = *(struct want *const *)b;
+	int c = strcmp(x->digest, y->digest);
+
+	return c ? c : (x > y) - (x < y);
 }
 
 int
 oci_registry_blobs(struct oci_registry *r, struct oci_layout *l, const json_t *descs,
     struct oci_err *e)
 {
-	struct xfer **xs;
+	struct queue q = { .l = l };
+	struct xfer *xs[64] = { NULL };
+	struct want **sorted = NULL, *first;
 	struct oci_desc d;
 	const json_t *v;
-	size_t i, j, n = 0;
+	size_t i, n = json_array_size(descs), slots = r->o.jobs < 64 ? (size_t)r->o.jobs : 64;
 	int rc = -1;
 
-	xs = calloc(json_array_size(descs) + 1, sizeof *xs);
-	if (xs == NULL)
-		return oci_fail(e, "out of memory");
+	q.w = calloc(n + 1, sizeof *q.w);
+	sorted = calloc(n + 1, sizeof *sorted);
+	if (q.w == NULL || sorted == NULL) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
 	json_array_foreach(descs, i, v) {
 		if (oci_desc_parse(v, &d, e) < 0)
 			goto out;
-		for (j = 0; j < n && strcmp(xs[j]->digest, d.digest) != 0; j++)
-			;
-		if (j < n)
-			continue;
-		if (oci_blob_exists(l, d.digest, d.size)) {
-			oci_say("%s %s is already in %s", oci_media_short(d.media_type),
-			    oci_short(d.digest), l->path);
+		q.w[i] = (struct want){ d.media_type, d.digest, d.size };
+		sorted[i] = &q.w[i];
+	}
+	/* The same blob twice is fetched once (n log n, for manifests with many descriptors). */
+	qsort(sorted, n, sizeof *sorted, by_digest);
+	for (i = 1, first = sorted[0]; i < n; i++) {
+		if (strcmp(sorted[i]->digest, first->digest) != 0) {
+			first = sorted[i];
 			continue;
 		}
-		if ((xs[n] = xfer_new(r, "blobs", d.digest)) == NULL) {
-			oci_fail(e, "out of memory");
+		if (sorted[i]->size != first->size) {
+			oci_fail(e, "blob %s is listed twice, with sizes %lld and %lld",
+			    oci_short(first->digest), (long long)first->size, (long long)sorted[i]->size);
 			goto out;
 		}
-		xs[n]->sink = SINK_LAYOUT;
-		xs[n]->layout = l;
-		xs[n]->size = d.size;
-		snprintf(xs[n]->digest, sizeof xs[n]->digest, "%s", d.digest);
-		n++;
+		sorted[i]->digest = NULL;	/* a later copy */
 	}
-	rc = n ? run(r, xs, n, 1, e) : 0;
+	for (i = 0; i < n; i++) {
+		if (q.w[i].digest == NULL)
+			continue;
+		if (oci_blob_exists(l, q.w[i].digest, q.w[i].size)) {
+			oci_say("%s %s is already in %s", oci_media_short(q.w[i].media_type),
+			    oci_short(q.w[i].digest), l->path);
+			continue;
+		}
+		q.total_bytes += (uint64_t)q.w[i].size;
+		q.w[q.n++] = q.w[i];
+	}
+	rc = q.n ? run(r, xs, slots, &q, 1, e) : 0;
 out:
-	for (i = 0; i < n; i++)
+	for (i = 0; i < slots; i++)
 		xfer_free(xs[i]);
-	free(xs);
+	free(sorted);
+	free(q.w);
 	return rc;
 }
