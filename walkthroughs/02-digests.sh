@@ -26,7 +26,9 @@ say "The layers, bottom first. Each is a tar archive, here compressed with gzip:
 run oci-manifest --layers busybox:latest
 layer=$(oci-manifest --layers busybox:latest | head -n 1 | jq -r .digest)
 run_sh "gunzip -c busybox/blobs/sha256/${layer#sha256:} | oci-digest"
-say "That digest is the diff_id in the config."
+say "That digest is the diff_id in the config. sha256sum, as the article uses it," \
+    "gives the same hex digits:"
+run_sh "gunzip -c busybox/blobs/sha256/${layer#sha256:} | sha256sum"
 
 step "The whole picture"
 run oci-index --tree busybox

@@ -17,16 +17,23 @@ run mkdir layer
 run oci-untar --whiteouts=keep -C layer -f "busybox/blobs/sha256/${layer#sha256:}"
 run ls -l layer
 say "That is a root filesystem, ready to be used by a container."
+if command -v tar >/dev/null; then
+	say "Side by side: the article's own command on the same blob gives the same tree" \
+	    "(diff prints nothing)."
+	run mkdir tar-layer
+	! peer tar -xf "busybox/blobs/sha256/${layer#sha256:}" -C tar-layer ||
+	    run diff -r --no-dereference tar-layer layer
+fi
 
 step "A second layer that deletes"
 say "A layer can only add files. To delete, it carries a whiteout: an empty file" \
     ".wh.NAME deletes NAME from the layers below; .wh..wh..opq in a directory hides" \
-    "everything the layers below had there. Here is a small second layer, made by hand."
-mkdir -p top/etc top/tmp
-echo 'a note from layer two' >top/etc/motd
-: >top/etc/.wh.group
-: >top/tmp/.wh..wh..opq
-echo 'new in layer two' >top/tmp/fresh
+    "everything the layers below had there. Here is a small second layer, made by hand:" \
+    "its files first, then the tar archive that is the layer."
+run mkdir -p top/etc top/tmp
+run_sh "echo 'a note from layer two' > top/etc/motd"
+run touch top/etc/.wh.group top/tmp/.wh..wh..opq
+run_sh "echo 'new in layer two' > top/tmp/fresh"
 run tar -C top -cf layer2.tar etc tmp
 run oci-whiteout layer2.tar
 
@@ -47,6 +54,6 @@ say "Given an image, oci-untar extracts every layer bottom first, checking each"
 run oci-untar -v -C rootfs busybox:latest
 
 exercises \
-    "Extract layer2.tar with --whiteouts=overlay into a copy of layer (as root, or inside oci-unshare) and write the type of etc/group there (what 'stat -c %F' says) to answers/1." \
+    "Copy layer to overlay (cp -a layer overlay), extract layer2.tar into it with --whiteouts=overlay (as root, or inside oci-unshare: oci-unshare oci-untar ...), and write the type of overlay/etc/group (what 'stat -c %F' says) to answers/1." \
     "Write the whiteout lines oci-whiteout prints for layer2.tar, sorted, to answers/2." \
     "How many entries does applied/tmp have (ls -A | wc -l)? Write the number to answers/3."
