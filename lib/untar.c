@@ -62,6 +62,9 @@ struct feed {
 	int held;		/* the extractor still reads slot tail */
 	int done, cancel;
 	char err[512];		/* set by the reader when it failed */
+	uint64_t nread;		/* bytes read so far, for oci_meter */
+	const char *what;	/* the layer's short digest, or "layer" */
+	int64_t size;		/* its size, or -1 */
 
 	/* the reader's own: the slot it fills and how far */
 	unsigned char *out;
@@ -203,6 +206,7 @@ reader_main(void *arg)
 		}
 		if (n == 0)
 			break;
+		__atomic_add_fetch(&f->nread, (uint64_t)n, __ATOMIC_RELAXED);
 		if (f->stored)
 			oci_hash_update(f->stored, in, n);
 		if (first) {
@@ -334,6 +338,8 @@ feed_read(struct archive *a, void *arg, const void **buf)
 	n = f->len[f->tail % NSLOT];
 	f->held = 1;
 	pthread_mutex_unlock(&f->mu);
+	/* libarchive asks for the next slot every megabyte: a good time to say how far. */
+	oci_meter(f->what, __atomic_load_n(&f->nread, __ATOMIC_RELAXED), f->size);
 	return n;
 }
 
@@ -1276,13 +1282,18 @@ oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const cha
 {
 	static const struct oci_untar_opts defaults = { OCI_WHITEOUTS_APPLY, 0 };
 	struct untar u = { .rootfd = rootfd, .o = o ? o : &defaults, .cachedfd = -1 };
-	struct feed f = { .fd = layer_fd, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	struct feed f = { .fd = layer_fd, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+		.what = digest ? oci_short(digest) : "layer", .size = size };
 	struct archive_entry *ent;
 	enum oci_alg alg;
 	const void *junk;
+	struct stat st;
 	pthread_t th;
 	int rc = -1, r, i;
 
+	/* A layer read from a file (oci-untar -f) has the file's size. */
+	if (f.size < 0 && fstat(layer_fd, &st) == 0 && S_ISREG(st.st_mode))
+		f.size = st.st_size;
 	if ((digest && oci_digest_check(digest, &alg, e) < 0) ||
 	    (digest && (f.stored = oci_hash_new(alg)) == NULL) ||
 	    (diff_id && oci_digest_check(diff_id, &alg, e) < 0) ||
@@ -1337,6 +1348,7 @@ out:
 	pthread_cond_broadcast(&f.cv);
 	pthread_mutex_unlock(&f.mu);
 	pthread_join(th, NULL);
+	oci_meter_done();
 	/* When the reader failed (a damaged stream), that is the cause to name. */
 	if (rc < 0 && f.err[0])
 		oci_fail(e, "%s", f.err);
@@ -1345,7 +1357,7 @@ out:
 	else if (rc == 0 && f.tar && oci_hash_check(f.tar, diff_id, -1, e) < 0)
 		rc = oci_context(e, "diff_id (the uncompressed tar)");
 	if (rc == 0)
-		oci_say("%lu entries (whiteouts: %lu); %s%s%s", u.entries, u.whiteouts,
+		oci_say("%lu entr%s (whiteouts: %lu); %s%s%s", u.entries, u.entries == 1 ? "y" : "ies", u.whiteouts,
 		    f.comp == OCI_COMP_GZIP ? "gzip" : f.comp == OCI_COMP_ZSTD ? "zstd" : "tar",
 		    digest ? ", digest verified" : "", diff_id ? ", diff_id verified" : "");
 out_early:
