@@ -83,9 +83,10 @@ run_sh "$WALK_FROM_LAB/build.sh -t built2:latest . > build2.log"
 run_sh "echo 'greeting = hello from the build context' > config-file"
 run_sh 'diff <(oci-config built:latest | jq -r ".rootfs.diff_ids[]") <(oci-config built2:latest | jq -r ".rootfs.diff_ids[]") || true'
 say "The base layer stayed; the COPY layer changed, and so did the RUN layer after it" \
-    "(it copies the file). podman build and docker build reuse a cached step only" \
-    "while that step and every step before it are unchanged: after the changed COPY," \
-    "they run every later step again, even one whose result would be the same."
+    "(it copies the file). docker build reuses a cached step only while that step and" \
+    "every step before it are unchanged (docker's build cache documentation): after" \
+    "the changed COPY it runs every later step again, even one whose result would be" \
+    "the same. podman build keeps such a cache too, with --layers."
 
 step "podman run, with oci-*"
 say "The image's own Entrypoint and Cmd, in a container of its own."

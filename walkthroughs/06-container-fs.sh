@@ -33,8 +33,8 @@ run_sh 'echo >> ctr/merged/bin/busybox'
 run ls -l ctr/upper/bin/busybox
 run_sh 'du -sk ctr/upper'
 say "The upper directory grew by the whole file for one byte. docker's storage" \
-    "documentation gives this as the reason to keep write-heavy data in volumes," \
-    "which bypass the storage driver."
+    "documentation gives this cost as the reason to keep write-intensive data (a" \
+    "database) in volumes, not in the container's writable layer."
 
 step "Create a file"
 run_sh 'echo "only in the container" > ctr/merged/root/new-file'
