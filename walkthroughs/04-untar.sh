@@ -7,7 +7,8 @@ lab 04
 
 title "4. Untar a layer"
 registry_up
-oci-fetch -q "$SOURCE" busybox:latest >/dev/null
+say "First the image this walkthrough looks at:"
+run oci-fetch -q "$SOURCE" busybox:latest
 layer=$(oci-manifest --layers busybox:latest | head -n 1 | jq -r .digest)
 
 step "As the article does it"

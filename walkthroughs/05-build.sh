@@ -18,7 +18,7 @@ say "Our version of the article's Containerfile: the same instructions, with a R
     "that busybox can do offline instead of installing curl. First the one file of" \
     "the build context it copies."
 run_sh "echo 'greeting = hello from the build context' > config-file"
-cat >Containerfile <<CF
+write_file Containerfile <<CF
 FROM $SOURCE
 ENV IMAGE="busybox-lab"
 COPY ./config-file .
@@ -26,7 +26,6 @@ RUN mkdir -p /srv && cp /config-file /srv/ && echo "made by RUN as \$(id -un)" >
 ENTRYPOINT ["/bin/sh"]
 CMD ["-c", "cat /etc/motd /config-file; echo IMAGE=\$IMAGE"]
 CF
-run cat Containerfile
 
 step "buildah build, with oci-*"
 say "walkthroughs/build.sh is a small interpreter written in shell: each instruction" \

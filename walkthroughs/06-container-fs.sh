@@ -7,7 +7,8 @@ lab 06
 
 title "6. The container filesystem"
 registry_up
-oci-fetch -q "$SOURCE" busybox:latest >/dev/null
+say "First the image this walkthrough looks at:"
+run oci-fetch -q "$SOURCE" busybox:latest
 
 step "Read-only layers and one writable layer"
 say "oci-overlay extracts each image layer once into its own directory, adds an empty" \

@@ -29,7 +29,8 @@ say "The article runs unshare -mur: new mount (-m), UTS (-u) and user (-r: map u
     "options makes the same three. Everything in this step runs in there, and the" \
     "mount goes away with it. Inside a user namespace overlayfs needs the userxattr" \
     "option, which oci-overlay adds: its whiteouts and opaque marks are then" \
-    "user.overlay.* extended attributes instead of trusted.overlay.* ones."
+    "user.overlay.* extended attributes instead of trusted.overlay.* ones. The" \
+    "commands are in inside.sh, in the lab; each is shown as it runs."
 cat >inside.sh <<'SH'
 set -eu
 show() { printf '$ %s\n' "$*"; "$@"; }

@@ -89,6 +89,14 @@ run_sh() {
 	bash -o pipefail -c "$1"
 }
 
+# write_file FILE: write stdin to FILE, shown as the here-document one would type.
+write_file() {
+	local text
+	text=$(cat)
+	printf "%s\$ cat > %s <<'EOF'\n%s\nEOF%s\n" "$B" "$(quoted "$1")" "$text" "$R"
+	printf '%s\n' "$text" >"$1"
+}
+
 # expect_fail CMD...: show and run a command that is meant to fail here.
 expect_fail() {
 	local rc=0
