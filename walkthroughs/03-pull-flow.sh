@@ -27,7 +27,8 @@ run_sh "oci-fetch --blob $config '$SOURCE' | jq .architecture"
 
 step "The second pull is free"
 say "Blobs already in the layout are not fetched again: the digest says they are the" \
-    "same bytes. Only the manifest is asked for again, to learn what the tag means now."
+    "same bytes. Only /v2/ and the manifest are asked for again: the manifest to learn" \
+    "what the tag means now."
 run_sh "oci-fetch -v '$SOURCE' busybox:latest 2>&1 | tee pull2.log"
 
 if [ -z "${IMAGE:-}" ]; then

@@ -16,7 +16,8 @@ run find . -mindepth 1
 step "The mount command"
 say "oci-overlay -n prints the mount(8) line for these directories, as the article" \
     "types it. The workdir must be an empty directory on the same filesystem as the" \
-    "upperdir (overlayfs.rst); overlayfs keeps its own files there while it works."
+    "upperdir (overlayfs.rst); overlayfs makes a directory of its own in it, as you" \
+    "will see."
 run oci-overlay -n --lower lowerdir --upper upperdir --work workdir merged
 say "oci-overlay itself mounts the same thing another way where the kernel has it:" \
     "since Linux 6.8 overlayfs also takes each lower directory in its own fsconfig(2)" \
@@ -28,9 +29,9 @@ say "The article runs unshare -mur: new mount (-m), UTS (-u) and user (-r: map u
     "root) namespaces, so the mount cannot touch the host. oci-unshare with no" \
     "options makes the same three. Everything in this step runs in there, and the" \
     "mount goes away with it. Inside a user namespace overlayfs needs the userxattr" \
-    "option, which oci-overlay adds: its whiteouts and opaque marks are then" \
-    "user.overlay.* extended attributes instead of trusted.overlay.* ones. The" \
-    "commands are in inside.sh, in the lab; each is shown as it runs."
+    "option, which oci-overlay adds: its extended attributes (an opaque directory's" \
+    "mark) are then user.overlay.* instead of trusted.overlay.*; a whiteout is still" \
+    "a 0:0 device. The commands are in inside.sh, in the lab; each is shown as it runs."
 cat >inside.sh <<'SH'
 set -eu
 show() { printf '$ %s\n' "$*"; "$@"; }
