@@ -66,14 +66,18 @@ src() {
 	if [ "$context" = . ]; then printf '%s\n' "$1"; else printf '%s\n' "$context/${1#./}"; fi
 }
 
-# made layer|config: what the step left in the image.
+# history_length: how many history entries the image has so far.
+history_length() { oci-config "$target" 2>/dev/null | jq '.history // [] | length' || echo 0; }
+
+# made layer|config: what the step left in the image (every history entry
+# it added, since the history length $before).
 made() {
 	local config
 	config=$(oci-config "$target")
 	if [ "$1" = layer ]; then
 		printf '    # a layer: diff_id %s\n' "$(jq -r '.rootfs.diff_ids[-1]' <<<"$config")"
 	else
-		printf '    # no layer: history %s\n' "$(jq -c '.history[-1] | del(.created)' <<<"$config")"
+		jq -r --argjson n "$before" '.history[$n:][] | "    # no layer: history \(del(.created) | tojson)"' <<<"$config"
 	fi
 }
 
@@ -105,6 +109,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 	args=${args#"${args%%[![:space:]]*}"}
 	n=$((n + 1))
 	printf 'STEP %d/%d: %s\n' "$n" "$total" "$line"
+	before=$(history_length)
 	case ${instr^^} in
 	FROM)
 		workdir=/ newdirs=()
