@@ -313,3 +313,26 @@ exercises_after_exit() {
 		[ ! -e "$T/lab/.build" ]
 	done
 }
+
+@test "walkthroughs/registry: usage, no lab, and a start that comes back on the same port" {
+	run -2 "$W/registry"
+	run -0 "$W/registry" --help
+	assert_output --partial "start|stop|status"
+	run -1 env -u OCI_LAB "$W/registry" start
+	assert_output --partial "no lab here"
+	mkdir lab && touch lab/.oci-lab
+	export OCI_LAB=$T/lab
+	run -1 "$W/registry" status
+	run -0 "$W/registry" start
+	first=$output
+	assert_output --regexp '^127\.0\.0\.1:[0-9]+$'
+	run -0 oci-fetch -q -p "$(uname -s | tr A-Z a-z)/amd64" "$first/library/busybox:multiarch" here:latest
+	run -0 oci-fetch --manifest "$first/library/busybox:multiarch"
+	run -0 jq -r '.manifests | length' <<<"$output"
+	assert_output 2
+	run -0 "$W/registry" stop
+	run -1 "$W/registry" status
+	run -0 "$W/registry" start
+	assert_output "$first"
+	"$W/registry" stop
+}

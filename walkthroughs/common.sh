@@ -40,3 +40,13 @@ platforms() {
 	*) HERE=linux/$(uname -m) OTHER=linux/amd64 ;;
 	esac
 }
+
+# as_root CMD...: run CMD as root: as it is when we are root, else inside
+# oci-unshare (a user namespace in which we are root).
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	else
+		oci-unshare "$@"
+	fi
+}

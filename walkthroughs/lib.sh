@@ -203,13 +203,3 @@ registry_note() {
 		    "$LAB_ENV$WALK_REL/registry start"
 	fi
 }
-
-# as_root CMD...: run CMD as root where it needs to be: as it is when we are
-# root, else inside oci-unshare (a user namespace in which we are root).
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then
-		"$@"
-	else
-		oci-unshare "$@"
-	fi
-}
