@@ -117,9 +117,18 @@ check_06() {
 	# The commit round trip: tar -tvzf lists the whiteouts as .wh. entries.
 	grep -q ' etc/\.wh\.group$' "$1/06.out"
 	grep -q ' var/spool/\.wh\.\.wh\.\.opq$' "$1/06.out"
-	# The parts stay, unmounted, and the text says how to mount them again.
+	# The parts stay, unmounted, and the text says the command that mounts
+	# them again: it works.
 	[ -z "$(ls -A "$L/ctr/merged")" ]
-	tr '\n' ' ' <"$1/06.out" | grep -q "oci-overlay busybox:latest ctr"
+	local again
+	again=$(grep -m 1 "^   cd .*oci-overlay busybox:latest ctr" "$1/06.out")
+	if [ "$1" = "$ROOT_LAB" ]; then
+		run -0 as "$1" "$again >/dev/null && cat ctr/merged/root/new-file; oci-overlay -u ctr/merged"
+	else
+		run -0 as "$1" "$again <<<'cat ctr/merged/root/new-file'"
+	fi
+	assert_output --partial "only in the container"
+	run -1 grep -F "$L/ctr/merged" /proc/self/mounts
 }
 @test "06 shows copy-up, a whiteout and an opaque directory in the upper layer" { both check_06; }
 

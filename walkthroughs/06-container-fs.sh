@@ -67,14 +67,16 @@ run oci-commit -q -m "the container's changes" ctr/upper busybox:latest committe
 top=$(oci-manifest --layers busybox:committed | tail -n 1 | jq -r .digest)
 run tar -tvzf "busybox/blobs/sha256/${top#sha256:}"
 run oci-whiteout "busybox/blobs/sha256/${top#sha256:}"
-say "The container's parts stay in ctr/ (layers/, upper/, work/); merged/ is empty while" \
-    "nothing is mounted on it. To see the container's files there again, mount the same" \
-    "parts again, with the same command:"
-if [ "$(id -u)" -eq 0 ] && [ -z "${OCI_UNSHARED:-}" ]; then
-	say "   cd $LAB && oci-overlay busybox:latest ctr"
+if [ "$(id -u)" -eq 0 ] && [ -z "${WALK_UNSHARED:-}" ]; then
+	say "The container's parts stay in ctr/ (layers/, upper/, work/); merged/ is empty" \
+	    "while nothing is mounted on it. This mounts the same parts again (and" \
+	    "oci-overlay -u ctr/merged unmounts them):"
+	printf '   cd %s && oci-overlay busybox:latest ctr\n' "$(quoted "$LAB")"
 else
-	say "   cd $LAB && oci-unshare sh -c 'oci-overlay busybox:latest ctr && exec sh'" \
-	    "(the mount lives as long as that shell, in its own namespaces)"
+	say "The container's parts stay in ctr/ (layers/, upper/, work/); merged/ is empty" \
+	    "while nothing is mounted on it. This mounts the same parts again, in namespaces" \
+	    "of their own, and gives you a shell there; the mount lasts as long as the shell:"
+	printf "   cd %s && oci-unshare sh -c 'oci-overlay busybox:latest ctr && exec sh'\n" "$(quoted "$LAB")"
 fi
 
 exercises \
