@@ -179,6 +179,13 @@ check_08() {
 	printf 'FROM scratch\nHEALTHCHECK NONE\n' >Containerfile
 	run -1 "$W/build.sh" -t "$T/img:latest" .
 	assert_output --partial "HEALTHCHECK is not an instruction this interpreter knows"
+	printf 'FROM busybox AS base\n' >Containerfile
+	run -1 "$W/build.sh" -t "$T/img:latest" .
+	assert_output --partial "no options or stages (AS) here"
+	printf 'FROM scratch\nCOPY nothing-here /\n' >Containerfile
+	run -1 "$W/build.sh" -t "$T/img:latest" .
+	assert_output --partial "COPY nothing-here: no such file in ."
+	[ ! -e .build ]
 }
 
 # as LAB CMD: run the shell command CMD as the user that owns LAB (root or

@@ -112,6 +112,10 @@ while IFS= read -r line || [ -n "$line" ]; do
 	before=$(history_length)
 	case ${instr^^} in
 	FROM)
+		case $args in *[[:space:]]*)
+			echo "build.sh: $file: FROM $args: one image, no options or stages (AS) here" >&2
+			exit 1 ;;
+		esac
 		workdir=/ newdirs=()
 		if [ "$args" = scratch ]; then
 			# A tag left by an earlier build must not become the base.
