@@ -250,8 +250,15 @@ check_from_lab() {
 	run -0 as "$1" "cd / && OCI_LAB='$1' '$W/check' 2"
 	# Order does not matter where it does not: 06's whiteout lines, reversed.
 	as "$1" "cd '$1/06' && oci-whiteout ctr/upper | sort -r > answers/3"
+	# 06's copy-up size, and the .wh. entries of the committed layer, found
+	# with the commands its text names.
+	as "$1" "cd '$1/06' && ls -l ctr/upper/bin/busybox | awk '{print \$5}' > answers/4 &&
+		d=\$(oci-manifest --layers busybox:committed | tail -n 1 | jq -r .digest | cut -d: -f2) &&
+		tar -tvzf busybox/blobs/sha256/\$d | awk '/\\.wh\\./ {print \$NF}' | sort -r > answers/5"
 	run -1 as "$1" "cd '$1/06' && '$W/check' 6"
 	assert_line "exercise 3: right"
+	assert_line "exercise 4: right"
+	assert_line "exercise 5: right"
 }
 @test "walkthroughs/check works from inside a lab, accepts oci-digest's output, ignores order" { both check_from_lab; }
 
@@ -277,9 +284,13 @@ exercises_after_exit() {
 	as "$lab" "cd '$lab/05' && echo 'LABEL course=containers' >> Containerfile &&
 		$build > labelled.out 2>&1 && tail -n 1 labelled.out > answers/2 &&
 		printf 'CMD\nFROM\nENV\nENTRYPOINT\nLABEL\n' > answers/3"
+	# 4: a changed ENV changes no layer.
+	as "$lab" "cd '$lab/05' && sed -i 's/^ENV IMAGE=.*/ENV IMAGE=\"other\"/' Containerfile &&
+		${build/labelled/env2} > env2.out 2>&1 && echo 0 > answers/4"
 	run -1 as "$lab" "cd '$lab/05' && '$W/check' 5"
 	assert_line "exercise 2: right"
 	assert_line "exercise 3: right"
+	assert_line "exercise 4: right"
 	as "$lab" "'$W/registry' stop"
 	run -1 pgrep -f "docker-registry serve $lab/"
 }

@@ -82,4 +82,6 @@ fi
 exercises \
     "Which directories exist in ctr/upper now? Write their paths relative to ctr/upper (like etc), one per line, in any order, to answers/1." \
     "Write the device numbers of the whiteout for etc/group, as MAJOR:MINOR, to answers/2." \
-    "Write the lines oci-whiteout ctr/upper prints, in any order, to answers/3."
+    "Write the lines oci-whiteout ctr/upper prints, in any order, to answers/3." \
+    "How many bytes does the copy-up of bin/busybox take in ctr/upper (ls -l)? Write the number to answers/4." \
+    "List the committed layer with tar -tvzf (oci-manifest --layers busybox:committed names its blob) and write the paths of its .wh. entries, one per line, in any order, to answers/5."
