@@ -27,6 +27,15 @@ setup_file() {
 	done
 }
 
+# A test that fails half-way leaves no registry of its own running.
+teardown() {
+	[ ! -d "$T/lab/registry" ] || OCI_LAB=$T/lab "$W/registry" stop
+	local lab
+	for lab in "$ROOT_LAB" "$NOBODY_LAB"; do
+		[ ! -f "$lab/registry/pid" ] || OCI_LAB=$lab "$W/registry" stop
+	done
+}
+
 # ran LAB NN: the walkthrough exited 0 (else show what it printed).
 ran() {
 	local rc
@@ -361,5 +370,19 @@ exercises_after_exit() {
 	run -1 "$W/registry" status
 	run -0 "$W/registry" start
 	assert_output "$first"
+	"$W/registry" stop
+	# Something else on that port: the registry moves, and says so.
+	python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(60)' "${first#*:}" &
+	local squatter=$! i
+	for i in $(seq 100); do
+		! (exec 3<>"/dev/tcp/127.0.0.1/${first#*:}") 2>/dev/null || break
+		sleep 0.1
+	done
+	run -0 "$W/registry" start
+	kill "$squatter"
+	assert_output --partial "$first is taken by something else"
+	[ "$(tail -n 1 <<<"$output")" != "$first" ]
+	run -0 curl -sf "http://$(tail -n 1 <<<"$output")/v2/"
 	"$W/registry" stop
 }
