@@ -63,7 +63,7 @@ struct feed {
 	int done, cancel;
 	char err[512];		/* set by the reader when it failed */
 	uint64_t nread;		/* bytes read so far, for oci_meter */
-	const char *what;	/* the layer's short digest, or "layer" */
+	char what[80];		/* the layer's short digest, or "layer" */
 	int64_t size;		/* its size, or -1 */
 
 	/* the reader's own: the slot it fills and how far */
@@ -1283,7 +1283,7 @@ oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const cha
 	static const struct oci_untar_opts defaults = { OCI_WHITEOUTS_APPLY, 0 };
 	struct untar u = { .rootfd = rootfd, .o = o ? o : &defaults, .cachedfd = -1 };
 	struct feed f = { .fd = layer_fd, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-		.what = digest ? oci_short(digest) : "layer", .size = size };
+		.size = size };
 	struct archive_entry *ent;
 	enum oci_alg alg;
 	const void *junk;
@@ -1291,6 +1291,7 @@ oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const cha
 	pthread_t th;
 	int rc = -1, r, i;
 
+	snprintf(f.what, sizeof f.what, "%s", digest ? oci_short(digest) : "layer");
 	/* A layer read from a file (oci-untar -f) has the file's size. */
 	if (f.size < 0 && fstat(layer_fd, &st) == 0 && S_ISREG(st.st_mode))
 		f.size = st.st_size;
