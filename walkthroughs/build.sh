@@ -103,6 +103,7 @@ total=$(grep -cv '^[[:space:]]*\(#.*\)\?$' "$file" || true)
 n=0
 while IFS= read -r line || [ -n "$line" ]; do
 	# Joined continuation lines are not supported: keep the interpreter small.
+	line=${line#"${line%%[![:space:]]*}"}
 	case $line in '' | \#*) continue ;; esac
 	instr=${line%%[[:space:]]*}
 	args=${line#"$instr"}
