@@ -52,8 +52,9 @@ untar_image(int rootfd, const char *arg, const struct oci_platform *plat,
 		goto out;
 	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	if (json_array_size(diff_ids) != json_array_size(layers)) {
-		oci_fail(e, "the config has %zu diff_ids for %zu layers",
-		    json_array_size(diff_ids), json_array_size(layers));
+		oci_fail(e, "the config has %zu diff_id%s for %zu layer%s",
+		    json_array_size(diff_ids), json_array_size(diff_ids) == 1 ? "" : "s",
+		    json_array_size(layers), json_array_size(layers) == 1 ? "" : "s");
 		goto out;
 	}
 	for (i = 0; i < json_array_size(layers); i++) {

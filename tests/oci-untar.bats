@@ -257,3 +257,12 @@ PY
 	run -0 script -qec "oci-untar -v -C loud img:latest" /dev/null
 	refute_output --partial $'\r\e[K'
 }
+
+@test "-v counts in the singular when there is one: 1 entry, not 1 entries" {
+	mkdir -p one
+	echo x >one/f
+	tar -C one -cf one.tar f
+	run -0 oci-untar -v -C out -f one.tar
+	assert_output --partial "oci-untar: 1 entry (whiteouts: 0)"
+	refute_output --partial "1 entries"
+}
