@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "oci.h"
 
@@ -77,6 +78,8 @@ main(int argc, char *argv[])
 		errx(1, "%s: not a directory", argv[0]);
 	if (oci_source_date_epoch(&clamp, &e) < 0)
 		errx(1, "%s", e.msg);
+	/* A progress line for people at a terminal, as oci-fetch draws. */
+	oci_progress = !oci_quiet && !oci_verbose && isatty(STDERR_FILENO);
 	/* A layout this run makes is removed again if the commit fails. */
 	if (oci_ref_parse(argv[1], &ref, &e) < 0)
 		errx(1, "%s", e.msg);

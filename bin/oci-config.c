@@ -19,14 +19,14 @@
 
 enum {
 	OPT_ENV = 0x100, OPT_UNSET_ENV, OPT_LABEL, OPT_UNSET_LABEL, OPT_ENTRYPOINT,
-	OPT_CMD, OPT_WORKDIR, OPT_USER,
+	OPT_CMD, OPT_WORKDIR, OPT_USER, OPT_SCRATCH,
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: oci-config [-qv] IMAGE\n"
-	    "       oci-config [-qv] [-t NEWTAG] IMAGE [--env K=V] [--unset-env K]\n"
+	    "       oci-config [-qv] [-t NEWTAG] [--scratch] IMAGE [--env K=V] [--unset-env K]\n"
 	    "                  [--entrypoint ARG]... [--cmd ARG]... [--workdir DIR] [--user USER]\n"
 	    "                  [--label K=V] [--unset-label K]\n");
 }
@@ -85,11 +85,12 @@ main(int argc, char *argv[])
 		{ "cmd", required_argument, NULL, OPT_CMD },
 		{ "workdir", required_argument, NULL, OPT_WORKDIR },
 		{ "user", required_argument, NULL, OPT_USER },
+		{ "scratch", no_argument, NULL, OPT_SCRATCH },
 		{ NULL, 0, NULL, 0 },
 	};
 	/* the arguments of each kind, in order: never more than argc */
 	char *edits[argc], *ep[argc], *cmd[argc];
-	int opts[argc], nedits = 0, nep = 0, ncmd = 0, c, i, failed;
+	int opts[argc], nedits = 0, nep = 0, ncmd = 0, scratch = 0, c, i, failed;
 	const char *newtag = NULL;
 	struct oci_build *b = NULL;
 	struct oci_err e;
@@ -110,6 +111,9 @@ main(int argc, char *argv[])
 			break;
 		case 'v':
 			oci_verbose++;
+			break;
+		case OPT_SCRATCH:
+			scratch = 1;
 			break;
 		case OPT_ENTRYPOINT:
 			ep[nep++] = optarg;
@@ -141,10 +145,11 @@ main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
-	if (nedits == 0 && nep == 0 && ncmd == 0 && newtag == NULL) {
+	if (nedits == 0 && nep == 0 && ncmd == 0 && newtag == NULL && !scratch) {
 		print_config(argv[optind]);
 	} else {
-		if (oci_build_open(argv[optind], newtag, 0, &b, &e) < 0)
+		/* --scratch: a missing image is an empty one, as after `buildah from scratch`. */
+		if (oci_build_open(argv[optind], newtag, scratch, &b, &e) < 0)
 			errx(1, "%s", e.msg);
 		for (i = 0; i < nedits; i++)
 			if (apply(b, opts[i], edits[i], &e) < 0)

@@ -155,7 +155,7 @@ check_list(const char *list)
 	if (f != stdin)
 		fclose(f);
 	if (bad)
-		warnx("WARNING: %zu of %zu lines did not check out", bad, total);
+		warnx("WARNING: %zu of %zu line%s did not check out", bad, total, total == 1 ? "" : "s");
 	return bad ? 1 : 0;
 }
 
@@ -310,9 +310,9 @@ check_layout(const char *path)
 	closedir(dir);
 	oci_layout_close(l);
 	if (bad)
-		oci_say("%s: %zu blobs checked, %d bad", path, count, bad);
+		oci_say("%s: %zu blob%s checked, %d bad", path, count, count == 1 ? "" : "s", bad);
 	else
-		oci_say("%s: %zu blobs checked, all good", path, count);
+		oci_say("%s: %zu blob%s checked, all good", path, count, count == 1 ? "" : "s");
 	return bad ? 1 : 0;
 }
 

@@ -153,6 +153,8 @@ main(int argc, char *argv[])
 		errx(2, "%s", e.msg);
 	/* In a user namespace overlayfs honours only user.overlay.* ("userxattr"). */
 	o.user_xattrs = oci_overlay_user_xattrs();
+	/* A progress line for people at a terminal, as oci-fetch draws. */
+	oci_progress = !oci_quiet && !oci_verbose && isatty(STDERR_FILENO);
 
 	made = mkdir(dir, 0755) == 0;
 	if (!made && errno != EEXIST)

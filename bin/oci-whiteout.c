@@ -94,7 +94,7 @@ main(int argc, char *argv[])
 			oci_say("%s: 0:0 devices and opaque xattrs become .wh. files", argv[optind]);
 		rc = oci_whiteouts_convert(fd, convert, user_xattrs, &count, &e);
 		if (rc == 0)
-			oci_say("%lu whiteouts converted", count);
+			oci_say("%lu whiteout%s converted", count, count == 1 ? "" : "s");
 	} else if (S_ISDIR(st.st_mode)) {
 		rc = oci_whiteouts_dir(fd, print_one, NULL, &e);
 	} else {

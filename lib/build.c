@@ -171,9 +171,11 @@ load_base(struct oci_build *b, const char *image, struct oci_err *e)
 	}
 	if (json_array_size(json_object_get(json_object_get(b->config, "rootfs"), "diff_ids")) !=
 	    json_array_size(b->layers)) {
-		oci_fail(e, "%s: the config lists %zu diff_ids for %zu layers", image,
-		    json_array_size(json_object_get(json_object_get(b->config, "rootfs"), "diff_ids")),
-		    json_array_size(b->layers));
+		size_t nd = json_array_size(json_object_get(json_object_get(b->config, "rootfs"), "diff_ids"));
+		size_t nl = json_array_size(b->layers);
+
+		oci_fail(e, "%s: the config lists %zu diff_id%s for %zu layer%s", image,
+		    nd, nd == 1 ? "" : "s", nl, nl == 1 ? "" : "s");
 		goto out;
 	}
 	rc = 0;

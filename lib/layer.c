@@ -46,6 +46,7 @@ struct sink {
 	struct oci_blob_writer *blob;	/* hashes the gzip bytes: the digest */
 	struct oci_err *e;
 	int failed;			/* e holds the first error */
+	char what[256];			/* "layer from DIR", for oci_meter */
 };
 
 /* Deflate n bytes (flush: Z_NO_FLUSH or Z_FINISH) into the blob writer. */
@@ -81,6 +82,8 @@ sink_write(struct archive *a, void *arg, const void *buf, size_t n)
 		s->failed = 1;
 		return -1;
 	}
+	/* How big the tar will be is known only at its end: no total. */
+	oci_meter(s->what, oci_hash_size(s->diff), -1);
 	return n;
 }
 
@@ -444,6 +447,7 @@ oci_layer_write(struct oci_layout *l, const char *dir, int64_t clamp, struct oci
 	int rootfd = -1, rc = -1, zok = 0;
 
 	memset(out, 0, sizeof *out);
+	snprintf(s.what, sizeof s.what, "layer from %s", dir);
 	rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return oci_fail_errno(e, "%s", dir);
@@ -499,10 +503,11 @@ oci_layer_write(struct oci_layout *l, const char *dir, int64_t clamp, struct oci
 	if (rc < 0)
 		goto out;
 	out->entries = w.entries;
-	oci_say("layer %s: %llu entries, tar %s (diff_id %s), gzip %s", oci_short(out->digest),
-	    (unsigned long long)out->entries, oci_human_size(out->tar_size),
+	oci_say("layer %s: %llu entr%s, tar %s (diff_id %s), gzip %s", oci_short(out->digest),
+	    (unsigned long long)out->entries, out->entries == 1 ? "y" : "ies", oci_human_size(out->tar_size),
 	    oci_short(out->diff_id), oci_human_size(out->size));
 out:
+	oci_meter_done();
 	if (rc < 0)
 		oci_context(e, "layer from %s", dir);
 	/* Freeing the archive may still flush through the sink: the blob goes last. */

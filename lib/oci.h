@@ -55,6 +55,17 @@ extern int oci_quiet;		/* -q: no warnings, no progress */
 void oci_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A warning that -q silences: "oci-X: message" on stderr. */
 void oci_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Progress of a long step, for people (oci-untar, oci-commit): a program
+ * sets oci_progress when stderr is a terminal (and neither -q nor -v was
+ * given, as oci-fetch does); then oci_meter draws one line on stderr,
+ * "oci-X: WHAT [=====     ] 12 MB / 30 MB" (without the bar when total < 0),
+ * at most ten times a second, and oci_meter_done clears it.  Without
+ * oci_progress both do nothing.  Call them from one thread.
+ */
+extern int oci_progress;
+void oci_meter(const char *what, uint64_t done, int64_t total);
+void oci_meter_done(void);
 /* "oci-X (oci-*) 0.1.0" on stdout, for --version. */
 void oci_print_version(void);
 /* Flush stdout and report whether every write to it succeeded (0) or not (-1). */

@@ -170,8 +170,9 @@ oci_image_diff_ids(const json_t *config, const json_t *layers, struct oci_err *e
 	size_t i;
 
 	if (json_array_size(diff_ids) != json_array_size(layers)) {
-		oci_fail(e, "the config has %zu diff_ids for %zu layers",
-		    json_array_size(diff_ids), json_array_size(layers));
+		oci_fail(e, "the config has %zu diff_id%s for %zu layer%s",
+		    json_array_size(diff_ids), json_array_size(diff_ids) == 1 ? "" : "s",
+		    json_array_size(layers), json_array_size(layers) == 1 ? "" : "s");
 		return NULL;
 	}
 	json_array_foreach(diff_ids, i, v)

@@ -5,11 +5,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "oci.h"
 
 int oci_verbose;
 int oci_quiet;
+int oci_progress;
 
 /* glibc sets this from argv[0]: "oci-fetch" */
 extern char *program_invocation_short_name;
@@ -49,6 +51,46 @@ oci_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsay(fmt, ap);
 	va_end(ap);
+}
+
+static int meter_drawn;		/* a progress line is on the screen */
+static double meter_next;	/* when the next one may be drawn */
+
+void
+oci_meter(const char *what, uint64_t done, int64_t total)
+{
+	static const char bar[] = "==============================";
+	char safe[80];
+	struct timespec ts;
+	double t;
+	int fill;
+
+	if (!oci_progress)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t = ts.tv_sec + ts.tv_nsec / 1e9;
+	if (meter_drawn && t < meter_next)
+		return;
+	meter_next = t + 0.1;
+	meter_drawn = 1;
+	oci_escape(safe, sizeof safe, what);
+	if (total > 0) {
+		fill = done >= (uint64_t)total ? 30 : (int)(30 * done / (uint64_t)total);
+		fprintf(stderr, "\r\033[K%s: %s [%-30.*s] %s / %s", program_invocation_short_name, safe,
+		    fill, bar, oci_human_size(done), oci_human_size((uint64_t)total));
+	} else {
+		fprintf(stderr, "\r\033[K%s: %s %s", program_invocation_short_name, safe,
+		    oci_human_size(done));
+	}
+	fflush(stderr);
+}
+
+void
+oci_meter_done(void)
+{
+	if (meter_drawn)
+		fprintf(stderr, "\r\033[K");
+	meter_drawn = 0;
 }
 
 void

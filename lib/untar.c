@@ -63,6 +63,9 @@ struct feed {
 	int held;		/* the extractor still reads slot tail */
 	int done, cancel;
 	char err[512];		/* set by the reader when it failed */
+	uint64_t nread;		/* bytes read so far, for oci_meter */
+	char what[80];		/* the layer's short digest, or "layer" */
+	int64_t size;		/* its size, or -1 */
 
 	/* the reader's own: the slot it fills and how far */
 	unsigned char *out;
@@ -205,6 +208,7 @@ reader_main(void *arg)
 		}
 		if (n == 0)
 			break;
+		__atomic_add_fetch(&f->nread, (uint64_t)n, __ATOMIC_RELAXED);
 		if (f->stored)
 			oci_hash_update(f->stored, in, n);
 		f->stored_bytes += n;
@@ -337,6 +341,8 @@ feed_read(struct archive *a, void *arg, const void **buf)
 	n = f->len[f->tail % NSLOT];
 	f->held = 1;
 	pthread_mutex_unlock(&f->mu);
+	/* libarchive asks for the next slot every megabyte: a good time to say how far. */
+	oci_meter(f->what, __atomic_load_n(&f->nread, __ATOMIC_RELAXED), f->size);
 	return n;
 }
 
@@ -1285,15 +1291,21 @@ int
 oci_layer_read(int layer_fd, const char *digest, int64_t size, const char *diff_id,
     oci_tar_entry_fn fn, void *arg, struct oci_layer_stats *st, struct oci_err *e)
 {
-	struct feed f = { .fd = layer_fd, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	struct feed f = { .fd = layer_fd, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+		.size = size };
 	struct archive_entry *ent;
 	struct archive *a = NULL;
 	unsigned long entries = 0;
 	enum oci_alg alg;
 	const void *junk;
+	struct stat fst;
 	pthread_t th;
 	int rc = -1, r, i;
 
+	snprintf(f.what, sizeof f.what, "%s", digest ? oci_short(digest) : "layer");
+	/* A layer read from a file (oci-untar -f) has the file's size. */
+	if (f.size < 0 && fstat(layer_fd, &fst) == 0 && S_ISREG(fst.st_mode))
+		f.size = fst.st_size;
 	if ((digest && oci_digest_check(digest, &alg, e) < 0) ||
 	    (digest && (f.stored = oci_hash_new(alg)) == NULL) ||
 	    (diff_id && oci_digest_check(diff_id, &alg, e) < 0) ||
@@ -1347,6 +1359,7 @@ out:
 	pthread_cond_broadcast(&f.cv);
 	pthread_mutex_unlock(&f.mu);
 	pthread_join(th, NULL);
+	oci_meter_done();
 	/* When the reader failed (a damaged stream), that is the cause to name. */
 	if (rc < 0 && f.err[0])
 		oci_fail(e, "%s", f.err);
@@ -1392,7 +1405,7 @@ oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const cha
 	if (rc == 0)
 		rc = finish_dirs(&u, e);
 	if (rc == 0)
-		oci_say("%lu entries (whiteouts: %lu); %s%s%s", u.entries, u.whiteouts,
+		oci_say("%lu entr%s (whiteouts: %lu); %s%s%s", u.entries, u.entries == 1 ? "y" : "ies", u.whiteouts,
 		    st.comp == OCI_COMP_GZIP ? "gzip" : st.comp == OCI_COMP_ZSTD ? "zstd" : "tar",
 		    digest ? ", digest verified" : "", diff_id ? ", diff_id verified" : "");
 	if (u.cachedfd >= 0)

@@ -276,3 +276,17 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)'
 	run -0 jq -r '.rootfs.diff_ids[0]' "$(config_of L big)"
 	assert_output "sha256:$(gzip -dc "$layer" | sha256sum | cut -c1-64)"
 }
+
+@test "progress: one line on a terminal, erased when the layer is written; nothing on a pipe, or with -q" {
+	mkdir -p tree
+	head -c 3000000 /dev/urandom >tree/big
+	run -0 oci-commit tree plain:latest
+	assert_output --regexp '^\{"mediaType":[^'$'\r'']*\}$'
+	run -0 script -qec "oci-commit tree shown:latest 2>&1 >/dev/null" /dev/null
+	assert_output --regexp 'oci-commit: layer from tree [0-9.]+ [kM]B'
+	[[ "$output" == *$'\r\e[K' ]]
+	run -0 script -qec "oci-commit -q tree quiet:latest 2>&1 >/dev/null" /dev/null
+	assert_output ""
+	# The progress changes nothing: the same layer.
+	[ "$(oci-config plain:latest | jq -r '.rootfs.diff_ids[0]')" = "$(oci-config shown:latest | jq -r '.rootfs.diff_ids[0]')" ]
+}

@@ -118,6 +118,30 @@ settings() {
 	[ -z "$(find L -name '.tmp-*')" ]
 }
 
+@test "--scratch: a missing image is an empty one, as buildah from scratch; an existing one is used" {
+	run -0 oci-config --scratch S:latest --workdir /app
+	run -0 oci-manifest --layers S:latest
+	assert_output ""
+	run -0 oci-config S:latest
+	run -0 jq -c '[.config.WorkingDir, .rootfs.diff_ids, .os, (.history | length)]' <<<"$output"
+	assert_output '["/app",[],"linux",1]'
+	# image-spec 1.1 allows a manifest without layers (layers SHOULD have one):
+	# skopeo and umoci read it (oci-image-tool checks against 1.0's schema).
+	run -0 skopeo inspect oci:S:latest
+	run -0 umoci stat --image S:latest
+	# An existing image is the base, not replaced.
+	umoci_image L t
+	run -0 oci-config --scratch L:t --env A=1
+	run -0 oci-manifest --layers L:t
+	[ "${#lines[@]}" -eq 3 ]
+	# With no change, it still makes the empty image (a Containerfile's FROM scratch).
+	run -0 oci-config -q --scratch E:latest
+	run -0 oci-index E:latest
+	# Without --scratch a missing image stays an error.
+	run -1 oci-config nowhere:t --env A=1
+	[ ! -e nowhere ]
+}
+
 @test "the article by hand: from, config --env, copy, run, config --entrypoint, --cmd, commit" {
 	umoci_image L alpine
 	# buildah from alpine:latest: the container's rootfs and an empty upperdir

@@ -236,3 +236,33 @@ PY
 		getfattr --only-values -n user.overlay.opaque out/a'
 	assert_output y
 }
+
+@test "progress: one line on a terminal, erased when the layer is done; nothing on a pipe, or with -q or -v" {
+	mkdir -p tree
+	head -c 3000000 /dev/urandom >tree/big
+	oci-commit -q tree img:latest >/dev/null
+	# bats reads stderr through a pipe: no progress.
+	run -0 oci-untar -C plain img:latest
+	assert_output ""
+	# script(1) gives it a terminal.
+	run -0 script -qec "oci-untar -C shown img:latest" /dev/null
+	assert_output --regexp $'oci-untar: sha256:[0-9a-f]{12} \\[=*'
+	assert_output --partial ' / 3.0 MB'
+	[[ "$output" == *$'\r\e[K' ]]
+	cmp tree/big shown/big
+	run -0 script -qec "oci-untar -C file -f img/blobs/sha256/$(oci-manifest --layers img:latest | jq -r .digest | cut -d: -f2)" /dev/null
+	assert_output --partial 'oci-untar: layer ['
+	run -0 script -qec "oci-untar -q -C quiet img:latest" /dev/null
+	assert_output ""
+	run -0 script -qec "oci-untar -v -C loud img:latest" /dev/null
+	refute_output --partial $'\r\e[K'
+}
+
+@test "-v counts in the singular when there is one: 1 entry, not 1 entries" {
+	mkdir -p one
+	echo x >one/f
+	tar -C one -cf one.tar f
+	run -0 oci-untar -v -C out -f one.tar
+	assert_output --partial "oci-untar: 1 entry (whiteouts: 0)"
+	refute_output --partial "1 entries"
+}

@@ -27,6 +27,15 @@ setup_file() {
 	done
 }
 
+# A test that fails half-way leaves no registry of its own running.
+teardown() {
+	[ ! -d "$T/lab/registry" ] || OCI_LAB=$T/lab "$W/registry" stop
+	local lab
+	for lab in "$ROOT_LAB" "$NOBODY_LAB"; do
+		[ ! -f "$lab/registry/pid" ] || OCI_LAB=$lab "$W/registry" stop
+	done
+}
+
 # ran LAB NN: the walkthrough exited 0 (else show what it printed).
 ran() {
 	local rc
@@ -94,8 +103,13 @@ check_05() {
 	[ "$(jq length "$L/built.diff_ids")" -eq 3 ]
 	grep -qx 'made by RUN as root' "$L/run.out"
 	grep -qx 'IMAGE=busybox-lab' "$L/run.out"
-	grep -q '^STEP 4: RUN' "$1/05.out"
+	grep -q '^STEP 4/6: RUN' "$1/05.out"
 	grep -q '\$ oci-commit' "$1/05.out"
+	# The layer cache step: the base layer stays, the COPY and RUN layers change.
+	[ "$(oci-config "$L/built:latest" | jq -r '.rootfs.diff_ids[0]')" = \
+	    "$(oci-config "$L/built2:latest" | jq -r '.rootfs.diff_ids[0]')" ]
+	[ "$(oci-config "$L/built:latest" | jq -r '.rootfs.diff_ids[1]')" != \
+	    "$(oci-config "$L/built2:latest" | jq -r '.rootfs.diff_ids[1]')" ]
 }
 @test "05 builds the Containerfile and the same image by hand, and runs it" { both check_05; }
 
@@ -107,6 +121,23 @@ check_06() {
 	[ -f "$L/ctr/upper/root/new-file" ]
 	jq -e '.Name == "overlay" and (.Data.UpperDir | endswith("/ctr/upper"))' "$L/graphdriver.json"
 	grep -q '"kind":"opaque"' "$1/06.out"
+	# Copy-up cost: one byte more, the whole busybox in the upper directory.
+	[ "$(stat -c %s "$L/ctr/upper/bin/busybox")" -eq $(($(stat -c %s "$L"/ctr/layers/*/bin/busybox) + 1)) ]
+	# The commit round trip: tar -tvzf lists the whiteouts as .wh. entries.
+	grep -q ' etc/\.wh\.group$' "$1/06.out"
+	grep -q ' var/spool/\.wh\.\.wh\.\.opq$' "$1/06.out"
+	# The parts stay, unmounted, and the text says the command that mounts
+	# them again: it works.
+	[ -z "$(ls -A "$L/ctr/merged")" ]
+	local again
+	again=$(grep -m 1 "^   cd .*oci-overlay busybox:latest ctr" "$1/06.out")
+	if [ "$1" = "$ROOT_LAB" ]; then
+		run -0 as "$1" "$again >/dev/null && cat ctr/merged/root/new-file; oci-overlay -u ctr/merged"
+	else
+		run -0 as "$1" "$again <<<'cat ctr/merged/root/new-file'"
+	fi
+	assert_output --partial "only in the container"
+	run -1 grep -F "$L/ctr/merged" /proc/self/mounts
 }
 @test "06 shows copy-up, a whiteout and an opaque directory in the upper layer" { both check_06; }
 
@@ -117,6 +148,8 @@ check_07() {
 	[ -f "$L/upperdir/created" ]
 	[ "$(stat -c %F "$L/upperdir/base.old")" = "character special file" ]
 	grep -q '^mount -t overlay' "$1/07.out"
+	tr '\n' ' ' <"$1/07.out" | grep -q 'mount (-m), *UTS (-u) *and *user'
+	[ "$(stat -c %F "$L/upper2/base.old")" = "character special file" ]
 }
 @test "07 mounts the article's overlay by hand and shows where each change lands" { both check_07; }
 
@@ -179,4 +212,201 @@ check_09() {
 	printf 'FROM scratch\nHEALTHCHECK NONE\n' >Containerfile
 	run -1 "$W/build.sh" -t "$T/img:latest" .
 	assert_output --partial "HEALTHCHECK is not an instruction this interpreter knows"
+	printf 'FROM busybox AS base\n' >Containerfile
+	run -1 "$W/build.sh" -t "$T/img:latest" .
+	assert_output --partial "no options or stages (AS) here"
+	printf 'FROM scratch\nCOPY nothing-here /\n' >Containerfile
+	run -1 "$W/build.sh" -t "$T/img:latest" .
+	assert_output --partial "COPY nothing-here: no such file in ."
+	[ ! -e .build ]
+}
+
+# as LAB CMD: run the shell command CMD as the user that owns LAB (root or
+# nobody), in the directory the walkthroughs ran in, with no OCI_LAB set.
+as() {
+	local lab=$1
+	shift
+	if [ "$lab" = "$ROOT_LAB" ]; then
+		(cd "$lab" && env -u OCI_LAB PATH="$PATH" bash -c "$1")
+	else
+		(cd "$lab" && setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			env -u OCI_LAB HOME="$lab" TMPDIR="$lab" PATH="$PATH" bash -c "$1")
+	fi
+}
+
+# said LAB NN PATTERN: the first text the walkthrough printed that matches
+# PATTERN (an extended regex), its folded lines joined.
+said() { tr '\n' ' ' <"$1/$2.out" | sed 's/   */ /g' | grep -oE -m 1 "$3" | head -n 1; }
+
+build_prints_commands() {
+	local out=$1/05.out
+	# Between "STEP n/6" lines of the build, each instruction shows at
+	# least one command ("    $ …") and then what it made ("    # …").
+	awk '/^STEP [0-9]+\/6: /{ if (s && !(c && m)) bad = 1; s = 1; c = m = 0; next }
+	     s && /^    \$ /{ c = 1 } s && /^    # / { m = 1 }
+	     s && /^\{/ { if (!(c && m)) bad = 1; s = 0 }
+	     END { exit bad }' "$out"
+	for i in FROM ENV COPY RUN ENTRYPOINT CMD; do
+		grep -q "^STEP [0-9]/6: $i" "$out"
+	done
+	grep -q '^    \$ oci-fetch -q 127.0.0.1:[0-9]*/library/busybox:latest built:latest$' "$out"
+	grep -q '^    \$ oci-config -q built:latest --env IMAGE=busybox-lab$' "$out"
+	grep -q '^    \$ cp -a --no-preserve=ownership ./config-file .build/3/$' "$out"
+	grep -q "^    \\\$ oci-unshare --rootfs .build/4/merged --image built:latest -- /bin/sh -c 'mkdir -p /srv" "$out"
+	grep -q '^    # no layer: history {"created_by":"/bin/sh -c #(nop) ENV IMAGE=busybox-lab","empty_layer":true}$' "$out"
+	grep -q '^    # a layer: diff_id sha256:[0-9a-f]\{64\}$' "$out"
+	run -1 grep -E 'tmp\.[A-Za-z0-9]{6,}|\\ ' "$out"
+}
+@test "05: every build step prints the commands it runs and what it made" { both build_prints_commands; }
+
+rerun_keeps_answers() {
+	as "$1" "mkdir -p oci-lab/07/answers && echo mine > oci-lab/07/answers/1 &&
+		bash '$W/07-overlay-by-hand.sh' </dev/null >/dev/null 2>&1"
+	[ "$(cat "$1/oci-lab/07/answers/1")" = mine ]
+	[ -f "$1/oci-lab/07/upperdir/created" ]
+}
+@test "running a walkthrough again keeps answers/" { both rerun_keeps_answers; }
+
+check_from_lab() {
+	local L=$1/02 d
+	# oci-digest's own output, "sha256:…  -", is an answer; so is a path with broken/.
+	as "$1" "cd '$L' && gunzip -c busybox/blobs/sha256/\$(oci-manifest --layers busybox:latest | jq -r .digest | cut -d: -f2) |
+		oci-digest > answers/1 && oci-digest --layout broken | sed 's|^|broken/|' > answers/2 &&
+		oci-manifest --config busybox:latest | oci-digest > answers/3"
+	grep -q '^sha256:[0-9a-f]\{64\}  -$' "$L/answers/1"
+	run -0 as "$1" "cd '$L' && '$W/check' 2"
+	assert_output --partial "3 right, 0 to go"
+	run -0 as "$1" "cd '$L/busybox/blobs' && '$W/check' 2"
+	# From elsewhere, it says how to name the lab.
+	run -1 as "$1" "cd / && '$W/check' 2"
+	assert_output --partial "OCI_LAB"
+	run -0 as "$1" "cd / && OCI_LAB='$1' '$W/check' 2"
+	# Order does not matter where it does not: 06's whiteout lines, reversed.
+	as "$1" "cd '$1/06' && oci-whiteout ctr/upper | sort -r > answers/3"
+	# 06's copy-up size, and the .wh. entries of the committed layer, found
+	# with the commands its text names.
+	as "$1" "cd '$1/06' && ls -l ctr/upper/bin/busybox | awk '{print \$5}' > answers/4 &&
+		d=\$(oci-manifest --layers busybox:committed | tail -n 1 | jq -r .digest | cut -d: -f2) &&
+		tar -tvzf busybox/blobs/sha256/\$d | awk '/\\.wh\\./ {print \$NF}' | sort -r > answers/5"
+	run -1 as "$1" "cd '$1/06' && '$W/check' 6"
+	assert_line "exercise 3: right"
+	assert_line "exercise 4: right"
+	assert_line "exercise 5: right"
+}
+@test "walkthroughs/check works from inside a lab, accepts oci-digest's output, ignores order" { both check_from_lab; }
+
+exercises_after_exit() {
+	local lab=$1 start fetch build
+	# The walkthroughs ran unattended: the lab's registry stopped with them
+	# (curl: 7, connection refused).
+	run -7 as "$lab" "curl -sf http://127.0.0.1:\$(cat '$lab/registry/port')/v2/"
+	start=$(said "$lab" 03 "[^ ]*walkthroughs/registry start")
+	[ -n "$start" ]
+	# The exercises of 03, with the commands their text gives.
+	fetch=$(said "$lab" 03 "oci-fetch [^ ]*/library/busybox:latest again2:latest")
+	[ -n "$fetch" ]
+	as "$lab" "$start >/dev/null && cd '$lab/03' && $fetch | jq -r .digest > answers/3"
+	fetch=$(said "$lab" 03 "oci-fetch -p [^ ]* [^ ]*:multiarch here:latest")
+	as "$lab" "cd '$lab/03' && $fetch > answers/4"
+	run -1 as "$lab" "cd '$lab/03' && '$W/check' 3"
+	assert_line "exercise 3: right"
+	assert_line "exercise 4: right"
+	# 05's: a LABEL, built with the command the text gives.
+	build=$(said "$lab" 05 "[^ ]*/build.sh -t labelled:latest \.")
+	[ -n "$build" ]
+	as "$lab" "cd '$lab/05' && echo 'LABEL course=containers' >> Containerfile &&
+		$build > labelled.out 2>&1 && tail -n 1 labelled.out > answers/2 &&
+		printf 'CMD\nFROM\nENV\nENTRYPOINT\nLABEL\n' > answers/3"
+	# 4: a changed ENV changes no layer.
+	as "$lab" "cd '$lab/05' && sed -i 's/^ENV IMAGE=.*/ENV IMAGE=\"other\"/' Containerfile &&
+		${build/labelled/env2} > env2.out 2>&1 && echo 0 > answers/4"
+	run -1 as "$lab" "cd '$lab/05' && '$W/check' 5"
+	assert_line "exercise 2: right"
+	assert_line "exercise 3: right"
+	assert_line "exercise 4: right"
+	as "$lab" "'$W/registry' stop"
+	run -1 pgrep -f "docker-registry serve $lab/"
+}
+@test "the exercises of 03 and 05 can be done after the walkthrough ends" { both exercises_after_exit; }
+
+# A Containerfile that needs no RUN: what build.sh makes must be what podman
+# build makes (as root: rootless podman needs subordinate ids nobody lacks;
+# build.sh runs as both).
+@test "build.sh: FROM scratch, WORKDIR and COPY give the tree podman build gives" {
+	command -v podman || skip "podman is not installed (make deps installs it)"
+	mkdir -p ctx/dir
+	echo hi >ctx/f
+	echo d >ctx/dir/x
+	cat >ctx/Containerfile <<-'CF'
+	FROM scratch
+	WORKDIR /app
+	COPY f .
+	COPY f /f
+	COPY f /g/
+	COPY dir /dir2
+	COPY dir f /multi/
+	ENV A=b
+	WORKDIR sub
+	COPY f rel
+	CF
+	P=(podman --root "$T/podman" --runroot "$T/podman-run" --storage-driver vfs)
+	"${P[@]}" build -q -t lab-copy ctx
+	"${P[@]}" save --format oci-dir -o podman-image lab-copy
+	oci-untar -C podman-root "podman-image@$(oci-index podman-image | jq -r .digest)"
+	tree() { (cd "$1" && find . -printf '%p %y %m %U:%G %s\n' | sort); }
+	open_to_nobody "$T/lab"
+	cp -a ctx "$T/lab/"
+	chmod -R a+rX "$T/lab/ctx"
+	for who in root nobody; do
+		rm -rf "$T/lab/img"
+		if [ $who = root ]; then
+			(cd "$T/lab" && "$W/build.sh" -t img:latest ctx >build.out)
+		else
+			(cd "$T/lab" && setpriv --reuid=nobody --regid=nogroup --clear-groups \
+				env HOME="$T/lab" PATH="$PATH" "$W/build.sh" -t img:latest ctx >build.out)
+		fi
+		rm -rf "$T/ours"
+		oci-untar -C "$T/ours" "$T/lab/img:latest"
+		diff <(tree podman-root) <(tree "$T/ours")
+		[ "$(oci-config "$T/lab/img:latest" | jq -r .config.WorkingDir)" = /app/sub ]
+		grep -q '^    \$ oci-config -q --scratch img:latest$' "$T/lab/build.out"
+		[ ! -e "$T/lab/.build" ]
+	done
+}
+
+@test "walkthroughs/registry: usage, no lab, and a start that comes back on the same port" {
+	run -2 "$W/registry"
+	run -0 "$W/registry" --help
+	assert_output --partial "start|stop|status"
+	run -1 env -u OCI_LAB "$W/registry" start
+	assert_output --partial "no lab here"
+	mkdir lab && touch lab/.oci-lab
+	export OCI_LAB=$T/lab
+	run -1 "$W/registry" status
+	run -0 "$W/registry" start
+	first=$output
+	assert_output --regexp '^127\.0\.0\.1:[0-9]+$'
+	run -0 oci-fetch -q -p "$(uname -s | tr A-Z a-z)/amd64" "$first/library/busybox:multiarch" here:latest
+	run -0 oci-fetch --manifest "$first/library/busybox:multiarch"
+	run -0 jq -r '.manifests | length' <<<"$output"
+	assert_output 2
+	run -0 "$W/registry" stop
+	run -1 "$W/registry" status
+	run -0 "$W/registry" start
+	assert_output "$first"
+	"$W/registry" stop
+	# Something else on that port: the registry moves, and says so.
+	python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(60)' "${first#*:}" &
+	local squatter=$! i
+	for i in $(seq 100); do
+		! (exec 3<>"/dev/tcp/127.0.0.1/${first#*:}") 2>/dev/null || break
+		sleep 0.1
+	done
+	run -0 "$W/registry" start
+	kill "$squatter"
+	assert_output --partial "$first is taken by something else"
+	[ "$(tail -n 1 <<<"$output")" != "$first" ]
+	run -0 curl -sf "http://$(tail -n 1 <<<"$output")/v2/"
+	"$W/registry" stop
 }

@@ -36,6 +36,23 @@ run ls -l busybox/blobs/sha256
 say "Hash them yourself: each line's digest is the file's own name."
 run_sh 'oci-digest busybox/blobs/sha256/*'
 
+if command -v skopeo >/dev/null; then
+	step "Side by side: skopeo copy"
+	say "The article's own command, on the same image. Our lab registry speaks plain" \
+	    "HTTP, which skopeo uses only when told not to verify TLS; --src-no-creds: it" \
+	    "needs no login."
+	policy=
+	[ -f /etc/containers/policy.json ] || policy=--insecure-policy
+	if peer skopeo $policy copy -q --src-tls-verify=false --src-no-creds "docker://$SOURCE" oci:busybox-skopeo:latest; then
+		run_sh 'oci-index busybox:latest | jq -r .digest; oci-index busybox-skopeo:latest | jq -r .digest'
+		if [ "$(oci-index busybox:latest | jq -r .digest)" = "$(oci-index busybox-skopeo:latest | jq -r .digest)" ]; then
+			say "The same manifest digest: both layouts hold the same bytes."
+		else
+			say "The digests differ: skopeo stored the manifest in another form."
+		fi
+	fi
+fi
+
 exercises \
     "Which digest does the tag latest point to? Write it (sha256:…) to answers/1." \
     "How many blobs does the layout hold? Write the number to answers/2." \

@@ -6,7 +6,8 @@ lab 02
 
 title "2. Follow the digests by hand"
 registry_up
-oci-fetch -q "$SOURCE" busybox:latest >/dev/null
+say "First the image this walkthrough looks at:"
+run oci-fetch -q "$SOURCE" busybox:latest
 
 step "index.json → manifest"
 say "oci-index reads index.json and prints the descriptor the tag names; oci-manifest" \
@@ -26,7 +27,9 @@ say "The layers, bottom first. Each is a tar archive, here compressed with gzip:
 run oci-manifest --layers busybox:latest
 layer=$(oci-manifest --layers busybox:latest | head -n 1 | jq -r .digest)
 run_sh "gunzip -c busybox/blobs/sha256/${layer#sha256:} | oci-digest"
-say "That digest is the diff_id in the config."
+say "That digest is the diff_id in the config. sha256sum, as the article uses it," \
+    "gives the same hex digits:"
+run_sh "gunzip -c busybox/blobs/sha256/${layer#sha256:} | sha256sum"
 
 step "The whole picture"
 run oci-index --tree busybox
@@ -36,7 +39,7 @@ say "Because a blob's name is its digest, anyone can check a layout without trus
     "whoever wrote it."
 run oci-digest --layout busybox
 say "Now change one byte of the config in a copy, and look again."
-cp -r busybox broken
+run cp -r busybox broken
 config=$(oci-manifest --config busybox:latest | oci-digest | cut -d' ' -f1)
 run_sh "printf '{' | dd of=broken/blobs/sha256/${config#sha256:} bs=1 seek=1 conv=notrunc status=none"
 expect_fail oci-digest --layout broken

@@ -7,7 +7,8 @@ lab 04
 
 title "4. Untar a layer"
 registry_up
-oci-fetch -q "$SOURCE" busybox:latest >/dev/null
+say "First the image this walkthrough looks at:"
+run oci-fetch -q "$SOURCE" busybox:latest
 layer=$(oci-manifest --layers busybox:latest | head -n 1 | jq -r .digest)
 
 step "As the article does it"
@@ -17,16 +18,24 @@ run mkdir layer
 run oci-untar --whiteouts=keep -C layer -f "busybox/blobs/sha256/${layer#sha256:}"
 run ls -l layer
 say "That is a root filesystem, ready to be used by a container."
+if command -v tar >/dev/null; then
+	say "Side by side: the article's own command on the same blob gives the same tree" \
+	    "(diff prints nothing)."
+	run mkdir tar-layer
+	! peer tar -xf "busybox/blobs/sha256/${layer#sha256:}" -C tar-layer ||
+	    run diff -r --no-dereference tar-layer layer
+fi
 
 step "A second layer that deletes"
-say "A layer can only add files. To delete, it carries a whiteout: an empty file" \
+say "A layer is a tar archive of files to add or replace, and a tar cannot say" \
+    "\"delete\". To delete, a layer carries a whiteout: an empty file" \
     ".wh.NAME deletes NAME from the layers below; .wh..wh..opq in a directory hides" \
-    "everything the layers below had there. Here is a small second layer, made by hand."
-mkdir -p top/etc top/tmp
-echo 'a note from layer two' >top/etc/motd
-: >top/etc/.wh.group
-: >top/tmp/.wh..wh..opq
-echo 'new in layer two' >top/tmp/fresh
+    "everything the layers below had there. Here is a small second layer, made by hand:" \
+    "its files first, then the tar archive that is the layer."
+run mkdir -p top/etc top/tmp
+run_sh "echo 'a note from layer two' > top/etc/motd"
+run touch top/etc/.wh.group top/tmp/.wh..wh..opq
+run_sh "echo 'new in layer two' > top/tmp/fresh"
 run tar -C top -cf layer2.tar etc tmp
 run oci-whiteout layer2.tar
 
@@ -47,6 +56,6 @@ say "Given an image, oci-untar extracts every layer bottom first, checking each"
 run oci-untar -v -C rootfs busybox:latest
 
 exercises \
-    "Extract layer2.tar with --whiteouts=overlay into a copy of layer (as root, or inside oci-unshare) and write the type of etc/group there (what 'stat -c %F' says) to answers/1." \
-    "Write the whiteout lines oci-whiteout prints for layer2.tar, sorted, to answers/2." \
+    "Copy layer to overlay (cp -a layer overlay), extract layer2.tar into it with --whiteouts=overlay (as root, or inside oci-unshare: oci-unshare oci-untar ...), and write the type of overlay/etc/group (what 'stat -c %F' says) to answers/1." \
+    "Write the whiteout lines oci-whiteout prints for layer2.tar, in any order, to answers/2." \
     "How many entries does applied/tmp have (ls -A | wc -l)? Write the number to answers/3."

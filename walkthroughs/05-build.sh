@@ -3,9 +3,11 @@
 # image by hand, step by step, compare the two, and run the result.
 # The article: buildah build; buildah from/config/copy/run/commit; podman run.
 . "$(dirname "$0")/lib.sh"
-# RUN needs root: as another user, the whole walkthrough runs in a user namespace.
-[ "$(id -u)" -eq 0 ] || exec oci-unshare bash "$0" "$@"
+# RUN needs root: as another user, the whole walkthrough runs in a user
+# namespace (the lab's registry is started first, outside it).
+[ "$(id -u)" -eq 0 ] || { "$WALK_DIR/registry" start >/dev/null; exec oci-unshare bash "$0" "$@"; }
 lab 05
+EXERCISES_PULL=1    # the exercises build FROM the lab's registry
 export SOURCE_DATE_EPOCH=1700000000
 
 title "5. Build an image, twice"
@@ -13,9 +15,10 @@ registry_up
 
 step "A Containerfile"
 say "Our version of the article's Containerfile: the same instructions, with a RUN" \
-    "that busybox can do offline instead of installing curl."
-echo "greeting = hello from the build context" >config-file
-cat >Containerfile <<CF
+    "that busybox can do offline instead of installing curl. First the one file of" \
+    "the build context it copies."
+run_sh "echo 'greeting = hello from the build context' > config-file"
+write_file Containerfile <<CF
 FROM $SOURCE
 ENV IMAGE="busybox-lab"
 COPY ./config-file .
@@ -23,25 +26,31 @@ RUN mkdir -p /srv && cp /config-file /srv/ && echo "made by RUN as \$(id -un)" >
 ENTRYPOINT ["/bin/sh"]
 CMD ["-c", "cat /etc/motd /config-file; echo IMAGE=\$IMAGE"]
 CF
-run cat Containerfile
 
 step "buildah build, with oci-*"
 say "walkthroughs/build.sh is a small interpreter written in shell: each instruction" \
-    "prints the oci-* commands it runs. Only FROM, COPY and RUN make layers; ENV," \
-    "ENTRYPOINT and CMD only change the config (an empty layer in the history)."
-run "$WALK_DIR/build.sh" -t built:latest .
+    "prints every command it runs, then what it made. FROM adds no layer: the image" \
+    "starts with the base image's layers. COPY and RUN each add one layer; ENV," \
+    "ENTRYPOINT and CMD only change the config, and the history records them with" \
+    "empty_layer. podman build does the same by default (its --layers, default true," \
+    "commits each step and caches it). buildah build's --layers defaults to false:" \
+    "it commits once at the end, so all the steps' changes become one layer."
+run "$WALK_FROM_LAB/build.sh" -t built:latest .
 
 step "The same image by hand"
 say "buildah from: start from the base image."
 run oci-fetch -q "$SOURCE" byhand:latest
 say "buildah config --env: a new config, no new layer."
 run oci-config -q byhand:latest --env IMAGE=busybox-lab
-say "buildah copy: the file becomes a layer of its own."
-mkdir -p stage
-cp -a config-file stage/
+say "buildah copy puts the file into the working container. buildah would keep" \
+    "collecting changes until buildah commit makes them all one layer; to get the" \
+    "layers podman build makes, we commit after each step. The file goes into a" \
+    "directory laid out like the image, which oci-commit makes a layer."
+run mkdir -p stage
+run cp -a --no-preserve=ownership config-file stage/
 run oci-commit -q -m "COPY ./config-file ." stage byhand:latest
-say "buildah run: stack the layers with overlayfs, run the command in a container," \
-    "and keep what it wrote (the upper directory) as a new layer."
+say "buildah run: stack the layers with overlayfs, run the command in a container;" \
+    "what it wrote is in the upper directory, which oci-commit makes the next layer."
 run oci-overlay -q byhand:latest ctr
 run oci-unshare --rootfs ctr/merged --image byhand:latest -- /bin/sh -c 'mkdir -p /srv && cp /config-file /srv/ && echo "made by RUN as $(id -un)" > /etc/motd'
 run oci-overlay -u ctr/merged
@@ -62,6 +71,22 @@ else
 	run diff built.diff_ids byhand.diff_ids || true
 fi
 
+step "History, and what a cache could keep"
+say "The config's history has one entry per step; those with empty_layer made no layer."
+run_sh 'oci-config built:latest | jq -c ".history[] | {created_by, empty_layer: (.empty_layer // false)}"'
+say "Now change one input, the file COPY takes, and build again as built2. build.sh" \
+    "keeps no cache: it runs every step again. A step given the same inputs makes the" \
+    "same bytes (SOURCE_DATE_EPOCH fixes the times), so its diff_id stays."
+run_sh "echo 'greeting = hello again' > config-file"
+run_sh "$WALK_FROM_LAB/build.sh -t built2:latest . > build2.log"
+run_sh "echo 'greeting = hello from the build context' > config-file"
+run_sh 'diff <(oci-config built:latest | jq -r ".rootfs.diff_ids[]") <(oci-config built2:latest | jq -r ".rootfs.diff_ids[]") || true'
+say "The base layer stayed; the COPY layer changed, and so did the RUN layer after it" \
+    "(it copies the file). docker build reuses a cached step only while that step and" \
+    "every step before it are unchanged (docker's build cache documentation): after" \
+    "the changed COPY it runs every later step again, even one whose result would be" \
+    "the same. podman build keeps such a cache too, with --layers."
+
 step "podman run, with oci-*"
 say "The image's own Entrypoint and Cmd, in a container of its own."
 run oci-overlay -q built:latest run
@@ -70,5 +95,6 @@ run oci-overlay -u run/merged
 
 exercises \
     "How many layers does built:latest have? Write the number to answers/1." \
-    "Add 'LABEL course=containers' to the Containerfile, build it as labelled:latest, and write that image's manifest digest to answers/2." \
-    "Which instructions of the Containerfile made no layer? Write them, one per line, to answers/3."
+    "Add the line 'LABEL course=containers' to the Containerfile, build it in $LAB with: $WALK_FROM_LAB/build.sh -t labelled:latest . and write the manifest digest it prints last to answers/2." \
+    "Which instructions of the Containerfile added no layer of their own? Write them, one per line, in any order, to answers/3." \
+    "Change only the ENV line of the Containerfile (ENV IMAGE=\"other\"), build it as env2:latest the same way, and write how many of its diff_ids differ from built:latest's to answers/4."

@@ -10,20 +10,28 @@
 #   IMAGE    a registry reference to use instead of our own local registry,
 #            e.g. IMAGE=docker.io/library/busybox (needs the internet)
 #   OCI_LAB  where the lab directories go (default: ./oci-lab); each
-#            walkthrough works in $OCI_LAB/NN and leaves its files there to explore
+#            walkthrough works in $OCI_LAB/NN and leaves its files there to
+#            explore; the lab's registry keeps its images in $OCI_LAB/registry
 
 set -eu
 
 WALK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The walkthroughs' directory as the student named it, for the commands we tell them.
+WALK_REL=$(dirname "$0")
+. "$WALK_DIR/common.sh"
 # Use the programs of this checkout when they are built, else those on PATH.
 if [ -x "$WALK_DIR/../bin/oci-digest" ]; then
 	PATH="$(cd "$WALK_DIR/../bin" && pwd):$PATH"
 fi
 export PATH
 
+# Said before a command the student types where they ran the walkthrough.
+LAB_ENV=
+[ -z "${OCI_LAB:-}" ] || [ "$OCI_LAB" -ef "$PWD/oci-lab" ] || LAB_ENV="OCI_LAB=$(quoted "$OCI_LAB") "
 OCI_LAB=${OCI_LAB:-$PWD/oci-lab}
 mkdir -p "$OCI_LAB"
 OCI_LAB=$(cd "$OCI_LAB" && pwd)
+touch "$OCI_LAB/.oci-lab"    # walkthroughs/check and walkthroughs/registry look for it
 export OCI_LAB
 
 if [ -t 1 ]; then
@@ -32,7 +40,8 @@ else
 	B= D= C= R=
 fi
 
-# lab NN: make the walkthrough's own directory and go there.
+# lab NN: make the walkthrough's own directory and go there.  An earlier
+# run's files go, except answers/: the student's work.
 lab() {
 	LAB=$OCI_LAB/$1
 	# A run that was killed may have left its mounts behind: undo them first.
@@ -41,9 +50,12 @@ lab() {
 	# overlayfs leaves workdir/work without permissions when it was mounted in
 	# a user namespace: give them back so that the old lab can be removed.
 	[ ! -d "$LAB" ] || chmod -R u+rwX "$LAB" 2>/dev/null || true
-	rm -rf "$LAB"
+	find "$LAB" -mindepth 1 -maxdepth 1 ! -name answers -exec rm -rf {} + 2>/dev/null || true
 	mkdir -p "$LAB"
 	cd "$LAB"
+	# The walkthroughs' directory as a command typed in the lab names it.
+	WALK_FROM_LAB=$(realpath --relative-to=. "$WALK_DIR")
+	[ "${#WALK_FROM_LAB}" -le "${#WALK_DIR}" ] || WALK_FROM_LAB=$WALK_DIR
 }
 
 # title TEXT: the walkthrough's name.
@@ -64,18 +76,6 @@ say() {
 	printf '%s\n' "$*" | fold -s -w 76 | sed "s/ *\$//; s/^/   $C/; s/\$/$R/"
 }
 
-# quoted ARG...: the arguments as one would type them (quotes only where needed).
-quoted() {
-	local a out=
-	for a in "$@"; do
-		case $a in
-		'' | *[!A-Za-z0-9_./:=@%+,-]*) a="'${a//\'/\'\\\'\'}'" ;;
-		esac
-		out="$out${out:+ }$a"
-	done
-	printf '%s\n' "$out"
-}
-
 # run CMD...: show the command, then run it.  A failing command stops the
 # walkthrough (set -e), except where the caller expects it (`expect_fail`).
 run() {
@@ -87,6 +87,14 @@ run() {
 run_sh() {
 	printf '%s$ %s%s\n' "$B" "$1" "$R"
 	bash -o pipefail -c "$1"
+}
+
+# write_file FILE: write stdin to FILE, shown as the here-document one would type.
+write_file() {
+	local text
+	text=$(cat)
+	printf "%s\$ cat > %s <<'EOF'\n%s\nEOF%s\n" "$B" "$(quoted "$1")" "$text" "$R"
+	printf '%s\n' "$text" >"$1"
 }
 
 # expect_fail CMD...: show and run a command that is meant to fail here.
@@ -101,6 +109,27 @@ expect_fail() {
 	printf '%s   (exit status %s, as expected)%s\n' "$D" "$rc" "$R"
 }
 
+# peer CMD...: show and run a peer tool's command, side by side with ours.  A
+# peer that is missing or fails does not stop the walkthrough: 1, and a note.
+peer() {
+	local rc=0
+	command -v "$1" >/dev/null || return 1
+	printf '%s$ %s%s\n' "$B" "$(quoted "$@")" "$R"
+	"$@" || rc=$?
+	[ "$rc" -eq 0 ] || say "($1 failed here, exit status $rc; the walkthrough goes on without it)"
+	return "$rc"
+}
+
+# peer_sh TOOL 'pipeline': the same for a pipeline that begins with TOOL.
+peer_sh() {
+	local rc=0
+	command -v "$1" >/dev/null || return 1
+	printf '%s$ %s%s\n' "$B" "$2" "$R"
+	bash -o pipefail -c "$2" || rc=$?
+	[ "$rc" -eq 0 ] || say "($1 failed here, exit status $rc; the walkthrough goes on without it)"
+	return "$rc"
+}
+
 pause() {
 	if [ -t 0 ] && [ -t 1 ] && [ "$STEP" -gt 0 ]; then
 		read -r -p "   ${D}[Enter]${R} " _ || true
@@ -110,14 +139,15 @@ pause() {
 # exercises TEXT...: the lab questions at the end, each line one exercise.
 exercises() {
 	pause
-	printf '\n%sExercises%s (answers go in %s/answers/; check them with: walkthroughs/check %s)\n' \
-	    "$B" "$R" "$LAB" "${LAB##*/}"
+	printf '\n%sExercises%s (answers go in %s/answers/; check them with: %s%s/check %s)\n' \
+	    "$B" "$R" "$LAB" "$LAB_ENV" "$WALK_REL" "${LAB##*/}"
 	mkdir -p "$LAB/answers"
 	local n=0 line
 	for line in "$@"; do
 		n=$((n + 1))
 		printf '%s\n' "$n. $line" | fold -s -w 76 | sed 's/ *$//; 2,$s/^/   /'
 	done
+	registry_note
 }
 
 # short DIGEST: its first 12 hex digits, as people read it.
@@ -142,86 +172,34 @@ trap 'echo; echo "walkthrough: interrupted, cleaning up" >&2; exit 130' INT TERM
 
 # ---- a registry of our own ------------------------------------------------
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# seed_image LAYOUT: a busybox image built from this machine's static busybox
-# (Debian's busybox-static) with oci-commit and oci-config: one layer, a
-# Cmd of ["sh"], like Docker Hub's busybox.
-seed_image() {
-	local layout=$1 root
-	root=$(mktemp -d)
-	mkdir -p "$root/bin" "$root/etc" "$root/root" "$root/tmp" "$root/home" \
-	    "$root/proc" "$root/dev" "$root/sys" "$root/var/spool/mail"
-	chmod 1777 "$root/tmp"
-	cp /bin/busybox "$root/bin/busybox"
-	for a in $(/bin/busybox --list); do
-		[ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
-	done
-	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n' >"$root/etc/passwd"
-	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
-	# Owned by root, as in any image: as another user, commit inside oci-unshare.
-	as_root env SOURCE_DATE_EPOCH=1700000000 oci-commit -q -m 'ADD busybox /bin/' "$root" "$layout:latest" >/dev/null
-	SOURCE_DATE_EPOCH=1700000000 oci-config -q "$layout:latest" --cmd sh >/dev/null
-	rm -rf "$root"
-}
-
-# push LAYOUT:TAG REGISTRY REPO: put an image in a registry with plain HTTP
-# requests (distribution-spec "push": POST an upload, PUT the blob with its
-# digest, then PUT the manifest).
-push() {
-	local image=$1 reg=$2 repo=$3 layout=${1%:*} tag=${1##*:} d mt loc sep
-	for d in $(oci-manifest "$image" | jq -r '.config.digest, .layers[].digest'); do
-		curl -sf -o /dev/null -I "http://$reg/v2/$repo/blobs/$d" && continue
-		loc=$(curl -sf -D - -o /dev/null -X POST "http://$reg/v2/$repo/blobs/uploads/" |
-		    tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-		case $loc in http*) ;; *) loc=http://$reg$loc ;; esac
-		case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
-		curl -sf -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' \
-		    --data-binary "@$layout/blobs/sha256/${d#sha256:}" "$loc${sep}digest=$d"
-	done
-	d=$(oci-index "$image" | jq -r .digest)
-	mt=$(oci-index "$image" | jq -r .mediaType)
-	curl -sf -o /dev/null -X PUT -H "Content-Type: $mt" \
-	    --data-binary "@$layout/blobs/sha256/${d#sha256:}" "http://$reg/v2/$repo/manifests/$tag"
-}
-
-# registry_up: make SOURCE name a busybox image to pull.  Without IMAGE, a
-# docker-registry on a free loopback port, seeded with our own busybox image;
-# with IMAGE, that reference as it is.
+# registry_up: make SOURCE name a busybox image to pull.  Without IMAGE, the
+# lab's registry (walkthroughs/registry: a docker-registry on a loopback
+# port, seeded with a busybox image built from this machine's busybox);
+# with IMAGE, that reference as it is.  Run unattended, the registry stops
+# when the walkthrough ends; at a terminal it keeps running for the
+# exercises until the student stops it.
+REGISTRY=
 registry_up() {
 	if [ -n "${IMAGE:-}" ]; then
 		SOURCE=$IMAGE
 		return
 	fi
-	local dir port
-	dir=$(mktemp -d)
-	port=$(free_port)
-	cat >"$dir/config.yml" <<-YML
-	version: 0.1
-	log: { level: error, accesslog: { disabled: true } }
-	storage: { filesystem: { rootdirectory: $dir/storage } }
-	http: { addr: "127.0.0.1:$port" }
-	YML
-	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-	REGISTRY_PID=$!
-	at_exit "kill $REGISTRY_PID; wait $REGISTRY_PID; rm -rf '$dir'"
-	for _ in $(seq 100); do
-		curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
-		sleep 0.1
-	done
-	seed_image "$dir/seed"
-	push "$dir/seed:latest" "127.0.0.1:$port" library/busybox
-	SOURCE=127.0.0.1:$port/library/busybox:latest
+	REGISTRY=$("$WALK_DIR/registry" start)
+	[ -t 0 ] && [ -t 1 ] || at_exit "'$WALK_DIR/registry' stop"
+	SOURCE=$REGISTRY/library/busybox:latest
 }
 
-# as_root CMD...: run CMD as root where it needs to be: as it is when we are
-# root, else inside oci-unshare (a user namespace in which we are root).
-as_root() {
-	if [ "$(id -u)" -eq 0 ]; then
-		"$@"
+# registry_note: how to reach the lab's registry after the walkthrough, when
+# it keeps running or when the exercises need it (EXERCISES_PULL=1).
+registry_note() {
+	[ -n "$REGISTRY" ] || return 0
+	[ -n "${EXERCISES_PULL:-}" ] || { [ -t 0 ] && [ -t 1 ]; } || return 0
+	if [ -t 0 ] && [ -t 1 ]; then
+		say "The lab's registry keeps running on $REGISTRY for these exercises;" \
+		    "stop it with: $LAB_ENV$WALK_REL/registry stop"
 	else
-		oci-unshare "$@"
+		say "The lab's registry on $REGISTRY stops with this walkthrough; for the" \
+		    "exercises, start it again (same port, same images) with:" \
+		    "$LAB_ENV$WALK_REL/registry start"
 	fi
 }
