@@ -499,8 +499,8 @@ oci_layer_write(struct oci_layout *l, const char *dir, int64_t clamp, struct oci
 	if (rc < 0)
 		goto out;
 	out->entries = w.entries;
-	oci_say("layer %s: %llu entries, tar %s (diff_id %s), gzip %s", oci_short(out->digest),
-	    (unsigned long long)out->entries, oci_human_size(out->tar_size),
+	oci_say("layer %s: %llu entr%s, tar %s (diff_id %s), gzip %s", oci_short(out->digest),
+	    (unsigned long long)out->entries, out->entries == 1 ? "y" : "ies", oci_human_size(out->tar_size),
 	    oci_short(out->diff_id), oci_human_size(out->size));
 out:
 	if (rc < 0)

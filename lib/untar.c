@@ -1345,7 +1345,7 @@ out:
 	else if (rc == 0 && f.tar && oci_hash_check(f.tar, diff_id, -1, e) < 0)
 		rc = oci_context(e, "diff_id (the uncompressed tar)");
 	if (rc == 0)
-		oci_say("%lu entries (whiteouts: %lu); %s%s%s", u.entries, u.whiteouts,
+		oci_say("%lu entr%s (whiteouts: %lu); %s%s%s", u.entries, u.entries == 1 ? "y" : "ies", u.whiteouts,
 		    f.comp == OCI_COMP_GZIP ? "gzip" : f.comp == OCI_COMP_ZSTD ? "zstd" : "tar",
 		    digest ? ", digest verified" : "", diff_id ? ", diff_id verified" : "");
 out_early:
