@@ -74,7 +74,7 @@ store(const char *dir, char *argv[], int unmount, int rm, int ls, struct oci_ima
 			errx(1, "%s", e.msg);
 	} else {
 		if (oci_store_create(dir, img, argv[1], &so, &o, &e) < 0)
-			errx(1, "%s: %s", argv[0], e.msg);
+			errx(1, "%s", e.msg);
 		if (oci_overlay_mount(&o, o.merged, &e) < 0)
 			errx(1, "%s", e.msg);
 		if ((j = oci_overlay_graphdriver(&o)) == NULL)

@@ -64,6 +64,7 @@ watch_offset(void *arg)
 	struct timespec t;
 	off_t at;
 
+	w->p->fn(w->p->arg, w->digest, 0, w->size, 0);
 	pthread_mutex_lock(&w->mu);
 	while (!w->done) {
 		clock_gettime(CLOCK_REALTIME, &t);
@@ -328,12 +329,15 @@ image_layer(struct store *s, struct oci_image *img, const json_t *layer, const c
 	if (fstatat(s->fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		snprintf(path, sizeof path, "%s/lower", hex);
 		if (!S_ISDIR(st.st_mode) || read_link(s, hex, link, e) < 0)
-			return oci_fail(e, "%s/%s: not a layer directory", s->path, hex);
-		if (*lower && (read_small(s->fd, path, have, sizeof have, e) < 0 || strcmp(have, lower) != 0))
-			return oci_fail(e, "%s/%s: does not list the layers beneath", s->path, path);
-		oci_say("layer %s (diff_id %s): in the store already as %.12s… (chain id), shared",
-		    oci_short(d.digest), oci_short(diff_id), hex);
-		return ensure_link(s, link, hex, e);
+			oci_fail(e, "%s/%s: not a layer directory", s->path, hex);
+		else if (*lower && (read_small(s->fd, path, have, sizeof have, e) < 0 || strcmp(have, lower) != 0))
+			oci_fail(e, "%s/%s: does not list the layers beneath", s->path, path);
+		else if (ensure_link(s, link, hex, e) == 0) {
+			oci_say("layer %s (diff_id %s): in the store already as %.12s… (chain id), shared",
+			    oci_short(d.digest), oci_short(diff_id), hex);
+			return 0;
+		}
+		return oci_context(e, "layer %s", oci_short(d.digest));
 	}
 
 	snprintf(tmp, sizeof tmp, ".tmp-%s", hex);
@@ -493,12 +497,12 @@ read_config(struct store *s, const char *id, struct oci_err *e)
 }
 
 /*
- * The container called name, or with that id or id prefix: 1 and id (and
- * *config when not NULL) when found, 0 when not, -1 on error.
+ * The container called name, or (by_id) with that id or id prefix: 1 and
+ * id (and *config when not NULL) when found, 0 when not, -1 on error.
  */
 static int
-find_container(struct store *s, const char *name, char id[ID_LEN + 1], json_t **config,
-    struct oci_err *e)
+find_container(struct store *s, const char *name, int by_id, char id[ID_LEN + 1],
+    json_t **config, struct oci_err *e)
 {
 	char **names = NULL;
 	size_t n = 0, i, prefix = 0;
@@ -521,7 +525,8 @@ find_container(struct store *s, const char *name, char id[ID_LEN + 1], json_t **
 				*config = j;
 				j = NULL;
 			}
-		} else if (strncmp(names[i], name, strlen(name)) == 0 && all_of(name, strlen(name), HEX)) {
+		} else if (by_id && strncmp(names[i], name, strlen(name)) == 0 &&
+		    all_of(name, strlen(name), HEX)) {
 			prefix++;
 			memcpy(id, names[i], ID_LEN + 1);
 		}
@@ -536,6 +541,18 @@ find_container(struct store *s, const char *name, char id[ID_LEN + 1], json_t **
 	if (found == 0 && prefix > 1)
 		return oci_fail(e, "%s: more than one container id starts so", name);
 	return found;
+}
+
+/* "store/name[/leaf]", for the caller to free; NULL: no memory. */
+static char *
+path_of(const char *store, const char *name, const char *leaf)
+{
+	size_t n = strlen(store) + strlen(name) + (leaf ? strlen(leaf) : 0) + 3;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s%s%s", store, name, leaf ? "/" : "", leaf ? leaf : "");
+	return p;
 }
 
 /*
@@ -571,22 +588,21 @@ container_overlay(struct store *s, const char *id, struct oci_overlay *o, struct
 			oci_fail(e, "%s/%s: %s is not a short link of this store", s->path, path, p);
 			goto out;
 		}
-		if (asprintf(&o->lower[o->nlower], "%s/%s", s->path, got + 3) < 0 ||
-		    (o->links[o->nlower] = strdup(p)) == NULL) {
-			o->links[o->nlower] = NULL;
-			o->nlower++;
+		o->lower[o->nlower] = path_of(s->path, got + 3, NULL);
+		o->links[o->nlower] = strdup(p);
+		if (o->lower[o->nlower++] == NULL || o->links[o->nlower - 1] == NULL)
 			goto oom;
-		}
-		o->nlower++;
 	}
 	if (o->nlower == 0) {
 		oci_fail(e, "%s/%s: no lower layers", s->path, path);
 		goto out;
 	}
-	if ((o->dir = strdup(s->path)) == NULL || (o->id = strdup(id)) == NULL ||
-	    asprintf(&o->upper, "%s/%s/diff", s->path, id) < 0 ||
-	    asprintf(&o->work, "%s/%s/work", s->path, id) < 0 ||
-	    asprintf(&o->merged, "%s/%s/merged", s->path, id) < 0)
+	o->dir = strdup(s->path);
+	o->id = strdup(id);
+	o->upper = path_of(s->path, id, "diff");
+	o->work = path_of(s->path, id, "work");
+	o->merged = path_of(s->path, id, "merged");
+	if (!o->dir || !o->id || !o->upper || !o->work || !o->merged)
 		goto oom;
 	rc = 0;
 	goto out;
@@ -755,15 +771,10 @@ oci_store_create(const char *store, struct oci_image *img, const char *name,
 		    "starting with a letter or digit", name);
 	if (store_open(store, 1, &s, e) < 0)
 		return -1;
-	if ((found = find_container(&s, name, id, &config, e)) < 0)
+	if ((found = find_container(&s, name, 0, id, &config, e)) < 0)
 		goto out;
 	if (found) {
 		/* The same name again: the same container, mounted again as docker start does. */
-		if (strcmp(json_string_value(json_object_get(config, "Name")), name) != 0) {
-			oci_fail(e, "%s: the id of container %s; name another", name,
-			    json_string_value(json_object_get(config, "Name")));
-			goto out;
-		}
 		if (strcmp(json_string_value(json_object_get(config, "Image")) ?
 		    json_string_value(json_object_get(config, "Image")) : "", so->image ? so->image : "") != 0) {
 			oci_fail(e, "%s: a container of image %s is there already (remove it: --rm %s)",
@@ -795,7 +806,7 @@ oci_store_container(const char *store, const char *name, struct oci_overlay *o, 
 	memset(o, 0, sizeof *o);
 	if (store_open(store, 0, &s, e) < 0)
 		return -1;
-	if ((found = find_container(&s, name, id, NULL, e)) == 0)
+	if ((found = find_container(&s, name, 1, id, NULL, e)) == 0)
 		oci_fail(e, "%s: no such container in %s", name, s.path);
 	if (found > 0)
 		rc = container_overlay(&s, id, o, e);
@@ -812,12 +823,12 @@ oci_store_remove(const char *store, const char *name, struct oci_err *e)
 
 	if (store_open(store, 0, &s, e) < 0)
 		return -1;
-	if ((found = find_container(&s, name, id, NULL, e)) == 0)
+	if ((found = find_container(&s, name, 1, id, NULL, e)) == 0)
 		oci_fail(e, "%s: no such container in %s", name, s.path);
 	if (found <= 0)
 		goto out;
 	snprintf(merged, sizeof merged, "%s/%s/merged", s.path, id);
-	if (oci_overlay_umount(merged, e) < 0 && strstr(e->msg, "not a mount point") == NULL)
+	if (oci_overlay_is_mounted(merged) && oci_overlay_umount(merged, e) < 0)
 		goto out;
 	if (remove_container(&s, id, e) < 0)
 		goto out;
