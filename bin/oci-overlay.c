@@ -4,7 +4,7 @@
  * Each layer is extracted once into DIR/layers/<diff_id hex> with overlayfs
  * whiteouts (image-spec layer.md, "Whiteouts", in overlayfs' own form);
  * DIR/upper is the container's writable layer, and DIR/merged the view of
- * all of them, as docker's overlay2 driver lays it out.  Also the article's
+ * all of them.  Also the article's
  * hand-made `mount -t overlay`, with --lower, --upper and --work.
  *
  * With --store, many containers share one store of layers laid out like
