@@ -640,6 +640,17 @@ note"
 @test "--store: oci-unshare runs the image on a container's merged view; its /etc/hostname is the id (root)" { store_run root; }
 @test "--store: oci-unshare runs the image on a container's merged view; its /etc/hostname is the id (nobody)" { store_run nobody; }
 
+@test "-v: one entry is \"1 entry\", more are \"entries\"" {
+	mkdir -p d && echo x >d/a
+	oci-commit -q d L:t >/dev/null
+	run -0 in_ns root "oci-overlay -v L:t C 2>&1 >/dev/null"
+	assert_line "oci-overlay: 1 entry (whiteouts: 0); gzip, digest verified, diff_id verified"
+	echo y >d/b
+	oci-commit -q d L:t >/dev/null
+	run -0 in_ns root "oci-overlay -v --store S L:t c 2>&1 >/dev/null"
+	assert_line "oci-overlay: 2 entries (whiteouts: 0); gzip, digest verified, diff_id verified"
+}
+
 @test "--store: a progress line while a layer is extracted, only when stderr is a terminal" {
 	run -0 in_ns root "script -qefc 'oci-overlay --store S $F/img:latest a >/dev/null' /dev/null"
 	assert_output --partial "extracting sha256:"
