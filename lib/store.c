@@ -220,11 +220,14 @@ store_open(const char *path, int create, struct store *s, struct oci_err *e)
 			goto bad;
 		}
 	}
-	if ((mkdirat(s->fd, "l", 0755) < 0 && errno != EEXIST) ||
-	    (mkdirat(s->fd, "containers", 0755) < 0 && errno != EEXIST) ||
-	    (s->lfd = openat(s->fd, "l", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    (s->cfd = openat(s->fd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	if (create && (((mkdirat(s->fd, "l", 0755) < 0 && errno != EEXIST) ||
+	    (mkdirat(s->fd, "containers", 0755) < 0 && errno != EEXIST)))) {
 		oci_fail_errno(e, "%s: l or containers", s->path);
+		goto bad;
+	}
+	if ((s->lfd = openat(s->fd, "l", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    (s->cfd = openat(s->fd, "containers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		oci_fail_errno(e, "%s: not a store (l/ and containers/)", s->path);
 		goto bad;
 	}
 	/* Holding the lock, any temporary name is a dead run's: remove it. */

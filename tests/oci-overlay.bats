@@ -550,6 +550,13 @@ lifecycle() {
 	assert_output "oci-overlay: b: no such container in $T/S"
 	run -1 in_ns "$1" "oci-overlay --store S -u b"
 	assert_output "oci-overlay: b: no such container in $T/S"
+	# A directory that is not a store is left as it is.
+	mkdir -p notastore
+	run -1 in_ns "$1" "oci-overlay --store notastore --ls"
+	assert_output "oci-overlay: $T/notastore: not a store (l/ and containers/): No such file or directory"
+	run -1 in_ns "$1" "oci-overlay --store nowhere --rm b"
+	assert_output "oci-overlay: nowhere: No such file or directory"
+	[ -z "$(ls -A notastore)" ] && [ ! -e nowhere ]
 }
 @test "--store: -u keeps the upper, the same NAME mounts it again, --rm removes the container but not the layers (root)" { lifecycle root; }
 @test "--store: -u keeps the upper, the same NAME mounts it again, --rm removes the container but not the layers (nobody)" { lifecycle nobody; }
