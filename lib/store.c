@@ -201,6 +201,48 @@ store_close(struct store *s)
 	s->fd = s->lfd = s->cfd = -1;
 }
 
+/* dir's link file: its LINK_LEN-letter short name, checked. */
+static int
+read_link(struct store *s, const char *dir, char link[LINK_LEN + 1], struct oci_err *e)
+{
+	char path[128], buf[64];
+
+	snprintf(path, sizeof path, "%s/link", dir);
+	if (read_small(s->fd, path, buf, sizeof buf, e) < 0)
+		return oci_context(e, "%s", s->path);
+	if (!all_of(buf, LINK_LEN, BASE32))
+		return oci_fail(e, "%s/%s: not a short link name", s->path, path);
+	memcpy(link, buf, LINK_LEN + 1);
+	return 0;
+}
+
+/* A directory of the store and its short link in l/, if it has one. */
+static int
+remove_layer_dir(struct store *s, const char *dir, struct oci_err *e)
+{
+	char link[LINK_LEN + 1];
+	struct oci_err ignored;
+
+	if (read_link(s, dir, link, &ignored) == 0)
+		unlinkat(s->lfd, link, 0);
+	return oci_rmtree_at(s->fd, dir, e) < 0 ? oci_context(e, "%s", s->path) : 0;
+}
+
+/* A container's layer (<id> or <id>-init, with a work/) whose config is not there. */
+static int
+half_made(struct store *s, const char *name)
+{
+	char id[ID_LEN + 1], work[ID_LEN + 16];
+	size_t n = strlen(name);
+
+	if (!(n == ID_LEN || (n == ID_LEN + 5 && strcmp(name + ID_LEN, "-init") == 0)))
+		return 0;
+	snprintf(id, sizeof id, "%.*s", ID_LEN, name);
+	snprintf(work, sizeof work, "%s/work", name);
+	return all_of(id, ID_LEN, HEX) && faccessat(s->fd, work, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    faccessat(s->cfd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0;
+}
+
 /* Open STORE (made when create), take its lock, and clear what a killed run left. */
 static int
 store_open(const char *path, int create, struct store *s, struct oci_err *e)
@@ -230,32 +272,20 @@ store_open(const char *path, int create, struct store *s, struct oci_err *e)
 		oci_fail_errno(e, "%s: not a store (l/ and containers/)", s->path);
 		goto bad;
 	}
-	/* Holding the lock, any temporary name is a dead run's: remove it. */
+	/*
+	 * Holding the lock, a temporary name, or a container's layer without
+	 * its config (written last), is a killed run's: remove it.
+	 */
 	if (oci_dir_names(s->fd, &names, &n, e) < 0)
 		goto bad;
 	for (i = 0; i < n; i++)
-		if (strncmp(names[i], ".tmp-", 5) == 0)
-			oci_rmtree_at(s->fd, names[i], &ignored);
+		if (strncmp(names[i], ".tmp-", 5) == 0 || half_made(s, names[i]))
+			remove_layer_dir(s, names[i], &ignored);
 	oci_dir_names_free(names, n);
 	return 0;
 bad:
 	store_close(s);
 	return -1;
-}
-
-/* dir's link file: its LINK_LEN-letter short name, checked. */
-static int
-read_link(struct store *s, const char *dir, char link[LINK_LEN + 1], struct oci_err *e)
-{
-	char path[128], buf[64];
-
-	snprintf(path, sizeof path, "%s/link", dir);
-	if (read_small(s->fd, path, buf, sizeof buf, e) < 0)
-		return oci_context(e, "%s", s->path);
-	if (!all_of(buf, LINK_LEN, BASE32))
-		return oci_fail(e, "%s/%s: not a short link name", s->path, path);
-	memcpy(link, buf, LINK_LEN + 1);
-	return 0;
 }
 
 /* l/LINK -> ../dir/diff: made when missing; one pointing elsewhere is refused. */
@@ -657,20 +687,12 @@ write_config(struct store *s, const char *id, const json_t *config, struct oci_e
 static int
 remove_container(struct store *s, const char *id, struct oci_err *e)
 {
-	char dir[ID_LEN + 8], link[LINK_LEN + 1];
-	struct oci_err ignored;
-	int k;
+	char init[ID_LEN + 8];
 
+	snprintf(init, sizeof init, "%s-init", id);
 	if (oci_rmtree_at(s->cfd, id, e) < 0)
 		return oci_context(e, "%s/containers", s->path);
-	for (k = 0; k < 2; k++) {
-		snprintf(dir, sizeof dir, "%s%s", id, k ? "-init" : "");
-		if (read_link(s, dir, link, &ignored) == 0)
-			unlinkat(s->lfd, link, 0);
-		if (oci_rmtree_at(s->fd, dir, e) < 0)
-			return oci_context(e, "%s", s->path);
-	}
-	return 0;
+	return remove_layer_dir(s, id, e) < 0 || remove_layer_dir(s, init, e) < 0 ? -1 : 0;
 }
 
 /* Make container name over img: its image layers, init layer, writable layer and config. */

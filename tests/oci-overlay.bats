@@ -615,6 +615,20 @@ concurrent() {
 	assert_output "oci-overlay: $T/S/$id/lower: /etc is not a short link of this store"
 }
 
+@test "--store: what a killed run left (a temporary layer, a container without its config) is cleared" {
+	run -0 in_ns root "oci-overlay --store S '$F/img:latest' a >a.json"
+	local id
+	id=$(jq -r .Data.UpperDir a.json | sed 's|.*/\([0-9a-f]*\)/diff$|\1|')
+	# As if killed: before the container's config was written, and mid-extraction.
+	rm -r "S/containers/$id"
+	mkdir -p S/.tmp-0123/diff
+	[ "$(ls S/l | wc -l)" -eq 6 ]
+	run -0 in_ns root "oci-overlay --store S --ls"
+	[ "${#lines[@]}" -eq 4 ]
+	[ ! -e "S/$id" ] && [ ! -e "S/$id-init" ] && [ ! -e S/.tmp-0123 ]
+	[ "$(ls S/l | wc -l)" -eq 4 ]
+}
+
 store_corrupt_layer() {
 	cp -a "$F/img" img
 	local l
