@@ -205,7 +205,7 @@ store_close(struct store *s)
 static int
 read_link(struct store *s, const char *dir, char link[LINK_LEN + 1], struct oci_err *e)
 {
-	char path[128], buf[64];
+	char path[256], buf[64];
 
 	snprintf(path, sizeof path, "%s/link", dir);
 	if (read_small(s->fd, path, buf, sizeof buf, e) < 0)
@@ -292,7 +292,7 @@ bad:
 static int
 ensure_link(struct store *s, const char *link, const char *dir, struct oci_err *e)
 {
-	char want[128], got[128];
+	char want[256], got[256];
 	ssize_t n;
 
 	snprintf(want, sizeof want, "../%s/diff", dir);
@@ -351,7 +351,7 @@ image_layer(struct store *s, struct oci_image *img, const json_t *layer, const c
 {
 	const char *hex = oci_digest_hex(chain);
 	struct oci_untar_opts uo = { OCI_WHITEOUTS_OVERLAY, so->user_xattrs };
-	char tmp[128], path[160], have[SMALL_MAX];
+	char tmp[160], path[256], have[SMALL_MAX];
 	struct oci_err ignored;
 	struct oci_desc d;
 	struct stat st;
@@ -474,7 +474,7 @@ static int
 rw_layer(struct store *s, const char *dir, const char *lower, const char *id, int init,
     char link[LINK_LEN + 1], struct oci_err *e)
 {
-	char path[160];
+	char path[256];
 	int diff = -1, rc = -1;
 
 	if (mkdirat(s->fd, dir, 0755) < 0)
@@ -508,7 +508,7 @@ out:
 static json_t *
 read_config(struct store *s, const char *id, struct oci_err *e)
 {
-	char path[128], *buf = malloc(SMALL_MAX);
+	char path[256], *buf = malloc(SMALL_MAX);
 	json_error_t je;
 	json_t *j = NULL;
 
@@ -595,7 +595,7 @@ path_of(const char *store, const char *name, const char *leaf)
 static int
 container_overlay(struct store *s, const char *id, struct oci_overlay *o, struct oci_err *e)
 {
-	char path[160], *lower = malloc(SMALL_MAX), *p, *save, got[128];
+	char path[256], *lower = malloc(SMALL_MAX), *p, *save, got[256];
 	size_t cap;
 	ssize_t n;
 	int rc = -1;
@@ -667,7 +667,7 @@ lower_push(char *buf, size_t cap, const char *link)
 static int
 write_config(struct store *s, const char *id, const json_t *config, struct oci_err *e)
 {
-	char tmp[128], path[128], *text;
+	char tmp[256], path[256], *text;
 	int rc;
 
 	snprintf(path, sizeof path, "%s/config.json", id);
@@ -866,13 +866,13 @@ out:
 }
 
 /*
- * One object per image layer (a directory named by 64 hex digits) the
+ * One object per image layer (a directory named by 64 or 128 hex digits) the
  * store holds; users maps its name to {"chain_id","diff_id","used_by"}.
  */
 static int
 list_layers(struct store *s, json_t *out, json_t *users, struct oci_err *e)
 {
-	char **names = NULL, link[LINK_LEN + 1], path[128], *lower = malloc(SMALL_MAX);
+	char **names = NULL, link[LINK_LEN + 1], path[256], *lower = malloc(SMALL_MAX);
 	size_t n = 0, i;
 	struct oci_err ignored;
 	json_t *u, *l;
@@ -882,7 +882,8 @@ list_layers(struct store *s, json_t *out, json_t *users, struct oci_err *e)
 		goto out;
 	for (i = 0; i < n; i++) {
 		/* A container's writable layer is named by its id, an image layer by its chain id. */
-		if (!all_of(names[i], 64, HEX) || faccessat(s->cfd, names[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		if (!(all_of(names[i], 64, HEX) || all_of(names[i], 128, HEX)) ||
+		    faccessat(s->cfd, names[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
 		if (read_link(s, names[i], link, e) < 0)
 			goto out;
