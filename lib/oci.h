@@ -855,5 +855,11 @@ int oci_store_remove(const char *store, const char *name, struct oci_err *e);
  * Caller frees (json_decref).
  */
 json_t *oci_store_list(const char *store, struct oci_err *e);
+/*
+ * The hostname of a store's container, for a runtime to set: the first 12
+ * hex digits of its id, as docker's default hostname, when dir is its
+ * merged directory (STORE/<id>/merged).  0 with out set; -1 when dir is not one.
+ */
+int oci_store_hostname(const char *dir, char out[13]);
 
 #endif /* OCI_H */

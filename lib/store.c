@@ -976,3 +976,23 @@ done:
 	}
 	return out;
 }
+
+int
+oci_store_hostname(const char *dir, char out[13])
+{
+	char abs[PATH_MAX], cfg[PATH_MAX + 64], *p;
+	size_t n;
+
+	if (realpath(dir, abs) == NULL || (n = strlen(abs)) < ID_LEN + 8 ||
+	    strcmp(abs + n - 7, "/merged") != 0)
+		return -1;
+	abs[n - 7] = '\0';
+	if ((p = strrchr(abs, '/')) == NULL || !all_of(p + 1, ID_LEN, HEX))
+		return -1;
+	*p = '\0';
+	snprintf(cfg, sizeof cfg, "%s/containers/%s/config.json", abs, p + 1);
+	if (access(cfg, F_OK) < 0)
+		return -1;
+	snprintf(out, 13, "%.12s", p + 1);
+	return 0;
+}
