@@ -39,17 +39,19 @@ run jq .Data graphdriver.json
 
 step "LowerDir: the -init layer first, then the image's"
 say "overlayfs looks in the first directory first. The top one is the container's" \
-    "init layer: what is in place before the process starts. docker's has the" \
-    "same name, <id>-init, and the same files, but leaves hostname, hosts and" \
-    "resolv.conf empty and bind-mounts its own over them; oci-unshare mounts" \
-    "nothing there, so they are written here."
+    "init layer: what is in place before the process starts. docker names its" \
+    "init layer <mount id>-init, after a random mount id rather than the container" \
+    "id. It holds these files too (and /.dockerenv and /dev/console), but leaves" \
+    "hostname, hosts and resolv.conf empty and bind-mounts its own over them;" \
+    "oci-unshare mounts nothing there, so they are written here."
 run ls -A "store/$ID-init/diff" "store/$ID-init/diff/etc"
 run cat "store/$ID-init/diff/etc/hostname"
 LAYER=$(jq -r '.Data.LowerDir' graphdriver.json | cut -d: -f2)
 LAYER=${LAYER#"$LAB/"}
-say "Below it, busybox's one layer. docker would call its directory by a random" \
-    "cache id and keep the layer's chain id in image/overlay2/layerdb; the store" \
-    "names it by the chain id itself (for a bottom layer, its diff_id)."
+say "Below it, busybox's one layer. docker would name its directory by a random" \
+    "cache id, and map the layer's chain id to it in" \
+    "image/overlay2/layerdb/sha256/<chain id>/cache-id; the store names it by the" \
+    "chain id itself (for a bottom layer, its diff_id)."
 run ls "$LAYER"
 run_sh "oci-manifest --config busybox:latest | jq -r '.rootfs.diff_ids[]'"
 
