@@ -826,6 +826,7 @@ json_t *oci_overlay_graphdriver(const struct oci_overlay *o);
  *   STORE/<id>/{diff/,link,lower,work/,merged/} its writable layer and its mount
  *   STORE/l/<26 letters and digits>             -> ../<dir>/diff, one per layer
  *   STORE/containers/<id>/config.json           {"ID","Name","Image","Layers"}
+ *   STORE/xattrs                                which overlayfs xattrs the layers carry
  *
  * Every change to the store is made holding flock(2) on STORE itself.
  */

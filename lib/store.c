@@ -9,6 +9,7 @@
  *   STORE/<id>/                     its writable layer: diff (UpperDir), work, merged
  *   STORE/l/<LINK> -> ../<dir>/diff one per layer, image or container
  *   STORE/containers/<id>/config.json  its name, image and layers
+ *   STORE/xattrs                    "trusted.overlay" or "user.overlay": which its layers carry
  *
  * diff/, link, lower, l/ and "<id>-init" are what docker's overlay2 driver
  * writes (moby daemon/graphdriver/overlay2/overlay.go).  Where we differ:
@@ -781,6 +782,31 @@ out:
 	return rc;
 }
 
+/*
+ * overlayfs keeps its marks (opaque directories, and in an upper directory
+ * more) in trusted.overlay.* xattrs as the host's root and in user.overlay.*
+ * in a user namespace ("userxattr"), and reads only its own: STORE/xattrs
+ * says which its layers carry, and a store is used only the same way.
+ */
+static int
+same_xattrs(struct store *s, int user, struct oci_err *e)
+{
+	const char *want = user ? "user.overlay\n" : "trusted.overlay\n";
+	char have[32];
+
+	if (faccessat(s->fd, "xattrs", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+		return write_small(s->fd, "xattrs", want, e) < 0 ? oci_context(e, "%s", s->path) : 0;
+	if (read_small(s->fd, "xattrs", have, sizeof have, e) < 0)
+		return oci_context(e, "%s", s->path);
+	if (strcmp(have, want) == 0)
+		return 0;
+	if (user)
+		return oci_fail(e, "%s: its layers carry trusted.overlay.* xattrs (made as the host's "
+		    "root), which overlayfs in a user namespace does not read: use another store", s->path);
+	return oci_fail(e, "%s: its layers carry user.overlay.* xattrs (made in a user namespace), "
+	    "which overlayfs as the host's root does not read: use it inside oci-unshare", s->path);
+}
+
 int
 oci_store_create(const char *store, struct oci_image *img, const char *name,
     const struct oci_store_opts *so, struct oci_overlay *o, struct oci_err *e)
@@ -796,7 +822,8 @@ oci_store_create(const char *store, struct oci_image *img, const char *name,
 		    "starting with a letter or digit", name);
 	if (store_open(store, 1, &s, e) < 0)
 		return -1;
-	if ((found = find_container(&s, name, 0, id, &config, e)) < 0)
+	if (same_xattrs(&s, so->user_xattrs, e) < 0 ||
+	    (found = find_container(&s, name, 0, id, &config, e)) < 0)
 		goto out;
 	if (found) {
 		/* The same name again: the same container, mounted again as docker start does. */

@@ -410,7 +410,7 @@ $S/$id1/merged"
 	[ "$(stat -c %i "$S/$id1/diff")" != "$(stat -c %i "$S/$id2/diff")" ]
 	# Each layer once: 4 image layers, 2 containers of 2 directories each.
 	run -0 ls "$S"
-	assert_output "$(printf '%s\n' "${chains[@]}" "$id1" "$id1-init" "$id2" "$id2-init" containers l | sort)"
+	assert_output "$(printf '%s\n' "${chains[@]}" "$id1" "$id1-init" "$id2" "$id2-init" containers l xattrs | sort)"
 	# l/: one short link per layer, each resolving to its layer's diff.
 	[ "$(ls "$S/l" | wc -l)" -eq 8 ]
 	for c in "${chains[@]}" "$id1" "$id1-init" "$id2" "$id2-init"; do
@@ -569,7 +569,7 @@ concurrent() {
 	[ "$(grep -c 'extracting into' <<<"$output")" -eq 5 ]
 	[ "$(grep -c 'in the store already as' <<<"$output")" -eq 15 ]
 	run -0 ls -A S
-	[ "${#lines[@]}" -eq 15 ]
+	[ "${#lines[@]}" -eq 16 ]
 	run -1 grep -q '^\.tmp-' <<<"$output"
 	[ "$(ls S/l | wc -l)" -eq 13 ]
 	run -0 in_ns "$1" "oci-overlay --store S --ls | jq -r 'select(.container) | .container' | sort"
@@ -629,6 +629,19 @@ concurrent() {
 	[ "$(ls S/l | wc -l)" -eq 4 ]
 }
 
+@test "--store: a store is used as it was made, as the host's root or in a user namespace" {
+	run -0 in_ns root "oci-overlay --store S '$F/img:latest' a >/dev/null"
+	[ "$(cat S/xattrs)" = trusted.overlay ]
+	chmod -R a+rwX S
+	run -1 in_ns nobody "oci-overlay --store S '$F/img:latest' b"
+	assert_output "oci-overlay: $T/S: its layers carry trusted.overlay.* xattrs (made as the host's root), which overlayfs in a user namespace does not read: use another store"
+	run -0 in_ns nobody "oci-overlay --store U '$F/img:latest' a >/dev/null"
+	[ "$(cat U/xattrs)" = user.overlay ]
+	run -1 in_ns root "oci-overlay --store U '$F/img:latest' b"
+	assert_output "oci-overlay: $T/U: its layers carry user.overlay.* xattrs (made in a user namespace), which overlayfs as the host's root does not read: use it inside oci-unshare"
+	[ "$(ls S/containers U/containers | grep -c '^[0-9a-f]')" -eq 2 ]
+}
+
 store_corrupt_layer() {
 	cp -a "$F/img" img
 	local l
@@ -640,7 +653,7 @@ store_corrupt_layer() {
 	assert_output --partial "oci-overlay: c: layer sha256:${l:7:12}: "
 	# The good bottom layer stays; nothing half-extracted, no container.
 	run -0 ls -A S
-	assert_output "$(printf '%s\n' "${chains[0]}" containers l | sort)"
+	assert_output "$(printf '%s\n' "${chains[0]}" containers l xattrs | sort)"
 	[ -z "$(ls S/containers)" ]
 	[ "$(ls S/l | wc -l)" -eq 1 ]
 }
