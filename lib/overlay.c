@@ -297,14 +297,17 @@ mount_classic(const struct oci_overlay *o, const char *merged, const char *why, 
 	char **links = NULL, *opts = NULL;
 	int cwd = -1, rc = -1;
 
-	if (o->dir) {
+	if (o->links) {
+		oci_say("%s: the short links in %s/l, from inside %s, keep the option string short",
+		    why, o->dir, o->dir);
+	} else if (o->dir) {
 		oci_say("%s: short links under %s/l", why, o->dir);
 		if ((links = short_links(o, e)) == NULL)
 			return -1;
 	} else {
 		oci_say("%s: one option string for mount(2)", why);
 	}
-	if ((opts = options(o, links ? links : o->lower, o->dir)) == NULL) {
+	if ((opts = options(o, o->links ? o->links : links ? links : o->lower, o->dir)) == NULL) {
 		oci_fail(e, "out of memory");
 		goto out;
 	}
@@ -386,6 +389,14 @@ out:
 }
 
 int
+oci_overlay_is_mounted(const char *path)
+{
+	struct oci_err ignored;
+
+	return is_mount_root(path, &ignored) == 1;
+}
+
+int
 oci_overlay_umount(const char *path, struct oci_err *e)
 {
 	if (umount2(path, UMOUNT_NOFOLLOW) == 0) {
@@ -405,7 +416,7 @@ oci_overlay_umount(const char *path, struct oci_err *e)
 /* Extract one layer into layers/<hex> unless it is there already. */
 static int
 layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *diff_id,
-    int user_xattrs, struct oci_err *e)
+    int user_xattrs, const struct oci_extract_progress *progress, struct oci_err *e)
 {
 	const char *hex = oci_digest_hex(diff_id);
 	struct oci_untar_opts opts = { OCI_WHITEOUTS_OVERLAY, user_xattrs };
@@ -436,7 +447,7 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 	oci_say("layer %s (%s): extracting into layers/%.12s… with overlay whiteouts%s",
 	    oci_short(d.digest), oci_human_size(d.size), hex,
 	    user_xattrs ? " (user.overlay.opaque)" : " (trusted.overlay.opaque)");
-	rc = oci_untar_fd(fd, blob, &opts, d.digest, d.size, diff_id, e);
+	rc = oci_untar_fd_progress(fd, blob, &opts, d.digest, d.size, diff_id, progress, e);
 	close(blob);
 	close(fd);
 	if (rc < 0) {
@@ -458,7 +469,7 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 
 int
 oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
-    struct oci_overlay *o, struct oci_err *e)
+    const struct oci_extract_progress *progress, struct oci_overlay *o, struct oci_err *e)
 {
 	const json_t *layers, *diff_ids;
 	char *cfgbuf = NULL, abs[PATH_MAX], path[PATH_MAX + 128];
@@ -475,8 +486,9 @@ oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
 	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	n = json_array_size(layers);
 	if (!json_is_array(diff_ids) || json_array_size(diff_ids) != n) {
-		oci_fail(e, "config: rootfs.diff_ids has %zu entries for %zu layers",
-		    json_array_size(diff_ids), n);
+		oci_fail(e, "config: rootfs.diff_ids has %zu entr%s for %zu layer%s",
+		    json_array_size(diff_ids), json_array_size(diff_ids) == 1 ? "y" : "ies",
+		    n, n == 1 ? "" : "s");
 		goto out;
 	}
 	for (i = 0; i < n; i++)
@@ -499,7 +511,7 @@ oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
 	}
 	for (i = 0; i < n; i++)
 		if (layer_dir(img, layersfd, json_array_get(layers, i),
-		    json_string_value(json_array_get(diff_ids, i)), user_xattrs, e) < 0)
+		    json_string_value(json_array_get(diff_ids, i)), user_xattrs, progress, e) < 0)
 			goto out;
 
 	/* overlayfs wants the top layer first: the last one in the manifest. */
@@ -545,6 +557,8 @@ void
 oci_overlay_free(struct oci_overlay *o)
 {
 	free_list(o->lower, o->nlower);
+	free_list(o->links, o->nlower);
+	free(o->id);
 	free(o->dir);
 	free(o->upper);
 	free(o->work);
@@ -566,7 +580,8 @@ oci_overlay_graphdriver(const struct oci_overlay *o)
 		free(lower);
 		return NULL;
 	}
-	j = json_pack("{s:s, s:{s:s, s:s?, s:s?, s:s?}}", "Name", "overlay", "Data",
+	/* A store is laid out as docker's "overlay2" driver; a DIR is simpler. */
+	j = json_pack("{s:s, s:{s:s, s:s?, s:s?, s:s?}}", "Name", o->id ? "overlay2" : "overlay", "Data",
 	    "LowerDir", lower, "UpperDir", o->upper, "WorkDir", o->work, "MergedDir", o->merged);
 	free(lower);
 	return j;

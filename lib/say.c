@@ -107,13 +107,16 @@ oci_stdout_ok(void)
 	return 0;
 }
 
-/* A handful of buffers used in turn, so that several fit in one printf. */
+/*
+ * A handful of buffers used in turn, so that several fit in one printf;
+ * one set per thread, for a progress display drawn from a thread of its own.
+ */
 #define NBUF 8
 static char *
 next_buf(void)
 {
-	static char bufs[NBUF][64];
-	static unsigned n;
+	static __thread char bufs[NBUF][64];
+	static __thread unsigned n;
 
 	return bufs[n++ % NBUF];
 }

@@ -154,13 +154,20 @@ check_07() {
 @test "07 mounts the article's overlay by hand and shows where each change lands" { both check_07; }
 
 check_08() {
-	local L=$1/08
+	local L=$1/08 id
 	[ "$(cat "$L/note.out")" = "written in the container" ]
-	[ "$(ls "$L/store/layers" | wc -l)" -eq 1 ]
-	jq -e '.Data.LowerDir | startswith("/")' "$L/graphdriver.json"
-	grep -q '^[0-9a-f]\{12\}$' "$1/08.out"
+	# Three containers on two image layers: each layer once, l/ links for all 8.
+	[ "$(ls "$L/store" | grep -c '^[0-9a-f]\{64\}$')" -eq 5 ]
+	[ "$(ls "$L/store/l" | wc -l)" -eq 8 ]
+	jq -e '.Name == "overlay2" and (.Data.LowerDir | startswith("/"))' "$L/graphdriver.json"
+	# The second container's LowerDir ends in the first one's layer directory.
+	[ "$(jq -r '.Data.LowerDir' "$L/graphdriver.json" | cut -d: -f2)" = "$(jq -r '.Data.LowerDir' "$L/graphdriver2.json" | cut -d: -f2)" ]
+	id=$(jq -r .Data.UpperDir "$L/graphdriver.json" | sed 's|.*/\([0-9a-f]*\)/diff$|\1|')
+	grep -qx "${id:0:12}" "$1/08.out"
+	grep -q 'The store grew by [0-9]* kB' "$1/08.out"
+	run -1 grep -F "$L/" /proc/self/mounts
 }
-@test "08 stores layers once, shows the GraphDriver view, commits the container and runs it" { both check_08; }
+@test "08 chases a container through the store, shares its layers with a second, commits it and runs it" { both check_08; }
 
 check_09() {
 	local L=$1/09

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# walkthroughs/08-engine.sh — how a container engine stores an image and a
-# container, and how `docker commit` turns the container layer into an image
-# layer.  The article: docker inspect … | jq .[0].GraphDriver; docker commit.
+# walkthroughs/08-engine.sh — how a container engine stores images and
+# containers, the chase of the article's last part: a container's id, its
+# GraphDriver, LowerDir with the -init layer on top, UpperDir, WorkDir,
+# MergedDir, the l/ links and the link and lower files; then a second
+# container that shares the image's layers, and `docker commit`.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || exec oci-unshare bash "$0" "$@"
 lab 08
@@ -11,38 +13,107 @@ title "8. How an engine stores it"
 registry_up
 oci-fetch -q "$SOURCE" busybox:latest >/dev/null
 
-step "Layers, once each"
-say "Like docker's overlay2 directory, oci-overlay keeps each layer once, in a" \
-    "directory named by its diff_id, and a container on top of them."
-run_sh "oci-overlay busybox:latest store | tee graphdriver.json"
-at_exit "oci-overlay -u '$LAB/store/merged'"
-run ls store store/layers
-
-step "The GraphDriver view"
-say "docker inspect shows the same four fields. LowerDir lists the layers top first:" \
-    "overlayfs looks in the first directory first."
-run jq .Data graphdriver.json
-run_sh 'grep " $(pwd)/store/merged " /proc/self/mounts || mount | grep overlay'
+# ctr_id NAME: the container's id, from the store's list.
+ctr_id() {
+	oci-overlay --store store --ls | jq -r --arg n "$1" 'select(.container == $n) | .id'
+}
 
 step "Run a container"
-say "The image's Cmd, in its own namespaces, with the merged directory as its root." \
-    "The hostname is the container's id."
-run oci-unshare --rootfs store/merged --image busybox:latest -- /bin/sh -c 'hostname; echo "written in the container" > /root/note; ls /root'
-run ls -l store/upper/root
+say "oci-overlay --store keeps containers in one directory laid out like docker's" \
+    "/var/lib/docker/overlay2. It prints the container's GraphDriver, as" \
+    "docker inspect does."
+run_sh "oci-overlay --store store busybox:latest first | tee graphdriver.json"
+at_exit "oci-overlay --store '$LAB/store' -u first"
+ID=$(ctr_id first)
+MERGED=store/$ID/merged
+say "The image's command runs in its own namespaces on the merged directory." \
+    "Inside, /etc/hostname holds the container id's first 12 hex digits, as in a" \
+    "docker container, whose default hostname they are."
+run oci-unshare --rootfs "$MERGED" --image busybox:latest -- /bin/sh -c 'cat /etc/hostname; echo "written in the container" >/root/note'
+
+step "From the id to the GraphDriver"
+say "docker inspect ID | jq .[0].GraphDriver tells where the files are. Here the" \
+    "store lists its containers by name and id:"
+run_sh "oci-overlay --store store --ls | jq -c 'select(.container) | {container, id}'"
+run jq .Data graphdriver.json
+
+step "LowerDir: the -init layer first, then the image's"
+say "overlayfs looks in the first directory first. The top one is the container's" \
+    "init layer: what is in place before the process starts. docker names its" \
+    "init layer <mount id>-init, after a random mount id rather than the container" \
+    "id. It holds these files too (and /.dockerenv and /dev/console), but leaves" \
+    "hostname, hosts and resolv.conf empty and bind-mounts its own over them;" \
+    "oci-unshare mounts nothing there, so they are written here."
+run ls -A "store/$ID-init/diff" "store/$ID-init/diff/etc"
+run cat "store/$ID-init/diff/etc/hostname"
+LAYER=$(jq -r '.Data.LowerDir' graphdriver.json | cut -d: -f2)
+LAYER=${LAYER#"$LAB/"}
+say "Below it, busybox's one layer. docker would name its directory by a random" \
+    "cache id, and map the layer's chain id to it in" \
+    "image/overlay2/layerdb/sha256/<chain id>/cache-id; the store names it by the" \
+    "chain id itself (for a bottom layer, its diff_id)."
+run ls "$LAYER"
+run_sh "oci-manifest --config busybox:latest | jq -r '.rootfs.diff_ids[]'"
+
+step "UpperDir, WorkDir, MergedDir"
+say "UpperDir is the container layer: what the container wrote, and only that."
+run find "store/$ID/diff" -type f
+say "WorkDir is overlayfs' own: it must be an empty directory on the upper's" \
+    "filesystem when the mount is made (the kernel's overlayfs.rst), and overlayfs" \
+    "keeps a work/ directory of its own in it."
+run ls -A "store/$ID/work"
+say "MergedDir is the view of them all, mounted as overlayfs:"
+run ls "$MERGED"
+run_sh "mount | grep overlay"
+
+step "l/, link and lower"
+say "Every layer, image or container, has a short name in its link file and a" \
+    "symbolic link of that name in l/. The lower file lists the short links of" \
+    "the layers beneath, top first. Mounting through them keeps mount(2)'s" \
+    "option string within one page: docker always does; oci-overlay does on" \
+    "kernels without lowerdir+ (before Linux 6.8)."
+run ls -l store/l
+run grep -H '' "store/$ID/link" "store/$ID/lower" "store/$ID-init/lower"
+
+step "A second container from the same image"
+say "du -x: the size of the files in the store itself, not of the mounted views."
+run du -skx store
+DU1=$(du -skx store | cut -f1)
+run_sh "oci-overlay --store store busybox:latest second | tee graphdriver2.json"
+at_exit "oci-overlay --store '$LAB/store' -u second"
+ID2=$(ctr_id second)
+say "Both LowerDirs end in the same layer directory: the same inode. Only the" \
+    "-init layers differ."
+run_sh "jq -r .Data.LowerDir graphdriver.json graphdriver2.json | tr : '\\n' | xargs stat -c '%i %n'"
+run du -skx store
+DU2=$(du -skx store | cut -f1)
+run du -skx "store/$ID2" "store/$ID2-init" "${LAYER%/diff}"
+say "The store grew by $((DU2 - DU1)) kB: the second container's init and writable" \
+    "layers, its config and two short links. The image's layer was not copied."
+run_sh "oci-overlay --store store --ls | jq -c 'select(.layer) | {layer, used_by}'"
 
 step "docker commit: the container layer becomes an image layer"
-run oci-commit -m "docker commit" store/upper busybox:latest committed
+say "Only UpperDir goes into the new layer, not the -init layer: docker commit too" \
+    "takes the container layer's changes against its init layer."
+run oci-commit -m "docker commit" "store/$ID/diff" busybox:latest committed
 run oci-manifest --layers busybox:committed
 run_sh 'oci-manifest --config busybox:committed | jq -c ".history[]"'
 
 step "Run the new image"
-run oci-overlay -u store/merged
-run oci-overlay -q busybox:committed next
-at_exit "oci-overlay -u '$LAB/next/merged'"
-run_sh "oci-unshare --rootfs next/merged --image busybox:committed -- cat /root/note | tee note.out"
-run oci-overlay -u next/merged
+say "Its bottom layer is in the store already; only the committed layer is new."
+run_sh "oci-overlay -v --store store busybox:committed next 2>&1 >/dev/null | grep layer"
+at_exit "oci-overlay --store '$LAB/store' -u next"
+run_sh "oci-unshare --rootfs store/$(ctr_id next)/merged --image busybox:committed -- cat /root/note | tee note.out"
+run oci-overlay --store store -u next
+run oci-overlay --store store -u second
+run oci-overlay --store store -u first
+say "The containers stay in the store, unmounted. Mount one again with" \
+    "oci-overlay --store store busybox:latest first (inside oci-unshare when you" \
+    "are not root); remove one with oci-overlay --store store --rm NAME."
 
 exercises \
     "How many layers does busybox:committed have? Write the number to answers/1." \
     "Write the LowerDir of graphdriver.json to answers/2." \
-    "Write the diff_id of the committed layer (the last one) to answers/3."
+    "Write the diff_id of the committed layer (the last one) to answers/3." \
+    "Write the name of the short link in store/l that leads to the busybox layer both containers share to answers/4." \
+    "Make a third container from busybox:committed in the store. How many directories did store/ get for it? Write the number to answers/5."
