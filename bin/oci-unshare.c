@@ -221,7 +221,9 @@ main(int argc, char *argv[])
 		errx(1, "%s", e.msg);
 	if (pid == 0) {
 		/* PID 1 of the new PID namespace. */
-		container_id(id);
+		/* A store's container keeps its id as its hostname, as docker's does. */
+		if (!rootfs || oci_store_hostname(rootfs, id) < 0)
+			container_id(id);
 		if (rootfs) {
 			if (oci_rootfs_enter(rootfs, tree, id, &e) < 0)
 				errx(1, "%s", e.msg);

@@ -300,6 +300,10 @@ oci_ns_unshare(int ns, uid_t remap, struct oci_err *e)
 		}
 		oci_say("mount namespace: a private copy of every mount");
 	}
+	if (ns & OCI_NS_UTS)
+		oci_say("UTS namespace: a hostname of our own, set here without changing the host's");
+	if (ns & OCI_NS_IPC)
+		oci_say("IPC namespace: System V IPC objects and POSIX message queues of our own");
 	if ((ns & OCI_NS_NET) && loopback_up(e) < 0)
 		goto out;
 	rc = 0;

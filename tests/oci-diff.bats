@@ -420,6 +420,6 @@ PY
 	assert_output --partial "diff_id (the uncompressed tar): digest mismatch"
 	rewrite_config img '.rootfs.diff_ids = [.rootfs.diff_ids[0]]'
 	run -1 oci-diff img:latest
-	assert_output "oci-diff: the config has 1 diff_ids for 3 layers"
+	assert_output "oci-diff: the config has 1 diff_id for 3 layers"
 	run -1 oci-diff nowhere:latest
 }

@@ -662,15 +662,16 @@ store_corrupt_layer() {
 
 store_run() {
 	run -0 in_ns "$1" "oci-overlay --store S '$F/bb:latest' web >gd.json &&
-		oci-unshare --rootfs \$(jq -r .Data.MergedDir gd.json) --image '$F/bb:latest' -- sh -c 'cat /etc/hostname; echo hi >/home/app/note' &&
+		oci-unshare --rootfs \$(jq -r .Data.MergedDir gd.json) --image '$F/bb:latest' -- sh -c 'hostname; cat /etc/hostname; echo hi >/home/app/note' &&
 		ls \$(jq -r .Data.UpperDir gd.json)/home/app"
 	local id
 	id=$(jq -r .Data.UpperDir gd.json | sed 's|.*/\([0-9a-f]*\)/diff$|\1|')
 	assert_output "${id:0:12}
+${id:0:12}
 note"
 }
-@test "--store: oci-unshare runs the image on a container's merged view; its /etc/hostname is the id (root)" { store_run root; }
-@test "--store: oci-unshare runs the image on a container's merged view; its /etc/hostname is the id (nobody)" { store_run nobody; }
+@test "--store: oci-unshare runs the image on a container's merged view; hostname and /etc/hostname are the id (root)" { store_run root; }
+@test "--store: oci-unshare runs the image on a container's merged view; hostname and /etc/hostname are the id (nobody)" { store_run nobody; }
 
 @test "-v: one entry is \"1 entry\", more are \"entries\"" {
 	mkdir -p d && echo x >d/a

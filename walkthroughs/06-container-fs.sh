@@ -57,6 +57,10 @@ run mkdir ctr/merged/var/spool
 run ls -A ctr/merged/var/spool
 run_sh 'getfattr -d -m overlay ctr/upper/var/spool 2>/dev/null || true'
 run oci-whiteout ctr/upper
+say "docker diff lists a container's changes one path a line: A added, C changed," \
+    "D deleted. oci-diff reads the same list from the upper directory, against the" \
+    "image below it:"
+run oci-diff --short busybox:latest ctr/upper
 
 step "The container layer, committed"
 say "oci-commit makes the upper directory a layer, as docker commit does. A layer is" \

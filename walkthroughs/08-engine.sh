@@ -27,9 +27,9 @@ at_exit "oci-overlay --store '$LAB/store' -u first"
 ID=$(ctr_id first)
 MERGED=store/$ID/merged
 say "The image's command runs in its own namespaces on the merged directory." \
-    "Inside, /etc/hostname holds the container id's first 12 hex digits, as in a" \
-    "docker container, whose default hostname they are."
-run oci-unshare --rootfs "$MERGED" --image busybox:latest -- /bin/sh -c 'cat /etc/hostname; echo "written in the container" >/root/note'
+    "Its hostname is the container id's first 12 hex digits, as in a docker" \
+    "container, and /etc/hostname says the same: the article starts its chase here."
+run oci-unshare --rootfs "$MERGED" --image busybox:latest -- /bin/sh -c 'hostname; cat /etc/hostname; echo "written in the container" >/root/note'
 
 step "From the id to the GraphDriver"
 say "docker inspect ID | jq .[0].GraphDriver tells where the files are. Here the" \
@@ -95,6 +95,8 @@ run_sh "oci-overlay --store store --ls | jq -c 'select(.layer) | {layer, used_by
 step "docker commit: the container layer becomes an image layer"
 say "Only UpperDir goes into the new layer, not the -init layer: docker commit too" \
     "takes the container layer's changes against its init layer."
+say "What it will take in, as docker diff lists it:"
+run oci-diff --short busybox:latest "store/$ID/diff"
 run oci-commit -m "docker commit" "store/$ID/diff" busybox:latest committed
 run oci-manifest --layers busybox:committed
 run_sh 'oci-manifest --config busybox:committed | jq -c ".history[]"'

@@ -183,6 +183,7 @@ while IFS= read -r line || [ -n "$line" ]; do
 		*) argv=(/bin/sh -c "$args") ;;
 		esac
 		stage=.build/$n
+		[ -d .build ] || do_cmd mkdir .build
 		do_cmd oci-overlay -q "$target" "$stage"
 		[ "${#newdirs[@]}" -eq 0 ] || do_cmd mkdir -p "${newdirs[@]/#/$stage/merged}"
 		do_cmd oci-unshare --rootfs "$stage/merged" --image "$target" -- "${argv[@]}"
