@@ -792,4 +792,15 @@ void oci_overlay_free(struct oci_overlay *o);
 /* {"Name":"overlay","Data":{"LowerDir":"a:b","UpperDir":…,"WorkDir":…,"MergedDir":…}}, as docker inspect's GraphDriver. */
 json_t *oci_overlay_graphdriver(const struct oci_overlay *o);
 
+/* ---------------------------------------------------------- userns_why.c */
+
+/*
+ * unshare(2) of a user namespace failed with err (EPERM or ENOSPC): fill e
+ * with "unshare: <strerror>: " and the setting that is the likely cause
+ * (user.max_user_namespaces, kernel.unprivileged_userns_clone,
+ * kernel.apparmor_restrict_unprivileged_userns, a seccomp filter) and the
+ * command that changes it.  Returns -1.
+ */
+int oci_userns_why(int err, struct oci_err *e);
+
 #endif /* OCI_H */
