@@ -77,7 +77,7 @@ add(struct oci_endpoint **eps, size_t *n, const char *ref, int insecure, const c
 	memset(&p[*n], 0, sizeof p[*n]);
 	if (oci_source_parse(ref, &p[*n].src, e) < 0)
 		return -1;
-	p[*n].insecure = insecure;
+	p[*n].insecure = p[*n].http_fallback = insecure;
 	snprintf(p[*n].what, sizeof p[*n].what, "%s", what);
 	(*n)++;
 	return 0;
@@ -127,6 +127,8 @@ oci_endpoints(const struct oci_source *src, const char *mirror, const struct oci
 		}
 		if (add_mapped(eps, n, mirror, name + strlen(src->registry), 0, "--mirror", e) < 0)
 			goto bad;
+		/* a mirror named on the command line is trusted as a loopback one is */
+		(*eps)[*n - 1].http_fallback = 1;
 	}
 	for (i = 0; reg && i < reg->nmirrors; i++) {
 		const struct oci_regconf_mirror *m = &reg->mirrors[i];
@@ -228,11 +230,9 @@ oci_pull_through(const struct oci_source *src, const char *mirror,
 		int last = i + 1 == n;
 
 		ro = *o;
-		if (ep->insecure) {
-			/* registries.conf insecure = true: plain HTTP or an untrusted certificate */
-			ro.tls.insecure = 1;
-			ro.http_fallback = 1;
-		}
+		/* registries.conf insecure = true: plain HTTP or an untrusted certificate */
+		ro.tls.insecure |= ep->insecure;
+		ro.http_fallback |= ep->http_fallback;
 		if (!last)
 			oci_say("trying mirror %s/%s (%s)", ep->src.host, ep->src.repo, ep->what);
 		else if (i > 0 || strcmp(ep->what, "the origin") != 0)

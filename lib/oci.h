@@ -834,6 +834,7 @@ void oci_regconf_free(struct oci_regconf *c);
 struct oci_endpoint {
 	struct oci_source src;	/* the image's name in that place */
 	int insecure;		/* registries.conf insecure = true */
+	int http_fallback;	/* plain HTTP when its port does not speak TLS (--mirror, insecure) */
 	char what[4200];	/* "--mirror", "a mirror in FILE", "the origin" */
 };
 /*

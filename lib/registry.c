@@ -711,10 +711,10 @@ oci_registry_open(const struct oci_source *src, const struct oci_registry_opts *
 	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 
-	/* HTTPS, except on a loopback (or insecure) port that does not speak TLS (or --plain-http). */
+	/* HTTPS, except on a loopback (or --mirror, or insecure) port that does not speak TLS (or --plain-http). */
 	if (!plain && (oci_host_is_loopback(src->host) || o->http_fallback) && !speaks_tls(src->host)) {
 		oci_say("%s does not speak TLS: plain HTTP, as for any %s registry", src->host,
-		    o->http_fallback ? "insecure" : "loopback");
+		    o->http_fallback ? "named mirror or insecure" : "loopback");
 		plain = 1;
 	}
 	snprintf(r->base, sizeof r->base, "%s://%s", plain ? "http" : "https", src->host);

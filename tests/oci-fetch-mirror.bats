@@ -269,3 +269,32 @@ EOF
 	run -0 oci-fetch --manifest "$PROXY/test/img:1"
 	run -1 grep -F "rate limit" <<<"$output"
 }
+
+@test "--mirror on another machine's address may speak plain HTTP (as a class mirror does)" {
+	ip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' || true)
+	[ -n "$ip" ] || skip "this machine has no IPv4 address but loopback"
+	port=$(free_port)
+	mkdir -p "$T/lan/storage"
+	printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s:%s\nproxy:\n  remoteurl: http://%s\n' \
+		"$T/lan/storage" "$ip" "$port" "$ORIGIN" >"$T/lan/config.yml"
+	docker-registry serve "$T/lan/config.yml" >"$T/lan/log" 2>&1 &
+	echo $! >>"$BATS_FILE_TMPDIR/pids"
+	wait_http "http://$ip:$port/v2/"
+	run -0 oci-fetch -v --mirror "$ip:$port" "$ORIGIN/test/img:1" out
+	assert_output --partial "oci-fetch: $ip:$port does not speak TLS: plain HTTP, as for any named mirror or insecure registry"
+	assert_output --partial "oci-fetch: served by mirror $ip:$port"
+	same_as_skopeo out "$SKOPEO"
+	# registries.conf needs insecure = true for that
+	conf <<EOF2
+[[registry]]
+location = "$ORIGIN"
+[[registry.mirror]]
+location = "$ip:$port"
+EOF2
+	CONTAINERS_REGISTRIES_CONF=$T/conf/registries.conf run -0 oci-fetch -v "$ORIGIN/test/img:1" strict
+	assert_output --partial "oci-fetch: mirror $ip:$port: "
+	assert_output --partial "served by the origin"
+	printf 'insecure = true\n' >>"$T/conf/registries.conf"
+	CONTAINERS_REGISTRIES_CONF=$T/conf/registries.conf run -0 oci-fetch -v "$ORIGIN/test/img:1" lax
+	assert_output --partial "oci-fetch: served by mirror $ip:$port"
+}
