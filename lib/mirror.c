@@ -89,11 +89,19 @@ add_mapped(struct oci_endpoint **eps, size_t *n, const char *location, const cha
     int insecure, const char *what, struct oci_err *e)
 {
 	char *ref;
+	size_t hostlen;
 	int rc;
 
 	if (asprintf(&ref, "%s%s", location, rest) < 0)
 		return oci_fail(e, "out of memory");
-	rc = add(eps, n, ref, insecure, what, e);
+	/* the first part of a location is its host, where a name's could be read as a repository */
+	hostlen = strcspn(location, "/");
+	if (memchr(location, '.', hostlen) || memchr(location, ':', hostlen) ||
+	    (hostlen == 9 && strncmp(location, "localhost", 9) == 0))
+		rc = add(eps, n, ref, insecure, what, e);
+	else
+		rc = oci_fail(e, "%s: a registry host has a '.' or a ':' (teacher:5000, teacher.lan) "
+		    "or is localhost", location);
 	if (rc < 0)
 		oci_context(e, "%s", what);
 	free(ref);

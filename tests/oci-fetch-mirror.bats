@@ -255,6 +255,9 @@ EOF
 	printf '[[registry]]\nlocation = "%s"\n[[registry.mirror]]\nlocation = "Not A Host!/x"\n' "$ORIGIN" | conf
 	run -1 oci-fetch --manifest "$ORIGIN/test/img:1"
 	assert_output --partial "a mirror in $T/conf/registries.conf"
+	printf '[[registry]]\nlocation = "%s"\n[[registry.mirror]]\nlocation = "teacher/hub"\n' "$ORIGIN" | conf
+	run -1 oci-fetch --manifest "$ORIGIN/test/img:1"
+	assert_output "oci-fetch: a mirror in $T/conf/registries.conf: teacher/hub: a registry host has a '.' or a ':' (teacher:5000, teacher.lan) or is localhost"
 	# a file the variable names must exist
 	CONTAINERS_REGISTRIES_CONF=$T/nope run -1 oci-fetch --manifest "$ORIGIN/test/img:1"
 	assert_output "oci-fetch: $T/nope: No such file or directory"
