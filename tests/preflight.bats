@@ -102,3 +102,13 @@ setup() {
 	assert_line "    fix (Fedora): dnf install -y jq"
 	assert_line "preflight: 1 problem(s): the walkthroughs named above cannot run until they are fixed"
 }
+
+@test "the lab on a filesystem without xattrs (ramfs): named, with where to put the lab instead" {
+	mkdir ram
+	run -1 unshare --mount sh -c 'mount -t ramfs none "$1" && OCI_LAB="$1/lab" exec "$2" -q' sh "$T/ram" "$P"
+	assert_line --partial "MISSING  no trusted.oci-preflight xattrs on the filesystem of $T/ram: "
+	assert_line "    needed by walkthroughs: 04 05 06 07 08"
+	assert_line "    fix (any): OCI_LAB=DIR puts the lab on a filesystem with xattrs, e.g. OCI_LAB=/var/tmp/oci-lab"
+	# nothing is left where the lab would go
+	run -1 grep -F "$T/ram" /proc/self/mounts
+}
