@@ -64,5 +64,6 @@ teardown_file() {
 	[ "$(cat "$reach.checked")" = "$reach" ]
 	cmp "$CO/bin/oci-unshare" "$reach/bin/oci-unshare"
 	cmp "$CO/walkthroughs/lib.sh" "$reach/walkthroughs/lib.sh"
+	cmp "$CO/tests/registries.conf" "$reach/registries.conf"
 	run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups "$reach/bin/oci-digest" --version
 }
