@@ -33,7 +33,7 @@ DEPS = build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev
 	skopeo umoci docker-registry oci-image-tool busybox-static \
 	python3 python3-jwt python3-bcrypt openssl attr util-linux \
 	libisal-dev libzstd-dev time zstd xz-utils mandoc man-db bsdextrautils \
-	curl procps podman
+	curl procps podman python3-seccomp
 
 all: $(BINS)
 
@@ -75,8 +75,10 @@ check: deps
 bench: all
 	@for b in tests/bench/*.sh; do echo "== $$b"; OCI_BIN=$(CURDIR)/bin bash $$b || exit 1; done
 
+# walkthroughs/preflight first: it names what this machine lacks and how to fix it.
 demo: deps
 	$(MAKE) all
+	walkthroughs/preflight -q
 	@set -e; for w in walkthroughs/[0-9]*.sh; do \
 		[ -e "$$w" ] || { echo "make demo: no walkthroughs yet"; break; }; \
 		PATH="$(CURDIR)/bin:$$PATH" bash "$$w" </dev/null; \
@@ -92,7 +94,7 @@ uninstall:
 	cd $(DESTDIR)$(MANDIR)/man1 && rm -f $(notdir $(MANS))
 
 # libFuzzer harnesses for the parsers (tests/fuzz/fuzz.c); needs clang; not part of check.
-FUZZ = doc desc ref digest
+FUZZ = doc desc ref digest regconf
 fuzz:
 	@mkdir -p build/fuzz
 	for t in $(FUZZ); do clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -Ilib \

@@ -23,10 +23,46 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: oci-fetch [-qv] [-j N] [-p OS/ARCH[/VARIANT]] [--all] [--plain-http] [--insecure]\n"
 	    "                 [--cacert FILE] [--creds USER[:PASS]] [--authfile FILE] [--timeout SECONDS]\n"
-	    "                 SOURCE LAYOUT[:TAG]\n"
+	    "                 [--mirror HOST[:PORT]] SOURCE LAYOUT[:TAG]\n"
 	    "       oci-fetch [options] --manifest SOURCE\n"
 	    "       oci-fetch [options] --blob DIGEST SOURCE\n"
 	    "SOURCE is [docker://][REGISTRY/]REPO[:TAG][@DIGEST]; \"busybox\" is docker.io/library/busybox:latest\n");
+}
+
+/* What to do in the place (a mirror or the origin) that serves the image. */
+struct job {
+	int manifest;		/* --manifest */
+	const char *blob;	/* --blob DIGEST */
+	struct oci_layout *l;	/* else: pull into l */
+	const struct oci_pull_opts *po;
+	json_t *desc;		/* the stored descriptor */
+};
+
+static int
+run_job(struct oci_registry *r, const struct oci_source *src, void *arg, struct oci_err *e)
+{
+	struct job *j = arg;
+	char *buf, *mt, digest[OCI_DIGEST_MAX];
+	size_t len;
+
+	if (j->manifest) {
+		if (oci_registry_manifest(r, src->digest ? src->digest : src->tag, &buf, &len, &mt,
+		    digest, e) < 0)
+			return -1;
+		fwrite(buf, 1, len, stdout);
+		free(buf);
+		free(mt);
+		return 0;
+	}
+	if (j->blob) {
+		/* bytes may already be on stdout: no other place may start again */
+		if (oci_registry_blob_fd(r, j->blob, -1, STDOUT_FILENO, e) < 0) {
+			oci_context(e, "blob %s", oci_short(j->blob));
+			return -2;
+		}
+		return 0;
+	}
+	return oci_pull(r, src, j->l, j->po, &j->desc, e);
 }
 
 /* Progress bars on a terminal: one line per blob in flight, then the total. */
@@ -61,7 +97,7 @@ int
 main(int argc, char *argv[])
 {
 	enum { OPT_ALL = 0x100, OPT_PLAIN, OPT_INSECURE, OPT_CACERT, OPT_CREDS, OPT_AUTHFILE,
-		OPT_MANIFEST, OPT_BLOB, OPT_TIMEOUT };
+		OPT_MANIFEST, OPT_BLOB, OPT_TIMEOUT, OPT_MIRROR };
 	static const struct option opts[] = {
 		OCI_COMMON_LONGOPTS,
 		{ "platform", required_argument, NULL, 'p' },
@@ -75,21 +111,19 @@ main(int argc, char *argv[])
 		{ "manifest", no_argument, NULL, OPT_MANIFEST },
 		{ "blob", required_argument, NULL, OPT_BLOB },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "mirror", required_argument, NULL, OPT_MIRROR },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct oci_registry_opts ro = { .jobs = 4 };
 	struct oci_pull_opts po = { 0 };
 	struct oci_platform platform;
 	struct oci_source src;
-	struct oci_registry *r;
-	struct oci_layout *l;
+	struct job job = { 0 };
 	struct oci_ref dest;
 	struct oci_err e;
-	const char *blob = NULL;
-	char *creds = NULL, *end, *buf, *mt, digest[OCI_DIGEST_MAX];
+	const char *blob = NULL, *mirror = NULL;
+	char *creds = NULL, *end;
 	int c, manifest = 0, lines = 0;
-	json_t *desc;
-	size_t len;
 
 	while ((c = getopt_long(argc, argv, "hvqp:j:", opts, NULL)) != -1) {
 		switch (c) {
@@ -120,6 +154,7 @@ main(int argc, char *argv[])
 			if (*optarg == '\0' || *end != '\0' || !(ro.timeout >= 0.1 && ro.timeout <= 3600))
 				errx(2, "--timeout %s: expected seconds from 0.1 to 3600", optarg);
 			break;
+		case OPT_MIRROR: mirror = optarg; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -131,6 +166,8 @@ main(int argc, char *argv[])
 	}
 	if (blob && oci_digest_check(blob, NULL, &e) < 0)
 		errx(2, "--blob: %s", e.msg);
+	if (mirror && oci_host_check(mirror, &e) < 0)
+		errx(2, "--mirror: %s", e.msg);
 	if (oci_source_parse(argv[0], &src, &e) < 0)
 		errx(2, "%s", e.msg);
 	oci_say("source %s/%s%s%s%s%s (served at %s)", src.registry, src.repo, src.tag ? ":" : "",
@@ -156,29 +193,19 @@ main(int argc, char *argv[])
 		ro.progress_arg = &lines;
 	}
 
-	if (oci_registry_open(&src, &ro, &r, &e) < 0)
+	job.manifest = manifest;
+	job.blob = blob;
+	job.po = &po;
+	if (!manifest && !blob && oci_layout_create(dest.layout, &job.l, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (manifest) {
-		if (oci_registry_manifest(r, src.digest ? src.digest : src.tag, &buf, &len, &mt,
-		    digest, &e) < 0)
-			errx(1, "%s", e.msg);
-		fwrite(buf, 1, len, stdout);
-		free(buf);
-		free(mt);
-	} else if (blob) {
-		if (oci_registry_blob_fd(r, blob, -1, STDOUT_FILENO, &e) < 0)
-			errx(1, "blob %s: %s", oci_short(blob), e.msg);
-	} else {
-		if (oci_layout_create(dest.layout, &l, &e) < 0)
-			errx(1, "%s", e.msg);
-		if (oci_pull(r, &src, l, &po, &desc, &e) < 0)
-			errx(1, "%s", e.msg);
-		oci_desc_write(stdout, desc);
-		json_decref(desc);
-		oci_layout_close(l);
+	if (oci_pull_through(&src, mirror, &ro, run_job, &job, &e) < 0)
+		errx(1, "%s", e.msg);
+	if (job.l) {
+		oci_desc_write(stdout, job.desc);
+		json_decref(job.desc);
+		oci_layout_close(job.l);
 		oci_ref_free(&dest);
 	}
-	oci_registry_close(r);
 	oci_source_free(&src);
 	if (oci_stdout_ok() < 0)
 		err(1, "stdout");

@@ -254,8 +254,7 @@ oci_ns_unshare(int ns, uid_t remap, struct oci_err *e)
 		if (errno == EPERM && !(ns & OCI_NS_USER))
 			oci_fail(e, "unshare: not permitted (add -r for a user namespace)");
 		else if (errno == EPERM || errno == ENOSPC)
-			oci_fail_errno(e, "unshare (are user namespaces allowed? see "
-			    "/proc/sys/user/max_user_namespaces)");
+			oci_userns_why(errno, e);
 		else
 			oci_fail_errno(e, "unshare");
 		goto out;

@@ -695,6 +695,8 @@ int oci_source_parse(const char *arg, struct oci_source *src, struct oci_err *e)
 void oci_source_free(struct oci_source *src);
 /* Is host[:port] this machine (localhost, 127.0.0.0/8, ::1)? */
 int oci_host_is_loopback(const char *host);
+/* Is host[:port] a registry host: DNS labels, IPv4, or [IPv6], and a port up to 65535? */
+int oci_host_check(const char *host, struct oci_err *e);
 
 /* TLS for every connection: registry, token service, redirects. */
 struct oci_tls {
@@ -753,6 +755,7 @@ struct oci_progress {
 
 struct oci_registry_opts {
 	int plain_http;		/* --plain-http: never try TLS */
+	int http_fallback;	/* plain HTTP when the port does not speak TLS, as for loopback */
 	struct oci_tls tls;
 	const char *user, *pass;	/* NULL: from the auth files */
 	const char *authfile;	/* --authfile, or NULL */
@@ -1046,5 +1049,82 @@ json_t *oci_store_list(const char *store, struct oci_err *e);
  * merged directory (STORE/<id>/merged).  0 with out set; -1 when dir is not one.
  */
 int oci_store_hostname(const char *dir, char out[13]);
+
+/* ----------------------------------------------------- regconf.c, mirror.c */
+
+/*
+ * registries.conf (containers-registries.conf(5), version 2): the
+ * [[registry]] tables and their [[registry.mirror]] tables; every other key
+ * is read past.  pull_from is pull-from-mirror.
+ */
+enum { OCI_PULL_FROM_ALL, OCI_PULL_FROM_DIGEST, OCI_PULL_FROM_TAG };
+struct oci_regconf_mirror {
+	char *location;		/* host[:port][/namespace...] */
+	int insecure, pull_from;
+};
+struct oci_regconf_registry {
+	char *prefix, *location;	/* either may be NULL, not both */
+	int insecure, blocked;
+	int digest_only;	/* mirror-by-digest-only */
+	struct oci_regconf_mirror *mirrors;
+	size_t nmirrors;
+};
+struct oci_regconf {
+	struct oci_regconf_registry *reg;
+	size_t nreg;
+	char *path;		/* the file read, or NULL when there was none */
+};
+/* Parse buf (name is the file, for messages: "NAME:LINE: what is wrong"). Free with oci_regconf_free. */
+int oci_regconf_parse(const char *buf, size_t len, const char *name, struct oci_regconf *c,
+    struct oci_err *e);
+/*
+ * Read the first of $CONTAINERS_REGISTRIES_CONF (which must exist),
+ * ~/.config/containers/registries.conf, /etc/containers/registries.conf;
+ * none there is an empty configuration.
+ */
+int oci_regconf_load(struct oci_regconf *c, struct oci_err *e);
+void oci_regconf_free(struct oci_regconf *c);
+
+/* One place to pull an image from: a mirror, or the origin. */
+struct oci_endpoint {
+	struct oci_source src;	/* the image's name in that place */
+	int insecure;		/* registries.conf insecure = true */
+	int http_fallback;	/* plain HTTP when its port does not speak TLS (--mirror, insecure) */
+	char what[4200];	/* "--mirror", "a mirror in FILE", "the origin" */
+};
+/*
+ * The places to try for src, in order: mirror (--mirror HOST[:PORT], or
+ * NULL), the mirrors registries.conf c gives it (c may be NULL), and the
+ * origin last.  A blocked [[registry]] is an error.  Free with oci_endpoints_free.
+ */
+int oci_endpoints(const struct oci_source *src, const char *mirror, const struct oci_regconf *c,
+    struct oci_endpoint **eps, size_t *n, struct oci_err *e);
+void oci_endpoints_free(struct oci_endpoint *eps, size_t n);
+/*
+ * What to do with one place: 0 done; -1 failed (the next place is tried);
+ * -2 failed so that no other place may try again (bytes already went out).
+ */
+typedef int (*oci_endpoint_op)(struct oci_registry *r, const struct oci_source *src, void *arg,
+    struct oci_err *e);
+/*
+ * Read registries.conf, then open each place for src in turn and call op
+ * there, until one succeeds; a mirror that fails is a warning, the
+ * origin's failure the error.  -v says which place served.
+ */
+int oci_pull_through(const struct oci_source *src, const char *mirror,
+    const struct oci_registry_opts *o, oci_endpoint_op op, void *arg, struct oci_err *e);
+/* -v: a RateLimit-* (or Docker-RateLimit-Source) header line, said as it came. */
+void oci_say_ratelimit(const char *line, size_t len);
+
+/* ---------------------------------------------------------- userns_why.c */
+
+/*
+ * unshare(2) of a user namespace failed with err (EPERM or ENOSPC): fill e
+ * with "unshare: <strerror>: " and the setting that is the likely cause
+ * (user.max_user_namespaces, kernel.unprivileged_userns_clone,
+ * kernel.apparmor_restrict_unprivileged_userns, a seccomp filter) and the
+ * command that changes it.  Returns -1.
+ */
+int oci_userns_why(int err, struct oci_err *e);
 
 #endif /* OCI_H */

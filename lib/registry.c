@@ -263,6 +263,7 @@ on_header(char *line, size_t size, size_t n, void *arg)
 		x->encoded |= strcasecmp(v, "identity") != 0;
 		free(v);
 	}
+	oci_say_ratelimit(line, len);
 	if ((v = header_value(line, len, "Retry-After"))) {
 		/* RFC 9110: delay-seconds or an HTTP-date */
 		time_t when = curl_getdate(v, NULL);
@@ -931,9 +932,10 @@ oci_registry_open(const struct oci_source *src, const struct oci_registry_opts *
 	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 
-	/* HTTPS, except on a loopback port that does not speak TLS (or --plain-http). */
-	if (!plain && oci_host_is_loopback(src->host) && !speaks_tls(src->host, r->timeout)) {
-		oci_say("%s does not speak TLS: plain HTTP, as for any loopback registry", src->host);
+	/* HTTPS, except on a loopback (or --mirror, or insecure) port that does not speak TLS (or --plain-http). */
+	if (!plain && (oci_host_is_loopback(src->host) || o->http_fallback) && !speaks_tls(src->host, r->timeout)) {
+		oci_say("%s does not speak TLS: plain HTTP, as for any %s registry", src->host,
+		    o->http_fallback ? "named mirror or insecure" : "loopback");
 		plain = 1;
 	}
 	snprintf(r->base, sizeof r->base, "%s://%s", plain ? "http" : "https", src->host);

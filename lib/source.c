@@ -113,6 +113,12 @@ host_ok(const char *h)
 }
 
 int
+oci_host_check(const char *host, struct oci_err *e)
+{
+	return host_ok(host) ? 0 : oci_fail(e, "\"%s\" is not a registry host[:port]", host);
+}
+
+int
 oci_host_is_loopback(const char *host)
 {
 	size_t n = strcspn(host, ":");

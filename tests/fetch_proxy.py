@@ -19,6 +19,8 @@ answer for each path; "MODE-always" every one:
                name), which is served with UPSTREAM_AUTH (an Authorization
                value from the environment) and logs whether the client sent
                its own Authorization there
+    ratelimit  add Docker Hub's rate-limit headers (RateLimit-Limit,
+               RateLimit-Remaining, Docker-RateLimit-Source) to the answer
     none       no fault
 
 Each request is logged to LOG as "METHOD PATH range=… auth=yes|no -> STATUS".
@@ -55,11 +57,12 @@ class Proxy(BaseHTTPRequestHandler):
     def do_GET(self):
         self.forward()
 
-    def reply(self, status, headers, body):
+    def reply(self, status, headers, body, length=None):
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        # a HEAD answer has no body but says how long the GET's would be
+        self.send_header("Content-Length", length if length is not None else str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -94,7 +97,11 @@ class Proxy(BaseHTTPRequestHandler):
         if hurt and FAULT == "redirect":
             log(note + " -> 307")
             return self.reply(307, [("Location", "http://localhost:%d/redirected%s" % (PORT, path))], b"")
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        headers = {}
+        for k, v in self.headers.items():
+            # a header sent more than once (Accept, by skopeo and docker-registry) is one list
+            if k.lower() not in ("host", "connection"):
+                headers[k] = headers[k] + ", " + v if k in headers else v
         if redirected:
             headers.pop("Authorization", None)
             if os.environ.get("UPSTREAM_AUTH"):
@@ -107,7 +114,12 @@ class Proxy(BaseHTTPRequestHandler):
         log(note + " -> %d" % resp.status)
         keep = [(k, v) for k, v in resp.getheaders()
                 if k.lower() not in ("content-length", "connection", "transfer-encoding")]
-        if not hurt or resp.status not in (200, 206) or len(body) < 2:
+        if hurt and FAULT == "ratelimit":
+            keep += [("RateLimit-Limit", "100;w=21600"), ("RateLimit-Remaining", "%d;w=21600" % (100 - hits[path])),
+                     ("Docker-RateLimit-Source", "127.0.0.1")]
+        if self.command == "HEAD":
+            return self.reply(resp.status, keep, body, resp.getheader("Content-Length", "0"))
+        if not hurt or FAULT == "ratelimit" or resp.status not in (200, 206) or len(body) < 2:
             return self.reply(resp.status, keep, body)
         if FAULT == "huge":
             return self.reply(resp.status, keep, body.rstrip()[:-1] + b',"pad":"' + b"x" * 5000000 + b'"}')

@@ -11,8 +11,46 @@ bats_load_library bats-file 2>/dev/null || load /usr/lib/bats/bats-file/load
 
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OCI_BIN=${OCI_BIN:-$TESTS_DIR/../bin}
+WALK_DIR=$TESTS_DIR/../walkthroughs
+export OCI_BUILT=${OCI_BUILT:-$OCI_BIN}
+# oci-fetch and skopeo read no registries.conf of the machine's (a class mirror there).
+CONTAINERS_REGISTRIES_CONF=$TESTS_DIR/registries.conf
+
+# Tests run programs and walkthroughs as user nobody.  A checkout in a 0700
+# directory (root's home) hides them from nobody, so root copies them, once
+# per run, to $BATS_RUN_TMPDIR/reach/{bin,walkthroughs,registries.conf},
+# which nobody can reach, and the suites use the copies.  OCI_BUILT still
+# names the build.
+reach_for_nobody() {
+	local reach=$BATS_RUN_TMPDIR/reach p
+	if [ ! -e "$reach.checked" ]; then
+		if setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		    sh -c '[ -x "$1/oci-digest" ] && [ -r "$2/lib.sh" ] && [ -r "$3" ]' sh "$OCI_BIN" "$WALK_DIR" \
+		    "$CONTAINERS_REGISTRIES_CONF" 2>/dev/null; then
+			: >"$reach.checked"
+		else
+			rm -rf "$reach.tmp"
+			mkdir -p "$reach.tmp/bin" "$reach.tmp/walkthroughs"
+			cp -p "$OCI_BIN"/oci-* "$reach.tmp/bin/"
+			cp -pR "$WALK_DIR"/. "$reach.tmp/walkthroughs/"
+			cp -p "$CONTAINERS_REGISTRIES_CONF" "$reach.tmp/registries.conf"
+			chmod -R a+rX "$reach.tmp"
+			mv "$reach.tmp" "$reach"
+			p=$BATS_RUN_TMPDIR
+			while [ "$p" != / ]; do chmod o+x "$p"; p=$(dirname "$p"); done
+			echo "$reach" >"$reach.checked"
+		fi
+	fi
+	if [ -s "$reach.checked" ]; then
+		OCI_BIN=$reach/bin
+		WALK_DIR=$reach/walkthroughs
+		CONTAINERS_REGISTRIES_CONF=$reach/registries.conf
+	fi
+}
+# Only root can become nobody; a user that is not root runs no test as nobody.
+[ "$(id -u)" -ne 0 ] || [ -z "${BATS_RUN_TMPDIR:-}" ] || reach_for_nobody
 PATH="$OCI_BIN:$PATH"
-export PATH
+export PATH OCI_BIN WALK_DIR CONTAINERS_REGISTRIES_CONF
 
 # AddressSanitizer: fail loudly (exit 99 is neither 1 nor 2, so `run -1` can't pass on a crash).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-exitcode=99:abort_on_error=0:detect_leaks=1}

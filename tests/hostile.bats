@@ -218,7 +218,7 @@ sys.stdout.buffer.write(i.tobuf(format=tarfile.USTAR_FORMAT))' | gzip -9 >"$W/bo
 	rss=$(sed -n 's/^maxrss //p' <<<"$output")
 	echo "max RSS: $rss KiB"
 	# The sanitizer build has a larger floor; the limit is the issue's 64 MiB for the real build.
-	case $OCI_BIN in *asan*) [ "$rss" -lt 262144 ] ;; *) [ "$rss" -lt 65536 ] ;; esac
+	case $OCI_BUILT in *asan*) [ "$rss" -lt 262144 ] ;; *) [ "$rss" -lt 65536 ] ;; esac
 	[ "$(stat -c %s "$T/r/zeros")" -eq $((2 << 30)) ]
 	# zeros are holes: the bomb costs no disk
 	[ "$(du -k "$T/r/zeros" | cut -f1)" -lt 1024 ]

@@ -5,7 +5,7 @@
 
 load helper
 
-W=$TESTS_DIR/../walkthroughs
+W=$WALK_DIR
 
 # Each walkthrough runs once per user in setup_file; the tests read the labs.
 setup_file() {

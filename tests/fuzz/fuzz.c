@@ -1,8 +1,9 @@
 /*
  * tests/fuzz/fuzz.c — libFuzzer entry points for the parsers that read
- * untrusted bytes: documents, descriptor lines, IMAGE arguments, digests.
- * One is chosen at build time with -DFUZZ_doc, -DFUZZ_desc, -DFUZZ_ref or
- * -DFUZZ_digest; `make fuzz` builds all four into build/fuzz/ with clang
+ * untrusted bytes: documents, descriptor lines, IMAGE arguments, digests,
+ * registries.conf.  One is chosen at build time with -DFUZZ_doc, -DFUZZ_desc,
+ * -DFUZZ_ref, -DFUZZ_digest or -DFUZZ_regconf; `make fuzz` builds them all
+ * into build/fuzz/ with clang
  * (not part of `make check`).  Run one: build/fuzz/doc -max_total_time=60
  */
 #define _GNU_SOURCE	/* fmemopen */
@@ -70,8 +71,29 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			oci_blob_path(s, path, sizeof path, &e);
 		oci_short(s);
 	}
+#elif defined(FUZZ_regconf)
+	{
+		/* registries.conf bytes (NULs and all), then the mirrors they give two names */
+		struct oci_regconf c;
+		struct oci_endpoint *eps;
+		struct oci_source src;
+		const char *names[] = { "busybox", "127.0.0.1:5000/team/app@sha256:"
+		    "0000000000000000000000000000000000000000000000000000000000000000" };
+		size_t n, i;
+
+		if (oci_regconf_parse((const char *)data, size, "fuzz.conf", &c, &e) == 0) {
+			for (i = 0; i < 2; i++) {
+				if (oci_source_parse(names[i], &src, &e) < 0)
+					continue;
+				if (oci_endpoints(&src, i ? "mirror.example:5000" : NULL, &c, &eps, &n, &e) == 0)
+					oci_endpoints_free(eps, n);
+				oci_source_free(&src);
+			}
+			oci_regconf_free(&c);
+		}
+	}
 #else
-#error "build with -DFUZZ_doc, -DFUZZ_desc, -DFUZZ_ref or -DFUZZ_digest"
+#error "build with -DFUZZ_doc, -DFUZZ_desc, -DFUZZ_ref, -DFUZZ_digest or -DFUZZ_regconf"
 #endif
 	free(s);
 	return 0;
