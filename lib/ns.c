@@ -284,6 +284,7 @@ oci_ns_unshare(int ns, uid_t remap, struct oci_err *e)
 				oci_say("user namespace: every id we had is mapped to itself; we are root inside");
 		} else {
 			if (map_self_to_root(uid, gid, e) < 0) {
+				oci_userns_map_why(e);
 				oci_context(e, "user namespace");
 				goto out;
 			}

@@ -1126,5 +1126,7 @@ void oci_say_ratelimit(const char *line, size_t len);
  * command that changes it.  Returns -1.
  */
 int oci_userns_why(int err, struct oci_err *e);
+/* Writing our own id map failed (e has why): name AppArmor's restriction when it is on. */
+void oci_userns_map_why(struct oci_err *e);
 
 #endif /* OCI_H */

@@ -86,3 +86,15 @@ oci_userns_why(int err, struct oci_err *e)
 	return oci_fail(e, "unshare: %s (are user namespaces allowed? see "
 	    "/proc/sys/user/max_user_namespaces, walkthroughs/preflight)", what);
 }
+
+void
+oci_userns_map_why(struct oci_err *e)
+{
+	char v[64];
+
+	/* Ubuntu's restriction lets unshare succeed and takes the new
+	 * namespace's capabilities away: the first write of a map fails. */
+	if (strcmp(proc_line("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", v, sizeof v), "1") == 0)
+		oci_context(e, "AppArmor restricts user namespaces (kernel.apparmor_restrict_unprivileged_userns "
+		    "is 1; as root: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0)");
+}
