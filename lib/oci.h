@@ -659,6 +659,33 @@ int oci_registry_blob_fd(struct oci_registry *r, const char *digest, int64_t siz
 int oci_registry_blobs(struct oci_registry *r, struct oci_layout *l, const json_t *descs,
     struct oci_err *e);
 
+/*
+ * The options of a program that talks to a registry (options.c), for its
+ * getopt_long table: -j/--jobs N, --plain-http, --insecure, --cacert FILE,
+ * --creds USER[:PASS], --authfile FILE.  oci_registry_option takes one into
+ * ro: 1 when c was one of them, 0 when not, -1 when its argument is bad (a
+ * usage error; e says why).  --creds without :PASS asks on the terminal.
+ */
+enum { OCI_OPT_PLAIN_HTTP = 0x1100, OCI_OPT_INSECURE, OCI_OPT_CACERT, OCI_OPT_CREDS,
+	OCI_OPT_AUTHFILE };
+#define OCI_REGISTRY_LONGOPTS                                            \
+	{ "jobs", required_argument, NULL, 'j' },                        \
+	{ "plain-http", no_argument, NULL, OCI_OPT_PLAIN_HTTP },         \
+	{ "insecure", no_argument, NULL, OCI_OPT_INSECURE },             \
+	{ "cacert", required_argument, NULL, OCI_OPT_CACERT },           \
+	{ "creds", required_argument, NULL, OCI_OPT_CREDS },             \
+	{ "authfile", required_argument, NULL, OCI_OPT_AUTHFILE }
+int oci_registry_option(int c, char *arg, struct oci_registry_opts *ro, struct oci_err *e);
+
+/*
+ * For lib/push.c, which sends requests of its own to the registry open
+ * reached: the base URL it settled on ("https://host:port"), the
+ * credentials and tokens, and the options.  All borrowed.
+ */
+const char *oci_registry_base(const struct oci_registry *r);
+struct oci_auth *oci_registry_auth(const struct oci_registry *r);
+const struct oci_registry_opts *oci_registry_options(const struct oci_registry *r);
+
 struct oci_pull_opts {
 	const struct oci_platform *platform;	/* NULL: this machine's */
 	int all;		/* keep the index and every platform's blobs */
@@ -672,6 +699,26 @@ struct oci_pull_opts {
  */
 int oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout *l,
     const struct oci_pull_opts *o, json_t **stored, struct oci_err *e);
+
+/* ----------------------------------------------------------------- push.c */
+
+struct oci_push_opts {
+	const struct oci_platform *platform;	/* an index without all: NULL means this machine's */
+	int all;		/* push the whole index and every platform */
+	const char *mount_from;	/* a repository of the same registry that has the blobs, or NULL */
+	int64_t chunk;		/* > 0: blobs bigger than this go up in PATCH requests of this size */
+};
+/*
+ * Push the image that desc (a descriptor of l's index.json) names to dest's
+ * repository, as distribution-spec "Push" describes: every blob first (a
+ * HEAD skips those already there; with mount_from a POST asks the registry
+ * to mount it from that repository; else an upload, -j at a time), then
+ * the manifests, children of an index before the index, and last the
+ * manifest under dest's tag (or its digest).  *pushed gets the descriptor
+ * of what the tag names (caller decrefs).
+ */
+int oci_push(struct oci_registry *r, const struct oci_source *dest, struct oci_layout *l,
+    const json_t *desc, const struct oci_push_opts *o, json_t **pushed, struct oci_err *e);
 
 /* ------------------------------- ns.c rootfs.c passwd.c process.c overlay.c */
 
