@@ -7,8 +7,8 @@ Listens on 127.0.0.1:PORT and forwards every request, body and all, to
 UPSTREAM (host:port, plain HTTP), keeping the Host header so that the
 registry's Location headers lead back through the proxy.  Each request is
 logged to LOG as "METHOD PATH?QUERY -> STATUS" (distribution's long _state
-parameter left out).  FAULT "500" answers 500 to the first PUT of each
-upload session instead of forwarding it.
+parameter left out).  FAULT "500" answers 500 to the first PUT that
+closes an upload of each blob (by its digest=) instead of forwarding it.
 """
 import http.client
 import re
@@ -37,11 +37,11 @@ class Proxy(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
         shown = re.sub(r"[?&]_state=[^&]*", "", self.path)
-        session = self.path.split("?")[0]
-        if FAULT == "500" and self.command == "PUT" and "/blobs/uploads/" in session:
+        blob = re.search(r"[?&]digest=([^&]*)", self.path)
+        if FAULT == "500" and self.command == "PUT" and "/blobs/uploads/" in self.path and blob:
             with lock:
-                first = session not in hurt
-                hurt.add(session)
+                first = blob.group(1) not in hurt
+                hurt.add(blob.group(1))
             if first:
                 log("%s %s -> 500" % (self.command, shown))
                 self.send_response(500)
