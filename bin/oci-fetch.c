@@ -25,7 +25,8 @@ usage(FILE *f)
 	    "                 [--cacert FILE] [--creds USER[:PASS]] [--authfile FILE] SOURCE LAYOUT[:TAG]\n"
 	    "       oci-fetch [options] --manifest SOURCE\n"
 	    "       oci-fetch [options] --blob DIGEST SOURCE\n"
-	    "SOURCE is [docker://][REGISTRY/]REPO[:TAG][@DIGEST]; \"busybox\" is docker.io/library/busybox:latest\n");
+	    "SOURCE is [docker://][REGISTRY/]REPO[:TAG][@DIGEST]; \"busybox\" is docker.io/library/busybox:latest\n"
+	    "       or docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]\n");
 }
 
 /* Progress bars on a terminal: one line per blob in flight, then the total. */
@@ -56,6 +57,32 @@ draw(void *arg, const struct oci_progress *p)
 	(*lines)++;
 }
 
+/* SOURCE is docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]: the image comes from a file. */
+static int
+fetch_archive(struct oci_archive_ref *a, const char *dest_arg, struct oci_pull_opts *po)
+{
+	struct oci_layout *l;
+	struct oci_ref dest;
+	struct oci_err e;
+	json_t *desc;
+
+	if (oci_ref_parse(dest_arg, &dest, &e) < 0)
+		errx(2, "%s", e.msg);
+	if (dest.digest)
+		errx(2, "%s: the destination is LAYOUT[:TAG]; the digest is the image's own", dest_arg);
+	if (oci_layout_create(dest.layout, &l, &e) < 0 ||
+	    oci_archive_import(a, l, dest.tag, po->platform, po->all, &desc, &e) < 0)
+		errx(1, "%s", e.msg);
+	oci_desc_write(stdout, desc);
+	json_decref(desc);
+	oci_layout_close(l);
+	oci_ref_free(&dest);
+	oci_archive_ref_free(a);
+	if (oci_stdout_ok() < 0)
+		err(1, "stdout");
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -82,6 +109,7 @@ main(int argc, char *argv[])
 	struct oci_registry *r;
 	struct oci_layout *l;
 	struct oci_ref dest;
+	struct oci_archive_ref archive;
 	struct oci_err e;
 	const char *blob = NULL;
 	char *creds = NULL, *end, *buf, *mt, digest[OCI_DIGEST_MAX];
@@ -124,6 +152,12 @@ main(int argc, char *argv[])
 	}
 	if (blob && oci_digest_check(blob, NULL, &e) < 0)
 		errx(2, "--blob: %s", e.msg);
+	if ((c = oci_archive_parse(argv[0], &archive, &e)) < 0)
+		errx(2, "%s", e.msg);
+	if (c > 0 && (manifest || blob))
+		errx(2, "--manifest and --blob read a registry, not %s", argv[0]);
+	if (c > 0)
+		return fetch_archive(&archive, argv[1], &po);
 	if (oci_source_parse(argv[0], &src, &e) < 0)
 		errx(2, "%s", e.msg);
 	oci_say("source %s/%s%s%s%s%s (served at %s)", src.registry, src.repo, src.tag ? ":" : "",

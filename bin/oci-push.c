@@ -25,7 +25,8 @@ usage(FILE *f)
 	    "usage: oci-push [-qv] [-j N] [-p OS/ARCH[/VARIANT]] [--all] [--mount-from REPO]\n"
 	    "                [--chunk-size BYTES] [--plain-http] [--insecure] [--cacert FILE]\n"
 	    "                [--creds USER[:PASS]] [--authfile FILE] IMAGE DEST\n"
-	    "IMAGE is LAYOUT[:TAG] or LAYOUT@DIGEST; DEST is [docker://]REGISTRY/REPO[:TAG][@DIGEST]\n");
+	    "IMAGE is LAYOUT[:TAG] or LAYOUT@DIGEST; DEST is [docker://]REGISTRY/REPO[:TAG][@DIGEST],\n"
+	    "docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]\n");
 }
 
 /* On a terminal: one line, redrawn, saying how far the blobs are. */
@@ -39,6 +40,30 @@ draw(void *arg, const struct oci_progress *p)
 	}
 	fprintf(stderr, "\r\033[Kpushing: %zu of %zu blobs, %s of %s", p->done, p->total,
 	    oci_human_size(p->bytes), oci_human_size(p->total_bytes));
+}
+
+/* DEST is docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]: the image goes into a file. */
+static int
+push_archive(struct oci_ref ref, struct oci_archive_ref *a, const struct oci_push_opts *po)
+{
+	struct oci_layout *l;
+	struct oci_err e;
+	json_t *index, *desc, *written;
+
+	if (oci_layout_open(ref.layout, &l, &e) < 0 || (index = oci_index_load(l, &e)) == NULL ||
+	    oci_index_find(index, &ref, &desc, &e) < 0 ||
+	    oci_archive_export(l, desc, oci_desc_tag(desc), a, po, &written, &e) < 0)
+		errx(1, "%s", e.msg);
+	oci_desc_write(stdout, written);
+	json_decref(written);
+	json_decref(desc);
+	json_decref(index);
+	oci_layout_close(l);
+	oci_ref_free(&ref);
+	oci_archive_ref_free(a);
+	if (oci_stdout_ok() < 0)
+		err(1, "stdout");
+	return 0;
 }
 
 int
@@ -61,6 +86,7 @@ main(int argc, char *argv[])
 	struct oci_registry *r;
 	struct oci_layout *l;
 	struct oci_ref ref;
+	struct oci_archive_ref archive;
 	struct oci_err e;
 	char *end, *mount = NULL, *name = NULL;
 	json_t *index, *desc, *pushed;
@@ -100,8 +126,10 @@ main(int argc, char *argv[])
 	}
 	if (oci_ref_parse(argv[0], &ref, &e) < 0)
 		errx(2, "%s", e.msg);
-	if (strncmp(argv[1], "docker-archive:", 15) == 0 || strncmp(argv[1], "oci-archive:", 12) == 0)
-		errx(2, "%s: archives are not written yet; DEST is a registry", argv[1]);
+	if ((c = oci_archive_parse(argv[1], &archive, &e)) < 0)
+		errx(2, "%s", e.msg);
+	if (c > 0)
+		return push_archive(ref, &archive, &po);
 	if (oci_source_parse(argv[1], &dest, &e) < 0)
 		errx(2, "%s", e.msg);
 	/* --mount-from names a repository of the same registry: check it as a name there. */

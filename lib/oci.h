@@ -719,6 +719,54 @@ struct oci_push_opts {
  */
 int oci_push(struct oci_registry *r, const struct oci_source *dest, struct oci_layout *l,
     const json_t *desc, const struct oci_push_opts *o, json_t **pushed, struct oci_err *e);
+/*
+ * What a push of desc sends: blobs gets every config and layer descriptor
+ * (repeats included), manifests every manifest and index, children before
+ * the index that names them; *top (borrowed from manifests) is the one the
+ * tag names.  An index is followed to o's platform unless o->all.
+ */
+int oci_push_plan(struct oci_layout *l, const json_t *desc, const struct oci_push_opts *o,
+    json_t *blobs, json_t *manifests, const json_t **top, struct oci_err *e);
+
+/* ------------------------------------------- archive.c, archive_write.c */
+
+/*
+ * Image archives: docker-archive:FILE[:REF] (what docker save and podman
+ * save write; REF a RepoTag or "@N") and oci-archive:FILE[:TAG] (an OCI
+ * layout as one tar, as skopeo names them).  The file name ends at the
+ * first ':', as skopeo reads it.
+ */
+enum oci_archive_kind { OCI_ARCHIVE_DOCKER, OCI_ARCHIVE_OCI };
+struct oci_archive_ref {
+	enum oci_archive_kind kind;
+	char *file;
+	char *ref;	/* REF or TAG; NULL when none */
+};
+/* 1 and *a filled when arg names an archive, 0 when it does not, -1 when it is malformed. */
+int oci_archive_parse(const char *arg, struct oci_archive_ref *a, struct oci_err *e);
+void oci_archive_ref_free(struct oci_archive_ref *a);
+/*
+ * Read the archive in one pass into l (no copy of it is made; memory stays
+ * bounded): a docker archive's layers are gzipped and their diff_ids checked
+ * against its config, and an OCI manifest written; an OCI archive's blobs
+ * are checked against their names.  Nothing gets a blob's name before the
+ * whole image is checked, and blobs the image does not use are left out.
+ * The image is tagged tag, else the archive's own tag.  *stored gets its
+ * descriptor (caller decrefs).
+ */
+int oci_archive_import(const struct oci_archive_ref *a, struct oci_layout *l, const char *tag,
+    const struct oci_platform *platform, int all, json_t **stored, struct oci_err *e);
+/*
+ * Write the image desc names in l as the archive a names: a temporary file
+ * beside it, renamed when complete.  A docker archive holds one manifest
+ * (an index is followed to platform) in Docker's classic layout, each
+ * layer an uncompressed tar checked against its diff_id; an OCI archive
+ * the whole image (with all, every platform of an index).  *written gets
+ * the descriptor of what it holds (caller decrefs).
+ */
+int oci_archive_export(struct oci_layout *l, const json_t *desc, const char *tag,
+    const struct oci_archive_ref *a, const struct oci_push_opts *o, json_t **written,
+    struct oci_err *e);
 
 /* ------------------------------- ns.c rootfs.c passwd.c process.c overlay.c */
 

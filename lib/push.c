@@ -779,8 +779,8 @@ out:
  * *top is the descriptor the tag will name (borrowed from manifests).
  */
 static int
-plan(struct pusher *p, const json_t *desc, int depth, json_t *blobs, json_t *manifests,
-    const json_t **top, struct oci_err *e)
+plan(struct oci_layout *l, const struct oci_push_opts *o, const json_t *desc, int depth,
+    json_t *blobs, json_t *manifests, const json_t **top, struct oci_err *e)
 {
 	struct oci_platform host;
 	struct oci_desc d;
@@ -794,23 +794,23 @@ plan(struct pusher *p, const json_t *desc, int depth, json_t *blobs, json_t *man
 	if (depth > MAX_DEPTH)
 		return oci_fail(e, "indexes nested more than %d deep", MAX_DEPTH);
 	if (oci_desc_parse(desc, &d, e) < 0 ||
-	    oci_blob_read(p->l, d.digest, d.size, &buf, &len, e) < 0 ||
+	    oci_blob_read(l, d.digest, d.size, &buf, &len, e) < 0 ||
 	    oci_doc_parse(buf, len, d.media_type, &doc, &kind, e) < 0)
 		goto out;
-	if (kind == OCI_KIND_INDEX && !p->o->all) {
-		if (p->o->platform == NULL)
+	if (kind == OCI_KIND_INDEX && !o->all) {
+		if (o->platform == NULL)
 			oci_platform_host(&host);
-		if ((child = oci_platform_pick(doc, p->o->platform ? p->o->platform : &host, e)) == NULL)
+		if ((child = oci_platform_pick(doc, o->platform ? o->platform : &host, e)) == NULL)
 			goto out;
-		oci_say("index %s: %s → manifest %s (--all pushes every platform)", oci_short(d.digest),
-		    oci_platform_str(p->o->platform ? p->o->platform : &host),
+		oci_say("index %s: %s → manifest %s (--all takes every platform)", oci_short(d.digest),
+		    oci_platform_str(o->platform ? o->platform : &host),
 		    oci_short(json_string_value(json_object_get(child, "digest"))));
-		rc = plan(p, child, depth + 1, blobs, manifests, top, e);
+		rc = plan(l, o, child, depth + 1, blobs, manifests, top, e);
 		goto out;
 	}
 	if (kind == OCI_KIND_INDEX) {
 		json_array_foreach(json_object_get(doc, "manifests"), i, v)
-			if (plan(p, v, depth + 1, blobs, manifests, top, e) < 0)
+			if (plan(l, o, v, depth + 1, blobs, manifests, top, e) < 0)
 				goto out;
 	} else if (kind == OCI_KIND_MANIFEST) {
 		if (json_array_append(blobs, json_object_get(doc, "config")) < 0)
@@ -834,6 +834,13 @@ out:
 	json_decref(doc);
 	free(buf);
 	return rc;
+}
+
+int
+oci_push_plan(struct oci_layout *l, const json_t *desc, const struct oci_push_opts *o,
+    json_t *blobs, json_t *manifests, const json_t **top, struct oci_err *e)
+{
+	return plan(l, o, desc, 0, blobs, manifests, top, e);
 }
 
 /* The distinct blobs of the plan, as jobs. */
@@ -894,7 +901,7 @@ oci_push(struct oci_registry *r, const struct oci_source *dest, struct oci_layou
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	if (plan(&p, desc, 0, blobs, manifests, &top, e) < 0 || queue(&p, blobs, e) < 0 ||
+	if (plan(l, o, desc, 0, blobs, manifests, &top, e) < 0 || queue(&p, blobs, e) < 0 ||
 	    oci_desc_parse(top, &td, e) < 0)
 		goto out;
 	if (dest->digest && strcmp(dest->digest, td.digest) != 0) {
