@@ -33,7 +33,7 @@ DEPS = build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev
 	skopeo umoci docker-registry oci-image-tool busybox-static \
 	python3 python3-jwt python3-bcrypt openssl attr util-linux \
 	libisal-dev libzstd-dev time zstd xz-utils mandoc man-db bsdextrautils \
-	curl procps
+	curl procps podman
 
 all: $(BINS)
 

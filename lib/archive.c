@@ -49,6 +49,7 @@ struct member {
 	char diff_id[OCI_DIGEST_MAX];	/* a docker layer: of the tar as the archive had it */
 	uint64_t size;			/* of the blob as stored */
 	int layer;			/* a docker layer that we compressed */
+	enum oci_compression comp;	/* as the archive has it */
 	int used;
 };
 
@@ -320,8 +321,10 @@ take_file(struct reader *r, struct archive *a, struct member *m, int64_t size,
 		goto bad_read;
 	/* tar's magic "ustar" at offset 257 (POSIX and GNU alike) */
 	m->layer = r->kind == OCI_ARCHIVE_DOCKER && k >= 263 && memcmp(buf + 257, "ustar", 5) == 0;
-	if (r->kind == OCI_ARCHIVE_DOCKER && k >= 4 && (memcmp(buf, "\x1f\x8b", 2) == 0 ||
-	    memcmp(buf, "\x28\xb5\x2f\xfd", 4) == 0)) {
+	m->comp = k >= 4 && memcmp(buf, "\x1f\x8b", 2) == 0 ? OCI_COMP_GZIP :
+	    k >= 4 && memcmp(buf, "\x28\xb5\x2f\xfd", 4) == 0 ? OCI_COMP_ZSTD : OCI_COMP_NONE;
+	/* Docker 25 and later may keep a layer compressed, as an OCI blob; classic layers are plain tars. */
+	if (r->kind == OCI_ARCHIVE_DOCKER && m->comp != OCI_COMP_NONE && !named[0]) {
 		oci_fail(e, "archive member %s: compressed; docker save writes each layer as a plain tar",
 		    oci_printable(m->name));
 		goto out;
@@ -602,22 +605,45 @@ docker_image(struct reader *r, const char *ref, json_t **stored, char **repotag,
 		snprintf(what, sizeof what, "layer %zu", i + 1);
 		if ((lm = named_member(r, v, what, e)) == NULL)
 			goto out;
-		if (!lm->layer) {
+		if (!lm->layer && (lm->w == NULL || lm->comp == OCI_COMP_NONE)) {
 			oci_fail(e, "layer %s: not a tar layer", oci_printable(lm->name));
 			goto out;
 		}
-		if (want == NULL || strcmp(want, lm->diff_id) != 0) {
+		if (lm->layer && (want == NULL || strcmp(want, lm->diff_id) != 0)) {
 			oci_fail(e, "layer %s: its diff_id is %s, but the config says %s",
 			    oci_printable(lm->name), lm->diff_id, want ? oci_printable(want) : "nothing");
 			goto out;
 		}
 		lm->used = 1;
-		if (json_array_append_new(layers, oci_desc_new(OCI_MT_LAYER_GZIP, lm->digest, lm->size)) < 0)
+		if (json_array_append_new(layers, oci_desc_new(lm->comp == OCI_COMP_ZSTD ?
+		    OCI_MT_LAYER_ZSTD : OCI_MT_LAYER_GZIP, lm->digest, lm->size)) < 0)
 			goto oom;
 	}
 
-	/* Everything checked: the blobs get their names, then the config and a manifest. */
-	if (commit_used(r, e) < 0 || oci_blob_put(r->l, cm->mem, cm->len, cdigest, e) < 0)
+	/*
+	 * Everything checked: the blobs get their names, then the config and a
+	 * manifest.  A layer that came compressed (Docker 25's blobs) can only
+	 * be inflated to check its diff_id once it is a blob: a mismatch then
+	 * stops before the config, the manifest and the tag.
+	 */
+	if (commit_used(r, e) < 0)
+		goto out;
+	json_array_foreach(json_object_get(img, "Layers"), i, v) {
+		char got[OCI_DIGEST_MAX];
+		const char *want = json_string_value(json_array_get(diff_ids, i));
+		if ((lm = named_member(r, v, "layer", e)) == NULL)
+			goto out;
+		if (lm->layer)
+			continue;
+		if (oci_layer_diff_id(r->l, lm->digest, got, e) < 0)
+			goto out;
+		if (strcmp(got, want) != 0) {
+			oci_fail(e, "layer %s: its diff_id is %s, but the config says %s",
+			    oci_printable(lm->name), got, oci_printable(want));
+			goto out;
+		}
+	}
+	if (oci_blob_put(r->l, cm->mem, cm->len, cdigest, e) < 0)
 		goto out;
 	manifest = json_pack("{si ss s{ss ss sI} sO}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST,
 	    "config", "mediaType", OCI_MT_CONFIG, "digest", cdigest, "size", (json_int_t)cm->len,

@@ -190,6 +190,33 @@ out:
 	return rc;
 }
 
+int
+oci_layer_diff_id(struct oci_layout *l, const char *digest, char out[OCI_DIGEST_MAX],
+    struct oci_err *e)
+{
+	struct archive *in;
+	struct oci_hash *h = oci_hash_new(OCI_SHA256);
+	unsigned char *buf = malloc(OCI_IO_CHUNK);
+	la_ssize_t k = -1;
+	int fd = -1;
+
+	if (h && buf && (in = inflated(l, digest, &fd, e)) != NULL) {
+		while ((k = archive_read_data(in, buf, OCI_IO_CHUNK)) > 0)
+			oci_hash_update(h, buf, (size_t)k);
+		if (k < 0)
+			oci_fail(e, "layer %s: %s", oci_short(digest), archive_error_string(in));
+		archive_read_free(in);
+		close(fd);
+	} else if (h == NULL || buf == NULL) {
+		oci_fail(e, "out of memory");
+	}
+	if (k == 0)
+		oci_hash_final(h, out);
+	oci_hash_free(h);
+	free(buf);
+	return k == 0 ? 0 : -1;
+}
+
 /* ---- the two kinds ---- */
 
 static int

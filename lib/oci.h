@@ -767,6 +767,9 @@ int oci_archive_import(const struct oci_archive_ref *a, struct oci_layout *l, co
 int oci_archive_export(struct oci_layout *l, const json_t *desc, const char *tag,
     const struct oci_archive_ref *a, const struct oci_push_opts *o, json_t **written,
     struct oci_err *e);
+/* The diff_id of a layer blob of l: the digest of its tar, inflated when gzip or zstd. */
+int oci_layer_diff_id(struct oci_layout *l, const char *digest, char out[OCI_DIGEST_MAX],
+    struct oci_err *e);
 
 /* ------------------------------- ns.c rootfs.c passwd.c process.c overlay.c */
 
