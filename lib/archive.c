@@ -30,7 +30,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <zlib.h>
+#include <isa-l/igzip_lib.h>
 
 #include "oci.h"
 
@@ -251,32 +251,51 @@ blob_name(const char *name, char digest[OCI_DIGEST_MAX])
 		digest[0] = '\0';
 }
 
-/* A gzip stream into a blob writer, hashed on the way (the blob's digest). */
+/*
+ * A gzip stream into a blob writer, hashed on the way (the blob's digest).
+ * ISA-L's igzip at level 1, as fast as the tar comes; its gzip header has no
+ * time and no name, so the same tar always makes the same blob.
+ */
 struct gz {
-	z_stream z;
+	struct isal_zstream z;
 	unsigned char out[OCI_IO_CHUNK];
+	unsigned char *level_buf;
 	struct oci_blob_writer *w;
 	struct oci_hash *h;
 };
 
 static int
-gz_put(struct gz *g, const void *buf, size_t n, int flush, struct oci_err *e)
+gz_open(struct gz *g, struct oci_blob_writer *w)
 {
-	int rc;
+	isal_deflate_init(&g->z);
+	g->z.gzip_flag = IGZIP_GZIP;
+	g->z.level = 1;
+	g->z.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+	g->z.level_buf = g->level_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
+	g->h = oci_hash_new(OCI_SHA256);
+	g->w = w;
+	return g->level_buf && g->h ? 0 : -1;
+}
 
-	g->z.next_in = (unsigned char *)buf;
-	g->z.avail_in = (uInt)n;
+static int
+gz_put(struct gz *g, const void *buf, size_t n, int last, struct oci_err *e)
+{
+	size_t made;
+
+	g->z.next_in = (uint8_t *)buf;
+	g->z.avail_in = (uint32_t)n;
+	g->z.end_of_stream = (uint16_t)last;
 	do {
 		g->z.next_out = g->out;
 		g->z.avail_out = sizeof g->out;
-		rc = deflate(&g->z, flush);
-		if (rc == Z_STREAM_ERROR)
+		if (isal_deflate(&g->z) != COMP_OK)
 			return oci_fail(e, "gzip: deflate failed");
-		n = sizeof g->out - g->z.avail_out;
-		oci_hash_update(g->h, g->out, n);
-		if (n > 0 && oci_blob_writer_write(g->w, g->out, n, e) < 0)
+		made = sizeof g->out - g->z.avail_out;
+		oci_hash_update(g->h, g->out, made);
+		if (made > 0 && oci_blob_writer_write(g->w, g->out, made, e) < 0)
 			return -1;
-	} while (g->z.avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
+	} while (g->z.avail_in > 0 || g->z.avail_out == 0 ||
+	    (last && g->z.internal_state.state != ZSTATE_END));
 	return 0;
 }
 
@@ -305,9 +324,9 @@ take_file(struct reader *r, struct archive *a, struct member *m, int64_t size,
 	unsigned char *buf = malloc(OCI_IO_CHUNK);
 	char named[OCI_DIGEST_MAX];
 	struct oci_hash *raw = NULL;
-	struct gz g = { 0 };
+	struct gz *g = NULL;
 	enum oci_alg alg = OCI_SHA256;
-	int z_open = 0, rc = -1, keep;
+	int rc = -1, keep;
 	ssize_t k;
 
 	blob_name(m->name, named);
@@ -350,14 +369,9 @@ take_file(struct reader *r, struct archive *a, struct member *m, int64_t size,
 	if ((keep && (named[0] || r->kind == OCI_ARCHIVE_OCI)) || !keep)
 		if (oci_blob_writer_new(r->l, m->layer ? OCI_SHA256 : alg, &m->w, e) < 0)
 			goto out;
-	if (m->layer) {
-		if (deflateInit2(&g.z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK ||
-		    (g.h = oci_hash_new(OCI_SHA256)) == NULL) {
-			oci_fail(e, "out of memory");
-			goto out;
-		}
-		z_open = 1;
-		g.w = m->w;
+	if (m->layer && ((g = calloc(1, sizeof *g)) == NULL || gz_open(g, m->w) < 0)) {
+		oci_fail(e, "out of memory");
+		goto out;
 	}
 	if (keep) {
 		oci_hash_update(raw, m->mem, m->len);
@@ -369,7 +383,7 @@ take_file(struct reader *r, struct archive *a, struct member *m, int64_t size,
 		while (k > 0) {
 			oci_hash_update(raw, buf, (size_t)k);
 			m->size += (uint64_t)k;
-			if (m->layer ? gz_put(&g, buf, (size_t)k, Z_NO_FLUSH, e) < 0 :
+			if (m->layer ? gz_put(g, buf, (size_t)k, 0, e) < 0 :
 			    oci_blob_writer_write(m->w, buf, (size_t)k, e) < 0)
 				goto out;
 			if ((k = read_full(a, buf, OCI_IO_CHUNK)) < 0)
@@ -378,10 +392,10 @@ take_file(struct reader *r, struct archive *a, struct member *m, int64_t size,
 	}
 	oci_hash_final(raw, m->layer ? m->diff_id : m->digest);
 	if (m->layer) {
-		if (gz_put(&g, NULL, 0, Z_FINISH, e) < 0)
+		if (gz_put(g, NULL, 0, 1, e) < 0)
 			goto out;
-		oci_hash_final(g.h, m->digest);
-		m->size = g.z.total_out;
+		oci_hash_final(g->h, m->digest);
+		m->size = oci_hash_size(g->h);	/* isal's total_out is 32 bits */
 	}
 	if (named[0] && strcmp(named, m->layer ? m->diff_id : m->digest) != 0) {
 		oci_fail(e, "archive member %s: its bytes are %s", oci_printable(m->name),
@@ -394,9 +408,11 @@ done:
 bad_read:
 	oci_fail(e, "archive member %s: %s", oci_printable(m->name), archive_error_string(a));
 out:
-	if (z_open)
-		deflateEnd(&g.z);
-	oci_hash_free(g.h);
+	if (g) {
+		oci_hash_free(g->h);
+		free(g->level_buf);
+		free(g);
+	}
 	oci_hash_free(raw);
 	free(buf);
 	return rc;

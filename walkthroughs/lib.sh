@@ -167,24 +167,10 @@ seed_image() {
 	rm -rf "$root"
 }
 
-# push LAYOUT:TAG REGISTRY REPO: put an image in a registry with plain HTTP
-# requests (distribution-spec "push": POST an upload, PUT the blob with its
-# digest, then PUT the manifest).
+# push LAYOUT:TAG REGISTRY REPO: put an image in a registry with oci-push
+# (distribution-spec "push": each blob, then the manifest under the tag).
 push() {
-	local image=$1 reg=$2 repo=$3 layout=${1%:*} tag=${1##*:} d mt loc sep
-	for d in $(oci-manifest "$image" | jq -r '.config.digest, .layers[].digest'); do
-		curl -sf -o /dev/null -I "http://$reg/v2/$repo/blobs/$d" && continue
-		loc=$(curl -sf -D - -o /dev/null -X POST "http://$reg/v2/$repo/blobs/uploads/" |
-		    tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-		case $loc in http*) ;; *) loc=http://$reg$loc ;; esac
-		case $loc in *\?*) sep='&' ;; *) sep='?' ;; esac
-		curl -sf -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' \
-		    --data-binary "@$layout/blobs/sha256/${d#sha256:}" "$loc${sep}digest=$d"
-	done
-	d=$(oci-index "$image" | jq -r .digest)
-	mt=$(oci-index "$image" | jq -r .mediaType)
-	curl -sf -o /dev/null -X PUT -H "Content-Type: $mt" \
-	    --data-binary "@$layout/blobs/sha256/${d#sha256:}" "http://$reg/v2/$repo/manifests/$tag"
+	oci-push -q "$1" "$2/$3:${1##*:}" >/dev/null
 }
 
 # registry_up: make SOURCE name a busybox image to pull.  Without IMAGE, a
