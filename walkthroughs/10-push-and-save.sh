@@ -63,7 +63,8 @@ say "oci-fetch reads such an archive (and podman save's, and docker save's) in o
     "pass, checks each layer against the config's diff_ids, gzips it, and writes an" \
     "OCI manifest. The gzip bytes are new, so the layer digests and the manifest's" \
     "differ from the pushed image's; the config is the same bytes, and the config's" \
-    "digest is what docker and podman show as the IMAGE ID."
+    "digest is the IMAGE ID that podman, and docker with its classic image store," \
+    "show."
 run oci-fetch docker-archive:hello.tar loaded
 run oci-index --tree loaded:1
 run_sh "oci-manifest --config loaded:1 | oci-digest; oci-manifest --config mine:1 | oci-digest"
