@@ -712,10 +712,14 @@ use_blob(struct reader *r, const json_t *desc, struct oci_err *e)
 	return m;
 }
 
-/* Mark what desc needs (through indexes: every platform with all, else platform's). */
+/*
+ * Mark what desc needs (through indexes: every platform with all, else the
+ * platform's).  *top gets a copy of the descriptor the tag will name;
+ * manifests gets each manifest, for the diff_id check.
+ */
 static int
 use_image(struct reader *r, const json_t *desc, const struct oci_platform *platform, int all,
-    int depth, const json_t **top, struct oci_err *e)
+    int depth, json_t **top, json_t *manifests, struct oci_err *e)
 {
 	struct oci_platform host;
 	struct member *m;
@@ -733,23 +737,18 @@ use_image(struct reader *r, const json_t *desc, const struct oci_platform *platf
 	if (oci_doc_parse(m->mem, m->len, json_string_value(json_object_get(desc, "mediaType")),
 	    &doc, &kind, e) < 0)
 		return -1;
-	if (depth == 0)
-		*top = desc;
 	if (kind == OCI_KIND_INDEX && !all) {
 		if (platform == NULL)
 			oci_platform_host(&host);
 		if ((v = (json_t *)oci_platform_pick(doc, platform ? platform : &host, e)) == NULL)
 			goto out;
 		m->used = 0;	/* only the platform's manifest is kept */
-		*top = NULL;
-		rc = use_image(r, v, platform, all, depth + 1, top, e);
-		if (rc == 0 && *top == NULL)
-			*top = v;
+		rc = use_image(r, v, platform, all, depth + 1, top, manifests, e);
 		goto out;
 	}
 	if (kind == OCI_KIND_INDEX) {
 		json_array_foreach(json_object_get(doc, "manifests"), i, v)
-			if (use_image(r, v, platform, all, depth + 1, top, e) < 0)
+			if (use_image(r, v, platform, all, depth + 1, top, manifests, e) < 0)
 				goto out;
 	} else {
 		if (use_blob(r, json_object_get(doc, "config"), e) == NULL)
@@ -757,10 +756,68 @@ use_image(struct reader *r, const json_t *desc, const struct oci_platform *platf
 		json_array_foreach(json_object_get(doc, "layers"), i, v)
 			if (use_blob(r, v, e) == NULL)
 				goto out;
+		if (json_array_append(manifests, doc) < 0) {
+			oci_fail(e, "out of memory");
+			goto out;
+		}
+	}
+	json_decref(*top);
+	if ((*top = json_deep_copy(desc)) == NULL) {
+		oci_fail(e, "out of memory");
+		goto out;
 	}
 	rc = 0;
 out:
 	json_decref(doc);
+	return rc;
+}
+
+/*
+ * image-spec config.md: the config's rootfs.diff_ids are the digests of the
+ * layers' tars, in order.  A compressed layer must be inflated to learn
+ * that, so this is done once the blobs have their names; a mismatch stops
+ * before index.json names the image.
+ */
+static int
+check_diff_ids(struct reader *r, const json_t *manifest, struct oci_err *e)
+{
+	struct oci_desc cd, ld;
+	struct member *cm;
+	json_t *config = NULL, *v;
+	const json_t *diff_ids;
+	char got[OCI_DIGEST_MAX], name[OCI_DIGEST_MAX + 16];
+	const char *want;
+	size_t i;
+	int rc = -1;
+
+	if (oci_desc_parse(json_object_get(manifest, "config"), &cd, e) < 0)
+		return -1;
+	snprintf(name, sizeof name, "blobs/%.*s/%s", (int)strcspn(cd.digest, ":"), cd.digest,
+	    oci_digest_hex(cd.digest));
+	if ((cm = find(r, name)) == NULL || cm->mem == NULL ||
+	    (config = json_loadb(cm->mem, cm->len, 0, NULL)) == NULL) {
+		oci_fail(e, "config %s: not JSON of at most %d bytes", cd.digest, OCI_DOC_MAX);
+		goto out;
+	}
+	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	if (json_array_size(diff_ids) != json_array_size(json_object_get(manifest, "layers"))) {
+		oci_fail(e, "config %s has %zu diff_ids for %zu layers", oci_short(cd.digest),
+		    json_array_size(diff_ids), json_array_size(json_object_get(manifest, "layers")));
+		goto out;
+	}
+	json_array_foreach(json_object_get(manifest, "layers"), i, v) {
+		want = json_string_value(json_array_get(diff_ids, i));
+		if (oci_desc_parse(v, &ld, e) < 0 || oci_layer_diff_id(r->l, ld.digest, got, e) < 0)
+			goto out;
+		if (want == NULL || strcmp(want, got) != 0) {
+			oci_fail(e, "layer %s: its diff_id is %s, but the config says %s",
+			    ld.digest, got, want ? oci_printable(want) : "nothing");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(config);
 	return rc;
 }
 
@@ -770,10 +827,12 @@ oci_image(struct reader *r, const char *tag, const struct oci_platform *platform
 {
 	struct member *im = find(r, "index.json"), *lm = find(r, "oci-layout");
 	struct oci_ref ref = { 0 };
-	const json_t *top = NULL;
-	json_t *index = NULL, *desc = NULL;
+	json_t *index = NULL, *desc = NULL, *top = NULL, *manifests = json_array(), *v;
+	size_t i;
 	int rc = -1;
 
+	if (manifests == NULL)
+		return oci_fail(e, "out of memory");
 	if (im == NULL || im->mem == NULL || lm == NULL || lm->mem == NULL)
 		return oci_fail(e, "no index.json and oci-layout in the archive: not an OCI layout");
 	if ((index = json_loadb(im->mem, im->len, 0, NULL)) == NULL ||
@@ -788,12 +847,20 @@ oci_image(struct reader *r, const char *tag, const struct oci_platform *platform
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	if (use_image(r, desc, platform, all, 0, &top, e) < 0 || commit_used(r, e) < 0)
+	if (use_image(r, desc, platform, all, 0, &top, manifests, e) < 0 || commit_used(r, e) < 0)
 		goto out;
-	*stored = json_deep_copy(top);
-	json_object_del(*stored, "annotations");
+	json_array_foreach(manifests, i, v)
+		if (check_diff_ids(r, v, e) < 0)
+			goto out;
+	oci_say("%zu manifests: every blob matches its name, every layer its diff_id",
+	    json_array_size(manifests));
+	json_object_del(top, "annotations");
+	*stored = top;
+	top = NULL;
 	rc = 0;
 out:
+	json_decref(top);
+	json_decref(manifests);
 	json_decref(desc);
 	json_decref(index);
 	return rc;

@@ -6,6 +6,7 @@
 
 load helper
 load untar_helper
+load fetch_helper	# make_multi
 
 D=$BATS_FILE_TMPDIR
 
@@ -18,6 +19,8 @@ setup_file() {
 	# archives skopeo writes
 	skopeo copy -q oci:"$D/src:img" docker-archive:"$D/skopeo-docker.tar:test/img:1"
 	skopeo copy -q oci:"$D/src:img" oci-archive:"$D/skopeo-oci.tar:img"
+	make_multi "$D/src"
+	skopeo copy -q --all oci:"$D/src:multi" oci-archive:"$D/skopeo-multi.tar:multi"
 	# archives podman writes, of an image podman builds (COPY only: no RUN here)
 	mkdir -p "$ctx/etc"
 	echo hello >"$ctx/hello.txt"
@@ -83,6 +86,18 @@ no_blobs() {
 	run -1 oci-fetch oci-archive:"$D/skopeo-oci.tar:nope" out2
 	assert_output --partial "nope"
 	no_blobs out2
+}
+
+@test "an oci-archive holding an index: this machine's manifest, -p another, --all the whole index" {
+	index=$(oci-index "$D/src:multi" | jq -r .digest)
+	arm=$(oci-index -p linux/arm64 "$D/src:multi" | jq -r .digest)
+	run -0 oci-fetch -v -p linux/arm64 oci-archive:"$D/skopeo-multi.tar" one
+	assert_equal "$(jq -r .digest <<<"$(oci-index one:multi)")" "$arm"
+	assert_output --partial "every layer its diff_id"
+	run -0 oci-fetch --all oci-archive:"$D/skopeo-multi.tar:multi" all
+	assert_equal "$(oci-index all:multi | jq -r .digest)" "$index"
+	run -0 oci-index -p linux/amd64 all:multi
+	run -0 oci-image-tool validate --type image --ref name=multi all
 }
 
 @test "podman save --format docker-archive and oci-archive: both give the files podman built" {
@@ -295,6 +310,27 @@ PY
 	run -1 oci-fetch oci-archive:missing.tar out
 	assert_output --partial "$layer is not in the archive"
 	no_blobs out
+	# a config whose diff_ids are not the layers': every digest checks out, but not the image
+	rm -rf x && mkdir x && tar -C x -xf "$D/skopeo-oci.tar"
+	python3 - x <<'PY'
+import hashlib, json, os, sys
+d = sys.argv[1]
+def blob(h): return os.path.join(d, "blobs/sha256", h)
+def put(data):
+    h = hashlib.sha256(data).hexdigest(); open(blob(h), "wb").write(data); return h, len(data)
+index = json.load(open(os.path.join(d, "index.json")))
+m = json.load(open(blob(index["manifests"][0]["digest"][7:])))
+c = json.load(open(blob(m["config"]["digest"][7:])))
+c["rootfs"]["diff_ids"][0] = "sha256:" + "0" * 64
+h, n = put(json.dumps(c).encode()); m["config"]["digest"] = "sha256:" + h; m["config"]["size"] = n
+h, n = put(json.dumps(m).encode()); index["manifests"][0]["digest"] = "sha256:" + h; index["manifests"][0]["size"] = n
+json.dump(index, open(os.path.join(d, "index.json"), "w"))
+PY
+	tar -C x -cf diffid.tar .
+	run -1 oci-fetch oci-archive:diffid.tar out3
+	assert_output --partial "its diff_id is sha256:"
+	assert_output --partial "but the config says sha256:0000000000"
+	run -0 jq -e '.manifests == []' out3/index.json
 	printf 'not a tar at all' >junk.tar
 	run -1 oci-fetch oci-archive:junk.tar out
 	no_blobs out
