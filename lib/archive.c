@@ -21,7 +21,7 @@
  * size.  Files that the image does not use are thrown away.  Archive names
  * are only keys: nothing is ever created by a name from the archive.
  */
-#define _GNU_SOURCE	/* strndup */
+#define _GNU_SOURCE	/* asprintf, strndup */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -102,69 +102,32 @@ oci_archive_ref_free(struct oci_archive_ref *a)
 /* ---- names ---- */
 
 /*
- * "./a//b/" -> "a/b".  An absolute name, or one with a ".." component, is
- * refused: no file of an image archive has a reason to have one.
+ * A path inside the archive, made plain: "./a//b/" -> "a/b".  A ".." goes
+ * up a level when up is set (a link's target) and is refused otherwise (a
+ * member's own name: no file of an image archive has a reason for one).
+ * NULL when the path is absolute or would climb out of the archive; *why
+ * says which.
  */
 static char *
-clean_name(const char *raw, struct oci_err *e)
+plain_path(const char *raw, int up, const char **why)
 {
-	char *out = malloc(strlen(raw) + 1), *o = out;
+	char *out = malloc(strlen(raw) + 1), *q = out;
 	const char *p = raw;
 	size_t n;
 
-	if (out == NULL) {
-		oci_fail(e, "out of memory");
+	*why = "out of memory";
+	if (out == NULL)
 		return NULL;
-	}
 	if (*p == '/') {
-		free(out);
-		oci_fail(e, "archive member \"%s\": an absolute name", oci_printable(raw));
-		return NULL;
+		*why = "an absolute name";
+		goto refuse;
 	}
 	while (*p) {
 		n = strcspn(p, "/");
 		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			free(out);
-			oci_fail(e, "archive member \"%s\": a name with \"..\"", oci_printable(raw));
-			return NULL;
-		}
-		if (n > 0 && !(n == 1 && p[0] == '.')) {
-			if (o > out)
-				*o++ = '/';
-			memcpy(o, p, n);
-			o += n;
-		}
-		p += n;
-		p += strspn(p, "/");
-	}
-	*o = '\0';
-	return out;
-}
-
-/* A symlink's target, read from the member's directory; NULL when it leads out of the archive. */
-static char *
-link_target(const char *name, const char *target, struct oci_err *e)
-{
-	char *joined, *out, *p, *q;
-	const char *slash = strrchr(name, '/');
-	size_t dirlen = slash ? (size_t)(slash - name) : 0;
-
-	if (target[0] == '/')
-		goto out_of_archive;
-	if ((joined = malloc(dirlen + strlen(target) + 2)) == NULL) {
-		oci_fail(e, "out of memory");
-		return NULL;
-	}
-	sprintf(joined, "%.*s%s%s", (int)dirlen, name, dirlen ? "/" : "", target);
-	/* Resolve "." and ".." by hand; a ".." above the top leads out. */
-	out = joined;
-	for (p = q = joined; *p;) {
-		size_t n = strcspn(p, "/");
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			if (q == out) {
-				free(joined);
-				goto out_of_archive;
-			}
+			*why = up ? "outside the archive" : "a name with \"..\"";
+			if (!up || q == out)
+				goto refuse;
 			while (q > out && q[-1] != '/')
 				q--;
 			if (q > out)
@@ -180,10 +143,40 @@ link_target(const char *name, const char *target, struct oci_err *e)
 	}
 	*q = '\0';
 	return out;
-out_of_archive:
-	oci_fail(e, "archive member \"%s\": a link to \"%s\", outside the archive",
-	    oci_printable(name), oci_printable(target));
+refuse:
+	free(out);
 	return NULL;
+}
+
+/* A member's name, made plain. */
+static char *
+clean_name(const char *raw, struct oci_err *e)
+{
+	const char *why;
+	char *name = plain_path(raw, 0, &why);
+
+	if (name == NULL)
+		oci_fail(e, "archive member \"%s\": %s", oci_printable(raw), why);
+	return name;
+}
+
+/* A symlink's target, read from the member's directory; NULL when it leads out of the archive. */
+static char *
+link_target(const char *name, const char *target, struct oci_err *e)
+{
+	const char *slash = strrchr(name, '/'), *why;
+	char *joined = NULL, *out = NULL;
+
+	if (target[0] != '/' && asprintf(&joined, "%.*s%s%s", slash ? (int)(slash - name) : 0, name,
+	    slash ? "/" : "", target) >= 0)
+		out = plain_path(joined, 1, &why);
+	else
+		why = target[0] == '/' ? "outside the archive" : "out of memory";
+	if (out == NULL)
+		oci_fail(e, "archive member \"%s\": a link to \"%s\", %s", oci_printable(name),
+		    oci_printable(target), why);
+	free(joined);
+	return out;
 }
 
 /* The member called name, links followed; NULL when the archive has none. */
