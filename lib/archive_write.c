@@ -12,9 +12,9 @@
  * Every byte is checked on its way out: a blob against its digest, an
  * uncompressed layer against the config's diff_id.  A tar entry's header
  * comes before its bytes and must say how many there are, so a compressed
- * layer is inflated twice: once to count and check it, once to write it.
- * The archive is written to a temporary file beside FILE and renamed only
- * when it is complete.
+ * layer is inflated into a scratch file first (put_layer).  The archive is
+ * written to a temporary file beside FILE and renamed only when it is
+ * complete.
  */
 #define _GNU_SOURCE	/* asprintf */
 #include <errno.h>
@@ -145,48 +145,68 @@ bad:
 }
 
 /*
- * One pass over a layer's tar: its size and diff_id, checked against
- * want; with o set, the bytes go into the archive too.
+ * A layer's tar into the archive.  Its header must say its size before the
+ * bytes come, and a compressed blob does not say it: the tar is inflated
+ * once into a scratch file beside the archive (one layer at a time,
+ * unlinked at once) while its diff_id is checked against want, then copied
+ * in.
  */
 static int
-layer_pass(struct out *o, struct oci_layout *l, const char *digest, const char *want,
-    uint64_t *size, struct oci_err *e)
+put_layer(struct out *o, struct oci_layout *l, const char *digest, const char *want,
+    const char *name, uint64_t *size, struct oci_err *e)
 {
-	struct archive *in;
+	struct archive *in = NULL;
 	struct oci_hash *h = oci_hash_new(OCI_SHA256);
 	la_ssize_t k;
-	int fd = -1, rc = -1;
-	unsigned char *buf = o ? o->buf : malloc(OCI_IO_CHUNK);
+	ssize_t n;
+	int fd = -1, scratch = -1, rc = -1;
+	char *path = NULL;
 
-	if (h == NULL || buf == NULL) {
+	if (h == NULL || asprintf(&path, "%s-layer", o->tmp) < 0) {
+		path = NULL;
 		oci_fail(e, "out of memory");
 		goto out;
 	}
+	if ((scratch = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		oci_fail_errno(e, "%s", path);
+		goto out;
+	}
+	unlink(path);
 	if ((in = inflated(l, digest, &fd, e)) == NULL)
 		goto out;
-	while ((k = archive_read_data(in, buf, OCI_IO_CHUNK)) > 0) {
-		oci_hash_update(h, buf, (size_t)k);
-		if (o && (oci_hash_size(h) > *size || archive_write_data(o->a, buf, (size_t)k) != k)) {
-			oci_fail(e, "layer %s: changed while it was being written", oci_short(digest));
-			goto done;
+	while ((k = archive_read_data(in, o->buf, OCI_IO_CHUNK)) > 0) {
+		oci_hash_update(h, o->buf, (size_t)k);
+		if (write(scratch, o->buf, (size_t)k) != k) {
+			oci_fail_errno(e, "%s", path);
+			goto out;
 		}
 	}
 	if (k < 0) {
 		oci_fail(e, "layer %s: %s", oci_short(digest), archive_error_string(in));
-		goto done;
+		goto out;
 	}
-	if (!o)
-		*size = oci_hash_size(h);
-	rc = oci_hash_check(h, want, (int64_t)*size, e);
-	if (rc < 0)
+	*size = oci_hash_size(h);
+	if (oci_hash_check(h, want, (int64_t)*size, e) < 0) {
 		oci_context(e, "layer %s: the diff_id of its tar", oci_short(digest));
-done:
-	archive_read_free(in);
-	close(fd);
+		goto out;
+	}
+	if (header(o, name, (int64_t)*size, e) < 0 || lseek(scratch, 0, SEEK_SET) < 0)
+		goto out;
+	while ((n = read(scratch, o->buf, OCI_IO_CHUNK)) > 0)
+		if (archive_write_data(o->a, o->buf, (size_t)n) != n) {
+			la_fail(o, e);
+			goto out;
+		}
+	rc = n == 0 ? 0 : oci_fail_errno(e, "%s", path);
 out:
+	if (in)
+		archive_read_free(in);
+	if (fd >= 0)
+		close(fd);
+	if (scratch >= 0)
+		close(scratch);
+	free(path);
 	oci_hash_free(h);
-	if (!o)
-		free(buf);
 	return rc;
 }
 
@@ -318,9 +338,7 @@ write_docker(struct out *o, struct oci_layout *l, const json_t *top, const char 
 		for (j = 0; j < i && strcmp(json_string_value(json_array_get(diff_ids, j)), diff_id) != 0; j++)
 			;
 		if (j == i) {	/* the same layer twice is written once */
-			if (layer_pass(NULL, l, ld.digest, diff_id, &size, e) < 0 ||
-			    header(o, name, (int64_t)size, e) < 0 ||
-			    layer_pass(o, l, ld.digest, diff_id, &size, e) < 0)
+			if (put_layer(o, l, ld.digest, diff_id, name, &size, e) < 0)
 				goto out;
 			oci_say("layer %s → %s (%s, diff_id checked)", oci_short(ld.digest), name,
 			    oci_human_size(size));

@@ -9,7 +9,8 @@
 # no upload at all); the best time counts.  Then each pushes it again where
 # it is already (a no-op push: HEAD requests).
 # Works in tmpfs (/dev/shm) when there is one, as tests/bench/untar.sh does.
-# Prints times and ratios; asserts nothing (`make bench` runs it).
+# Last, the same image is written as docker save writes it and read back,
+# by each tool once.  Prints times and ratios; asserts nothing (`make bench` runs it).
 set -eu
 
 TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,3 +73,22 @@ echo "skopeo copy: ${best_skopeo} ms ($(( BENCH_MB * 1000 / (best_skopeo > 0 ? b
 awk -v a="$best_skopeo" -v b="$best_ours" 'BEGIN { printf "ratio: oci-push is %.2fx skopeo (target >= 2x)\n", a / b }'
 echo "no-op push: oci-push ${best_noop} ms, skopeo copy ${best_skopeo_noop} ms"
 awk -v a="$best_skopeo_noop" -v b="$best_noop" 'BEGIN { printf "ratio: a no-op oci-push is %.2fx skopeo\n", a / (b > 0 ? b : 1) }'
+
+# ---- archives: the same image into docker save's format and back, once each
+stop
+t=$(ms)
+"$OCI_BIN/oci-push" -q "$W/src:bench" docker-archive:"$W/ours.tar":bench/img:1 >/dev/null
+w_ours=$(( $(ms) - t ))
+t=$(ms)
+skopeo copy -q --policy "$SKOPEO_POLICY" oci:"$W/src:bench" docker-archive:"$W/theirs.tar":bench/img:1
+w_skopeo=$(( $(ms) - t ))
+t=$(ms)
+"$OCI_BIN/oci-fetch" -q docker-archive:"$W/theirs.tar" "$W/read-ours" >/dev/null
+r_ours=$(( $(ms) - t ))
+t=$(ms)
+skopeo copy -q --policy "$SKOPEO_POLICY" docker-archive:"$W/theirs.tar" oci:"$W/read-theirs:1"
+r_skopeo=$(( $(ms) - t ))
+echo "docker-archive write: oci-push ${w_ours} ms, skopeo copy ${w_skopeo} ms"
+awk -v a="$w_skopeo" -v b="$w_ours" 'BEGIN { printf "ratio: oci-push docker-archive: is %.2fx skopeo\n", a / (b > 0 ? b : 1) }'
+echo "docker-archive read: oci-fetch ${r_ours} ms, skopeo copy ${r_skopeo} ms"
+awk -v a="$r_skopeo" -v b="$r_ours" 'BEGIN { printf "ratio: oci-fetch docker-archive: is %.2fx skopeo\n", a / (b > 0 ? b : 1) }'
