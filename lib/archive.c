@@ -233,6 +233,7 @@ add(struct reader *r, char *name, struct oci_err *e)
 static void
 blob_name(const char *name, char digest[OCI_DIGEST_MAX])
 {
+	struct oci_err ignored;
 	const char *alg;
 
 	digest[0] = '\0';
@@ -240,7 +241,7 @@ blob_name(const char *name, char digest[OCI_DIGEST_MAX])
 	    (size_t)(alg - name - 6) > 16)
 		return;
 	snprintf(digest, OCI_DIGEST_MAX, "%.*s:%s", (int)(alg - name - 6), name + 6, alg + 1);
-	if (oci_digest_check(digest, NULL, NULL) < 0)
+	if (oci_digest_check(digest, NULL, &ignored) < 0)
 		digest[0] = '\0';
 }
 
@@ -324,7 +325,7 @@ take_file(struct reader *r, struct archive *a, struct member *m, int64_t size,
 
 	blob_name(m->name, named);
 	if (named[0])
-		oci_digest_check(named, &alg, NULL);
+		oci_digest_check(named, &alg, e);	/* checked by blob_name */
 	if (buf == NULL || (raw = oci_hash_new(alg)) == NULL) {
 		oci_fail(e, "out of memory");
 		goto out;
@@ -436,7 +437,10 @@ take(struct reader *r, struct archive *a, struct archive_entry *ent, struct oci_
 	}
 	switch (archive_entry_filetype(ent)) {
 	case AE_IFLNK:
-		m->link = link_target(m->name, archive_entry_symlink(ent), e);
+		if ((target = archive_entry_symlink(ent)) == NULL)
+			return oci_fail(e, "archive member %s: a symlink without a target",
+			    oci_printable(m->name));
+		m->link = link_target(m->name, target, e);
 		return m->link ? 0 : -1;
 	case AE_IFREG:
 		return take_file(r, a, m, archive_entry_size(ent), e);
@@ -486,13 +490,14 @@ static int
 same_image(const char *tag, const char *ref)
 {
 	struct oci_source a, b;
+	struct oci_err ignored;
 	int same;
 
 	if (strcmp(tag, ref) == 0)
 		return 1;
-	if (oci_source_parse(tag, &a, NULL) < 0)
+	if (oci_source_parse(tag, &a, &ignored) < 0)
 		return 0;
-	if (oci_source_parse(ref, &b, NULL) < 0) {
+	if (oci_source_parse(ref, &b, &ignored) < 0) {
 		oci_source_free(&a);
 		return 0;
 	}
@@ -820,14 +825,14 @@ oci_image(struct reader *r, const char *tag, const struct oci_platform *platform
 {
 	struct member *im = find(r, "index.json"), *lm = find(r, "oci-layout");
 	struct oci_ref ref = { 0 };
-	json_t *index = NULL, *desc = NULL, *top = NULL, *manifests = json_array(), *v;
+	json_t *index = NULL, *desc = NULL, *top = NULL, *manifests, *v;
 	size_t i;
 	int rc = -1;
 
-	if (manifests == NULL)
-		return oci_fail(e, "out of memory");
 	if (im == NULL || im->mem == NULL || lm == NULL || lm->mem == NULL)
 		return oci_fail(e, "no index.json and oci-layout in the archive: not an OCI layout");
+	if ((manifests = json_array()) == NULL)
+		return oci_fail(e, "out of memory");
 	if ((index = json_loadb(im->mem, im->len, 0, NULL)) == NULL ||
 	    !json_is_array(json_object_get(index, "manifests"))) {
 		oci_fail(e, "index.json: not an image index");

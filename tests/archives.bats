@@ -262,6 +262,9 @@ for name, data in members.items():
 if case == "symlink-out":
     add("evil.tar", kind=tarfile.SYMTYPE, link="../../../etc/passwd")
     layers[0] = "evil.tar"
+if case == "symlink-empty":
+    add("evil.tar", kind=tarfile.SYMTYPE, link="")
+    layers[0] = "evil.tar"
 if case == "absolute-config":
     man[0]["Config"] = "/etc/passwd"
 if case == "outside-config":
@@ -279,12 +282,13 @@ PY
 
 @test "hostile docker archives: a clear error, exit 1, and no blob in the layout" {
 	local c
-	for c in dotdot symlink-out absolute-config outside-config missing-layer extra-layer diff-id compressed; do
+	for c in dotdot symlink-out symlink-empty absolute-config outside-config missing-layer extra-layer diff-id compressed; do
 		hostile "$c.tar" "$c"
 		run -1 oci-fetch docker-archive:"$c.tar" "out-$c"
 		case $c in
 		dotdot) assert_output --partial 'a name with ".."' ;;
 		symlink-out) assert_output --partial "outside the archive" ;;
+		symlink-empty) assert_output --partial "evil.tar" ;;
 		absolute-config) assert_output --partial "an absolute name" ;;
 		outside-config) assert_output --partial 'a name with ".."' ;;
 		missing-layer) assert_output --partial "is not in the archive" ;;
