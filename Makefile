@@ -94,7 +94,7 @@ uninstall:
 	cd $(DESTDIR)$(MANDIR)/man1 && rm -f $(notdir $(MANS))
 
 # libFuzzer harnesses for the parsers (tests/fuzz/fuzz.c); needs clang; not part of check.
-FUZZ = doc desc ref digest regconf
+FUZZ = doc desc ref digest regconf archive
 fuzz:
 	@mkdir -p build/fuzz
 	for t in $(FUZZ); do clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -Ilib \

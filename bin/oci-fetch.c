@@ -26,7 +26,8 @@ usage(FILE *f)
 	    "                 [--mirror HOST[:PORT]] SOURCE LAYOUT[:TAG]\n"
 	    "       oci-fetch [options] --manifest SOURCE\n"
 	    "       oci-fetch [options] --blob DIGEST SOURCE\n"
-	    "SOURCE is [docker://][REGISTRY/]REPO[:TAG][@DIGEST]; \"busybox\" is docker.io/library/busybox:latest\n");
+	    "SOURCE is [docker://][REGISTRY/]REPO[:TAG][@DIGEST]; \"busybox\" is docker.io/library/busybox:latest\n"
+	    "       or docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]\n");
 }
 
 /* What to do in the place (a mirror or the origin) that serves the image. */
@@ -93,6 +94,32 @@ draw(void *arg, const struct oci_progress *p)
 	(*lines)++;
 }
 
+/* SOURCE is docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]: the image comes from a file. */
+static int
+fetch_archive(struct oci_archive_ref *a, const char *dest_arg, struct oci_pull_opts *po)
+{
+	struct oci_layout *l;
+	struct oci_ref dest;
+	struct oci_err e;
+	json_t *desc;
+
+	if (oci_ref_parse(dest_arg, &dest, &e) < 0)
+		errx(2, "%s", e.msg);
+	if (dest.digest)
+		errx(2, "%s: the destination is LAYOUT[:TAG]; the digest is the image's own", dest_arg);
+	if (oci_layout_create(dest.layout, &l, &e) < 0 ||
+	    oci_archive_import(a, l, dest.tag, po->platform, po->all, &desc, &e) < 0)
+		errx(1, "%s", e.msg);
+	oci_desc_write(stdout, desc);
+	json_decref(desc);
+	oci_layout_close(l);
+	oci_ref_free(&dest);
+	oci_archive_ref_free(a);
+	if (oci_stdout_ok() < 0)
+		err(1, "stdout");
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -120,6 +147,7 @@ main(int argc, char *argv[])
 	struct oci_source src;
 	struct job job = { 0 };
 	struct oci_ref dest;
+	struct oci_archive_ref archive;
 	struct oci_err e;
 	const char *blob = NULL, *mirror = NULL;
 	char *creds = NULL, *end;
@@ -166,6 +194,12 @@ main(int argc, char *argv[])
 	}
 	if (blob && oci_digest_check(blob, NULL, &e) < 0)
 		errx(2, "--blob: %s", e.msg);
+	if ((c = oci_archive_parse(argv[0], &archive, &e)) < 0)
+		errx(2, "%s", e.msg);
+	if (c > 0 && (manifest || blob))
+		errx(2, "--manifest and --blob read a registry, not %s", argv[0]);
+	if (c > 0)
+		return fetch_archive(&archive, argv[1], &po);
 	if (mirror && oci_host_check(mirror, &e) < 0)
 		errx(2, "--mirror: %s", e.msg);
 	if (oci_source_parse(argv[0], &src, &e) < 0)

@@ -438,6 +438,35 @@ token_ok(const char *t)
 	return 1;
 }
 
+/*
+ * "scope=A&scope=B" for the scopes "A B": a push that mounts a blob from
+ * another repository needs two (Docker's token specification repeats the
+ * parameter; a challenge lists them with spaces between).  Caller frees.
+ */
+static char *
+scope_params(CURL *curl, const char *scopes)
+{
+	char *out = strdup(""), *one, *esc, *next;
+	const char *p = scopes;
+	size_t n;
+
+	while (out && *p) {
+		n = strcspn(p, " ");
+		one = strndup(p, n);
+		esc = one ? curl_easy_escape(curl, one, 0) : NULL;
+		next = NULL;
+		if (esc == NULL || asprintf(&next, "%s%sscope=%s", out, *out ? "&" : "", esc) < 0)
+			next = NULL;
+		curl_free(esc);
+		free(one);
+		free(out);
+		out = next;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return out;
+}
+
 /* GET realm?service=…&scope=…, as Docker's token specification asks. */
 static int
 fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope,
@@ -459,8 +488,8 @@ fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope
 	if ((curl = curl_easy_init()) == NULL)
 		return oci_fail(e, "out of memory");
 	svc = c->service ? curl_easy_escape(curl, c->service, 0) : NULL;
-	sc = curl_easy_escape(curl, c->scope ? c->scope : scope, 0);
-	if (asprintf(&url, "%s%sscope=%s%s%s", c->realm, strchr(c->realm, '?') ? "&" : "?", sc,
+	sc = scope_params(curl, c->scope ? c->scope : scope);
+	if (sc == NULL || asprintf(&url, "%s%s%s%s%s", c->realm, strchr(c->realm, '?') ? "&" : "?", sc,
 	    svc ? "&service=" : "", svc ? svc : "") < 0) {
 		url = NULL;
 		oci_fail(e, "out of memory");
@@ -543,7 +572,7 @@ out:
 	free(r.buf);
 	free(url);
 	curl_free(svc);
-	curl_free(sc);
+	free(sc);
 	curl_easy_cleanup(curl);
 	return rc;
 }

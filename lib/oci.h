@@ -803,6 +803,33 @@ int oci_registry_blob_fd(struct oci_registry *r, const char *digest, int64_t siz
 int oci_registry_blobs(struct oci_registry *r, struct oci_layout *l, const json_t *descs,
     struct oci_err *e);
 
+/*
+ * The options of a program that talks to a registry (options.c), for its
+ * getopt_long table: -j/--jobs N, --plain-http, --insecure, --cacert FILE,
+ * --creds USER[:PASS], --authfile FILE.  oci_registry_option takes one into
+ * ro: 1 when c was one of them, 0 when not, -1 when its argument is bad (a
+ * usage error; e says why).  --creds without :PASS asks on the terminal.
+ */
+enum { OCI_OPT_PLAIN_HTTP = 0x1100, OCI_OPT_INSECURE, OCI_OPT_CACERT, OCI_OPT_CREDS,
+	OCI_OPT_AUTHFILE };
+#define OCI_REGISTRY_LONGOPTS                                            \
+	{ "jobs", required_argument, NULL, 'j' },                        \
+	{ "plain-http", no_argument, NULL, OCI_OPT_PLAIN_HTTP },         \
+	{ "insecure", no_argument, NULL, OCI_OPT_INSECURE },             \
+	{ "cacert", required_argument, NULL, OCI_OPT_CACERT },           \
+	{ "creds", required_argument, NULL, OCI_OPT_CREDS },             \
+	{ "authfile", required_argument, NULL, OCI_OPT_AUTHFILE }
+int oci_registry_option(int c, char *arg, struct oci_registry_opts *ro, struct oci_err *e);
+
+/*
+ * For lib/push.c, which sends requests of its own to the registry open
+ * reached: the base URL it settled on ("https://host:port"), the
+ * credentials and tokens, and the options.  All borrowed.
+ */
+const char *oci_registry_base(const struct oci_registry *r);
+struct oci_auth *oci_registry_auth(const struct oci_registry *r);
+const struct oci_registry_opts *oci_registry_options(const struct oci_registry *r);
+
 struct oci_pull_opts {
 	const struct oci_platform *platform;	/* NULL: this machine's */
 	int all;		/* keep the index and every platform's blobs */
@@ -816,6 +843,77 @@ struct oci_pull_opts {
  */
 int oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout *l,
     const struct oci_pull_opts *o, json_t **stored, struct oci_err *e);
+
+/* ----------------------------------------------------------------- push.c */
+
+struct oci_push_opts {
+	const struct oci_platform *platform;	/* an index without all: NULL means this machine's */
+	int all;		/* push the whole index and every platform */
+	const char *mount_from;	/* a repository of the same registry that has the blobs, or NULL */
+	int64_t chunk;		/* > 0: blobs bigger than this go up in PATCH requests of this size */
+};
+/*
+ * Push the image that desc (a descriptor of l's index.json) names to dest's
+ * repository, as distribution-spec "Push" describes: every blob first (a
+ * HEAD skips those already there; with mount_from a POST asks the registry
+ * to mount it from that repository; else an upload, -j at a time), then
+ * the manifests, children of an index before the index, and last the
+ * manifest under dest's tag (or its digest).  *pushed gets the descriptor
+ * of what the tag names (caller decrefs).
+ */
+int oci_push(struct oci_registry *r, const struct oci_source *dest, struct oci_layout *l,
+    const json_t *desc, const struct oci_push_opts *o, json_t **pushed, struct oci_err *e);
+/*
+ * What a push of desc sends: blobs gets every config and layer descriptor
+ * (repeats included), manifests every manifest and index, children before
+ * the index that names them; *top (borrowed from manifests) is the one the
+ * tag names.  An index is followed to o's platform unless o->all.
+ */
+int oci_push_plan(struct oci_layout *l, const json_t *desc, const struct oci_push_opts *o,
+    json_t *blobs, json_t *manifests, const json_t **top, struct oci_err *e);
+
+/* ------------------------------------------- archive.c, archive_write.c */
+
+/*
+ * Image archives: docker-archive:FILE[:REF] (what docker save and podman
+ * save write; REF a RepoTag or "@N") and oci-archive:FILE[:TAG] (an OCI
+ * layout as one tar, as skopeo names them).  The file name ends at the
+ * first ':', as skopeo reads it.
+ */
+enum oci_archive_kind { OCI_ARCHIVE_DOCKER, OCI_ARCHIVE_OCI };
+struct oci_archive_ref {
+	enum oci_archive_kind kind;
+	char *file;
+	char *ref;	/* REF or TAG; NULL when none */
+};
+/* 1 and *a filled when arg names an archive, 0 when it does not, -1 when it is malformed. */
+int oci_archive_parse(const char *arg, struct oci_archive_ref *a, struct oci_err *e);
+void oci_archive_ref_free(struct oci_archive_ref *a);
+/*
+ * Read the archive in one pass into l (no copy of it is made; memory stays
+ * bounded): a docker archive's layers are gzipped and their diff_ids checked
+ * against its config, and an OCI manifest written; an OCI archive's blobs
+ * are checked against their names.  Nothing gets a blob's name before the
+ * whole image is checked, and blobs the image does not use are left out.
+ * The image is tagged tag, else the archive's own tag.  *stored gets its
+ * descriptor (caller decrefs).
+ */
+int oci_archive_import(const struct oci_archive_ref *a, struct oci_layout *l, const char *tag,
+    const struct oci_platform *platform, int all, json_t **stored, struct oci_err *e);
+/*
+ * Write the image desc names in l as the archive a names: a temporary file
+ * beside it, renamed when complete.  A docker archive holds one manifest
+ * (an index is followed to platform) in Docker's classic layout, each
+ * layer an uncompressed tar checked against its diff_id; an OCI archive
+ * the whole image (with all, every platform of an index).  *written gets
+ * the descriptor of what it holds (caller decrefs).
+ */
+int oci_archive_export(struct oci_layout *l, const json_t *desc, const char *tag,
+    const struct oci_archive_ref *a, const struct oci_push_opts *o, json_t **written,
+    struct oci_err *e);
+/* The diff_id of a layer blob of l: the digest of its tar, inflated when gzip or zstd. */
+int oci_layer_diff_id(struct oci_layout *l, const char *digest, char out[OCI_DIGEST_MAX],
+    struct oci_err *e);
 
 /* ------------------------------- ns.c rootfs.c passwd.c process.c overlay.c */
 

@@ -1091,3 +1091,23 @@ out:
 	free(q.w);
 	return rc;
 }
+
+/* ---- for lib/push.c, which sends its own requests ---- */
+
+const char *
+oci_registry_base(const struct oci_registry *r)
+{
+	return r->base;
+}
+
+struct oci_auth *
+oci_registry_auth(const struct oci_registry *r)
+{
+	return r->auth;
+}
+
+const struct oci_registry_opts *
+oci_registry_options(const struct oci_registry *r)
+{
+	return &r->o;
+}

@@ -7,7 +7,7 @@ load helper
 load container_helper
 load manpages_helper
 
-PROGS="oci-commit oci-config oci-diff oci-digest oci-fetch oci-index oci-manifest oci-overlay oci-unshare oci-untar oci-whiteout"
+PROGS="oci-commit oci-config oci-diff oci-digest oci-fetch oci-index oci-manifest oci-overlay oci-push oci-unshare oci-untar oci-whiteout"
 
 @test "every program has a man page, and every man page a program" {
 	local c p n=0
@@ -90,7 +90,7 @@ PROGS="oci-commit oci-config oci-diff oci-digest oci-fetch oci-index oci-manifes
 		    fail "$prog: $stderr"
 	done
 	# and without the arguments that are needed (oci-digest and oci-unshare need none)
-	for prog in oci-commit oci-config oci-diff oci-fetch oci-index oci-manifest oci-overlay oci-untar oci-whiteout; do
+	for prog in oci-commit oci-config oci-diff oci-fetch oci-index oci-manifest oci-overlay oci-push oci-untar oci-whiteout; do
 		run -2 --separate-stderr "$prog" </dev/null
 		assert_output ""
 		[[ $stderr == "usage: $prog "* ]] || fail "$prog: $stderr"
@@ -113,6 +113,12 @@ PROGS="oci-commit oci-config oci-diff oci-digest oci-fetch oci-index oci-manifes
 
 @test "oci-fetch.1: the first example runs, with a busybox image made here" {
 	run_examples "$SRC_DIR/bin/oci-fetch.1"
+}
+
+@test "oci-push.1: the examples run against a registry started here (localhost:5000 is its address)" {
+	registry_start "$T/registry"
+	EXAMPLE_REGISTRY=$REGISTRY run_examples "$SRC_DIR/bin/oci-push.1"
+	registry_stop
 }
 
 @test "oci-untar.1: the examples run" {

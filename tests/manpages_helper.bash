@@ -67,6 +67,7 @@ example_blocks() {
 # the output the page shows where it is the same on every run (no "…",
 # no digest, no time of day).  An example that pulls from a registry is left
 # out, except `oci-fetch busybox bb`, for which busybox_image makes bb here.
+# With $EXAMPLE_REGISTRY set, "localhost:5000" in an example is that registry.
 run_examples() {
 	local page=$1 kind text cmds=() outs=() blocks=() i b=0 skip=()
 	while IFS=$'\t' read -r kind text; do
@@ -87,7 +88,7 @@ run_examples() {
 		'oci-fetch busybox bb') busybox_image bb latest >/dev/null; continue ;;
 		esac
 		echo "\$ ${cmds[$i]}"
-		if ! bash -o pipefail -c "${cmds[$i]}" </dev/null >"$T/.example-out" 2>"$T/.example-err"; then
+		if ! bash -o pipefail -c "${cmds[$i]//localhost:5000/${EXAMPLE_REGISTRY:-localhost:5000}}" </dev/null >"$T/.example-out" 2>"$T/.example-err"; then
 			cat "$T/.example-out" "$T/.example-err"
 			echo "$page: this example failed" >&2
 			return 1

@@ -193,6 +193,19 @@ check_09() {
 	assert_line "exercise 1: not yet — oci-diff --which /secret.txt"
 }
 
+check_10() {
+	local L=$1/10
+	ran "$1" 10
+	grep -q 'mounted from library/busybox' "$L/push.log"
+	grep -q 'PUT /v2/lab/hello/manifests/1 → 201' "$L/push.log"
+	run -1 grep -e 'POST ' -e 'PUT ' "$L/push2.log"
+	[ "$(oci-index "$L/mine:1" | jq -r .digest)" = "$(oci-index "$L/pulled:1" | jq -r .digest)" ]
+	[ "$(tar xOf "$L/hello.tar" manifest.json | jq -r '.[0].RepoTags[0]')" = lab/hello:1 ]
+	[ "$(oci-manifest --config "$L/loaded:1" | sha256sum)" = "$(oci-manifest --config "$L/mine:1" | sha256sum)" ]
+	grep -qx 'echo "hello from my own image"' "$L/rootfs/usr/local/bin/hello"
+}
+@test "10 builds, pushes (mounting the base layer) and pulls an image, and reads docker save's format" { both check_10; }
+
 @test "walkthroughs/check: right answers pass, wrong and missing ones do not" {
 	export OCI_LAB=$ROOT_LAB
 	L=$ROOT_LAB/01

@@ -23,42 +23,11 @@ trap cleanup EXIT
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# ---- the image: an OCI layout made by hand, one layer per /usr directory
-mkdir -p "$W/src/blobs/sha256"
-echo '{"imageLayoutVersion":"1.0.0"}' >"$W/src/oci-layout"
-layers= diffids=
-for dir in /usr/include /usr/bin /usr/libexec; do
-	tar -C / -cf - "${dir#/}" 2>/dev/null | tee >(sha256sum | cut -c1-64 >"$W/diffid") |
-		gzip -1 >"$W/layer"
-	wait
-	hex=$(sha256sum "$W/layer" | cut -c1-64)
-	size=$(stat -c %s "$W/layer")
-	mv "$W/layer" "$W/src/blobs/sha256/$hex"
-	layers="$layers${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$hex\",\"size\":$size}"
-	diffids="$diffids${diffids:+,}\"sha256:$(cat "$W/diffid")\""
-done
-put() {	# put FILE -> "digest size" of the blob it becomes
-	local hex
-	hex=$(sha256sum "$1" | cut -c1-64)
-	mv "$1" "$W/src/blobs/sha256/$hex"
-	echo "sha256:$hex $(stat -c %s "$W/src/blobs/sha256/$hex")"
-}
-printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
-	"$diffids" >"$W/config"
-read -r cdigest csize < <(put "$W/config")
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[%s]}' \
-	"$cdigest" "$csize" "$layers" >"$W/manifest"
-read -r mdigest msize < <(put "$W/manifest")
-printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"bench"}}]}' \
-	"$mdigest" "$msize" >"$W/src/index.json"
-total=$(du -sm "$W/src/blobs" | cut -f1)
-
-# ---- a loopback registry, seeded by skopeo (registry_start from the test helper)
-bats_require_minimum_version() { :; }
-bats_load_library() { :; }
-load() { :; }
-. "$TESTS_DIR/helper.bash"
-registry_start "$W/registry" >/dev/null
+# ---- the image (tests/bench/image.bash), on a loopback registry seeded by skopeo
+. "$TESTS_DIR/bench/image.bash"
+bench_image "$W/src" bench
+total=$BENCH_MB
+bench_registry "$W/registry"
 REG_PID=$REGISTRY_PID
 port=${REGISTRY##*:}
 skopeo copy -q --policy "$SKOPEO_POLICY" --dest-tls-verify=false oci:"$W/src:bench" \

@@ -1,14 +1,17 @@
 /*
  * tests/fuzz/fuzz.c — libFuzzer entry points for the parsers that read
  * untrusted bytes: documents, descriptor lines, IMAGE arguments, digests,
- * registries.conf.  One is chosen at build time with -DFUZZ_doc, -DFUZZ_desc,
- * -DFUZZ_ref, -DFUZZ_digest or -DFUZZ_regconf; `make fuzz` builds them all
- * into build/fuzz/ with clang
+ * registries.conf and image archives.  One is chosen at build time with
+ * -DFUZZ_doc, -DFUZZ_desc, -DFUZZ_ref, -DFUZZ_digest, -DFUZZ_regconf or
+ * -DFUZZ_archive; `make fuzz` builds them all into build/fuzz/ with clang
  * (not part of `make check`).  Run one: build/fuzz/doc -max_total_time=60
  */
-#define _GNU_SOURCE	/* fmemopen */
+#define _GNU_SOURCE	/* fmemopen, memfd_create */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "oci.h"
 
@@ -92,8 +95,28 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			oci_regconf_free(&c);
 		}
 	}
+#elif defined(FUZZ_archive)
+	{
+		/* The bytes as a docker archive (odd first byte) or an OCI archive, into one layout. */
+		static struct oci_layout *l;
+		struct oci_archive_ref a = { data[0] & 1 ? OCI_ARCHIVE_DOCKER : OCI_ARCHIVE_OCI, NULL, NULL };
+		char path[64];
+		json_t *stored;
+		int fd = memfd_create("archive", 0);
+
+		if (l == NULL && oci_layout_create("build/fuzz/archive-layout", &l, &e) < 0)
+			abort();
+		if (fd >= 0 && size > 0 && write(fd, data, size) == (ssize_t)size) {
+			snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+			a.file = path;
+			if (oci_archive_import(&a, l, NULL, NULL, data[0] & 2, &stored, &e) == 0)
+				json_decref(stored);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 #else
-#error "build with -DFUZZ_doc, -DFUZZ_desc, -DFUZZ_ref, -DFUZZ_digest or -DFUZZ_regconf"
+#error "build with -DFUZZ_doc, -DFUZZ_desc, -DFUZZ_ref, -DFUZZ_digest, -DFUZZ_regconf or -DFUZZ_archive"
 #endif
 	free(s);
 	return 0;

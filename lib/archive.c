@@ -1,0 +1,932 @@
+/*
+ * lib/archive.c — an image archive becomes an image in a layout.
+ *
+ * Two kinds of archive, both a tar (maybe compressed) read in one pass:
+ *
+ *   docker-archive:FILE[:REF]  what `docker save` and `podman save` write:
+ *       manifest.json  [{"Config":"<hex>.json","RepoTags":["busybox:latest"],
+ *                        "Layers":["<id>/layer.tar", …]}]   one entry per image
+ *       the config, and each layer as an uncompressed tar (classic), or all of
+ *       them under blobs/sha256/ beside an OCI index.json (Docker 25 and later)
+ *   oci-archive:FILE[:TAG]     an OCI image layout as one tar (skopeo's oci-archive:)
+ *
+ * A tar can only be read in order, and manifest.json (which says what the
+ * files are) usually comes last.  So every file is taken as it comes: small
+ * ones (up to OCI_DOC_MAX, at most ARCHIVE_DOCS_MAX in all) are kept in
+ * memory; a docker layer is gzip-compressed into a blob while both its tar
+ * (its diff_id) and the gzip bytes (its digest) are hashed; an OCI blob is
+ * written as it is and checked against its name.  No blob gets its name
+ * until the end, when the image has been checked whole: the config's
+ * diff_ids against the layers, every blob a manifest names present with its
+ * size.  Files that the image does not use are thrown away.  Archive names
+ * are only keys: nothing is ever created by a name from the archive.
+ */
+#define _GNU_SOURCE	/* asprintf, strndup */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <isa-l/igzip_lib.h>
+
+#include "oci.h"
+
+#define ARCHIVE_DOCS_MAX (64 * 1024 * 1024)	/* documents kept in memory, in all */
+#define ARCHIVE_FILES_MAX 4096			/* files of an archive we keep track of */
+#define LINK_DEPTH 8
+
+/* One file of the archive. */
+struct member {
+	char *name;		/* normalised: no "./", no trailing "/" */
+	char *link;		/* a symlink or hard link: the member it stands for */
+	char *mem;		/* a document's bytes (NUL-terminated), or NULL */
+	size_t len;
+	struct oci_blob_writer *w;	/* a blob waiting for its name, or NULL */
+	char digest[OCI_DIGEST_MAX];	/* of the blob as stored */
+	char diff_id[OCI_DIGEST_MAX];	/* a docker layer: of the tar as the archive had it */
+	uint64_t size;			/* of the blob as stored */
+	int layer;			/* a docker layer that we compressed */
+	enum oci_compression comp;	/* as the archive has it */
+	int used;
+};
+
+struct reader {
+	enum oci_archive_kind kind;
+	struct oci_layout *l;
+	struct member *m;
+	size_t n;
+	size_t docs;		/* bytes kept in memory */
+};
+
+int
+oci_archive_parse(const char *arg, struct oci_archive_ref *a, struct oci_err *e)
+{
+	const char *rest, *colon;
+
+	memset(a, 0, sizeof *a);
+	if (strncmp(arg, "docker-archive:", 15) == 0) {
+		a->kind = OCI_ARCHIVE_DOCKER;
+		rest = arg + 15;
+	} else if (strncmp(arg, "oci-archive:", 12) == 0) {
+		a->kind = OCI_ARCHIVE_OCI;
+		rest = arg + 12;
+	} else {
+		return 0;
+	}
+	/* As skopeo reads it: the file name ends at the first ':'. */
+	colon = strchr(rest, ':');
+	a->file = colon ? strndup(rest, colon - rest) : strdup(rest);
+	a->ref = colon && colon[1] ? strdup(colon + 1) : NULL;
+	if (a->file == NULL || (colon && colon[1] && a->ref == NULL)) {
+		oci_archive_ref_free(a);
+		return oci_fail(e, "out of memory");
+	}
+	if (a->file[0] == '\0') {
+		oci_archive_ref_free(a);
+		return oci_fail(e, "%s: no file name", arg);
+	}
+	return 1;
+}
+
+void
+oci_archive_ref_free(struct oci_archive_ref *a)
+{
+	free(a->file);
+	free(a->ref);
+	a->file = a->ref = NULL;
+}
+
+/* ---- names ---- */
+
+/*
+ * A path inside the archive, made plain: "./a//b/" -> "a/b".  A ".." goes
+ * up a level when up is set (a link's target) and is refused otherwise (a
+ * member's own name: no file of an image archive has a reason for one).
+ * NULL when the path is absolute or would climb out of the archive; *why
+ * says which.
+ */
+static char *
+plain_path(const char *raw, int up, const char **why)
+{
+	char *out = malloc(strlen(raw) + 1), *q = out;
+	const char *p = raw;
+	size_t n;
+
+	*why = "out of memory";
+	if (out == NULL)
+		return NULL;
+	if (*p == '/') {
+		*why = "an absolute name";
+		goto refuse;
+	}
+	while (*p) {
+		n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			*why = up ? "outside the archive" : "a name with \"..\"";
+			if (!up || q == out)
+				goto refuse;
+			while (q > out && q[-1] != '/')
+				q--;
+			if (q > out)
+				q--;
+		} else if (n > 0 && !(n == 1 && p[0] == '.')) {
+			if (q > out)
+				*q++ = '/';
+			memmove(q, p, n);
+			q += n;
+		}
+		p += n;
+		p += strspn(p, "/");
+	}
+	*q = '\0';
+	return out;
+refuse:
+	free(out);
+	return NULL;
+}
+
+/* A member's name, made plain. */
+static char *
+clean_name(const char *raw, struct oci_err *e)
+{
+	const char *why;
+	char *name = plain_path(raw, 0, &why);
+
+	if (name == NULL)
+		oci_fail(e, "archive member \"%s\": %s", oci_printable(raw), why);
+	return name;
+}
+
+/* A symlink's target, read from the member's directory; NULL when it leads out of the archive. */
+static char *
+link_target(const char *name, const char *target, struct oci_err *e)
+{
+	const char *slash = strrchr(name, '/'), *why;
+	char *joined = NULL, *out = NULL;
+
+	if (target[0] != '/' && asprintf(&joined, "%.*s%s%s", slash ? (int)(slash - name) : 0, name,
+	    slash ? "/" : "", target) >= 0)
+		out = plain_path(joined, 1, &why);
+	else
+		why = target[0] == '/' ? "outside the archive" : "out of memory";
+	if (out == NULL)
+		oci_fail(e, "archive member \"%s\": a link to \"%s\", %s", oci_printable(name),
+		    oci_printable(target), why);
+	free(joined);
+	return out;
+}
+
+/* The member called name, links followed; NULL when the archive has none. */
+static struct member *
+find(struct reader *r, const char *name)
+{
+	size_t i;
+	int depth;
+
+	for (depth = 0; name && depth < LINK_DEPTH; depth++) {
+		for (i = 0; i < r->n && strcmp(r->m[i].name, name) != 0; i++)
+			;
+		if (i == r->n)
+			return NULL;
+		if (r->m[i].link == NULL)
+			return &r->m[i];
+		name = r->m[i].link;
+	}
+	return NULL;
+}
+
+/* ---- taking the files as they come ---- */
+
+static struct member *
+add(struct reader *r, char *name, struct oci_err *e)
+{
+	struct member *m;
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->m[i].name, name) == 0) {
+			oci_fail(e, "archive member \"%s\" appears twice", oci_printable(name));
+			free(name);
+			return NULL;
+		}
+	if (r->n == ARCHIVE_FILES_MAX) {
+		oci_fail(e, "more than %d files in the archive", ARCHIVE_FILES_MAX);
+		free(name);
+		return NULL;
+	}
+	if ((m = realloc(r->m, (r->n + 1) * sizeof *m)) == NULL) {
+		free(name);
+		oci_fail(e, "out of memory");
+		return NULL;
+	}
+	r->m = m;
+	m = &r->m[r->n++];
+	memset(m, 0, sizeof *m);
+	m->name = name;
+	return m;
+}
+
+/* "blobs/sha256/<hex>": the digest it names, checked; else "". */
+static void
+blob_name(const char *name, char digest[OCI_DIGEST_MAX])
+{
+	struct oci_err ignored;
+	const char *alg;
+
+	digest[0] = '\0';
+	if (strncmp(name, "blobs/", 6) != 0 || (alg = strchr(name + 6, '/')) == NULL ||
+	    (size_t)(alg - name - 6) > 16)
+		return;
+	snprintf(digest, OCI_DIGEST_MAX, "%.*s:%s", (int)(alg - name - 6), name + 6, alg + 1);
+	if (oci_digest_check(digest, NULL, &ignored) < 0)
+		digest[0] = '\0';
+}
+
+/*
+ * A gzip stream into a blob writer, hashed on the way (the blob's digest).
+ * ISA-L's igzip at level 1, as fast as the tar comes; its gzip header has no
+ * time and no name, so the same tar always makes the same blob.
+ */
+struct gz {
+	struct isal_zstream z;
+	unsigned char out[OCI_IO_CHUNK];
+	unsigned char *level_buf;
+	struct oci_blob_writer *w;
+	struct oci_hash *h;
+};
+
+static int
+gz_open(struct gz *g, struct oci_blob_writer *w)
+{
+	isal_deflate_init(&g->z);
+	g->z.gzip_flag = IGZIP_GZIP;
+	g->z.level = 1;
+	g->z.level_buf_size = ISAL_DEF_LVL1_DEFAULT;
+	g->z.level_buf = g->level_buf = malloc(ISAL_DEF_LVL1_DEFAULT);
+	g->h = oci_hash_new(OCI_SHA256);
+	g->w = w;
+	return g->level_buf && g->h ? 0 : -1;
+}
+
+static int
+gz_put(struct gz *g, const void *buf, size_t n, int last, struct oci_err *e)
+{
+	size_t made;
+
+	g->z.next_in = (uint8_t *)buf;
+	g->z.avail_in = (uint32_t)n;
+	g->z.end_of_stream = (uint16_t)last;
+	do {
+		g->z.next_out = g->out;
+		g->z.avail_out = sizeof g->out;
+		if (isal_deflate(&g->z) != COMP_OK)
+			return oci_fail(e, "gzip: deflate failed");
+		made = sizeof g->out - g->z.avail_out;
+		oci_hash_update(g->h, g->out, made);
+		if (made > 0 && oci_blob_writer_write(g->w, g->out, made, e) < 0)
+			return -1;
+	} while (g->z.avail_in > 0 || g->z.avail_out == 0 ||
+	    (last && g->z.internal_state.state != ZSTATE_END));
+	return 0;
+}
+
+/* Read up to cap bytes of the current member into buf; the count, or -1. */
+static ssize_t
+read_full(struct archive *a, void *buf, size_t cap)
+{
+	size_t got = 0;
+	la_ssize_t k;
+
+	while (got < cap && (k = archive_read_data(a, (char *)buf + got, cap - got)) > 0)
+		got += (size_t)k;
+	return k < 0 ? -1 : (ssize_t)got;
+}
+
+/*
+ * A regular file.  A docker layer (in a docker archive, a file that is a
+ * tar) is gzipped into a blob; another OCI blob is stored as it is; a small
+ * file is kept in memory (and stored too when it is an OCI blob); anything
+ * else is read past.  A blobs/<alg>/<hex> name must be what its bytes hash to.
+ */
+static int
+take_file(struct reader *r, struct archive *a, struct member *m, int64_t size,
+    struct oci_err *e)
+{
+	unsigned char *buf = malloc(OCI_IO_CHUNK);
+	char named[OCI_DIGEST_MAX];
+	struct oci_hash *raw = NULL;
+	struct gz *g = NULL;
+	enum oci_alg alg = OCI_SHA256;
+	int rc = -1, keep;
+	ssize_t k;
+
+	blob_name(m->name, named);
+	if (named[0])
+		oci_digest_check(named, &alg, e);	/* checked by blob_name */
+	if (buf == NULL || (raw = oci_hash_new(alg)) == NULL) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	if ((k = read_full(a, buf, OCI_IO_CHUNK)) < 0)
+		goto bad_read;
+	/* tar's magic "ustar" at offset 257 (POSIX and GNU alike) */
+	m->layer = r->kind == OCI_ARCHIVE_DOCKER && k >= 263 && memcmp(buf + 257, "ustar", 5) == 0;
+	m->comp = k >= 4 && memcmp(buf, "\x1f\x8b", 2) == 0 ? OCI_COMP_GZIP :
+	    k >= 4 && memcmp(buf, "\x28\xb5\x2f\xfd", 4) == 0 ? OCI_COMP_ZSTD : OCI_COMP_NONE;
+	/* Docker 25 and later may keep a layer compressed, as an OCI blob; classic layers are plain tars. */
+	if (r->kind == OCI_ARCHIVE_DOCKER && m->comp != OCI_COMP_NONE && !named[0]) {
+		oci_fail(e, "archive member %s: compressed; docker save writes each layer as a plain tar",
+		    oci_printable(m->name));
+		goto out;
+	}
+	keep = !m->layer && size >= 0 && size <= OCI_DOC_MAX && r->docs + (size_t)size <= ARCHIVE_DOCS_MAX;
+	if (keep) {
+		if ((m->mem = malloc((size_t)size + 1)) == NULL) {
+			oci_fail(e, "out of memory");
+			goto out;
+		}
+		memcpy(m->mem, buf, (size_t)k);
+		m->len = (size_t)k;
+		if ((size_t)k < (size_t)size) {
+			if ((k = read_full(a, m->mem + m->len, (size_t)size - m->len)) < 0)
+				goto bad_read;
+			m->len += (size_t)k;
+		}
+		m->mem[m->len] = '\0';
+		r->docs += m->len;
+	}
+	if (!keep && !m->layer && !named[0] && r->kind == OCI_ARCHIVE_DOCKER)
+		goto done;	/* not a layer, too big for a document: read past it */
+	if ((keep && (named[0] || r->kind == OCI_ARCHIVE_OCI)) || !keep)
+		if (oci_blob_writer_new(r->l, m->layer ? OCI_SHA256 : alg, &m->w, e) < 0)
+			goto out;
+	if (m->layer && ((g = calloc(1, sizeof *g)) == NULL || gz_open(g, m->w) < 0)) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	if (keep) {
+		oci_hash_update(raw, m->mem, m->len);
+		m->size = m->len;
+		if (m->w && oci_blob_writer_write(m->w, m->mem, m->len, e) < 0)
+			goto out;
+	} else {
+		/* streamed: the first chunk is in buf already */
+		while (k > 0) {
+			oci_hash_update(raw, buf, (size_t)k);
+			m->size += (uint64_t)k;
+			if (m->layer ? gz_put(g, buf, (size_t)k, 0, e) < 0 :
+			    oci_blob_writer_write(m->w, buf, (size_t)k, e) < 0)
+				goto out;
+			if ((k = read_full(a, buf, OCI_IO_CHUNK)) < 0)
+				goto bad_read;
+		}
+	}
+	oci_hash_final(raw, m->layer ? m->diff_id : m->digest);
+	if (m->layer) {
+		if (gz_put(g, NULL, 0, 1, e) < 0)
+			goto out;
+		oci_hash_final(g->h, m->digest);
+		m->size = oci_hash_size(g->h);	/* isal's total_out is 32 bits */
+	}
+	if (named[0] && strcmp(named, m->layer ? m->diff_id : m->digest) != 0) {
+		oci_fail(e, "archive member %s: its bytes are %s", oci_printable(m->name),
+		    m->layer ? m->diff_id : m->digest);
+		goto out;
+	}
+done:
+	rc = 0;
+	goto out;
+bad_read:
+	oci_fail(e, "archive member %s: %s", oci_printable(m->name), archive_error_string(a));
+out:
+	if (g) {
+		oci_hash_free(g->h);
+		free(g->level_buf);
+		free(g);
+	}
+	oci_hash_free(raw);
+	free(buf);
+	return rc;
+}
+
+static int
+take(struct reader *r, struct archive *a, struct archive_entry *ent, struct oci_err *e)
+{
+	const char *raw = archive_entry_pathname(ent), *target;
+	struct member *m;
+	char *name;
+
+	if (raw == NULL)
+		return oci_fail(e, "an archive member without a name");
+	if ((name = clean_name(raw, e)) == NULL)
+		return -1;
+	if (archive_entry_filetype(ent) == AE_IFDIR || name[0] == '\0') {
+		free(name);
+		return 0;
+	}
+	if ((m = add(r, name, e)) == NULL)
+		return -1;
+	if ((target = archive_entry_hardlink(ent))) {
+		/* a hard link names another member from the top */
+		if ((m->link = clean_name(target, e)) == NULL)
+			return -1;
+		return 0;
+	}
+	switch (archive_entry_filetype(ent)) {
+	case AE_IFLNK:
+		if ((target = archive_entry_symlink(ent)) == NULL)
+			return oci_fail(e, "archive member %s: a symlink without a target",
+			    oci_printable(m->name));
+		m->link = link_target(m->name, target, e);
+		return m->link ? 0 : -1;
+	case AE_IFREG:
+		return take_file(r, a, m, archive_entry_size(ent), e);
+	default:
+		return oci_fail(e, "archive member %s: not a file, a directory or a link",
+		    oci_printable(m->name));
+	}
+}
+
+static void
+reader_free(struct reader *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		free(r->m[i].name);
+		free(r->m[i].link);
+		free(r->m[i].mem);
+		oci_blob_writer_abort(r->m[i].w);
+	}
+	free(r->m);
+}
+
+/* Give the blobs the image uses their names; the others are thrown away. */
+static int
+commit_used(struct reader *r, struct oci_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		struct member *m = &r->m[i];
+		if (!m->used || m->w == NULL)
+			continue;
+		if (oci_blob_writer_commit(m->w, m->digest, (int64_t)m->size, NULL, e) < 0) {
+			m->w = NULL;
+			return oci_context(e, "archive member %s", oci_printable(m->name));
+		}
+		m->w = NULL;
+	}
+	return 0;
+}
+
+/* ---- docker-archive ---- */
+
+/* Does RepoTag tag name the image ref names ("busybox" is docker.io/library/busybox:latest)? */
+static int
+same_image(const char *tag, const char *ref)
+{
+	struct oci_source a, b;
+	struct oci_err ignored;
+	int same;
+
+	if (strcmp(tag, ref) == 0)
+		return 1;
+	if (oci_source_parse(tag, &a, &ignored) < 0)
+		return 0;
+	if (oci_source_parse(ref, &b, &ignored) < 0) {
+		oci_source_free(&a);
+		return 0;
+	}
+	same = strcmp(a.registry, b.registry) == 0 && strcmp(a.repo, b.repo) == 0 &&
+	    a.tag && b.tag && strcmp(a.tag, b.tag) == 0;
+	oci_source_free(&a);
+	oci_source_free(&b);
+	return same;
+}
+
+/* The entry of manifest.json that ref picks ("@N", or a RepoTag); the only one without ref. */
+static const json_t *
+pick_image(const json_t *list, const char *ref, struct oci_err *e)
+{
+	const json_t *img, *t;
+	char names[600] = "";
+	size_t i, j, len = 0;
+	char *end;
+	long n;
+
+	if (!json_is_array(list) || json_array_size(list) == 0) {
+		oci_fail(e, "manifest.json: not a list of images");
+		return NULL;
+	}
+	if (ref == NULL && json_array_size(list) == 1)
+		return json_array_get(list, 0);
+	if (ref && ref[0] == '@') {
+		n = strtol(ref + 1, &end, 10);
+		if (ref[1] == '\0' || *end != '\0' || n < 0 || (size_t)n >= json_array_size(list)) {
+			oci_fail(e, "manifest.json has images @0 to @%zu, not %s",
+			    json_array_size(list) - 1, ref);
+			return NULL;
+		}
+		return json_array_get(list, (size_t)n);
+	}
+	json_array_foreach(list, i, img) {
+		json_array_foreach(json_object_get(img, "RepoTags"), j, t) {
+			if (ref && json_is_string(t) && same_image(json_string_value(t), ref))
+				return img;
+			if (json_is_string(t) && len < sizeof names - 1)
+				len += (size_t)snprintf(names + len, sizeof names - len, "%s%s",
+				    len ? ", " : "", oci_printable(json_string_value(t)));
+		}
+		if (json_array_size(json_object_get(img, "RepoTags")) == 0 && len < sizeof names - 1)
+			len += (size_t)snprintf(names + len, sizeof names - len, "%s@%zu",
+			    len ? ", " : "", i);
+	}
+	if (ref)
+		oci_fail(e, "no image %s in the archive; it has %s", oci_printable(ref), names);
+	else
+		oci_fail(e, "the archive holds %zu images; name one (FILE:REF, REF a RepoTag or @N): %s",
+		    json_array_size(list), names);
+	return NULL;
+}
+
+/* A file manifest.json names, as a path inside the archive. */
+static struct member *
+named_member(struct reader *r, const json_t *v, const char *what, struct oci_err *e)
+{
+	const char *s = json_string_value(v);
+	struct member *m;
+	char *name;
+
+	if (s == NULL) {
+		oci_fail(e, "manifest.json: %s is not a file name", what);
+		return NULL;
+	}
+	if ((name = clean_name(s, e)) == NULL)
+		return NULL;
+	m = find(r, name);
+	if (m == NULL)
+		oci_fail(e, "manifest.json: %s \"%s\" is not in the archive", what, oci_printable(s));
+	free(name);
+	return m;
+}
+
+static int
+docker_image(struct reader *r, const char *ref, json_t **stored, char **repotag,
+    struct oci_err *e)
+{
+	struct member *mf = find(r, "manifest.json"), *cm, *lm;
+	json_t *list = NULL, *config = NULL, *layers = NULL, *manifest = NULL;
+	const json_t *img, *diff_ids, *v;
+	char *mbuf = NULL, cdigest[OCI_DIGEST_MAX], mdigest[OCI_DIGEST_MAX], what[32];
+	size_t i;
+	int rc = -1;
+
+	if (mf == NULL || mf->mem == NULL)
+		return oci_fail(e, "no manifest.json in the archive: not what docker save writes");
+	if ((list = json_loadb(mf->mem, mf->len, 0, NULL)) == NULL) {
+		oci_fail(e, "manifest.json: not JSON");
+		goto out;
+	}
+	if ((img = pick_image(list, ref, e)) == NULL)
+		goto out;
+	v = json_array_get(json_object_get(img, "RepoTags"), 0);
+	*repotag = json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+
+	/* The config: the image's own account of its layers (rootfs.diff_ids). */
+	if ((cm = named_member(r, json_object_get(img, "Config"), "Config", e)) == NULL)
+		goto out;
+	if (cm->mem == NULL || cm->layer ||
+	    (config = json_loadb(cm->mem, cm->len, 0, NULL)) == NULL ||
+	    !json_is_array(diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids"))) {
+		oci_fail(e, "config %s: not an image config with rootfs.diff_ids", oci_printable(cm->name));
+		goto out;
+	}
+	cm->used = 1;
+	if (!json_is_array(json_object_get(img, "Layers")) ||
+	    json_array_size(json_object_get(img, "Layers")) != json_array_size(diff_ids)) {
+		oci_fail(e, "manifest.json names %zu layers, but the config has %zu diff_ids",
+		    json_array_size(json_object_get(img, "Layers")), json_array_size(diff_ids));
+		goto out;
+	}
+	if ((layers = json_array()) == NULL)
+		goto oom;
+	json_array_foreach(json_object_get(img, "Layers"), i, v) {
+		const char *want = json_string_value(json_array_get(diff_ids, i));
+		snprintf(what, sizeof what, "layer %zu", i + 1);
+		if ((lm = named_member(r, v, what, e)) == NULL)
+			goto out;
+		if (!lm->layer && (lm->w == NULL || lm->comp == OCI_COMP_NONE)) {
+			oci_fail(e, "layer %s: not a tar layer", oci_printable(lm->name));
+			goto out;
+		}
+		if (lm->layer && (want == NULL || strcmp(want, lm->diff_id) != 0)) {
+			oci_fail(e, "layer %s: its diff_id is %s, but the config says %s",
+			    oci_printable(lm->name), lm->diff_id, want ? oci_printable(want) : "nothing");
+			goto out;
+		}
+		lm->used = 1;
+		if (json_array_append_new(layers, oci_desc_new(lm->comp == OCI_COMP_ZSTD ?
+		    OCI_MT_LAYER_ZSTD : OCI_MT_LAYER_GZIP, lm->digest, lm->size)) < 0)
+			goto oom;
+	}
+
+	/*
+	 * Everything checked: the blobs get their names, then the config and a
+	 * manifest.  A layer that came compressed (Docker 25's blobs) can only
+	 * be inflated to check its diff_id once it is a blob: a mismatch then
+	 * stops before the config, the manifest and the tag.
+	 */
+	if (commit_used(r, e) < 0)
+		goto out;
+	json_array_foreach(json_object_get(img, "Layers"), i, v) {
+		char got[OCI_DIGEST_MAX];
+		const char *want = json_string_value(json_array_get(diff_ids, i));
+		if ((lm = named_member(r, v, "layer", e)) == NULL)
+			goto out;
+		if (lm->layer)
+			continue;
+		if (oci_layer_diff_id(r->l, lm->digest, got, e) < 0)
+			goto out;
+		if (strcmp(got, want) != 0) {
+			oci_fail(e, "layer %s: its diff_id is %s, but the config says %s",
+			    oci_printable(lm->name), got, oci_printable(want));
+			goto out;
+		}
+	}
+	if (oci_blob_put(r->l, cm->mem, cm->len, cdigest, e) < 0)
+		goto out;
+	manifest = json_pack("{si ss s{ss ss sI} sO}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST,
+	    "config", "mediaType", OCI_MT_CONFIG, "digest", cdigest, "size", (json_int_t)cm->len,
+	    "layers", layers);
+	if (manifest == NULL || (mbuf = json_dumps(manifest, JSON_COMPACT)) == NULL)
+		goto oom;
+	if (oci_blob_put(r->l, mbuf, strlen(mbuf), mdigest, e) < 0)
+		goto out;
+	oci_say("%s: config %s and %zu layers (gzipped, diff_ids checked) → manifest %s",
+	    oci_printable(*repotag ? *repotag : "the image"), oci_short(cdigest),
+	    json_array_size(layers), oci_short(mdigest));
+	*stored = oci_desc_new(OCI_MT_MANIFEST, mdigest, strlen(mbuf));
+	rc = 0;
+	goto out;
+oom:
+	oci_fail(e, "out of memory");
+out:
+	free(mbuf);
+	json_decref(manifest);
+	json_decref(layers);
+	json_decref(config);
+	json_decref(list);
+	return rc;
+}
+
+/* ---- oci-archive ---- */
+
+/* A blob the image uses: present, with the size its descriptor says; marked used. */
+static struct member *
+use_blob(struct reader *r, const json_t *desc, struct oci_err *e)
+{
+	struct oci_desc d;
+	struct member *m;
+	char name[OCI_DIGEST_MAX + 8];
+
+	if (oci_desc_parse(desc, &d, e) < 0)
+		return NULL;
+	snprintf(name, sizeof name, "blobs/%.*s/%s", (int)strcspn(d.digest, ":"), d.digest,
+	    oci_digest_hex(d.digest));
+	if ((m = find(r, name)) == NULL || m->w == NULL) {
+		oci_fail(e, "%s %s is not in the archive", oci_media_short(d.media_type), d.digest);
+		return NULL;
+	}
+	if (d.size >= 0 && m->size != (uint64_t)d.size) {
+		oci_fail(e, "%s %s: %llu bytes, but its descriptor says %lld", oci_media_short(d.media_type),
+		    d.digest, (unsigned long long)m->size, (long long)d.size);
+		return NULL;
+	}
+	m->used = 1;
+	return m;
+}
+
+/*
+ * Mark what desc needs (through indexes: every platform with all, else the
+ * platform's).  *top gets a copy of the descriptor the tag will name;
+ * manifests gets each manifest, for the diff_id check.
+ */
+static int
+use_image(struct reader *r, const json_t *desc, const struct oci_platform *platform, int all,
+    int depth, json_t **top, json_t *manifests, struct oci_err *e)
+{
+	struct oci_platform host;
+	struct member *m;
+	json_t *doc = NULL, *v;
+	enum oci_kind kind;
+	size_t i;
+	int rc = -1;
+
+	if (depth > 8)
+		return oci_fail(e, "indexes nested too deep");
+	if ((m = use_blob(r, desc, e)) == NULL)
+		return -1;
+	if (m->mem == NULL)
+		return oci_fail(e, "document %s: larger than %d bytes", m->digest, OCI_DOC_MAX);
+	if (oci_doc_parse(m->mem, m->len, json_string_value(json_object_get(desc, "mediaType")),
+	    &doc, &kind, e) < 0)
+		return -1;
+	if (kind == OCI_KIND_INDEX && !all) {
+		if (platform == NULL)
+			oci_platform_host(&host);
+		if ((v = (json_t *)oci_platform_pick(doc, platform ? platform : &host, e)) == NULL)
+			goto out;
+		m->used = 0;	/* only the platform's manifest is kept */
+		rc = use_image(r, v, platform, all, depth + 1, top, manifests, e);
+		goto out;
+	}
+	if (kind == OCI_KIND_INDEX) {
+		json_array_foreach(json_object_get(doc, "manifests"), i, v)
+			if (use_image(r, v, platform, all, depth + 1, top, manifests, e) < 0)
+				goto out;
+	} else {
+		if (use_blob(r, json_object_get(doc, "config"), e) == NULL)
+			goto out;
+		json_array_foreach(json_object_get(doc, "layers"), i, v)
+			if (use_blob(r, v, e) == NULL)
+				goto out;
+		if (json_array_append(manifests, doc) < 0) {
+			oci_fail(e, "out of memory");
+			goto out;
+		}
+	}
+	json_decref(*top);
+	if ((*top = json_deep_copy(desc)) == NULL) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(doc);
+	return rc;
+}
+
+/*
+ * image-spec config.md: the config's rootfs.diff_ids are the digests of the
+ * layers' tars, in order.  A compressed layer must be inflated to learn
+ * that, so this is done once the blobs have their names; a mismatch stops
+ * before index.json names the image.
+ */
+static int
+check_diff_ids(struct reader *r, const json_t *manifest, struct oci_err *e)
+{
+	struct oci_desc cd, ld;
+	struct member *cm;
+	json_t *config = NULL, *v;
+	const json_t *diff_ids;
+	char got[OCI_DIGEST_MAX], name[OCI_DIGEST_MAX + 16];
+	const char *want;
+	size_t i;
+	int rc = -1;
+
+	if (oci_desc_parse(json_object_get(manifest, "config"), &cd, e) < 0)
+		return -1;
+	snprintf(name, sizeof name, "blobs/%.*s/%s", (int)strcspn(cd.digest, ":"), cd.digest,
+	    oci_digest_hex(cd.digest));
+	if ((cm = find(r, name)) == NULL || cm->mem == NULL ||
+	    (config = json_loadb(cm->mem, cm->len, 0, NULL)) == NULL) {
+		oci_fail(e, "config %s: not JSON of at most %d bytes", cd.digest, OCI_DOC_MAX);
+		goto out;
+	}
+	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	if (json_array_size(diff_ids) != json_array_size(json_object_get(manifest, "layers"))) {
+		oci_fail(e, "config %s has %zu diff_ids for %zu layers", oci_short(cd.digest),
+		    json_array_size(diff_ids), json_array_size(json_object_get(manifest, "layers")));
+		goto out;
+	}
+	json_array_foreach(json_object_get(manifest, "layers"), i, v) {
+		want = json_string_value(json_array_get(diff_ids, i));
+		if (oci_desc_parse(v, &ld, e) < 0 || oci_layer_diff_id(r->l, ld.digest, got, e) < 0)
+			goto out;
+		if (want == NULL || strcmp(want, got) != 0) {
+			oci_fail(e, "layer %s: its diff_id is %s, but the config says %s",
+			    ld.digest, got, want ? oci_printable(want) : "nothing");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(config);
+	return rc;
+}
+
+static int
+oci_image(struct reader *r, const char *tag, const struct oci_platform *platform, int all,
+    json_t **stored, char **reftag, struct oci_err *e)
+{
+	struct member *im = find(r, "index.json"), *lm = find(r, "oci-layout");
+	struct oci_ref ref = { 0 };
+	json_t *index = NULL, *desc = NULL, *top = NULL, *manifests, *v;
+	size_t i;
+	int rc = -1;
+
+	if (im == NULL || im->mem == NULL || lm == NULL || lm->mem == NULL)
+		return oci_fail(e, "no index.json and oci-layout in the archive: not an OCI layout");
+	if ((manifests = json_array()) == NULL)
+		return oci_fail(e, "out of memory");
+	if ((index = json_loadb(im->mem, im->len, 0, NULL)) == NULL ||
+	    !json_is_array(json_object_get(index, "manifests"))) {
+		oci_fail(e, "index.json: not an image index");
+		goto out;
+	}
+	ref.tag = (char *)tag;
+	if (oci_index_find(index, &ref, &desc, e) < 0)
+		goto out;
+	if (oci_desc_tag(desc) && (*reftag = strdup(oci_desc_tag(desc))) == NULL) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	if (use_image(r, desc, platform, all, 0, &top, manifests, e) < 0 || commit_used(r, e) < 0)
+		goto out;
+	json_array_foreach(manifests, i, v)
+		if (check_diff_ids(r, v, e) < 0)
+			goto out;
+	oci_say("%zu manifests: every blob matches its name, every layer its diff_id",
+	    json_array_size(manifests));
+	json_object_del(top, "annotations");
+	*stored = top;
+	top = NULL;
+	rc = 0;
+out:
+	json_decref(top);
+	json_decref(manifests);
+	json_decref(desc);
+	json_decref(index);
+	return rc;
+}
+
+/* ---- the whole import ---- */
+
+int
+oci_archive_import(const struct oci_archive_ref *ar, struct oci_layout *l, const char *tag,
+    const struct oci_platform *platform, int all, json_t **stored, struct oci_err *e)
+{
+	struct reader r = { ar->kind, l, NULL, 0, 0 };
+	struct archive *a = archive_read_new();
+	struct archive_entry *ent;
+	char *found_tag = NULL, *colon;
+	const char *t;
+	int fd = -1, rc = -1, k;
+
+	*stored = NULL;
+	if (a == NULL)
+		return oci_fail(e, "out of memory");
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_xz(a);
+	if ((fd = open(ar->file, O_RDONLY | O_CLOEXEC)) < 0) {
+		oci_fail_errno(e, "open");
+		goto out;
+	}
+	if (archive_read_open_fd(a, fd, 256 * 1024) != ARCHIVE_OK) {
+		oci_fail(e, "%s", archive_error_string(a));
+		goto out;
+	}
+	while ((k = archive_read_next_header(a, &ent)) == ARCHIVE_OK)
+		if (take(&r, a, ent, e) < 0)
+			goto out;
+	if (k != ARCHIVE_EOF) {
+		oci_fail(e, "%s", archive_error_string(a));
+		goto out;
+	}
+	oci_say("%s: %zu files read, %zu bytes of documents kept", ar->file, r.n, r.docs);
+	if (ar->kind == OCI_ARCHIVE_DOCKER)
+		rc = docker_image(&r, ar->ref, stored, &found_tag, e);
+	else
+		rc = oci_image(&r, ar->ref, platform, all, stored, &found_tag, e);
+	if (rc < 0)
+		goto out;
+	/*
+	 * The tag: the one asked for, else the archive's own: a RepoTag's or a
+	 * full reference's tag part ("localhost/app:1" is tagged 1).
+	 */
+	t = tag;
+	if (t == NULL && found_tag) {
+		colon = strrchr(found_tag, ':');
+		t = colon && !strchr(colon, '/') ? colon + 1 : !strchr(found_tag, '/') ? found_tag : NULL;
+	}
+	if (t && *stored && (rc = oci_layout_tag(l, t, *stored, e)) == 0)
+		json_object_set_new(*stored, "annotations",
+		    json_pack("{ss}", "org.opencontainers.image.ref.name", t));
+out:
+	if (rc < 0) {
+		json_decref(*stored);
+		*stored = NULL;
+	}
+	free(found_tag);
+	reader_free(&r);
+	archive_read_free(a);
+	if (fd >= 0)
+		close(fd);
+	return rc < 0 ? oci_context(e, "%s", ar->file) : 0;
+}
