@@ -209,8 +209,11 @@ words(struct req *q, char *buf, size_t cap)
 	const char *code = json_string_value(json_object_get(first, "code"));
 	const char *msg = json_string_value(json_object_get(first, "message"));
 
-	snprintf(buf, cap, "%s%s%s%s", code || msg ? ": " : "", code ? code : "",
-	    code && msg ? " " : "", msg ? msg : "");
+	char c[64], m[300];
+
+	/* The registry's words are untrusted: no escape sequence reaches the terminal. */
+	snprintf(buf, cap, "%s%s%s%s", code || msg ? ": " : "", code ? oci_escape(c, sizeof c, code) : "",
+	    code && msg ? " " : "", msg ? oci_escape(m, sizeof m, msg) : "");
 	json_decref(doc);
 	return buf;
 }
@@ -320,6 +323,10 @@ send_req(struct pusher *p, CURL *c, struct req *q, struct oci_err *e)
 			oci_fail(e, "%s %s%s: %s%s", q->method, p->base, where, curl_easy_strerror(res),
 			    res == CURLE_PEER_FAILED_VERIFICATION ?
 			    " (--cacert FILE to trust its CA, or --insecure)" : "");
+			if (res == CURLE_OUT_OF_MEMORY && q->code == 0)
+				/* libcurl refuses a header line over 100 KiB this way */
+				return oci_fail(e, "%s %s: the registry sent a header line longer than "
+				    "libcurl accepts (100 KiB)", q->method, where);
 			switch (res) {
 			case CURLE_SSL_CONNECT_ERROR:
 			case CURLE_PEER_FAILED_VERIFICATION:

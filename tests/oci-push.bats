@@ -255,3 +255,24 @@ skopeo_digest() {
 	assert_output --partial "DIGEST_INVALID"
 	run -1 skopeo inspect --raw --tls-verify=false "docker://$PLAIN/push/bad:1"
 }
+
+# ---- an upload side that lies: exit 1 with what it did, never a crash or a hang
+
+lying_registry() {
+	push_proxy_start "$1"
+	shift
+	run timeout 120 oci-push --creds bob:s3cret "$SRC:img" "$PROXY/push/lies:1"
+	[ "$status" -eq 1 ]
+	refute_output --partial $'\033'
+	local want
+	for want in "$@"; do assert_output --partial "$want"; done
+	# Nothing was tagged.
+	run -1 skopeo inspect --raw --tls-verify=false "docker://$PLAIN/push/lies:1"
+}
+
+@test "an upload that answers 202 without a Location" { lying_registry nolocation "without a Location"; }
+@test "an upload whose Location is file:///etc/passwd" { lying_registry filelocation "Location"; }
+@test "a registry that answers 401 to every request, credentials or not" { lying_registry always401 "refused the user name or password"; }
+@test "a 1 MB header line" { lying_registry hugeheader "a header line longer than libcurl accepts"; }
+@test "an error body with terminal escapes is shown escaped" { lying_registry escapes "DENIED" "gone"; }
+@test "a manifest PUT answered with another Docker-Content-Digest" { lying_registry baddigest "the registry says it stored sha256:0000"; }
