@@ -17,7 +17,7 @@
 
 #include "oci.h"
 
-static void
+static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f,
@@ -28,6 +28,7 @@ usage(FILE *f)
 	    "       oci-fetch [options] --blob DIGEST SOURCE\n"
 	    "SOURCE is [docker://][REGISTRY/]REPO[:TAG][@DIGEST]; \"busybox\" is docker.io/library/busybox:latest\n"
 	    "       or docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]\n");
+	exit(f == stdout ? 0 : 2);
 }
 
 /* What to do in the place (a mirror or the origin) that serves the image. */

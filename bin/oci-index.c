@@ -25,7 +25,7 @@
 
 enum mode { LOOKUP, TREE, INIT, TAG, UNTAG };
 
-static void
+static void __attribute__((noreturn))
 usage(FILE *to)
 {
 	fprintf(to,

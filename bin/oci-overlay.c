@@ -23,7 +23,7 @@
 
 #include "oci.h"
 
-static void
+static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f, "usage: oci-overlay [-nqv] [-p OS/ARCH[/VARIANT]] IMAGE DIR\n"
@@ -31,6 +31,7 @@ usage(FILE *f)
 	    "       oci-overlay [-qv] -u MERGED|DIR\n"
 	    "       oci-overlay [-qv] [-p OS/ARCH[/VARIANT]] --store STORE IMAGE NAME\n"
 	    "       oci-overlay [-qv] --store STORE -u NAME | --rm NAME | --ls\n");
+	exit(f == stdout ? 0 : 2);
 }
 
 /* A layer's extraction on a terminal: one line, redrawn. */
@@ -143,15 +144,14 @@ main(int argc, char *argv[])
 			if (oci_platform_parse(optarg, &plat, &e) < 0) {
 				warnx("%s", e.msg);
 				usage(stderr);
-				return 2;
 			}
 			platform = &plat;
 			break;
 		case 'v': oci_verbose++; break;
 		case 'q': oci_quiet = 1; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout);
 		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		default: usage(stderr); return 2;
+		default: usage(stderr);
 		}
 	}
 	argc -= optind;
@@ -159,7 +159,6 @@ main(int argc, char *argv[])
 	if ((dir && (lower || upper || work || dry || unmount + rm + ls > 1 ||
 	    argc != (ls ? 0 : unmount || rm ? 1 : 2))) || (!dir && (rm || ls))) {
 		usage(stderr);
-		return 2;
 	}
 	if (!oci_quiet && !oci_verbose && isatty(STDERR_FILENO))
 		shown = &progress;	/* progress only for people at a terminal */
@@ -176,7 +175,6 @@ main(int argc, char *argv[])
 	    (!unmount && lower && argc != 1) || (!unmount && !lower && argc != 2) ||
 	    (!lower && (upper || work)) || (!upper != !work) || (lower && lower[0] == '\0')) {
 		usage(stderr);
-		return 2;
 	}
 
 	if (unmount) {

@@ -23,12 +23,13 @@
 
 #include "oci.h"
 
-static void
+static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f, "usage: oci-unshare [-mnpqruv] [--] [CMD [ARG...]]\n"
 	    "       oci-unshare --rootfs DIR [--image IMAGE] [-e K=V]... [--network none|host]\n"
 	    "                   [--userns remap|host] [-qv] [--] [CMD [ARG...]]\n");
+	exit(f == stdout ? 0 : 2);
 }
 
 /* A container id as docker shows one: 12 hex digits. */
@@ -122,7 +123,6 @@ main(int argc, char *argv[])
 			if (!strchr(optarg, '=')) {
 				warnx("--env %s: give NAME=VALUE", optarg);
 				usage(stderr);
-				return 2;
 			}
 			if ((env = realloc(env, (nenv + 2) * sizeof *env)) == NULL)
 				err(1, "--env");
@@ -133,7 +133,6 @@ main(int argc, char *argv[])
 			if (strcmp(optarg, "host") != 0 && strcmp(optarg, "none") != 0) {
 				warnx("--network %s: none (the default) or host", optarg);
 				usage(stderr);
-				return 2;
 			}
 			hostnet = strcmp(optarg, "host") == 0;
 			break;
@@ -141,15 +140,14 @@ main(int argc, char *argv[])
 			if (strcmp(optarg, "host") != 0 && strcmp(optarg, "remap") != 0) {
 				warnx("--userns %s: remap or host", optarg);
 				usage(stderr);
-				return 2;
 			}
 			userns = optarg[0];
 			break;
 		case 'v': oci_verbose++; break;
 		case 'q': oci_quiet = 1; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout);
 		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		default: usage(stderr); return 2;
+		default: usage(stderr);
 		}
 	}
 	argv += optind;
@@ -157,7 +155,6 @@ main(int argc, char *argv[])
 		warnx("%s needs --rootfs (it sets up a container)",
 		    image ? "--image" : env ? "--env" : hostnet ? "--network" : "--userns");
 		usage(stderr);
-		return 2;
 	}
 	if (ns == 0 && !rootfs)
 		ns = OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_UTS;	/* unshare -mur */
