@@ -107,16 +107,17 @@ split_lower(const char *arg, struct oci_overlay *o)
 int
 main(int argc, char *argv[])
 {
+	enum { OPT_LOWER = 0x100, OPT_UPPER, OPT_WORK, OPT_STORE, OPT_RM, OPT_LS };
 	static const struct option longopts[] = {
-		{ "lower", required_argument, NULL, 'L' },
-		{ "upper", required_argument, NULL, 'U' },
-		{ "work", required_argument, NULL, 'W' },
+		{ "lower", required_argument, NULL, OPT_LOWER },
+		{ "upper", required_argument, NULL, OPT_UPPER },
+		{ "work", required_argument, NULL, OPT_WORK },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "unmount", no_argument, NULL, 'u' },
 		{ "platform", required_argument, NULL, 'p' },
-		{ "store", required_argument, NULL, 'S' },
-		{ "rm", no_argument, NULL, 'R' },
-		{ "ls", no_argument, NULL, 'l' },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "rm", no_argument, NULL, OPT_RM },
+		{ "ls", no_argument, NULL, OPT_LS },
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -132,14 +133,14 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "nup:hvq", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'L': lower = optarg; break;
-		case 'U': upper = optarg; break;
-		case 'W': work = optarg; break;
+		case OPT_LOWER: lower = optarg; break;
+		case OPT_UPPER: upper = optarg; break;
+		case OPT_WORK: work = optarg; break;
 		case 'n': dry = 1; break;
 		case 'u': unmount = 1; break;
-		case 'S': dir = optarg; break;
-		case 'R': rm = 1; break;
-		case 'l': ls = 1; break;
+		case OPT_STORE: dir = optarg; break;
+		case OPT_RM: rm = 1; break;
+		case OPT_LS: ls = 1; break;
 		case 'p':
 			if (oci_platform_parse(optarg, &plat, &e) < 0) {
 				warnx("%s", e.msg);

@@ -83,17 +83,18 @@ exec_failed(struct oci_err *e, int r)
 int
 main(int argc, char *argv[])
 {
+	enum { OPT_ROOTFS = 0x100, OPT_IMAGE, OPT_NETWORK, OPT_USERNS };
 	static const struct option longopts[] = {
-		{ "rootfs", required_argument, NULL, 'R' },
-		{ "image", required_argument, NULL, 'I' },
+		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
+		{ "image", required_argument, NULL, OPT_IMAGE },
 		{ "mount", no_argument, NULL, 'm' },
 		{ "uts", no_argument, NULL, 'u' },
 		{ "pid", no_argument, NULL, 'p' },
 		{ "net", no_argument, NULL, 'n' },
 		{ "map-root-user", no_argument, NULL, 'r' },
 		{ "env", required_argument, NULL, 'e' },
-		{ "network", required_argument, NULL, 'N' },
-		{ "userns", required_argument, NULL, 'U' },
+		{ "network", required_argument, NULL, OPT_NETWORK },
+		{ "userns", required_argument, NULL, OPT_USERNS },
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -117,8 +118,8 @@ main(int argc, char *argv[])
 		case 'p': ns |= OCI_NS_PID | OCI_NS_MOUNT; break;	/* a fresh /proc needs a mount ns */
 		case 'n': ns |= OCI_NS_NET; break;
 		case 'r': ns |= OCI_NS_USER; break;
-		case 'R': rootfs = optarg; break;
-		case 'I': image = optarg; break;
+		case OPT_ROOTFS: rootfs = optarg; break;
+		case OPT_IMAGE: image = optarg; break;
 		case 'e':
 			if (!strchr(optarg, '=')) {
 				warnx("--env %s: give NAME=VALUE", optarg);
@@ -129,14 +130,14 @@ main(int argc, char *argv[])
 			env[nenv++] = optarg;
 			env[nenv] = NULL;
 			break;
-		case 'N':
+		case OPT_NETWORK:
 			if (strcmp(optarg, "host") != 0 && strcmp(optarg, "none") != 0) {
 				warnx("--network %s: none (the default) or host", optarg);
 				usage(stderr);
 			}
 			hostnet = strcmp(optarg, "host") == 0;
 			break;
-		case 'U':
+		case OPT_USERNS:
 			if (strcmp(optarg, "host") != 0 && strcmp(optarg, "remap") != 0) {
 				warnx("--userns %s: remap or host", optarg);
 				usage(stderr);
