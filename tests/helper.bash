@@ -89,12 +89,17 @@ registry_start() {
 	wait_http "http://$REGISTRY/v2/" "$REGISTRY_PID" || { cat "$dir/log" >&2; return 1; }
 }
 
-registry_stop() {
-	if [ -n "${REGISTRY_PID:-}" ]; then
-		kill "$REGISTRY_PID" 2>/dev/null
-		wait "$REGISTRY_PID" 2>/dev/null || true
+registry_stop() { stop_pid REGISTRY_PID; }
+
+# stop_pid NAME: end the server whose process id is in the variable NAME (a
+# child of this shell), wait for it, and empty NAME.  Nothing when it is empty.
+stop_pid() {
+	local pid=${!1:-}
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
 	fi
-	REGISTRY_PID=
+	printf -v "$1" '%s' ''
 }
 
 # umoci_image LAYOUT TAG: a three-layer image made with umoci.
