@@ -53,11 +53,14 @@ except (IndexError, OSError):
 print(s.getsockname()[1])' "$@"
 }
 
-# registry_config DIR PORT [YAML]: DIR/config.yml for Debian's docker-registry
-# (the CNCF distribution server) on 127.0.0.1:PORT, storage in DIR/storage,
-# errors only in its log.  YAML is appended after "http:" and its "addr:":
-# top-level keys (auth:), or lines indented under http: (tls:).
+# registry_config DIR [HOST:]PORT [YAML]: DIR/config.yml for Debian's
+# docker-registry (the CNCF distribution server) on HOST:PORT (HOST 127.0.0.1
+# when not given), storage in DIR/storage, errors only in its log.  YAML is
+# appended after "http:" and its "addr:": top-level keys (auth:, proxy:), or
+# lines indented under http: (tls:).
 registry_config() {
+	local addr=$2
+	case $addr in *:*) ;; *) addr=127.0.0.1:$addr ;; esac
 	mkdir -p "$1/storage"
 	cat >"$1/config.yml" <<-YML
 	version: 0.1
@@ -69,7 +72,7 @@ registry_config() {
 	  filesystem:
 	    rootdirectory: $1/storage
 	http:
-	  addr: 127.0.0.1:$2
+	  addr: $addr
 	${3:-}
 	YML
 }
