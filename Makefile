@@ -26,6 +26,7 @@ PROGSRC = $(wildcard bin/oci-*.c)
 PROGS = $(PROGSRC:%.c=%)
 BINS = $(PROGSRC:%.c=$(B)%)
 MANS = $(PROGSRC:%.c=%.1)
+MAN7 = $(wildcard bin/*.7)
 
 # What the build, the tests and the walkthroughs need (Debian package names).
 DEPS = build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev \
@@ -85,13 +86,15 @@ demo: deps
 	done
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(MANS) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
 
 uninstall:
 	cd $(DESTDIR)$(BINDIR) && rm -f $(notdir $(PROGS))
 	cd $(DESTDIR)$(MANDIR)/man1 && rm -f $(notdir $(MANS))
+	cd $(DESTDIR)$(MANDIR)/man7 && rm -f $(notdir $(MAN7))
 
 # libFuzzer harnesses for the parsers (tests/fuzz/fuzz.c); needs clang; not part of check.
 FUZZ = doc desc ref digest regconf archive

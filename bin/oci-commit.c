@@ -20,10 +20,11 @@
 
 #include "oci.h"
 
-static void
+static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f, "usage: oci-commit [-qv] [-m CREATED_BY] DIR IMAGE [NEWTAG]\n");
+	exit(f == stdout ? 0 : 2);
 }
 
 int
@@ -47,7 +48,6 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'h':
 			usage(stdout);
-			return 0;
 		case OCI_OPT_VERSION:
 			oci_print_version();
 			return 0;
@@ -62,14 +62,12 @@ main(int argc, char *argv[])
 			break;
 		default:
 			usage(stderr);
-			return 2;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 2 || argc > 3 || (argc == 3 && argv[2][0] == '\0')) {
 		usage(stderr);
-		return 2;
 	}
 	/* DIR first: a failure must not leave a new, empty layout behind. */
 	if (stat(argv[0], &st) < 0)

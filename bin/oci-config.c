@@ -22,13 +22,14 @@ enum {
 	OPT_CMD, OPT_WORKDIR, OPT_USER, OPT_SCRATCH,
 };
 
-static void
+static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f, "usage: oci-config [-qv] IMAGE\n"
 	    "       oci-config [-qv] [-t NEWTAG] [--scratch] IMAGE [--env K=V] [--unset-env K]\n"
 	    "                  [--entrypoint ARG]... [--cmd ARG]... [--workdir DIR] [--user USER]\n"
 	    "                  [--label K=V] [--unset-label K]\n");
+	exit(f == stdout ? 0 : 2);
 }
 
 /* Print the config's exact bytes. */
@@ -99,7 +100,6 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'h':
 			usage(stdout);
-			return 0;
 		case OCI_OPT_VERSION:
 			oci_print_version();
 			return 0;
@@ -126,7 +126,6 @@ main(int argc, char *argv[])
 			if (optarg[0] == '=' || strchr(optarg, '=') == NULL) {
 				warnx("%s: expected KEY=VALUE", optarg);
 				usage(stderr);
-				return 2;
 			}
 			/* FALLTHROUGH */
 		case OPT_UNSET_ENV:
@@ -138,12 +137,10 @@ main(int argc, char *argv[])
 			break;
 		default:
 			usage(stderr);
-			return 2;
 		}
 	}
 	if (argc - optind != 1 || (newtag && newtag[0] == '\0')) {
 		usage(stderr);
-		return 2;
 	}
 	if (nedits == 0 && nep == 0 && ncmd == 0 && newtag == NULL && !scratch) {
 		print_config(argv[optind]);

@@ -265,10 +265,11 @@ out:
 int
 main(int argc, char *argv[])
 {
+	enum { OPT_WHICH = 0x100, OPT_SUMMARY, OPT_SHORT };
 	static const struct option longopts[] = {
-		{ "which", required_argument, NULL, 'w' },
-		{ "summary", no_argument, NULL, 's' },
-		{ "short", no_argument, NULL, 'S' },
+		{ "which", required_argument, NULL, OPT_WHICH },
+		{ "summary", no_argument, NULL, OPT_SUMMARY },
+		{ "short", no_argument, NULL, OPT_SHORT },
 		{ "platform", required_argument, NULL, 'p' },
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
@@ -282,13 +283,13 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "p:hvq", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'w':
+		case OPT_WHICH:
 			if (oci_clean_path(optarg, which, &e) < 0)
 				errx(2, "--which: %s", e.msg);
 			o.which = which;
 			break;
-		case 's': o.summary = 1; break;
-		case 'S': o.short_form = 1; break;
+		case OPT_SUMMARY: o.summary = 1; break;
+		case OPT_SHORT: o.short_form = 1; break;
 		case 'p': pflag = optarg; break;
 		case 'h': usage(stdout);
 		case OCI_OPT_VERSION: oci_print_version(); return 0;

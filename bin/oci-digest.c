@@ -21,8 +21,8 @@
 
 #include "oci.h"
 
-static void
-usage(FILE *f, int status)
+static void __attribute__((noreturn))
+usage(FILE *f)
 {
 	fputs("usage: oci-digest [-qv] [-a sha256|sha512] [FILE...]\n"
 	    "       oci-digest [-qv] -d [-t MEDIATYPE] [FILE]\n"
@@ -32,7 +32,7 @@ usage(FILE *f, int status)
 	    "options: -a ALG  digest algorithm (sha256, the default, or sha512)\n"
 	    "         -d  print a descriptor line    -t MEDIATYPE  its mediaType\n"
 	    "         -c  check \"DIGEST  FILE\" lines    -v verbose    -q quiet\n", f);
-	exit(status);
+	exit(f == stdout ? 0 : 2);
 }
 
 /* Open FILE, or stdin for "-". */
@@ -190,7 +190,7 @@ expect(const char *want, int64_t want_size)
 
 	if (oci_digest_check(want, &alg, &e) < 0) {
 		warnx("--expect: %s", e.msg);
-		usage(stderr, 2);
+		usage(stderr);
 	}
 	h = oci_hash_new(alg);
 	buf = malloc(OCI_IO_CHUNK);
@@ -343,7 +343,7 @@ main(int argc, char *argv[])
 		case 'a':
 			if (oci_alg_parse(optarg, &alg, &e) < 0) {
 				warnx("%s", e.msg);
-				usage(stderr, 2);
+				usage(stderr);
 			}
 			break;
 		case 'd': descriptor = 1; break;
@@ -355,15 +355,15 @@ main(int argc, char *argv[])
 			size = strtoll(optarg, &end, 10);
 			if (errno || *end || end == optarg || size < 0) {
 				warnx("--size: \"%s\" is not a byte count", optarg);
-				usage(stderr, 2);
+				usage(stderr);
 			}
 			break;
 		case OPT_LAYOUT: layout = optarg; break;
-		case 'h': usage(stdout, 0); break;
+		case 'h': usage(stdout); break;
 		case OCI_OPT_VERSION: oci_print_version(); return 0;
 		case 'v': oci_verbose++; break;
 		case 'q': oci_quiet = 1; break;
-		default: usage(stderr, 2);
+		default: usage(stderr);
 		}
 	}
 	argc -= optind;
@@ -372,14 +372,14 @@ main(int argc, char *argv[])
 	modes = descriptor + check + (want != NULL) + (layout != NULL);
 	if (modes > 1) {
 		warnx("-d, -c, --expect and --layout do not go together");
-		usage(stderr, 2);
+		usage(stderr);
 	}
 	if ((media_type && !descriptor) || (size >= 0 && !want)) {
 		warnx("%s", media_type ? "-t goes with -d" : "--size goes with --expect");
-		usage(stderr, 2);
+		usage(stderr);
 	}
 	if ((modes == 1 && argc > 1) || ((want || layout) && argc > 0))
-		usage(stderr, 2);
+		usage(stderr);
 
 	if (want)
 		status = expect(want, size);

@@ -17,7 +17,7 @@
 
 #include "oci.h"
 
-static void
+static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f,
@@ -28,6 +28,7 @@ usage(FILE *f)
 	    "       oci-fetch [options] --blob DIGEST SOURCE\n"
 	    "SOURCE is [docker://][REGISTRY/]REPO[:TAG][@DIGEST]; \"busybox\" is docker.io/library/busybox:latest\n"
 	    "       or docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]\n");
+	exit(f == stdout ? 0 : 2);
 }
 
 /* What to do in the place (a mirror or the origin) that serves the image. */
@@ -155,7 +156,7 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "hvqp:j:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout);
 		case OCI_OPT_VERSION: oci_print_version(); return 0;
 		case 'v': oci_verbose++; break;
 		case 'q': oci_quiet = 1; break;
@@ -183,14 +184,13 @@ main(int argc, char *argv[])
 				errx(2, "--timeout %s: expected seconds from 0.1 to 3600", optarg);
 			break;
 		case OPT_MIRROR: mirror = optarg; break;
-		default: usage(stderr); return 2;
+		default: usage(stderr);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc != ((manifest || blob) ? 1 : 2) || (manifest && blob)) {
 		usage(stderr);
-		return 2;
 	}
 	if (blob && oci_digest_check(blob, NULL, &e) < 0)
 		errx(2, "--blob: %s", e.msg);

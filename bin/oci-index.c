@@ -23,9 +23,13 @@
 
 #include "oci.h"
 
-enum mode { LOOKUP, TREE, INIT, TAG, UNTAG };
+/*
+ * What this run does.  --tree, --init, --tag and --untag are their own
+ * getopt codes, numbered from 0x100 as every long-only option is.
+ */
+enum mode { LOOKUP, TREE = 0x100, INIT, TAG, UNTAG };
 
-static void
+static void __attribute__((noreturn))
 usage(FILE *to)
 {
 	fprintf(to,

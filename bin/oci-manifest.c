@@ -22,7 +22,7 @@
 
 enum what { MANIFEST, CONFIG, LAYERS };
 
-static void
+static void __attribute__((noreturn))
 usage(FILE *to)
 {
 	fprintf(to,

@@ -23,7 +23,7 @@
 
 #include "oci.h"
 
-static void
+static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f, "usage: oci-overlay [-nqv] [-p OS/ARCH[/VARIANT]] IMAGE DIR\n"
@@ -31,6 +31,7 @@ usage(FILE *f)
 	    "       oci-overlay [-qv] -u MERGED|DIR\n"
 	    "       oci-overlay [-qv] [-p OS/ARCH[/VARIANT]] --store STORE IMAGE NAME\n"
 	    "       oci-overlay [-qv] --store STORE -u NAME | --rm NAME | --ls\n");
+	exit(f == stdout ? 0 : 2);
 }
 
 /* A layer's extraction on a terminal: one line, redrawn. */
@@ -106,16 +107,17 @@ split_lower(const char *arg, struct oci_overlay *o)
 int
 main(int argc, char *argv[])
 {
+	enum { OPT_LOWER = 0x100, OPT_UPPER, OPT_WORK, OPT_STORE, OPT_RM, OPT_LS };
 	static const struct option longopts[] = {
-		{ "lower", required_argument, NULL, 'L' },
-		{ "upper", required_argument, NULL, 'U' },
-		{ "work", required_argument, NULL, 'W' },
+		{ "lower", required_argument, NULL, OPT_LOWER },
+		{ "upper", required_argument, NULL, OPT_UPPER },
+		{ "work", required_argument, NULL, OPT_WORK },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "unmount", no_argument, NULL, 'u' },
 		{ "platform", required_argument, NULL, 'p' },
-		{ "store", required_argument, NULL, 'S' },
-		{ "rm", no_argument, NULL, 'R' },
-		{ "ls", no_argument, NULL, 'l' },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "rm", no_argument, NULL, OPT_RM },
+		{ "ls", no_argument, NULL, OPT_LS },
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -131,27 +133,26 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "nup:hvq", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'L': lower = optarg; break;
-		case 'U': upper = optarg; break;
-		case 'W': work = optarg; break;
+		case OPT_LOWER: lower = optarg; break;
+		case OPT_UPPER: upper = optarg; break;
+		case OPT_WORK: work = optarg; break;
 		case 'n': dry = 1; break;
 		case 'u': unmount = 1; break;
-		case 'S': dir = optarg; break;
-		case 'R': rm = 1; break;
-		case 'l': ls = 1; break;
+		case OPT_STORE: dir = optarg; break;
+		case OPT_RM: rm = 1; break;
+		case OPT_LS: ls = 1; break;
 		case 'p':
 			if (oci_platform_parse(optarg, &plat, &e) < 0) {
 				warnx("%s", e.msg);
 				usage(stderr);
-				return 2;
 			}
 			platform = &plat;
 			break;
 		case 'v': oci_verbose++; break;
 		case 'q': oci_quiet = 1; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout);
 		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		default: usage(stderr); return 2;
+		default: usage(stderr);
 		}
 	}
 	argc -= optind;
@@ -159,7 +160,6 @@ main(int argc, char *argv[])
 	if ((dir && (lower || upper || work || dry || unmount + rm + ls > 1 ||
 	    argc != (ls ? 0 : unmount || rm ? 1 : 2))) || (!dir && (rm || ls))) {
 		usage(stderr);
-		return 2;
 	}
 	if (!oci_quiet && !oci_verbose && isatty(STDERR_FILENO))
 		shown = &progress;	/* progress only for people at a terminal */
@@ -176,7 +176,6 @@ main(int argc, char *argv[])
 	    (!unmount && lower && argc != 1) || (!unmount && !lower && argc != 2) ||
 	    (!lower && (upper || work)) || (!upper != !work) || (lower && lower[0] == '\0')) {
 		usage(stderr);
-		return 2;
 	}
 
 	if (unmount) {

@@ -18,7 +18,7 @@
 
 #include "oci.h"
 
-static void
+static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f,
@@ -27,6 +27,7 @@ usage(FILE *f)
 	    "                [--creds USER[:PASS]] [--authfile FILE] IMAGE DEST\n"
 	    "IMAGE is LAYOUT[:TAG] or LAYOUT@DIGEST; DEST is [docker://]REGISTRY/REPO[:TAG][@DIGEST],\n"
 	    "docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]\n");
+	exit(f == stdout ? 0 : 2);
 }
 
 /* On a terminal: one line, redrawn, saying how far the blobs are. */
@@ -94,7 +95,7 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "hvqp:j:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout);
 		case OCI_OPT_VERSION: oci_print_version(); return 0;
 		case 'v': oci_verbose++; break;
 		case 'q': oci_quiet = 1; break;
@@ -114,7 +115,7 @@ main(int argc, char *argv[])
 			switch (oci_registry_option(c, optarg, &ro, &e)) {
 			case 1: break;
 			case -1: errx(2, "%s", e.msg);
-			default: usage(stderr); return 2;
+			default: usage(stderr);
 			}
 		}
 	}
@@ -122,7 +123,6 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc != 2) {
 		usage(stderr);
-		return 2;
 	}
 	if (oci_ref_parse(argv[0], &ref, &e) < 0)
 		errx(2, "%s", e.msg);

@@ -23,12 +23,13 @@
 
 #include "oci.h"
 
-static void
+static void __attribute__((noreturn))
 usage(FILE *f)
 {
 	fprintf(f, "usage: oci-unshare [-mnpqruv] [--] [CMD [ARG...]]\n"
 	    "       oci-unshare --rootfs DIR [--image IMAGE] [-e K=V]... [--network none|host]\n"
 	    "                   [--userns remap|host] [-qv] [--] [CMD [ARG...]]\n");
+	exit(f == stdout ? 0 : 2);
 }
 
 /* A container id as docker shows one: 12 hex digits. */
@@ -82,17 +83,18 @@ exec_failed(struct oci_err *e, int r)
 int
 main(int argc, char *argv[])
 {
+	enum { OPT_ROOTFS = 0x100, OPT_IMAGE, OPT_NETWORK, OPT_USERNS };
 	static const struct option longopts[] = {
-		{ "rootfs", required_argument, NULL, 'R' },
-		{ "image", required_argument, NULL, 'I' },
+		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
+		{ "image", required_argument, NULL, OPT_IMAGE },
 		{ "mount", no_argument, NULL, 'm' },
 		{ "uts", no_argument, NULL, 'u' },
 		{ "pid", no_argument, NULL, 'p' },
 		{ "net", no_argument, NULL, 'n' },
 		{ "map-root-user", no_argument, NULL, 'r' },
 		{ "env", required_argument, NULL, 'e' },
-		{ "network", required_argument, NULL, 'N' },
-		{ "userns", required_argument, NULL, 'U' },
+		{ "network", required_argument, NULL, OPT_NETWORK },
+		{ "userns", required_argument, NULL, OPT_USERNS },
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -116,40 +118,37 @@ main(int argc, char *argv[])
 		case 'p': ns |= OCI_NS_PID | OCI_NS_MOUNT; break;	/* a fresh /proc needs a mount ns */
 		case 'n': ns |= OCI_NS_NET; break;
 		case 'r': ns |= OCI_NS_USER; break;
-		case 'R': rootfs = optarg; break;
-		case 'I': image = optarg; break;
+		case OPT_ROOTFS: rootfs = optarg; break;
+		case OPT_IMAGE: image = optarg; break;
 		case 'e':
 			if (!strchr(optarg, '=')) {
 				warnx("--env %s: give NAME=VALUE", optarg);
 				usage(stderr);
-				return 2;
 			}
 			if ((env = realloc(env, (nenv + 2) * sizeof *env)) == NULL)
 				err(1, "--env");
 			env[nenv++] = optarg;
 			env[nenv] = NULL;
 			break;
-		case 'N':
+		case OPT_NETWORK:
 			if (strcmp(optarg, "host") != 0 && strcmp(optarg, "none") != 0) {
 				warnx("--network %s: none (the default) or host", optarg);
 				usage(stderr);
-				return 2;
 			}
 			hostnet = strcmp(optarg, "host") == 0;
 			break;
-		case 'U':
+		case OPT_USERNS:
 			if (strcmp(optarg, "host") != 0 && strcmp(optarg, "remap") != 0) {
 				warnx("--userns %s: remap or host", optarg);
 				usage(stderr);
-				return 2;
 			}
 			userns = optarg[0];
 			break;
 		case 'v': oci_verbose++; break;
 		case 'q': oci_quiet = 1; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout);
 		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		default: usage(stderr); return 2;
+		default: usage(stderr);
 		}
 	}
 	argv += optind;
@@ -157,7 +156,6 @@ main(int argc, char *argv[])
 		warnx("%s needs --rootfs (it sets up a container)",
 		    image ? "--image" : env ? "--env" : hostnet ? "--network" : "--userns");
 		usage(stderr);
-		return 2;
 	}
 	if (ns == 0 && !rootfs)
 		ns = OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_UTS;	/* unshare -mur */

@@ -106,11 +106,12 @@ untar_file(int rootfd, const char *file, const struct oci_untar_opts *o, struct 
 int
 main(int argc, char *argv[])
 {
+	enum { OPT_WHITEOUTS = 0x100 };
 	static const struct option longopts[] = {
 		{ "directory", required_argument, NULL, 'C' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "platform", required_argument, NULL, 'p' },
-		{ "whiteouts", required_argument, NULL, 'w' },
+		{ "whiteouts", required_argument, NULL, OPT_WHITEOUTS },
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -126,7 +127,7 @@ main(int argc, char *argv[])
 		case 'C': dir = optarg; break;
 		case 'f': file = optarg; break;
 		case 'p': pflag = optarg; break;
-		case 'w':
+		case OPT_WHITEOUTS:
 			if (strcmp(optarg, "apply") == 0)
 				o.whiteouts = OCI_WHITEOUTS_APPLY;
 			else if (strcmp(optarg, "overlay") == 0)

@@ -53,11 +53,11 @@ print_one(const char *path, enum oci_wh kind, enum oci_wh_form form, void *arg, 
 int
 main(int argc, char *argv[])
 {
-	enum { TO_OVERLAY = 0x2000, TO_OCI, USER_XATTRS };
+	enum { OPT_TO_OVERLAY = 0x100, OPT_TO_OCI, OPT_USER_XATTRS };
 	static const struct option longopts[] = {
-		{ "to-overlay", no_argument, NULL, TO_OVERLAY },
-		{ "to-oci", no_argument, NULL, TO_OCI },
-		{ "user-xattrs", no_argument, NULL, USER_XATTRS },
+		{ "to-overlay", no_argument, NULL, OPT_TO_OVERLAY },
+		{ "to-oci", no_argument, NULL, OPT_TO_OCI },
+		{ "user-xattrs", no_argument, NULL, OPT_USER_XATTRS },
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -68,9 +68,9 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "hvq", longopts, NULL)) != -1) {
 		switch (c) {
-		case TO_OVERLAY: convert = OCI_WH_FORM_OVERLAY; break;
-		case TO_OCI: convert = OCI_WH_FORM_OCI; break;
-		case USER_XATTRS: user_xattrs = 1; break;
+		case OPT_TO_OVERLAY: convert = OCI_WH_FORM_OVERLAY; break;
+		case OPT_TO_OCI: convert = OCI_WH_FORM_OCI; break;
+		case OPT_USER_XATTRS: user_xattrs = 1; break;
 		case 'h': usage(stdout);
 		case OCI_OPT_VERSION: oci_print_version(); return 0;
 		case 'v': oci_verbose++; break;

@@ -24,6 +24,13 @@
 #define TOKEN_REPLY_MAX (1024 * 1024)
 #define TOKEN_TTL_MAX (24 * 3600.0)	/* seconds; a longer expires_in changes nothing for one pull */
 
+/* A WWW-Authenticate challenge (RFC 7235) with the parameters registries use. */
+struct oci_challenge {
+	char scheme[16];	/* "Bearer" or "Basic" */
+	char *realm, *service, *scope;	/* NULL when absent */
+};
+static void oci_challenge_free(struct oci_challenge *c);
+
 void
 oci_tls_apply(void *curl, const struct oci_tls *tls)
 {
@@ -81,7 +88,7 @@ param_value(const char **pp)
 	return out;
 }
 
-int
+static int
 oci_challenge_parse(const char *header, struct oci_challenge *c, struct oci_err *e)
 {
 	const char *p = skip_space(header), *name;
@@ -123,7 +130,7 @@ oci_challenge_parse(const char *header, struct oci_challenge *c, struct oci_err 
 	return 0;
 }
 
-void
+static void
 oci_challenge_free(struct oci_challenge *c)
 {
 	free(c->realm);

@@ -284,7 +284,8 @@ seccomp_filter(struct oci_err *e)
 }
 #endif
 
-int
+/* What the command runs under: docker's default capabilities, no_new_privs, the seccomp filter. */
+static int
 oci_contain_limit(struct oci_err *e)
 {
 	if (bound_caps(e) < 0)

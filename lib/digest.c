@@ -40,7 +40,8 @@ oci_alg_name(enum oci_alg alg)
 	return alg == OCI_SHA512 ? "sha512" : "sha256";
 }
 
-size_t
+/* How many hex digits a digest of this algorithm has (64 or 128). */
+static size_t
 oci_alg_hexlen(enum oci_alg alg)
 {
 	return alg == OCI_SHA512 ? 128 : 64;

@@ -140,7 +140,8 @@ oci_index_find(const json_t *index, const struct oci_ref *ref, json_t **desc, st
 	return 0;
 }
 
-int
+/* An edit for oci_index_update: tag a descriptor, replacing that tag. */
+static int
 oci_index_set_tag(json_t *index, const char *tag, const json_t *desc)
 {
 	json_t *list = json_object_get(index, "manifests"), *copy, *ann;

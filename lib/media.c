@@ -53,18 +53,6 @@ oci_media_short(const char *mt)
 	return mt ? mt : "(no media type)";
 }
 
-enum oci_compression
-oci_media_compression(const char *mt)
-{
-	size_t n = mt ? strlen(mt) : 0;
-
-	if (n >= 5 && strcmp(mt + n - 5, "+zstd") == 0)
-		return OCI_COMP_ZSTD;
-	if ((n >= 5 && strcmp(mt + n - 5, "+gzip") == 0) || (n >= 5 && strcmp(mt + n - 5, ".gzip") == 0))
-		return OCI_COMP_GZIP;
-	return OCI_COMP_NONE;
-}
-
 int
 oci_doc_parse(const char *buf, size_t len, const char *hint, json_t **doc,
     enum oci_kind *kind, struct oci_err *e)

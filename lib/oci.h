@@ -2,10 +2,15 @@
  * lib/oci.h — the one public header of liboci.a, the library every oci-*
  * program is built on.
  *
- * Rules of the house (STYLE.md): the library never prints (except oci_say,
- * the -v teaching voice) and never exits.  A function that can fail returns
- * -1 (or NULL) and fills a struct oci_err that the caller owns; callers add
- * context on the way up with oci_context():
+ * What the programs promise their users (the words layout, IMAGE,
+ * descriptor line, document; options, output, exit status; the environment)
+ * is oci(7), bin/oci.7; how code, tests and man pages are written here is
+ * CONTRIBUTING.md.
+ *
+ * Rules of the house: the library never prints (except through say.c: the
+ * -v teaching voice, warnings, progress) and never exits.  A function that
+ * can fail returns -1 (or NULL) and fills a struct oci_err that the caller
+ * owns; callers add context on the way up with oci_context():
  *
  *     layer sha256:ab12cd34ef56: open blob: No such file or directory
  *
@@ -107,8 +112,6 @@ enum oci_alg { OCI_SHA256, OCI_SHA512 };
 /* "sha256" -> OCI_SHA256; -1 for anything else. */
 int oci_alg_parse(const char *name, enum oci_alg *alg, struct oci_err *e);
 const char *oci_alg_name(enum oci_alg alg);
-/* How many hex digits a digest of this algorithm has (64 or 128). */
-size_t oci_alg_hexlen(enum oci_alg alg);
 
 /*
  * image-spec descriptor.md: a digest is "algorithm:encoded".  We accept only
@@ -169,7 +172,6 @@ int oci_desc_write(FILE *out, const json_t *obj);
 
 /* ---------------------------------------------------------------- media.c */
 
-#define OCI_MT_LAYOUT_INDEX "application/vnd.oci.image.index.v1+json"
 #define OCI_MT_INDEX "application/vnd.oci.image.index.v1+json"
 #define OCI_MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define OCI_MT_CONFIG "application/vnd.oci.image.config.v1+json"
@@ -196,8 +198,6 @@ enum oci_compression { OCI_COMP_NONE, OCI_COMP_GZIP, OCI_COMP_ZSTD };
 
 /* What a media type names, OCI or Docker. */
 enum oci_kind oci_media_kind(const char *media_type);
-/* A layer media type's compression (by name; readers also sniff content). */
-enum oci_compression oci_media_compression(const char *media_type);
 /* A short name for people: "index", "manifest", "config", "layer tar+gzip", "docker manifest" … */
 const char *oci_media_short(const char *media_type);
 
@@ -226,12 +226,6 @@ void oci_platform_host(struct oci_platform *p);
 /* "linux/amd64" or "linux/arm/v7"; returns a static buffer. */
 const char *oci_platform_str(const struct oci_platform *p);
 /*
- * Does a descriptor's "platform" object match want?  As container tools
- * match: arm64's variant "" equals "v8", arm's "" equals "v7", amd64's ""
- * equals "v1".  A want with no variant matches any variant.
- */
-int oci_platform_match(const struct oci_platform *want, const json_t *platform);
-/*
  * The entry of an index's "manifests" for want (borrowed): the first that
  * matches, else the first nested index without a platform; or NULL and an
  * error that lists the platforms the index has.
@@ -241,7 +235,7 @@ const json_t *oci_platform_pick(const json_t *index, const struct oci_platform *
 /* --------------------------------------------------------------- layout.c */
 
 /*
- * The IMAGE argument (DESIGN.md "Words"): LAYOUT[:TAG] or LAYOUT@DIGEST.
+ * The IMAGE argument (oci(7), WORDS): LAYOUT[:TAG] or LAYOUT@DIGEST.
  * The split is at the last ':' or '@' after the last '/'; an argument that
  * names an existing directory is a layout with no tag.
  */
@@ -338,8 +332,7 @@ const char *oci_desc_tag(const json_t *desc);
 int oci_index_update(struct oci_layout *l,
     int (*edit)(json_t *index, void *arg, struct oci_err *e), void *arg,
     struct oci_err *e);
-/* Edits for oci_index_update: tag a descriptor (replacing that tag), remove a tag. */
-int oci_index_set_tag(json_t *index, const char *tag, const json_t *desc);
+/* An edit for oci_index_update: remove a tag. */
 int oci_index_remove_tag(json_t *index, const char *tag, struct oci_err *e);
 /* One call: tag desc as tag in the layout's index.json; a tag LAYOUT:TAG could not name is refused. */
 int oci_layout_tag(struct oci_layout *l, const char *tag, const json_t *desc,
@@ -442,7 +435,7 @@ int oci_overlay_user_xattrs(void);
 
 /* ---------------------------------------------------------------- untar.c */
 
-/* What to do with a layer's whiteouts (DESIGN.md, oci-untar --whiteouts=). */
+/* What to do with a layer's whiteouts (oci-untar(1) --whiteouts=). */
 enum oci_whiteouts {
 	OCI_WHITEOUTS_APPLY,	/* delete what they name: a flattened rootfs */
 	OCI_WHITEOUTS_OVERLAY,	/* 0:0 char devices and opaque xattrs: an overlayfs lowerdir */
@@ -510,10 +503,6 @@ struct oci_extract_progress {
 	void (*fn)(void *arg, const char *digest, uint64_t done, int64_t size, int final);
 	void *arg;
 };
-/* oci_untar_fd, reporting to p (NULL: none) while it runs.  In store.c. */
-int oci_untar_fd_progress(int rootfd, int layer_fd, const struct oci_untar_opts *o,
-    const char *digest, int64_t size, const char *diff_id,
-    const struct oci_extract_progress *p, struct oci_err *e);
 /*
  * rm -r of name in dirfd, never following a symlink; directories that are
  * not writable (mode 0555 as non-root) are made so first.  A missing name
@@ -674,7 +663,7 @@ int oci_build_string(struct oci_build *b, const char *field, const char *value,
 /* Store the config and the manifest, tag the manifest, write its descriptor line to out. */
 int oci_build_commit(struct oci_build *b, FILE *out, struct oci_err *e);
 
-/* ------------------------------------ source.c, auth.c, registry.c, pull.c */
+/* ------------------------- source.c, auth.c, registry.c, options.c, pull.c */
 
 /*
  * Pulling from a registry: the Docker Registry HTTP API V2, which the OCI
@@ -705,14 +694,6 @@ struct oci_tls {
 };
 /* Apply tls to a libcurl easy handle (a CURL *, untyped to keep curl.h out of oci.h). */
 void oci_tls_apply(void *curl, const struct oci_tls *tls);
-
-/* A WWW-Authenticate challenge (RFC 7235) with the parameters registries use. */
-struct oci_challenge {
-	char scheme[16];	/* "Bearer" or "Basic" */
-	char *realm, *service, *scope;	/* NULL when absent */
-};
-int oci_challenge_parse(const char *header, struct oci_challenge *c, struct oci_err *e);
-void oci_challenge_free(struct oci_challenge *c);
 
 /*
  * Credentials for registry (repo narrows the match, as containers-auth.json
@@ -1018,22 +999,22 @@ void oci_process_free(struct oci_process *p);
  */
 int oci_process_exec(struct oci_process *p, struct oci_err *e);
 
+/* -------------------------------------------------------------- contain.c */
+
 /*
  * What keeps a container in (contain.c), the defaults runc applies.
  * oci_contain_reexec: unless /proc/self/exe is already a sealed memfd,
  * copy it into one and re-execute with argv (returns only on failure).
  * oci_contain_proc: after pivot_root, /proc/sys and friends read-only,
- * /proc/keys, /proc/kcore and friends masked.  oci_contain_limit: docker's
- * default capabilities, no_new_privs, the seccomp filter.  oci_contain_run:
- * as PID 1, in a session of its own, run p as a child under those limits and
- * reap every orphan until it ends (tty: see below; -1 for none); *status
+ * /proc/keys, /proc/kcore and friends masked.  oci_contain_run: as PID 1,
+ * in a session of its own, run p as a child under docker's default
+ * capabilities, no_new_privs and the seccomp filter, and reap every orphan until it ends (tty: see below; -1 for none); *status
  * is its exit status (128+N for
  * signal N).  -1 when it could not start: *status is 127 (no such command),
  * 126 (exec refused it) or 1.
  */
 int oci_contain_reexec(char *argv[], struct oci_err *e);
 int oci_contain_proc(struct oci_err *e);
-int oci_contain_limit(struct oci_err *e);
 int oci_contain_run(struct oci_process *p, int tty, int *status, struct oci_err *e);
 /*
  * With a terminal, the container gets its own, from its own /dev/pts (as
@@ -1049,6 +1030,8 @@ int oci_contain_run(struct oci_process *p, int tty, int *status, struct oci_err 
 int oci_contain_console(int sock, int *slave, struct oci_err *e);
 int oci_contain_console_recv(int sock);
 int oci_contain_relay(pid_t child, int master, struct oci_err *e);
+
+/* -------------------------------------------------------------- overlay.c */
 
 /*
  * overlayfs (overlay.c).  lower is top layer first, as overlayfs wants it;
@@ -1141,6 +1124,10 @@ int oci_store_remove(const char *store, const char *name, struct oci_err *e);
  * Caller frees (json_decref).
  */
 json_t *oci_store_list(const char *store, struct oci_err *e);
+/* oci_untar_fd, reporting to p (NULL: none) while it runs. */
+int oci_untar_fd_progress(int rootfd, int layer_fd, const struct oci_untar_opts *o,
+    const char *digest, int64_t size, const char *diff_id,
+    const struct oci_extract_progress *p, struct oci_err *e);
 /*
  * The hostname of a store's container, for a runtime to set: the first 12
  * hex digits of its id, as docker's default hostname, when dir is its

@@ -91,7 +91,12 @@ default_variant(const char *arch)
 	return "";
 }
 
-int
+/*
+ * Does a descriptor's "platform" object match want?  As container tools
+ * match: arm64's variant "" equals "v8", arm's "" equals "v7", amd64's ""
+ * equals "v1".  A want with no variant matches any variant.
+ */
+static int
 oci_platform_match(const struct oci_platform *want, const json_t *platform)
 {
 	const char *os, *arch, *variant, *wv;

@@ -116,13 +116,7 @@ fetch_proxy_start() {
 	: >"$PROXY_LOG"
 }
 
-fetch_proxy_stop() {
-	if [ -n "${PROXY_PID:-}" ]; then
-		kill "$PROXY_PID" 2>/dev/null
-		wait "$PROXY_PID" 2>/dev/null || true
-	fi
-	PROXY_PID=
-}
+fetch_proxy_stop() { stop_pid PROXY_PID; }
 
 # Every blob in LAYOUT hashes to its name, and no temporary file is left.
 blobs_verified() {

@@ -59,6 +59,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:exitcode=99:print_stacktra
 # Tools we compare with must not read the user's own policy or auth files.
 export SKOPEO_POLICY=$TESTS_DIR/policy.json
 
+# free_port, registry_config and wait_http, shared with the walkthroughs.
+. "$TESTS_DIR/../walkthroughs/common.sh"
+
 setup() {
 	T=$BATS_TEST_TMPDIR
 	cd "$T" || return 1
@@ -73,57 +76,30 @@ open_to_nobody() {
 	while [ "$p" != / ]; do chmod o+x "$p" 2>/dev/null || true; p=$(dirname "$p"); done
 }
 
-# A free TCP port on loopback.
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Wait until URL answers (any HTTP status), at most ~10 s.
-wait_http() {
-	local i
-	for i in $(seq 100); do
-		curl -sk -o /dev/null "$1" && return 0
-		sleep 0.1
-	done
-	echo "wait_http: $1 did not answer" >&2
-	return 1
-}
-
-# registry_start DIR [EXTRA_YAML]: Debian's docker-registry (the CNCF
-# distribution server) on a free loopback port, storage in DIR.  Sets
-# REGISTRY (host:port) and REGISTRY_PID.  EXTRA_YAML is appended under the
-# top level (auth:, or tls: lines under http: — see registry_start_tls).
+# registry_start DIR [EXTRA_YAML]: Debian's docker-registry on a free
+# loopback port, storage in DIR (registry_config says how EXTRA_YAML goes in).
+# Sets REGISTRY (host:port) and REGISTRY_PID.
 registry_start() {
-	local dir=$1 extra=${2:-} port
+	local dir=$1 port
 	port=$(free_port)
-	mkdir -p "$dir/storage"
-	cat >"$dir/config.yml" <<YML
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $dir/storage
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-$extra
-YML
+	registry_config "$dir" "$port" "${2:-}"
 	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
 	REGISTRY_PID=$!
 	REGISTRY=127.0.0.1:$port
-	wait_http "http://$REGISTRY/v2/" || { cat "$dir/log" >&2; return 1; }
+	wait_http "http://$REGISTRY/v2/" "$REGISTRY_PID" || { cat "$dir/log" >&2; return 1; }
 }
 
-registry_stop() {
-	if [ -n "${REGISTRY_PID:-}" ]; then
-		kill "$REGISTRY_PID" 2>/dev/null
-		wait "$REGISTRY_PID" 2>/dev/null || true
+registry_stop() { stop_pid REGISTRY_PID; }
+
+# stop_pid NAME: end the server whose process id is in the variable NAME (a
+# child of this shell), wait for it, and empty NAME.  Nothing when it is empty.
+stop_pid() {
+	local pid=${!1:-}
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
 	fi
-	REGISTRY_PID=
+	printf -v "$1" '%s' ''
 }
 
 # umoci_image LAYOUT TAG: a three-layer image made with umoci.

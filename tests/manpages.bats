@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Every program's man page: it renders cleanly, it has the sections a reader
 # looks for, it names every option the program takes, and its examples run.
-# Also the conventions every program keeps: --help, --version, usage errors.
+# Also the conventions every program keeps: --help, --version, usage errors;
+# and oci(7), the page of what they share (bin/oci.7), which has no program.
 
 load helper
 load container_helper
@@ -18,12 +19,12 @@ PROGS="oci-commit oci-config oci-diff oci-digest oci-fetch oci-index oci-manifes
 	for p in "$SRC_DIR"/bin/oci-*.1; do
 		assert_file_exists "${p%.1}.c"
 	done
-	[ "$n" -eq "$(wc -w <<<"$PROGS")" ]	# every program in PROGS, and no other
+	[ "$n" -eq "$(wc -w <<<"$PROGS")" ] || fail "bin/ has $n programs, PROGS names $(wc -w <<<"$PROGS")"
 }
 
 @test "mandoc -T lint finds nothing worse than a style note" {
 	local p
-	for p in "$SRC_DIR"/bin/oci-*.1; do
+	for p in "$SRC_DIR"/bin/oci-*.1 "$SRC_DIR"/bin/*.7; do
 		run -0 mandoc -T lint -W warning "$p"
 		assert_output ""
 	done
@@ -31,14 +32,14 @@ PROGS="oci-commit oci-config oci-diff oci-digest oci-fetch oci-index oci-manifes
 
 @test "man renders every page without a warning" {
 	local p
-	for p in "$SRC_DIR"/bin/oci-*.1; do
+	for p in "$SRC_DIR"/bin/oci-*.1 "$SRC_DIR"/bin/*.7; do
 		run -0 --separate-stderr env MANWIDTH=80 man -l "$p"
 		assert [ -z "$stderr" ]
 		assert_output --partial "EXAMPLES"
 	done
 }
 
-@test "every page has NAME, SYNOPSIS, DESCRIPTION, EXIT STATUS, EXAMPLES, SEE ALSO, STANDARDS" {
+@test "every program's page has NAME, SYNOPSIS, DESCRIPTION, EXIT STATUS, EXAMPLES, SEE ALSO, STANDARDS" {
 	local p s
 	for p in "$SRC_DIR"/bin/oci-*.1; do
 		for s in NAME SYNOPSIS DESCRIPTION "EXIT STATUS" EXAMPLES "SEE ALSO" STANDARDS; do
@@ -47,6 +48,17 @@ PROGS="oci-commit oci-config oci-diff oci-digest oci-fetch oci-index oci-manifes
 		# the name in .Dt and .Nm is the file's
 		grep -qx "\.Dt $(basename "$p" .1 | tr a-z A-Z) 1" "$p" || fail "$p: .Dt is not the page's name"
 		section "$p" "EXIT STATUS" | grep -q 2 || fail "$p: EXIT STATUS does not say what 2 means"
+	done
+}
+
+@test "a section 7 page has NAME, DESCRIPTION, EXAMPLES, SEE ALSO, STANDARDS, and no SYNOPSIS" {
+	local p s
+	for p in "$SRC_DIR"/bin/*.7; do
+		for s in NAME DESCRIPTION EXAMPLES "SEE ALSO" STANDARDS; do
+			grep -qx "\.Sh $s" "$p" || fail "$p: no section $s"
+		done
+		run -1 grep -x '\.Sh SYNOPSIS' "$p"
+		grep -qx "\.Dt $(basename "$p" .7 | tr a-z A-Z) 7" "$p" || fail "$p: .Dt is not the page's name"
 	done
 }
 
@@ -97,7 +109,25 @@ PROGS="oci-commit oci-config oci-diff oci-digest oci-fetch oci-index oci-manifes
 	done
 }
 
+@test "oci.7 names every program, and every environment variable the code reads" {
+	local c prog v
+	assert_file_exists "$SRC_DIR/bin/oci.7"
+	for c in "$SRC_DIR"/bin/oci-*.c; do
+		prog=$(basename "$c" .c)
+		section "$SRC_DIR/bin/oci.7" PROGRAMS | grep -qx "     $prog(1)" ||
+		    fail "oci.7: $prog is not under PROGRAMS"
+		section "$SRC_DIR/bin/oci.7" "SEE ALSO" | grep -qF "$prog(1)" || fail "oci.7: $prog is not in SEE ALSO"
+	done
+	for v in $(grep -ohE 'getenv\("[A-Z_]+"\)' "$SRC_DIR"/lib/*.c "$SRC_DIR"/bin/*.c | grep -oE '[A-Z_]{2,}' | sort -u); do
+		section "$SRC_DIR/bin/oci.7" ENVIRONMENT | grep -qw -- "$v" || fail "oci.7: $v is not under ENVIRONMENT"
+	done
+}
+
 # ---- the examples, run as a reader types them ---------------------------
+
+@test "oci.7: the examples run, with a busybox image made here" {
+	run_examples "$SRC_DIR/bin/oci.7"
+}
 
 @test "oci-digest.1: the examples run" {
 	run_examples "$SRC_DIR/bin/oci-digest.1"

@@ -277,9 +277,8 @@ EOF
 	ip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' || true)
 	[ -n "$ip" ] || skip "this machine has no IPv4 address but loopback"
 	port=$(free_port)
-	mkdir -p "$T/lan/storage"
-	printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s:%s\nproxy:\n  remoteurl: http://%s\n' \
-		"$T/lan/storage" "$ip" "$port" "$ORIGIN" >"$T/lan/config.yml"
+	registry_config "$T/lan" "$ip:$port" "proxy:
+  remoteurl: http://$ORIGIN"
 	docker-registry serve "$T/lan/config.yml" >"$T/lan/log" 2>&1 &
 	echo $! >>"$BATS_FILE_TMPDIR/pids"
 	wait_http "http://$ip:$port/v2/"

@@ -21,13 +21,7 @@ case ${OCI_BIN:-} in
 *) RSS_MAX=120000 ;;
 esac
 
-teardown() {
-	if [ -n "${FAULTS_PID:-}" ]; then
-		kill "$FAULTS_PID" 2>/dev/null || true
-		wait "$FAULTS_PID" 2>/dev/null || true
-	fi
-	FAULTS_PID=
-}
+teardown() { stop_pid FAULTS_PID; }
 
 # faults_start CASE: the lying registry on a free port: F (host:port), LAYER (a blob it has), FLOG.
 faults_start() {

@@ -1,4 +1,5 @@
-# walkthroughs/common.sh — sourced by lib.sh, build.sh, check and registry.
+# walkthroughs/common.sh — sourced by lib.sh, build.sh, check and registry,
+# and by tests/helper.bash for the registry helpers the tests share.
 
 # quoted ARG...: the arguments as one would type them (quotes only where needed).
 quoted() {
@@ -39,6 +40,54 @@ platforms() {
 	aarch64) HERE=linux/arm64/v8 OTHER=linux/amd64 ;;
 	*) HERE=linux/$(uname -m) OTHER=linux/amd64 ;;
 	esac
+}
+
+# free_port [PORT]: PORT if nothing listens there on loopback, else a free one.
+free_port() {
+	python3 -c 'import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except (IndexError, OSError):
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])' "$@"
+}
+
+# registry_config DIR [HOST:]PORT [YAML]: DIR/config.yml for Debian's
+# docker-registry (the CNCF distribution server) on HOST:PORT (HOST 127.0.0.1
+# when not given), storage in DIR/storage, errors only in its log.  YAML is
+# appended after "http:" and its "addr:": top-level keys (auth:, proxy:), or
+# lines indented under http: (tls:).
+registry_config() {
+	local addr=$2
+	case $addr in *:*) ;; *) addr=127.0.0.1:$addr ;; esac
+	mkdir -p "$1/storage"
+	cat >"$1/config.yml" <<-YML
+	version: 0.1
+	log:
+	  level: error
+	  accesslog:
+	    disabled: true
+	storage:
+	  filesystem:
+	    rootdirectory: $1/storage
+	http:
+	  addr: $addr
+	${3:-}
+	YML
+}
+
+# wait_http URL [PID]: wait until URL answers (any HTTP status), at most
+# ~10 s, and no longer than process PID lives.  1 (and a line on stderr) if not.
+wait_http() {
+	local i
+	for i in $(seq 100); do
+		curl -sk -m 5 -o /dev/null "$1" && return 0
+		[ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "wait_http: $1 did not answer" >&2
+	return 1
 }
 
 # as_root CMD...: run CMD as root: as it is when we are root, else inside
