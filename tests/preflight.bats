@@ -51,7 +51,7 @@ setup() {
 @test "user.max_user_namespaces=0 in a nested user namespace: named, with the sysctl that fixes it" {
 	run -1 unshare --user --map-root-user sh -c 'echo 0 >/proc/sys/user/max_user_namespaces && exec "$0"' "$P"
 	assert_line "MISSING  user.max_user_namespaces is 0: no user namespace can be made (root)"
-	assert_line "    needed by walkthroughs: 05 07 08"
+	assert_line "    needed by walkthroughs: 05 07 08 09"
 	assert_line --partial "    fix (Debian, Ubuntu, Fedora, as root): sysctl -w user.max_user_namespaces=15000"
 	assert_line "preflight: 1 problem(s): the walkthroughs named above cannot run until they are fixed"
 	# what still works there is not a problem
@@ -65,9 +65,9 @@ setup() {
 @test "a seccomp filter refusing unshare: named for root and for nobody, and by oci-unshare" {
 	run -1 $DENY unshare:EPERM "$P"
 	assert_line "MISSING  a seccomp filter refuses unshare(2) (root; /proc/self/status says Seccomp: 2, as in a container)"
-	assert_line "    needed by walkthroughs: 05 07 08"
+	assert_line "    needed by walkthroughs: 05 07 08 09"
 	assert_line "MISSING  a seccomp filter refuses unshare(2) (nobody; /proc/self/status says Seccomp: 2, as in a container)"
-	assert_line "    needed by walkthroughs: 01 02 03 04 05 06 07 08 (as an ordinary user)"
+	assert_line "    needed by walkthroughs: 01 02 03 04 05 06 07 08 09 10 (as an ordinary user)"
 	assert_line --partial "MISSING  a seccomp filter refuses the overlay mount"
 	assert_line "ok    openat2(2)"
 	run -1 $DENY unshare:EPERM oci-unshare true
@@ -80,7 +80,7 @@ setup() {
 	run -1 $DENY openat2:ENOSYS "$P"
 	assert_line "ok    openat2(2) refused (Function not implemented): oci-untar resolves paths one component at a time instead"
 	assert_line "MISSING  openat2(2) refused (Function not implemented): oci-unshare --rootfs needs it to open the rootfs safely"
-	assert_line "    needed by walkthroughs: 05 08"
+	assert_line "    needed by walkthroughs: 05 08 09"
 	assert_line "preflight: 1 problem(s): the walkthroughs named above cannot run until they are fixed"
 	# the fallback preflight promises: nothing fails
 	mkdir -p src/etc && echo hi >src/etc/motd && ln -s ../etc/motd src/link
@@ -107,7 +107,7 @@ setup() {
 	mkdir ram
 	run -1 unshare --mount sh -c 'mount -t ramfs none "$1" && OCI_LAB="$1/lab" exec "$2" -q' sh "$T/ram" "$P"
 	assert_line --partial "MISSING  no trusted.oci-preflight xattrs on the filesystem of $T/ram: "
-	assert_line "    needed by walkthroughs: 04 05 06 07 08"
+	assert_line "    needed by walkthroughs: 04 05 06 07 08 09"
 	assert_line "    fix (any): OCI_LAB=DIR puts the lab on a filesystem with xattrs, e.g. OCI_LAB=/var/tmp/oci-lab"
 	# nothing is left where the lab would go
 	run -1 grep -F "$T/ram" /proc/self/mounts
