@@ -146,6 +146,8 @@ main(int argc, char *argv[])
 	} else {
 		if (oci_build_open(argv[optind], newtag, 0, &b, &e) < 0)
 			errx(1, "%s", e.msg);
+		/* The new config stays only once index.json names its manifest (oci_undo). */
+		b->layout->provisional = 1;
 		for (i = 0; i < nedits; i++)
 			if (apply(b, opts[i], edits[i], &e) < 0)
 				break;

@@ -14,6 +14,7 @@
 #ifndef OCI_H
 #define OCI_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,35 @@ int oci_fail_errno(struct oci_err *e, const char *fmt, ...)
 /* Put "what: " in front of the message already there; return -1. */
 int oci_context(struct oci_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* ----------------------------------------------------------------- undo.c */
+
+/*
+ * What a run makes stays only if the run succeeds.  Each thing is
+ * registered as it is made; a program that exits without keeping it (a
+ * failure) or is killed by SIGINT, SIGTERM or SIGHUP removes it first (and
+ * then dies of that signal: exit status 128+N).  A forked child never
+ * removes its parent's things.
+ *   OCI_UNDO_UNLINK  name in dirfd (a temporary file, a blob nothing names yet)
+ *   OCI_UNDO_RMTREE  name in dirfd and all under it (a directory the run made)
+ *   OCI_UNDO_UMOUNT  the mount at name in dirfd (lazily detached)
+ * dirfd may be AT_FDCWD; it is duplicated, so the caller may close its own.
+ * Returns a handle, or -1 when it could not be registered.
+ */
+enum oci_undo_kind { OCI_UNDO_UNLINK, OCI_UNDO_RMTREE, OCI_UNDO_UMOUNT };
+int oci_undo_add(enum oci_undo_kind kind, int dirfd, const char *name);
+/* It stays (the run needs it, or it got its final name). A handle of -1 is ignored. */
+void oci_undo_keep(int h);
+/* Remove it now (a step failed and the run goes on, or gives up). */
+void oci_undo_now(int h);
+/* Everything stays: the run has succeeded. */
+void oci_undo_keep_all(void);
+/*
+ * Hold SIGINT, SIGTERM and SIGHUP back (the old mask in *old, restored with
+ * pthread_sigmask(SIG_SETMASK, old, NULL)), so that a step and the keeping
+ * of what it made happen together or not at all.
+ */
+void oci_undo_block(sigset_t *old);
 
 /* ------------------------------------------------------------------ say.c */
 
@@ -242,6 +272,12 @@ void oci_ref_free(struct oci_ref *ref);
 struct oci_layout {
 	char *path;	/* as given */
 	int dirfd;	/* the layout directory, O_DIRECTORY */
+	/*
+	 * Set by a program that builds on the layout (oci-commit, oci-config):
+	 * each blob it adds is removed again (oci_undo) unless the run ends
+	 * with index.json naming it.
+	 */
+	int provisional;
 };
 
 /* Open a layout: the directory must have an oci-layout file with imageLayoutVersion. */
@@ -296,6 +332,22 @@ uint64_t oci_blob_writer_size(const struct oci_blob_writer *w);
 int oci_blob_writer_commit(struct oci_blob_writer *w, const char *want_digest,
     int64_t want_size, char out[OCI_DIGEST_MAX], struct oci_err *e);
 void oci_blob_writer_abort(struct oci_blob_writer *w);
+/*
+ * A download that may be cut short and resumed by a later run: its bytes
+ * go to "blobs/<alg>/.partial-<hex>" of the digest they must have, which is
+ * kept when the writer is put aside with oci_blob_writer_suspend (a failed
+ * or interrupted run) and read again, hashed, by the next resume; *got is
+ * how many bytes are there already.  When another process holds that file,
+ * a private temporary file is used instead (*got = 0).  A partial file
+ * longer than max_size (>= 0) is thrown away.  Commit and abort are as for
+ * oci_blob_writer_new's writers.
+ */
+int oci_blob_writer_resume(struct oci_layout *l, const char *digest, int64_t max_size,
+    struct oci_blob_writer **w, uint64_t *got, struct oci_err *e);
+/* 1 when a .partial file of digest is there (worth resuming before the first byte comes). */
+int oci_blob_partial_exists(struct oci_layout *l, const char *digest);
+/* Close w, keeping a .partial file for the next run (other writers: abort). */
+void oci_blob_writer_suspend(struct oci_blob_writer *w);
 /* Store a small buffer as a blob (a document); out gets its digest. */
 int oci_blob_put(struct oci_layout *l, const void *buf, size_t n,
     char out[OCI_DIGEST_MAX], struct oci_err *e);

@@ -138,9 +138,12 @@ flush(struct xfer *x)
 {
 	enum oci_alg alg;
 
+	uint64_t had;
+
+	/* A .partial file: what an interrupted run got is resumed by the next. */
 	if (x->w == NULL) {
 		if (oci_digest_check(x->digest, &alg, &x->err) < 0 ||
-		    oci_blob_writer_new(x->layout, alg, &x->w, &x->err) < 0)
+		    oci_blob_writer_resume(x->layout, x->digest, 0, &x->w, &had, &x->err) < 0)
 			return -1;
 	}
 	if (x->wlen > 0 && oci_blob_writer_write(x->w, x->wbuf, x->wlen, &x->err) < 0)
@@ -338,7 +341,10 @@ xfer_free(struct xfer *x)
 	curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->headers);
 	response_reset(x);
-	oci_blob_writer_abort(x->w);
+	/* A download cut short keeps its bytes in .partial for the next run. */
+	if (x->w && x->wlen > 0)
+		oci_blob_writer_write(x->w, x->wbuf, x->wlen, &x->err);
+	oci_blob_writer_suspend(x->w);
 	oci_hash_free(x->hash);
 	free(x->mem);
 	free(x->wbuf);
@@ -834,6 +840,14 @@ oci_registry_blobs(struct oci_registry *r, struct oci_layout *l, const json_t *d
 		xs[n]->size = d.size;
 		snprintf(xs[n]->digest, sizeof xs[n]->digest, "%s", d.digest);
 		n++;
+		if (oci_blob_partial_exists(l, d.digest)) {
+			if (oci_blob_writer_resume(l, d.digest, d.size, &xs[n - 1]->w, &xs[n - 1]->got, e) < 0)
+				goto out;
+			if (xs[n - 1]->got > 0)
+				oci_say("%s %s: %s from an earlier run are in %s, resuming",
+				    oci_media_short(d.media_type), oci_short(d.digest),
+				    oci_human_size(xs[n - 1]->got), l->path);
+		}
 	}
 	rc = n ? run(r, xs, n, 1, e) : 0;
 out:

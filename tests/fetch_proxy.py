@@ -19,6 +19,7 @@ answer for each path; "MODE-always" every one:
                name), which is served with UPSTREAM_AUTH (an Authorization
                value from the environment) and logs whether the client sent
                its own Authorization there
+    slow       send the body 64 KiB at a time, 20 ms apart (about 3 MB/s)
     none       no fault
 
 Each request is logged to LOG as "METHOD PATH range=… auth=yes|no -> STATUS".
@@ -29,6 +30,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, UPSTREAM, MODE, LOG = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
@@ -111,6 +113,17 @@ class Proxy(BaseHTTPRequestHandler):
             return self.reply(resp.status, keep, body)
         if FAULT == "huge":
             return self.reply(resp.status, keep, body.rstrip()[:-1] + b',"pad":"' + b"x" * 5000000 + b'"}')
+        if FAULT == "slow":
+            self.send_response(resp.status)
+            for k, v in keep:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for i in range(0, len(body), 65536):
+                self.wfile.write(body[i:i + 65536])
+                self.wfile.flush()
+                time.sleep(0.02)
+            return
         if FAULT == "corrupt":
             mid = len(body) // 2
             return self.reply(resp.status, keep, body[:mid] + bytes([body[mid] ^ 0x55]) + body[mid + 1:])
