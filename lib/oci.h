@@ -882,6 +882,12 @@ void oci_ns_forward(pid_t child);
 
 /* openat2(2) with O_CLOEXEC added; resolve is RESOLVE_* flags.  An fd or -1 (errno). */
 int oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
+/*
+ * The error of a failed oci_openat2 of what: errno's, or, when openat2 is
+ * refused as such (ENOSYS: an old kernel; EPERM: a seccomp profile that does
+ * not know it), a message that says so.  Returns -1.
+ */
+int oci_openat2_error(struct oci_err *e, const char *what);
 
 /*
  * Containers (rootfs.c).  In a new mount and PID namespace (we are PID 1):

@@ -470,7 +470,12 @@ open_in_root_at(int rootfd, const char *path, int follow)
 			if (fd >= 0 || errno != EAGAIN)
 				break;
 		}
-		if (fd >= 0 || errno != ENOSYS)
+		/*
+		 * ENOSYS: a kernel before 5.6.  EPERM: a seccomp filter that does
+		 * not know openat2 (older container runtimes' default profiles).
+		 * Opening a directory O_PATH is never refused with EPERM otherwise.
+		 */
+		if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
 			return fd;
 		no_openat2 = 1;
 	}
