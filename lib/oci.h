@@ -740,10 +740,15 @@ void oci_challenge_free(struct oci_challenge *c);
 /*
  * Credentials for registry (repo narrows the match, as containers-auth.json
  * allows) from the first of: authfile, $REGISTRY_AUTH_FILE,
- * $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json.  Returns 1
- * and sets *user and *pass (caller frees), 0 when no file names the
- * registry, -1 when a file is unreadable or malformed.
+ * $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json (or
+ * $DOCKER_CONFIG/config.json), each with its credential helpers (creds.c).
+ * Returns 1 and sets *user and *pass (caller frees), 0 when no file names
+ * the registry, -1 when a file is unreadable or malformed or a helper
+ * fails.  An identity token (an OAuth2 refresh token) comes back as user
+ * OCI_IDENTITY_TOKEN_USER with the token as *pass, as credential helpers
+ * return it.
  */
+#define OCI_IDENTITY_TOKEN_USER "<token>"
 int oci_creds_find(const char *registry, const char *repo, const char *authfile,
     char **user, char **pass, struct oci_err *e);
 
