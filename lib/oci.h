@@ -242,14 +242,16 @@ void oci_platform_host(struct oci_platform *p);
 /* "linux/amd64" or "linux/arm/v7"; returns a static buffer. */
 const char *oci_platform_str(const struct oci_platform *p);
 /*
- * Does a descriptor's "platform" object match want?  As container tools
- * match: arm64's variant "" equals "v8", arm's "" equals "v7", amd64's ""
- * equals "v1".  A want with no variant matches any variant.
+ * Does a descriptor's "platform" object suit want?  As containerd's
+ * platform matcher decides: variants are normalised (none is arm64's "v8",
+ * arm's "v7", amd64's "v1", also for a want with no variant), and an arm
+ * want also takes an older arm variant (v8: v7, v6, v5; v7: v6, v5; v6: v5).
  */
 int oci_platform_match(const struct oci_platform *want, const json_t *platform);
 /*
- * The entry of an index's "manifests" for want (borrowed): the first that
- * matches, else the first nested index without a platform; or NULL and an
+ * The entry of an index's "manifests" for want (borrowed): the best that
+ * suits (the exact variant before an older arm one; among equals the
+ * first), else the first nested index without a platform; or NULL and an
  * error that lists the platforms the index has.
  */
 const json_t *oci_platform_pick(const json_t *index, const struct oci_platform *want, struct oci_err *e);
