@@ -1,9 +1,12 @@
 /*
  * tests/fuzz/fuzz.c — libFuzzer entry points for the parsers that read
- * untrusted bytes: documents, descriptor lines, IMAGE arguments, digests.
- * One is chosen at build time with -DFUZZ_doc, -DFUZZ_desc, -DFUZZ_ref or
- * -DFUZZ_digest; `make fuzz` builds all four into build/fuzz/ with clang
- * (not part of `make check`).  Run one: build/fuzz/doc -max_total_time=60
+ * untrusted bytes: documents, descriptor lines, IMAGE arguments, digests,
+ * tar entry names with their whiteouts, and WWW-Authenticate challenges.
+ * One is chosen at build time with -DFUZZ_<name> (the Makefile's FUZZ
+ * list); `make fuzz` builds them all into build/fuzz/ with clang, and
+ * `make fuzz-check` (part of `make check`) runs each for a few seconds from
+ * its seed corpus, tests/fuzz/corpus/<name>/, where a crash once found
+ * stays as a regression case.  Run one longer: build/fuzz/doc -max_total_time=60
  */
 #define _GNU_SOURCE	/* fmemopen */
 #include <stdlib.h>
@@ -70,8 +73,35 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 			oci_blob_path(s, path, sizeof path, &e);
 		oci_short(s);
 	}
+#elif defined(FUZZ_path)
+	{
+		/* A tar entry's name, as oci-untar and oci-diff read it, and its whiteout. */
+		char path[4096];
+		const char *base, *target;
+
+		if (oci_clean_path(s, path, &e) == 0) {
+			base = strrchr(path, '/');
+			base = base ? base + 1 : path;
+			if (oci_whiteout_name(base, &target) == OCI_WH_FILE && strlen(target) == 0)
+				abort();	/* ".wh." alone must be OCI_WH_BAD */
+			if (strcmp(path, "..") == 0 || strncmp(path, "../", 3) == 0 || strstr(path, "/../"))
+				abort();	/* a cleaned name never climbs out */
+		}
+	}
+#elif defined(FUZZ_challenge)
+	{
+		struct oci_challenge c;
+		char shown[256];
+
+		if (oci_challenge_parse(s, &c, &e) == 0) {
+			/* what -v and error messages do with the parts */
+			oci_escape(shown, sizeof shown, c.realm ? c.realm : c.scheme);
+			oci_escape(shown, sizeof shown, c.scope ? c.scope : "");
+			oci_challenge_free(&c);
+		}
+	}
 #else
-#error "build with -DFUZZ_doc, -DFUZZ_desc, -DFUZZ_ref or -DFUZZ_digest"
+#error "build with -DFUZZ_<name>, a name of the Makefile's FUZZ list"
 #endif
 	free(s);
 	return 0;
