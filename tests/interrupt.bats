@@ -49,6 +49,18 @@ layout_whole() {
 	assert_output ""
 }
 
+# hold_lock DIR: another process takes the lock oci_index_update takes (flock of the
+# layout directory) and holds it until teardown kills it (LOCK_PID).
+hold_lock() {
+	python3 -c 'import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(600)' "$1" "$T/locked" 3>&- &
+	LOCK_PID=$!
+	while [ ! -e "$T/locked" ]; do sleep 0.05; done
+}
+
 blob_list() { (cd "$1/blobs/sha256" && ls); }
 
 interrupt() { run "$TESTS_DIR/interrupt.py" "$@"; }
@@ -135,8 +147,7 @@ killed_before_index() {
 	shift 2
 	cp -a "$F/src" "$T/img"
 	before=$(blob_list "$T/img")
-	flock "$T/img" sleep 600 &
-	LOCK_PID=$!
+	hold_lock "$T/img"
 	interrupt "$sig" "$T/img/blobs/sha256/[0-9a-f]*" +$(($(echo "$before" | wc -l) + n)) -- "$@"
 	assert_equal "$status" $((128 + $(kill -l "$sig")))
 	assert_equal "$(blob_list "$T/img")" "$before"
