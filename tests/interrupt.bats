@@ -82,6 +82,16 @@ interrupt() { run "$TESTS_DIR/interrupt.py" "$@"; }
 	[ "$(find "$T/root" -type f | wc -l)" -eq 6000 ]
 }
 
+@test "oci-untar as nobody, interrupted: no DIR left, status 130" {
+	open_to_nobody "$F"
+	chmod -R a+rX "$F/src"
+	open_to_nobody "$T/n"
+	interrupt INT "$T/n/root/f/1*" 0 -- \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups oci-untar -C "$T/n/root" "$F/src:big"
+	assert_equal "$status" 130
+	assert_not_exist "$T/n/root"
+}
+
 @test "oci-untar interrupted in a DIR it did not make: DIR stays" {
 	mkdir "$T/mine"
 	echo keep >"$T/mine/note"
