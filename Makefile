@@ -34,7 +34,7 @@ DEPS = build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev
 	skopeo umoci docker-registry oci-image-tool busybox-static \
 	python3 python3-jwt python3-bcrypt openssl attr util-linux \
 	libisal-dev libzstd-dev time zstd xz-utils mandoc man-db bsdextrautils \
-	curl procps podman python3-seccomp
+	curl procps podman python3-seccomp clang libclang-rt-14-dev
 
 all: $(BINS)
 
@@ -71,6 +71,7 @@ asan:
 check: deps
 	$(MAKE) all
 	$(MAKE) asan
+	$(MAKE) fuzz-check
 	tests/run.sh bin build/asan/bin
 
 bench: all
@@ -96,16 +97,37 @@ uninstall:
 	cd $(DESTDIR)$(MANDIR)/man1 && rm -f $(notdir $(MANS))
 	cd $(DESTDIR)$(MANDIR)/man7 && rm -f $(notdir $(MAN7))
 
-# libFuzzer harnesses for the parsers (tests/fuzz/fuzz.c); needs clang; not part of check.
-FUZZ = doc desc ref digest regconf archive
+# libFuzzer harnesses for the parsers (tests/fuzz/fuzz.c, built with clang), one name a line.
+FUZZ = \
+	doc \
+	desc \
+	ref \
+	digest \
+	regconf \
+	archive \
+	path \
+	challenge
+# Seconds each harness runs in `make check`, from its seed corpus tests/fuzz/corpus/NAME/.
+FUZZ_TIME ?= 5
 fuzz:
 	@mkdir -p build/fuzz
 	for t in $(FUZZ); do clang -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -Ilib \
 		$(shell pkg-config --cflags $(PKGS)) -DFUZZ_$$t -o build/fuzz/$$t tests/fuzz/fuzz.c \
 		$(LIBSRC) $(LDLIBS) || exit 1; done
 
+# New inputs go to build/fuzz/NAME.corpus, a crash to build/fuzz/NAME-crash-…: add it to
+# tests/fuzz/corpus/NAME/ once fixed, so that every later run tries it first.
+fuzz-check: fuzz
+	@for t in $(FUZZ); do mkdir -p build/fuzz/$$t.corpus; \
+		echo "fuzz $$t: $(FUZZ_TIME)s from tests/fuzz/corpus/$$t"; \
+		build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=0 -artifact_prefix=build/fuzz/$$t- \
+			build/fuzz/$$t.corpus tests/fuzz/corpus/$$t 2>build/fuzz/$$t.log || \
+			{ tail -40 build/fuzz/$$t.log; exit 1; }; \
+	done
+
 clean:
 	rm -rf build lib/*.o lib/liboci.a $(PROGS)
 
-.PHONY: all asan deps check bench demo install uninstall clean fuzz
+.PHONY: all asan deps check bench demo install uninstall clean fuzz fuzz-check
 .SECONDARY: $(LIBOBJ)

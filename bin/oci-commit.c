@@ -39,10 +39,10 @@ main(int argc, char *argv[])
 	struct oci_build *b = NULL;
 	struct oci_layer layer;
 	struct oci_ref ref;
-	struct oci_err e, e2;
+	struct oci_err e;
 	struct stat st;
 	int64_t clamp = -1;
-	int c, failed, made;
+	int c, failed;
 
 	while ((c = getopt_long(argc, argv, "hm:qv", longopts, NULL)) != -1) {
 		switch (c) {
@@ -81,15 +81,16 @@ main(int argc, char *argv[])
 	/* A layout this run makes is removed again if the commit fails. */
 	if (oci_ref_parse(argv[1], &ref, &e) < 0)
 		errx(1, "%s", e.msg);
-	made = stat(ref.layout, &st) < 0 && errno == ENOENT;
+	if (stat(ref.layout, &st) < 0 && errno == ENOENT)
+		oci_undo_add(OCI_UNDO_RMTREE, AT_FDCWD, ref.layout);
+	oci_ref_free(&ref);
+	/* The layer and config blobs stay only once index.json names them (oci_undo). */
 	failed = oci_build_open(argv[1], argc == 3 ? argv[2] : NULL, 1, &b, &e) < 0 ||
+	    (b->layout->provisional = 1, 0) ||
 	    oci_layer_write(b->layout, argv[0], clamp, &layer, &e) < 0 ||
 	    oci_build_add_layer(b, &layer, created_by, &e) < 0 ||
 	    oci_build_commit(b, stdout, &e) < 0;
 	oci_build_free(b);
-	if (failed && made && oci_rmtree_at(AT_FDCWD, ref.layout, &e2) < 0)
-		warnx("cleaning up %s: %s", ref.layout, e2.msg);
-	oci_ref_free(&ref);
 	if (failed)
 		errx(1, "%s", e.msg);
 	if (oci_stdout_ok() < 0)

@@ -148,6 +148,8 @@ main(int argc, char *argv[])
 		/* --scratch: a missing image is an empty one, as after `buildah from scratch`. */
 		if (oci_build_open(argv[optind], newtag, scratch, &b, &e) < 0)
 			errx(1, "%s", e.msg);
+		/* The new config stays only once index.json names its manifest (oci_undo). */
+		b->layout->provisional = 1;
 		for (i = 0; i < nedits; i++)
 			if (apply(b, opts[i], edits[i], &e) < 0)
 				break;

@@ -15,6 +15,7 @@
  *     oci-unshare sh -c 'oci-overlay --store st bb:latest web && oci-overlay --store st --ls'
  */
 #include <err.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,8 @@ main(int argc, char *argv[])
 	} else {
 		if (oci_overlay_mount(&o, merged, &e) < 0)
 			errx(1, "%s", e.msg);
+		/* Until it is reported, the mount is this run's to take down if it fails. */
+		oci_undo_add(OCI_UNDO_UMOUNT, AT_FDCWD, merged);
 		if (!lower) {
 			if ((gd = oci_overlay_graphdriver(&o)) == NULL)
 				errx(1, "out of memory");
@@ -226,8 +229,9 @@ main(int argc, char *argv[])
 			json_decref(gd);
 		}
 	}
-	oci_overlay_free(&o);
 	if (oci_stdout_ok() < 0)
 		err(1, "stdout");
+	oci_overlay_free(&o);
+	oci_undo_keep_all();
 	return 0;
 }

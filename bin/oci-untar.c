@@ -120,7 +120,7 @@ main(int argc, char *argv[])
 	const char *dir = NULL, *file = NULL, *pflag = NULL;
 	struct oci_ref ref;
 	struct oci_err e;
-	int c, rootfd, made, rc;
+	int c, rootfd, rc;
 
 	while ((c = getopt_long(argc, argv, "C:f:p:hvq", longopts, NULL)) != -1) {
 		switch (c) {
@@ -157,8 +157,10 @@ main(int argc, char *argv[])
 	/* A progress line for people at a terminal, as oci-fetch draws. */
 	oci_progress = !oci_quiet && !oci_verbose && isatty(STDERR_FILENO);
 
-	made = mkdir(dir, 0755) == 0;
-	if (!made && errno != EEXIST)
+	/* A DIR this run makes is removed again if it fails or is interrupted. */
+	if (mkdir(dir, 0755) == 0)
+		oci_undo_add(OCI_UNDO_RMTREE, AT_FDCWD, dir);
+	else if (errno != EEXIST)
 		err(1, "%s", dir);
 	rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
@@ -177,14 +179,10 @@ main(int argc, char *argv[])
 		oci_ref_free(&ref);
 	}
 	close(rootfd);
-	if (rc < 0) {
-		struct oci_err e2;
-		/* A failure leaves no half-made rootfs behind under DIR's name. */
-		if (made && oci_rmtree_at(AT_FDCWD, dir, &e2) < 0)
-			warnx("cleaning up %s: %s", dir, e2.msg);
+	if (rc < 0)
 		errx(1, "%s", e.msg);
-	}
 	if (oci_stdout_ok() < 0)
 		err(1, "stdout");
+	oci_undo_keep_all();
 	return 0;
 }

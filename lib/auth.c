@@ -24,13 +24,6 @@
 #define TOKEN_REPLY_MAX (1024 * 1024)
 #define TOKEN_TTL_MAX (24 * 3600.0)	/* seconds; a longer expires_in changes nothing for one pull */
 
-/* A WWW-Authenticate challenge (RFC 7235) with the parameters registries use. */
-struct oci_challenge {
-	char scheme[16];	/* "Bearer" or "Basic" */
-	char *realm, *service, *scope;	/* NULL when absent */
-};
-static void oci_challenge_free(struct oci_challenge *c);
-
 void
 oci_tls_apply(void *curl, const struct oci_tls *tls)
 {
@@ -88,7 +81,7 @@ param_value(const char **pp)
 	return out;
 }
 
-static int
+int
 oci_challenge_parse(const char *header, struct oci_challenge *c, struct oci_err *e)
 {
 	const char *p = skip_space(header), *name;
@@ -130,7 +123,7 @@ oci_challenge_parse(const char *header, struct oci_challenge *c, struct oci_err 
 	return 0;
 }
 
-static void
+void
 oci_challenge_free(struct oci_challenge *c)
 {
 	free(c->realm);
@@ -139,7 +132,7 @@ oci_challenge_free(struct oci_challenge *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* ---- credentials files ---- */
+/* ---- Basic credentials ---- */
 
 static char *
 base64(const char *s)
@@ -150,145 +143,6 @@ base64(const char *s)
 	if (out)
 		EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, n);
 	return out;
-}
-
-/* "user:pass" in base64 (an auth file's "auth") into its two halves. */
-static int
-split_auth(const char *b64, char **user, char **pass, struct oci_err *e)
-{
-	size_t n = strlen(b64);
-	unsigned char *raw;
-	char *colon;
-	int len;
-
-	if (n == 0 || n % 4 != 0)
-		return oci_fail(e, "\"auth\" is not base64");
-	raw = malloc(n / 4 * 3 + 1);
-	if (raw == NULL)
-		return oci_fail(e, "out of memory");
-	len = EVP_DecodeBlock(raw, (const unsigned char *)b64, n);
-	if (len < 0) {
-		free(raw);
-		return oci_fail(e, "\"auth\" is not base64");
-	}
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
-	while (n > 0 && b64[--n] == '=')
-		len--;
-	raw[len] = '\0';
-	colon = strchr((char *)raw, ':');
-	if (colon == NULL || strlen((char *)raw) != (size_t)len) {
-		free(raw);
-		return oci_fail(e, "\"auth\" is not base64 of USER:PASSWORD");
-	}
-	*colon = '\0';
-	*user = strdup((char *)raw);
-	*pass = strdup(colon + 1);
-	free(raw);
-	return 0;
-}
-
-/*
- * An "auths" key as docker and podman write them ("https://index.docker.io/v1/",
- * "quay.io", "localhost:5000/team") without scheme, API suffix or Docker
- * Hub's other host names.
- */
-static void
-normalise_key(const char *key, char *out, size_t cap)
-{
-	size_t n;
-
-	if (strncmp(key, "https://", 8) == 0)
-		key += 8;
-	else if (strncmp(key, "http://", 7) == 0)
-		key += 7;
-	if (strncmp(key, "index.docker.io", 15) == 0 && strchr("/", key[15]))
-		snprintf(out, cap, "docker.io%s", key + 15);
-	else if (strncmp(key, "registry-1.docker.io", 20) == 0 && strchr("/", key[20]))
-		snprintf(out, cap, "docker.io%s", key + 20);
-	else
-		snprintf(out, cap, "%s", key);
-	n = strlen(out);
-	while (n > 0 && out[n - 1] == '/')
-		out[--n] = '\0';
-	if (n >= 3 && (strcmp(out + n - 3, "/v1") == 0 || strcmp(out + n - 3, "/v2") == 0))
-		out[n - 3] = '\0';
-}
-
-/*
- * The entry of one file's "auths" that matches registry/repo best: the
- * longest key that is the registry or the registry and a leading part of
- * the repository.  1 found, 0 not, -1 broken file.
- */
-static int
-creds_in_file(const char *path, const char *registry, const char *repo, char **user,
-    char **pass, struct oci_err *e)
-{
-	const char *key, *b64 = NULL;
-	char want[1024], norm[1024];
-	size_t best = 0, n;
-	json_error_t je;
-	json_t *doc, *v;
-	int rc;
-
-	doc = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (doc == NULL) {
-		if (errno == ENOENT && strstr(je.text, "unable to open"))
-			return 0;
-		return oci_fail(e, "%s: %s", path, je.text);
-	}
-	snprintf(want, sizeof want, "%s/%s", registry, repo);
-	json_object_foreach(json_object_get(doc, "auths"), key, v) {
-		normalise_key(key, norm, sizeof norm);
-		n = strlen(norm);
-		if (n <= best || strncmp(want, norm, n) != 0 || (want[n] != '/' && want[n] != '\0'))
-			continue;
-		if (n < strlen(registry))	/* "docker.io/lib" must not match "docker.io/library" */
-			continue;
-		if (json_is_string(json_object_get(v, "auth"))) {
-			b64 = json_string_value(json_object_get(v, "auth"));
-			best = n;
-		}
-	}
-	rc = 0;
-	if (b64) {
-		rc = split_auth(b64, user, pass, e) < 0 ? -1 : 1;
-		if (rc < 0)
-			oci_context(e, "%s", path);
-		else
-			oci_say("credentials for %s from %s", registry, path);
-	}
-	json_decref(doc);
-	return rc;
-}
-
-int
-oci_creds_find(const char *registry, const char *repo, const char *authfile, char **user,
-    char **pass, struct oci_err *e)
-{
-	const char *env, *home = getenv("HOME");
-	char xdg[4096], docker[4096];
-	int rc;
-
-	*user = *pass = NULL;
-	if (authfile) {
-		if (access(authfile, R_OK) < 0)
-			return oci_fail_errno(e, "auth file %s", authfile);
-		return creds_in_file(authfile, registry, repo, user, pass, e);
-	}
-	if ((env = getenv("REGISTRY_AUTH_FILE")) && *env)
-		return creds_in_file(env, registry, repo, user, pass, e);
-	if ((env = getenv("XDG_RUNTIME_DIR")) && *env) {
-		snprintf(xdg, sizeof xdg, "%s/containers/auth.json", env);
-		if ((rc = creds_in_file(xdg, registry, repo, user, pass, e)) != 0)
-			return rc;
-	}
-	if ((env = getenv("DOCKER_CONFIG")) && *env)
-		snprintf(docker, sizeof docker, "%s/config.json", env);
-	else if (home)
-		snprintf(docker, sizeof docker, "%s/.docker/config.json", home);
-	else
-		return 0;
-	return creds_in_file(docker, registry, repo, user, pass, e);
 }
 
 /* ---- tokens ---- */
@@ -474,13 +328,35 @@ scope_params(CURL *curl, const char *scopes)
 	return out;
 }
 
+/*
+ * An identity token is an OAuth2 refresh token (distribution's "OAuth2
+ * token authentication"): POSTed to the realm in a form, never in the URL,
+ * with grant_type=refresh_token.  *form is malloc'd.
+ */
+static int
+refresh_form(CURL *curl, const char *token, const char *svc, const char *sc, char **form)
+{
+	char *t = curl_easy_escape(curl, token, 0);
+	int n;
+
+	if (t == NULL)
+		return -1;
+	n = asprintf(form, "grant_type=refresh_token&client_id=oci-fetch&refresh_token=%s&scope=%s%s%s",
+	    t, sc, svc ? "&service=" : "", svc ? svc : "");
+	explicit_bzero(t, strlen(t));
+	curl_free(t);
+	if (n < 0)
+		*form = NULL;
+	return n < 0 ? -1 : 0;
+}
+
 /* GET realm?service=…&scope=…, as Docker's token specification asks. */
 static int
 fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope,
     double timeout, struct oci_err *e)
 {
 	struct reply r = { NULL, 0, 0 };
-	char *url = NULL, *svc = NULL, *sc = NULL;
+	char *url = NULL, *svc = NULL, *sc = NULL, *form = NULL;
 	const char *token;
 	json_error_t je;
 	json_t *doc = NULL;
@@ -502,7 +378,12 @@ fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	curl_easy_setopt(curl, CURLOPT_URL, url);
+	if (a->user && strcmp(a->user, OCI_IDENTITY_TOKEN_USER) == 0 &&
+	    refresh_form(curl, a->pass, svc, sc, &form) < 0) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, form ? c->realm : url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	/* The whole answer within --timeout: a token service that drips is a token service that failed. */
@@ -512,7 +393,9 @@ fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_reply);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
 	oci_tls_apply(curl, &a->tls);
-	if (a->user) {
+	if (form) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
+	} else if (a->user) {
 		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(curl, CURLOPT_USERNAME, a->user);
 		curl_easy_setopt(curl, CURLOPT_PASSWORD, a->pass);
@@ -578,6 +461,9 @@ out:
 	json_decref(doc);
 	free(r.buf);
 	free(url);
+	if (form)
+		explicit_bzero(form, strlen(form));
+	free(form);
 	curl_free(svc);
 	free(sc);
 	curl_easy_cleanup(curl);
@@ -597,9 +483,10 @@ oci_auth_answer(struct oci_auth *a, const char *header, const char *scope, doubl
 	if (strcasecmp(c.scheme, "Bearer") == 0) {
 		rc = fetch_token(a, &c, scope, timeout, e);
 	} else if (strcasecmp(c.scheme, "Basic") == 0) {
-		if (a->user == NULL) {
+		if (a->user == NULL || strcmp(a->user, OCI_IDENTITY_TOKEN_USER) == 0) {
 			oci_challenge_free(&c);
-			return oci_fail(e, "the registry wants a user name and password (--creds or an auth file)");
+			return oci_fail(e, "the registry wants a user name and password (--creds or an auth file)%s",
+			    a->user ? "; an identity token is only for a token service" : "");
 		}
 		if (a->basic) {
 			oci_challenge_free(&c);

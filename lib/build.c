@@ -259,6 +259,54 @@ oci_build_free(struct oci_build *b)
 	free(b);
 }
 
+/*
+ * The offset of the first byte of s that is not UTF-8 (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), or -1 when all is.
+ */
+static long
+bad_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *start = p;
+	unsigned c, n, i, min;
+
+	while (*p) {
+		c = *p;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, min = 0x80, c &= 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, min = 0x800, c &= 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, min = 0x10000, c &= 0x07;
+		else
+			return p - start;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return p - start;
+			c = c << 6 | (p[i] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return p - start;
+		p += n + 1;
+	}
+	return -1;
+}
+
+/* image-spec config.md's strings are JSON strings, which are UTF-8 (RFC 8259). */
+static int
+check_utf8(const char *what, const char *s, struct oci_err *e)
+{
+	long at = bad_utf8(s);
+
+	if (at < 0)
+		return 0;
+	return oci_fail(e, "%s: byte %ld (0x%02x) is not UTF-8, and a config's strings are JSON, "
+	    "which is UTF-8", what, at + 1, (unsigned char)s[at]);
+}
+
 /* image-spec config.md "history": one entry per step, in order; created_by is printf'd. */
 static int
 add_history(struct oci_build *b, int empty_layer, struct oci_err *e, const char *fmt, ...)
@@ -296,6 +344,8 @@ oci_build_add_layer(struct oci_build *b, const struct oci_layer *layer, const ch
 {
 	json_t *diff_ids = json_object_get(json_object_get(b->config, "rootfs"), "diff_ids");
 
+	if (check_utf8("created_by", created_by, e) < 0)
+		return -1;
 	if (json_array_append_new(diff_ids, json_string(layer->diff_id)) < 0 ||
 	    json_array_append_new(b->layers, oci_desc_new(OCI_MT_LAYER_GZIP, layer->digest,
 	    layer->size)) < 0)
@@ -345,6 +395,8 @@ oci_build_env(struct oci_build *b, const char *kv, int unset, struct oci_err *e)
 	const char *eq = strchr(kv, '=');
 	size_t nlen = unset ? strlen(kv) : (size_t)(eq ? eq - kv : 0);
 
+	if (check_utf8("Env", kv, e) < 0)
+		return -1;
 	if (nlen == 0 || (unset && eq))
 		return oci_fail(e, "\"%s\": %s", kv, unset ? "expected a variable NAME" : "expected NAME=VALUE");
 	if (!json_is_array(env)) {
@@ -367,6 +419,8 @@ oci_build_label(struct oci_build *b, const char *kv, int unset, struct oci_err *
 	const char *eq = strchr(kv, '=');
 	char *name;
 
+	if (check_utf8("Labels", kv, e) < 0)
+		return -1;
 	if (unset ? kv[0] == '\0' : (eq == NULL || eq == kv))
 		return oci_fail(e, "\"%s\": %s", kv, unset ? "expected a label KEY" : "expected KEY=VALUE");
 	if (!json_is_object(labels)) {
@@ -410,6 +464,9 @@ oci_build_argv(struct oci_build *b, const char *field, char *const *argv, size_t
 	size_t i;
 	int rc;
 
+	for (i = 0; i < n; i++)
+		if (check_utf8(field, argv[i], e) < 0)
+			return -1;
 	/* One argument that is a JSON array of strings is the whole list, as in
 	 * `buildah config --entrypoint '["/bin/sh"]'`; a single "" clears the field. */
 	if (n == 1 && argv[0][0] == '[' && (list = json_loads(argv[0], 0, &je)) != NULL) {
@@ -441,6 +498,8 @@ oci_build_argv(struct oci_build *b, const char *field, char *const *argv, size_t
 int
 oci_build_string(struct oci_build *b, const char *field, const char *value, struct oci_err *e)
 {
+	if (check_utf8(field, value, e) < 0)
+		return -1;
 	if (value[0] == '\0')
 		json_object_del(settings(b), field);
 	else

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -189,8 +190,10 @@ oci_index_update(struct oci_layout *l, int (*edit)(json_t *, void *, struct oci_
 {
 	char tmp[64], *text = NULL;
 	json_t *index = NULL;
+	sigset_t old;
+	ssize_t n;
 	size_t len;
-	int fd = -1, rc = -1;
+	int fd = -1, rc = -1, undo;
 
 	/* The lock is on the layout directory itself: index.json is replaced, not rewritten. */
 	while (flock(l->dirfd, LOCK_EX) < 0)
@@ -219,9 +222,12 @@ oci_index_update(struct oci_layout *l, int (*edit)(json_t *, void *, struct oci_
 		oci_fail_errno(e, "%s/%s", l->path, tmp);
 		goto out;
 	}
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0) {
+	undo = oci_undo_add(OCI_UNDO_UNLINK, l->dirfd, tmp);
+	if ((n = write(fd, text, len)) != (ssize_t)len || fsync(fd) < 0) {
+		if (n >= 0 && n != (ssize_t)len)
+			errno = ENOSPC;	/* a short write: the file system is full */
 		oci_fail_errno(e, "write %s/%s", l->path, tmp);
-		unlinkat(l->dirfd, tmp, 0);
+		oci_undo_now(undo);
 		goto out;
 	}
 	rc = close(fd);
@@ -229,15 +235,24 @@ oci_index_update(struct oci_layout *l, int (*edit)(json_t *, void *, struct oci_
 	if (rc < 0) {
 		rc = -1;
 		oci_fail_errno(e, "write %s/%s", l->path, tmp);
-		unlinkat(l->dirfd, tmp, 0);
+		oci_undo_now(undo);
 		goto out;
 	}
 	rc = -1;
+	/*
+	 * index.json is where a run's new blobs become part of the layout: the
+	 * rename and the keeping of what the run made (oci_undo) happen
+	 * together, with SIGINT and SIGTERM held back between them.
+	 */
+	oci_undo_block(&old);
 	if (renameat(l->dirfd, tmp, l->dirfd, "index.json") < 0) {
 		oci_fail_errno(e, "rename %s/index.json", l->path);
-		unlinkat(l->dirfd, tmp, 0);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		oci_undo_now(undo);
 		goto out;
 	}
+	oci_undo_keep_all();
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	fsync(l->dirfd);
 	rc = 0;
 out:

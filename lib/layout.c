@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -235,7 +237,7 @@ write_atomic(int dirfd, const char *name, const char *data, size_t len, struct o
 {
 	char tmp[64];
 	ssize_t n;
-	int fd;
+	int fd, undo;
 
 	snprintf(tmp, sizeof tmp, ".%s.tmp.%d", name, (int)getpid());
 	/* Never O_TRUNC a name someone may have planted as a hard link: a new file. */
@@ -243,21 +245,27 @@ write_atomic(int dirfd, const char *name, const char *data, size_t len, struct o
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return oci_fail_errno(e, "create %s", tmp);
+	undo = oci_undo_add(OCI_UNDO_UNLINK, dirfd, tmp);
 	n = write(fd, data, len);
 	if (n != (ssize_t)len || fsync(fd) < 0) {
 		if (n >= 0 && n != (ssize_t)len)
-			errno = EIO;
+			errno = ENOSPC;	/* a short write: the file system is full */
 		oci_fail_errno(e, "write %s", name);
 		close(fd);
-		unlinkat(dirfd, tmp, 0);
+		oci_undo_now(undo);
 		return -1;
 	}
-	close(fd);
+	if (close(fd) < 0) {
+		oci_fail_errno(e, "write %s", name);
+		oci_undo_now(undo);
+		return -1;
+	}
 	if (renameat(dirfd, tmp, dirfd, name) < 0) {
 		oci_fail_errno(e, "rename %s", name);
-		unlinkat(dirfd, tmp, 0);
+		oci_undo_now(undo);
 		return -1;
 	}
+	oci_undo_keep(undo);
 	fsync(dirfd);
 	return 0;
 }
@@ -428,7 +436,25 @@ struct oci_blob_writer {
 	uint64_t written_back;	/* bytes handed to sync_file_range so far */
 	char tmp[PATH_MAX];	/* "blobs/sha256/.tmp-…", for messages */
 	const char *tmpname;	/* its last component, in dirfd */
+	int undo;		/* its oci_undo handle: -1 for a .partial file, which is kept */
 };
+
+/* A writer's state, before its file is opened; NULL when out of memory. */
+static struct oci_blob_writer *
+writer_alloc(struct oci_layout *l, enum oci_alg alg, int dirfd)
+{
+	struct oci_blob_writer *w = calloc(1, sizeof *w);
+
+	if (w == NULL || (w->hash = oci_hash_new(alg)) == NULL) {
+		free(w);
+		return NULL;
+	}
+	w->layout = l;
+	w->alg = alg;
+	w->dirfd = dirfd;
+	w->undo = -1;
+	return w;
+}
 
 int
 oci_blob_writer_new(struct oci_layout *l, enum oci_alg alg, struct oci_blob_writer **out,
@@ -441,15 +467,10 @@ oci_blob_writer_new(struct oci_layout *l, enum oci_alg alg, struct oci_blob_writ
 	*out = NULL;
 	if ((dirfd = alg_dir_open(l->dirfd, l->path, alg, 1, e)) < 0)
 		return -1;
-	w = calloc(1, sizeof *w);
-	if (w == NULL || (w->hash = oci_hash_new(alg)) == NULL) {
-		free(w);
+	if ((w = writer_alloc(l, alg, dirfd)) == NULL) {
 		close(dirfd);
 		return oci_fail(e, "out of memory");
 	}
-	w->layout = l;
-	w->alg = alg;
-	w->dirfd = dirfd;
 	/* The temporary file lives beside its final name, so rename is atomic. */
 	do {
 		n = snprintf(w->tmp, sizeof w->tmp, "blobs/%s/", oci_alg_name(alg));
@@ -465,8 +486,98 @@ oci_blob_writer_new(struct oci_layout *l, enum oci_alg alg, struct oci_blob_writ
 		free(w);
 		return -1;
 	}
+	w->undo = oci_undo_add(OCI_UNDO_UNLINK, dirfd, w->tmpname);
 	*out = w;
 	return 0;
+}
+
+int
+oci_blob_writer_resume(struct oci_layout *l, const char *digest, int64_t max_size,
+    struct oci_blob_writer **out, uint64_t *got, struct oci_err *e)
+{
+	struct oci_blob_writer *w;
+	enum oci_alg alg;
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int dirfd;
+
+	*out = NULL;
+	*got = 0;
+	if (oci_digest_check(digest, &alg, e) < 0 ||
+	    (dirfd = alg_dir_open(l->dirfd, l->path, alg, 1, e)) < 0)
+		return -1;
+	if ((w = writer_alloc(l, alg, dirfd)) == NULL || (buf = malloc(OCI_IO_CHUNK)) == NULL) {
+		if (w)
+			oci_hash_free(w->hash);
+		free(w);
+		close(dirfd);
+		return oci_fail(e, "out of memory");
+	}
+	n = snprintf(w->tmp, sizeof w->tmp, "blobs/%s/", oci_alg_name(alg));
+	snprintf(w->tmp + n, sizeof w->tmp - n, ".partial-%s", oci_digest_hex(digest));
+	w->tmpname = w->tmp + n;
+	w->fd = openat(dirfd, w->tmpname, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/*
+	 * Only a plain file of ours with one name is read on; the lock keeps a
+	 * second oci-fetch of the same blob to a temporary file of its own.
+	 */
+	if (w->fd >= 0 && (fstat(w->fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    flock(w->fd, LOCK_EX | LOCK_NB) < 0)) {
+		close(w->fd);
+		w->fd = -1;
+	}
+	if (w->fd < 0) {
+		free(buf);
+		oci_hash_free(w->hash);
+		free(w);
+		return oci_blob_writer_new(l, alg, out, e);
+	}
+	if (max_size >= 0 && st.st_size > max_size && ftruncate(w->fd, 0) < 0)
+		n = -1;
+	else
+		while ((n = read(w->fd, buf, OCI_IO_CHUNK)) > 0)
+			oci_hash_update(w->hash, buf, n);
+	free(buf);
+	if (n < 0) {
+		oci_fail_errno(e, "%s/%s", l->path, w->tmp);
+		oci_blob_writer_abort(w);
+		return -1;
+	}
+	w->written_back = *got = oci_hash_size(w->hash);
+	*out = w;
+	return 0;
+}
+
+int
+oci_blob_partial_exists(struct oci_layout *l, const char *digest)
+{
+	char name[OCI_DIGEST_MAX + 16];
+	struct oci_err e;
+	struct stat st;
+	int dir, rc;
+
+	if ((dir = blob_dir(l, digest, &e)) < 0)
+		return 0;
+	snprintf(name, sizeof name, ".partial-%s", oci_digest_hex(digest));
+	rc = fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	close(dir);
+	return rc;
+}
+
+void
+oci_blob_writer_suspend(struct oci_blob_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->undo >= 0) {
+		oci_blob_writer_abort(w);
+		return;
+	}
+	close(w->fd);
+	close(w->dirfd);
+	oci_hash_free(w->hash);
+	free(w);
 }
 
 int
@@ -509,6 +620,7 @@ oci_blob_writer_abort(struct oci_blob_writer *w)
 	if (w->fd >= 0)
 		close(w->fd);
 	unlinkat(w->dirfd, w->tmpname, 0);
+	oci_undo_keep(w->undo);
 	close(w->dirfd);
 	oci_hash_free(w->hash);
 	free(w);
@@ -519,7 +631,9 @@ oci_blob_writer_commit(struct oci_blob_writer *w, const char *want_digest, int64
     char out[OCI_DIGEST_MAX], struct oci_err *e)
 {
 	char got[OCI_DIGEST_MAX], path[PATH_MAX];
-	int fd;
+	struct stat st;
+	sigset_t old;
+	int fd, existed;
 
 	if (want_digest && oci_digest_check(want_digest, NULL, e) < 0)
 		goto bad;
@@ -544,10 +658,18 @@ oci_blob_writer_commit(struct oci_blob_writer *w, const char *want_digest, int64
 		goto bad;
 	}
 	oci_blob_path(got, path, sizeof path, e);
+	/* A new blob of a provisional run, and its undo, come together or not at all. */
+	oci_undo_block(&old);
+	existed = fstatat(w->dirfd, oci_digest_hex(got), &st, AT_SYMLINK_NOFOLLOW) == 0;
 	if (renameat(w->dirfd, w->tmpname, w->dirfd, oci_digest_hex(got)) < 0) {
 		oci_fail_errno(e, "rename to %s/%s", w->layout->path, path);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		goto bad;
 	}
+	oci_undo_keep(w->undo);
+	if (w->layout->provisional && !existed)
+		oci_undo_add(OCI_UNDO_UNLINK, w->dirfd, oci_digest_hex(got));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	/* Make the new name itself durable. */
 	fsync(w->dirfd);
 	close(w->dirfd);

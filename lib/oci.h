@@ -19,6 +19,7 @@
 #ifndef OCI_H
 #define OCI_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +51,35 @@ int oci_fail_errno(struct oci_err *e, const char *fmt, ...)
 /* Put "what: " in front of the message already there; return -1. */
 int oci_context(struct oci_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* ----------------------------------------------------------------- undo.c */
+
+/*
+ * What a run makes stays only if the run succeeds.  Each thing is
+ * registered as it is made; a program that exits without keeping it (a
+ * failure) or is killed by SIGINT, SIGTERM or SIGHUP removes it first (and
+ * then dies of that signal: exit status 128+N).  A forked child never
+ * removes its parent's things.
+ *   OCI_UNDO_UNLINK  name in dirfd (a temporary file, a blob nothing names yet)
+ *   OCI_UNDO_RMTREE  name in dirfd and all under it (a directory the run made)
+ *   OCI_UNDO_UMOUNT  the mount at name in dirfd (lazily detached)
+ * dirfd may be AT_FDCWD; it is duplicated, so the caller may close its own.
+ * Returns a handle, or -1 when it could not be registered.
+ */
+enum oci_undo_kind { OCI_UNDO_UNLINK, OCI_UNDO_RMTREE, OCI_UNDO_UMOUNT };
+int oci_undo_add(enum oci_undo_kind kind, int dirfd, const char *name);
+/* It stays (the run needs it, or it got its final name). A handle of -1 is ignored. */
+void oci_undo_keep(int h);
+/* Remove it now (a step failed and the run goes on, or gives up). */
+void oci_undo_now(int h);
+/* Everything stays: the run has succeeded. */
+void oci_undo_keep_all(void);
+/*
+ * Hold SIGINT, SIGTERM and SIGHUP back (the old mask in *old, restored with
+ * pthread_sigmask(SIG_SETMASK, old, NULL)), so that a step and the keeping
+ * of what it made happen together or not at all.
+ */
+void oci_undo_block(sigset_t *old);
 
 /* ------------------------------------------------------------------ say.c */
 
@@ -226,8 +256,16 @@ void oci_platform_host(struct oci_platform *p);
 /* "linux/amd64" or "linux/arm/v7"; returns a static buffer. */
 const char *oci_platform_str(const struct oci_platform *p);
 /*
- * The entry of an index's "manifests" for want (borrowed): the first that
- * matches, else the first nested index without a platform; or NULL and an
+ * Does a descriptor's "platform" object suit want?  As containerd's
+ * platform matcher decides: variants are normalised (none is arm64's "v8",
+ * arm's "v7", amd64's "v1", also for a want with no variant), and an arm
+ * want also takes an older arm variant (v8: v7, v6, v5; v7: v6, v5; v6: v5).
+ */
+int oci_platform_match(const struct oci_platform *want, const json_t *platform);
+/*
+ * The entry of an index's "manifests" for want (borrowed): the best that
+ * suits (the exact variant before an older arm one; among equals the
+ * first), else the first nested index without a platform; or NULL and an
  * error that lists the platforms the index has.
  */
 const json_t *oci_platform_pick(const json_t *index, const struct oci_platform *want, struct oci_err *e);
@@ -250,6 +288,12 @@ void oci_ref_free(struct oci_ref *ref);
 struct oci_layout {
 	char *path;	/* as given */
 	int dirfd;	/* the layout directory, O_DIRECTORY */
+	/*
+	 * Set by a program that builds on the layout (oci-commit, oci-config):
+	 * each blob it adds is removed again (oci_undo) unless the run ends
+	 * with index.json naming it.
+	 */
+	int provisional;
 };
 
 /* Open a layout: the directory must have an oci-layout file with imageLayoutVersion. */
@@ -304,6 +348,22 @@ uint64_t oci_blob_writer_size(const struct oci_blob_writer *w);
 int oci_blob_writer_commit(struct oci_blob_writer *w, const char *want_digest,
     int64_t want_size, char out[OCI_DIGEST_MAX], struct oci_err *e);
 void oci_blob_writer_abort(struct oci_blob_writer *w);
+/*
+ * A download that may be cut short and resumed by a later run: its bytes
+ * go to "blobs/<alg>/.partial-<hex>" of the digest they must have, which is
+ * kept when the writer is put aside with oci_blob_writer_suspend (a failed
+ * or interrupted run) and read again, hashed, by the next resume; *got is
+ * how many bytes are there already.  When another process holds that file,
+ * a private temporary file is used instead (*got = 0).  A partial file
+ * longer than max_size (>= 0) is thrown away.  Commit and abort are as for
+ * oci_blob_writer_new's writers.
+ */
+int oci_blob_writer_resume(struct oci_layout *l, const char *digest, int64_t max_size,
+    struct oci_blob_writer **w, uint64_t *got, struct oci_err *e);
+/* 1 when a .partial file of digest is there (worth resuming before the first byte comes). */
+int oci_blob_partial_exists(struct oci_layout *l, const char *digest);
+/* Close w, keeping a .partial file for the next run (other writers: abort). */
+void oci_blob_writer_suspend(struct oci_blob_writer *w);
 /* Store a small buffer as a blob (a document); out gets its digest. */
 int oci_blob_put(struct oci_layout *l, const void *buf, size_t n,
     char out[OCI_DIGEST_MAX], struct oci_err *e);
@@ -695,13 +755,27 @@ struct oci_tls {
 /* Apply tls to a libcurl easy handle (a CURL *, untyped to keep curl.h out of oci.h). */
 void oci_tls_apply(void *curl, const struct oci_tls *tls);
 
+/* A WWW-Authenticate challenge (RFC 7235) with the parameters registries use
+ * (public for tests/fuzz: the challenge is untrusted text). */
+struct oci_challenge {
+	char scheme[16];	/* "Bearer" or "Basic" */
+	char *realm, *service, *scope;	/* NULL when absent */
+};
+int oci_challenge_parse(const char *header, struct oci_challenge *c, struct oci_err *e);
+void oci_challenge_free(struct oci_challenge *c);
+
 /*
  * Credentials for registry (repo narrows the match, as containers-auth.json
  * allows) from the first of: authfile, $REGISTRY_AUTH_FILE,
- * $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json.  Returns 1
- * and sets *user and *pass (caller frees), 0 when no file names the
- * registry, -1 when a file is unreadable or malformed.
+ * $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json (or
+ * $DOCKER_CONFIG/config.json), each with its credential helpers (creds.c).
+ * Returns 1 and sets *user and *pass (caller frees), 0 when no file names
+ * the registry, -1 when a file is unreadable or malformed or a helper
+ * fails.  An identity token (an OAuth2 refresh token) comes back as user
+ * OCI_IDENTITY_TOKEN_USER with the token as *pass, as credential helpers
+ * return it.
  */
+#define OCI_IDENTITY_TOKEN_USER "<token>"
 int oci_creds_find(const char *registry, const char *repo, const char *authfile,
     char **user, char **pass, struct oci_err *e);
 
@@ -944,6 +1018,12 @@ void oci_ns_forward(pid_t child);
 
 /* openat2(2) with O_CLOEXEC added; resolve is RESOLVE_* flags.  An fd or -1 (errno). */
 int oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
+/*
+ * The error of a failed oci_openat2 of what: errno's, or, when openat2 is
+ * refused as such (ENOSYS: an old kernel; EPERM: a seccomp profile that does
+ * not know it), a message that says so.  Returns -1.
+ */
+int oci_openat2_error(struct oci_err *e, const char *what);
 
 /*
  * Containers (rootfs.c).  In a new mount and PID namespace (we are PID 1):

@@ -424,7 +424,7 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 	struct stat st;
 	struct oci_desc d;
 	struct oci_err ignored;	/* removing a temporary: the error to report is e's */
-	int fd, blob, rc;
+	int fd, blob, rc, undo;
 
 	if (oci_desc_parse(layer, &d, e) < 0)
 		return -1;
@@ -436,12 +436,18 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 	/* Build it under a temporary name: a half-extracted layer is never used. */
 	snprintf(tmp, sizeof tmp, ".tmp-%.12s-%ld", hex, (long)getpid());
 	oci_rmtree_at(layersfd, tmp, &ignored);
-	if (mkdirat(layersfd, tmp, 0755) < 0 ||
-	    (fd = openat(layersfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	if (mkdirat(layersfd, tmp, 0755) < 0)
 		return oci_fail_errno(e, "layers/%s", tmp);
+	/* Removed again if this run fails or is interrupted before the rename. */
+	undo = oci_undo_add(OCI_UNDO_RMTREE, layersfd, tmp);
+	if ((fd = openat(layersfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		oci_fail_errno(e, "layers/%s", tmp);
+		oci_undo_now(undo);
+		return -1;
+	}
 	if ((blob = oci_blob_open(img->layout, d.digest, e)) < 0) {
 		close(fd);
-		oci_rmtree_at(layersfd, tmp, &ignored);
+		oci_undo_now(undo);
 		return oci_context(e, "layer %s", oci_short(d.digest));
 	}
 	oci_say("layer %s (%s): extracting into layers/%.12s… with overlay whiteouts%s",
@@ -451,19 +457,21 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 	close(blob);
 	close(fd);
 	if (rc < 0) {
-		oci_rmtree_at(layersfd, tmp, &ignored);
+		oci_undo_now(undo);
 		return oci_context(e, "layer %s", oci_short(d.digest));
 	}
 	if (renameat(layersfd, tmp, layersfd, hex) < 0) {
 		int saved = errno;
 
-		oci_rmtree_at(layersfd, tmp, &ignored);
+		oci_undo_now(undo);
 		/* Another oci-overlay made the same layer meanwhile: use theirs. */
 		if (saved == EEXIST || saved == ENOTEMPTY)
 			return 0;
 		errno = saved;
 		return oci_fail_errno(e, "layers/%s", hex);
 	}
+	/* A whole layer under its diff_id stays: the next run shares it. */
+	oci_undo_keep(undo);
 	return 0;
 }
 
@@ -496,7 +504,14 @@ oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
 			oci_context(e, "config: rootfs.diff_ids[%zu]", i);
 			goto out;
 		}
-	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || realpath(dir, abs) == NULL ||
+	/* A DIR this run makes goes again if the run fails (oci_undo). */
+	if (mkdir(dir, 0755) == 0)
+		oci_undo_add(OCI_UNDO_RMTREE, AT_FDCWD, dir);
+	else if (errno != EEXIST) {
+		oci_fail_errno(e, "%s", dir);
+		goto out;
+	}
+	if (realpath(dir, abs) == NULL ||
 	    (dirfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		oci_fail_errno(e, "%s", dir);
 		goto out;

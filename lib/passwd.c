@@ -28,7 +28,7 @@ open_db(const char *path, FILE **f, struct oci_err *e)
 	fd = oci_openat2(AT_FDCWD, path, O_RDONLY | O_NOCTTY | O_NONBLOCK,
 	    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : oci_fail_errno(e, "%s", path);
+		return errno == ENOENT ? 0 : oci_openat2_error(e, path);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return oci_fail(e, "%s: not a regular file", path);

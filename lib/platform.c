@@ -92,28 +92,44 @@ default_variant(const char *arch)
 }
 
 /*
- * Does a descriptor's "platform" object match want?  As container tools
- * match: arm64's variant "" equals "v8", arm's "" equals "v7", amd64's ""
- * equals "v1".  A want with no variant matches any variant.
+ * How well a descriptor's "platform" suits want, as containerd's platform
+ * matcher ranks it: 0 for the platform itself, once both variants are
+ * normalised (none is arm64's v8, arm's v7, amd64's v1); for arm, n for a
+ * variant n older that the wanted one also runs (v8 runs v7, v6 and v5;
+ * v7 runs v6 and v5; v6 runs v5); -1 when it does not suit.
  */
 static int
-oci_platform_match(const struct oci_platform *want, const json_t *platform)
+platform_rank(const struct oci_platform *want, const json_t *platform)
 {
 	const char *os, *arch, *variant, *wv;
+	int w, h;
 
 	if (!json_is_object(platform))
-		return 0;
+		return -1;
 	os = json_string_value(json_object_get(platform, "os"));
 	arch = json_string_value(json_object_get(platform, "architecture"));
 	variant = json_string_value(json_object_get(platform, "variant"));
 	if (os == NULL || arch == NULL || strcmp(os, want->os) != 0 || strcmp(arch, want->arch) != 0)
-		return 0;
-	if (want->variant[0] == '\0')
-		return 1;
-	wv = want->variant;
+		return -1;
+	wv = want->variant[0] ? want->variant : default_variant(arch);
 	if (variant == NULL || variant[0] == '\0')
 		variant = default_variant(arch);
-	return strcmp(wv, variant) == 0;
+	if (strcmp(wv, variant) == 0)
+		return 0;
+	if (strcmp(arch, "arm") == 0 && wv[0] == 'v' && variant[0] == 'v' &&
+	    strlen(wv) == 2 && strlen(variant) == 2) {
+		w = wv[1] - '0';
+		h = variant[1] - '0';
+		if (w <= 8 && h >= 5 && h < w)
+			return w - h;
+	}
+	return -1;
+}
+
+int
+oci_platform_match(const struct oci_platform *want, const json_t *platform)
+{
+	return platform_rank(want, platform) >= 0;
 }
 
 const json_t *
@@ -123,10 +139,23 @@ oci_platform_pick(const json_t *index, const struct oci_platform *want, struct o
 	char have[512] = "";
 	size_t i, n;
 
-	/* image-spec image-index.md: the first entry that matches wins. */
-	json_array_foreach(list, i, m)
-		if (oci_platform_match(want, json_object_get(m, "platform")))
-			return m;
+	/*
+	 * The best entry by containerd's ranking (platform_rank), not the
+	 * first that would run; among equals, the first (image-spec
+	 * image-index.md leaves the choice among matches to the client).
+	 */
+	const json_t *best = NULL;
+	int r, best_rank = -1;
+
+	json_array_foreach(list, i, m) {
+		r = platform_rank(want, json_object_get(m, "platform"));
+		if (r >= 0 && (best == NULL || r < best_rank)) {
+			best = m;
+			best_rank = r;
+		}
+	}
+	if (best)
+		return best;
 	/*
 	 * A nested index often has no platform of its own (it holds
 	 * several): follow the first such one, as containerd does.

@@ -166,10 +166,12 @@ static int
 flush(struct xfer *x)
 {
 	enum oci_alg alg;
+	uint64_t had;
 
+	/* A .partial file: what an interrupted run got is resumed by the next. */
 	if (x->w == NULL) {
 		if (oci_digest_check(x->digest, &alg, &x->err) < 0 ||
-		    oci_blob_writer_new(x->layout, alg, &x->w, &x->err) < 0)
+		    oci_blob_writer_resume(x->layout, x->digest, 0, &x->w, &had, &x->err) < 0)
 			return -1;
 	}
 	if (x->wlen > 0 && oci_blob_writer_write(x->w, x->wbuf, x->wlen, &x->err) < 0)
@@ -423,7 +425,10 @@ xfer_free(struct xfer *x)
 	curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->headers);
 	response_reset(x);
-	oci_blob_writer_abort(x->w);
+	/* A download cut short keeps its bytes in .partial for the next run. */
+	if (x->w && x->wlen > 0)
+		oci_blob_writer_write(x->w, x->wbuf, x->wlen, &x->err);
+	oci_blob_writer_suspend(x->w);
 	oci_hash_free(x->hash);
 	free(x->mem);
 	free(x->wbuf);
@@ -720,6 +725,17 @@ queue_take(struct oci_registry *r, struct queue *q, struct oci_err *e)
 	x->size = w->size;
 	snprintf(x->digest, sizeof x->digest, "%s", w->digest);
 	q->next++;
+	/* What an interrupted run got is in a .partial file: go on from there (Range). */
+	if (oci_blob_partial_exists(q->l, w->digest)) {
+		if (oci_blob_writer_resume(q->l, w->digest, w->size, &x->w, &x->got, e) < 0) {
+			xfer_free(x);
+			return NULL;
+		}
+		if (x->got > 0)
+			oci_say("%s %s: %s from an earlier run are in %s, resuming",
+			    oci_media_short(w->media_type), oci_short(w->digest),
+			    oci_human_size(x->got), q->l->path);
+	}
 	return x;
 }
 

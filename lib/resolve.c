@@ -15,6 +15,57 @@
 /* Indexes may nest; a chain longer than this is a loop or an attack. */
 #define MAX_DEPTH 8
 
+/*
+ * A tag that names one manifest, not an index, has no platform list to
+ * choose from: a platform asked for (-p) is checked against its config's
+ * os, architecture and variant instead (image-spec config.md), by the same
+ * rules as an index's entries.  A config that names none is not refused.
+ */
+static int
+check_platform(struct oci_layout *l, const json_t *manifest, const struct oci_platform *want,
+    const char *digest, struct oci_err *e)
+{
+	struct oci_platform have;
+	struct oci_desc c;
+	char hs[96];
+	json_t *config, *p;
+	size_t len;
+	char *buf;
+	int ok;
+
+	if (oci_desc_parse(json_object_get(manifest, "config"), &c, e) < 0)
+		return oci_context(e, "manifest %s: config", oci_short(digest));
+	if (oci_blob_read(l, c.digest, c.size, &buf, &len, e) < 0)
+		return oci_context(e, "manifest %s: config", oci_short(digest));
+	config = json_loadb(buf, len, 0, NULL);
+	free(buf);
+	if (!json_is_string(json_object_get(config, "os")) ||
+	    !json_is_string(json_object_get(config, "architecture"))) {
+		json_decref(config);
+		return 0;
+	}
+	p = json_pack("{s:O, s:O}", "os", json_object_get(config, "os"),
+	    "architecture", json_object_get(config, "architecture"));
+	if (p && json_is_string(json_object_get(config, "variant")))
+		json_object_set(p, "variant", json_object_get(config, "variant"));
+	ok = oci_platform_match(want, p);
+	if (!ok) {
+		memset(&have, 0, sizeof have);
+		snprintf(have.os, sizeof have.os, "%s", json_string_value(json_object_get(p, "os")));
+		snprintf(have.arch, sizeof have.arch, "%s",
+		    json_string_value(json_object_get(p, "architecture")));
+		snprintf(have.variant, sizeof have.variant, "%s",
+		    json_string_value(json_object_get(p, "variant")) ?: "");
+		/* oci_platform_str has one buffer: the first is copied out */
+		snprintf(hs, sizeof hs, "%s", oci_platform_str(&have));
+		oci_fail(e, "manifest %s is an image for %s, not %s", oci_short(digest), hs,
+		    oci_platform_str(want));
+	}
+	json_decref(p);
+	json_decref(config);
+	return ok ? 0 : -1;
+}
+
 int
 oci_resolve_manifest(struct oci_layout *l, const json_t *start,
     const struct oci_platform *platform, json_t **desc_out, char **buf_out,
@@ -26,8 +77,9 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 	struct oci_desc d;
 	char *buf = NULL;
 	size_t len;
-	int depth;
+	int depth, asked;
 
+	asked = platform != NULL;
 	if (platform == NULL) {
 		oci_platform_host(&host);
 		platform = &host;
@@ -49,6 +101,9 @@ oci_resolve_manifest(struct oci_layout *l, const json_t *start,
 			oci_context(e, "%s %s", oci_media_short(d.media_type), oci_short(d.digest));
 			goto bad;
 		}
+		if (kind == OCI_KIND_MANIFEST && depth == 0 && asked &&
+		    check_platform(l, doc, platform, d.digest, e) < 0)
+			goto bad;
 		if (kind == OCI_KIND_MANIFEST) {
 			oci_say("manifest %s → config %s, %zu layer%s", oci_short(d.digest),
 			    oci_short(json_string_value(json_object_get(json_object_get(doc, "config"), "digest"))

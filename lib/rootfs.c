@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,27 @@ oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
 	return syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
+int
+oci_openat2_error(struct oci_err *e, const char *what)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC };
+	int saved = errno, fd;
+
+	/* Is openat2 itself refused?  Opening "/" with no RESOLVE_ flags tells. */
+	if (saved == ENOSYS || saved == EPERM) {
+		fd = syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+		if (fd >= 0)
+			close(fd);
+		else if (errno == saved)
+			return oci_fail(e, "%s: openat2(2) is refused here (%s: %s), and it is what "
+			    "keeps paths inside the rootfs", what,
+			    saved == ENOSYS ? "a kernel before 5.6" : "a seccomp profile that does not allow it",
+			    strerror(saved));
+	}
+	errno = saved;
+	return oci_fail_errno(e, "%s", what);
+}
+
 /*
  * The directory NAME inside the rootfs, made if missing.  Symlinks may be
  * followed only while they stay beneath the rootfs; "/proc/self/fd/N"-style
@@ -41,6 +63,7 @@ oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
 static int
 mount_point(int rootfd, const char *name, mode_t mode, struct oci_err *e)
 {
+	char what[PATH_MAX + 16];
 	int fd;
 
 	fd = oci_openat2(rootfd, name, O_PATH | O_DIRECTORY,
@@ -54,7 +77,8 @@ mount_point(int rootfd, const char *name, mode_t mode, struct oci_err *e)
 		return oci_fail(e, "rootfs: /%s is a symlink that leads outside the rootfs: refused", name);
 	if (errno == ENOTDIR)
 		return oci_fail(e, "rootfs: /%s is not a directory", name);
-	return oci_fail_errno(e, "rootfs: /%s", name);
+	snprintf(what, sizeof what, "rootfs: /%s", name);
+	return oci_openat2_error(e, what);
 }
 
 /* A new filesystem of type fstype with options "k=v,k2" mounted on fd. */
@@ -277,6 +301,7 @@ out:
 int
 oci_rootfs_chdir(const char *dir, struct oci_err *e)
 {
+	char what[PATH_MAX + 32];
 	int fd;
 
 	/* Inside the new root "/" is the rootfs, so absolute symlinks stay in
@@ -287,7 +312,8 @@ oci_rootfs_chdir(const char *dir, struct oci_err *e)
 	if (fd < 0) {
 		if (errno == ELOOP)
 			return oci_fail(e, "working directory %s: leads through a /proc magic link: refused", dir);
-		return oci_fail_errno(e, "working directory %s", dir);
+		snprintf(what, sizeof what, "working directory %s", dir);
+		return oci_openat2_error(e, what);
 	}
 	if (fchdir(fd) < 0) {
 		oci_fail_errno(e, "working directory %s", dir);

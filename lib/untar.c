@@ -476,7 +476,12 @@ open_in_root_at(int rootfd, const char *path, int follow)
 			if (fd >= 0 || errno != EAGAIN)
 				break;
 		}
-		if (fd >= 0 || errno != ENOSYS)
+		/*
+		 * ENOSYS: a kernel before 5.6.  EPERM: a seccomp filter that does
+		 * not know openat2 (older container runtimes' default profiles).
+		 * Opening a directory O_PATH is never refused with EPERM otherwise.
+		 */
+		if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
 			return fd;
 		no_openat2 = 1;
 	}
@@ -795,6 +800,21 @@ open_whiteout_dir(struct untar *u, const char *dir, struct oci_err *e)
 	return fd;
 }
 
+/* overlayfs: the directory fd (any kind of fd) hides the lower layers' entries of its name. */
+static int
+mark_opaque(struct untar *u, int fd, const char *path, struct oci_err *e)
+{
+	const char *xname = u->o->user_xattrs ? "user.overlay.opaque" : "trusted.overlay.opaque";
+	int rfd, rc = 0;
+
+	rfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0 || fsetxattr(rfd, xname, "y", 1, 0) < 0)
+		rc = oci_fail_errno(e, "/%s: set %s", path, xname);
+	if (rfd >= 0)
+		close(rfd);
+	return rc;
+}
+
 /* ".wh.NAME" in parent: NAME of the lower layers is gone. */
 static int
 apply_whiteout(struct untar *u, const char *parent, const char *name, struct oci_err *e)
@@ -813,6 +833,9 @@ apply_whiteout(struct untar *u, const char *parent, const char *name, struct oci
 		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
 			fd = openat(pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			rc = fd < 0 ? oci_fail_errno(e, "/%s", path) : prune_lower(u, fd, path, e);
+			/* For overlayfs the lower layers' NAME is hidden by marking this one opaque. */
+			if (rc == 0 && overlay)
+				rc = mark_opaque(u, fd, path, e);
 			if (fd >= 0)
 				close(fd);
 		}
@@ -833,8 +856,7 @@ out:
 static int
 apply_opaque(struct untar *u, const char *dir, struct oci_err *e)
 {
-	const char *xname = u->o->user_xattrs ? "user.overlay.opaque" : "trusted.overlay.opaque";
-	int fd, rfd, rc;
+	int fd, rc;
 
 	u->whiteouts++;
 	if ((fd = open_whiteout_dir(u, dir, e)) < 0)
@@ -845,13 +867,8 @@ apply_opaque(struct untar *u, const char *dir, struct oci_err *e)
 	}
 	oci_say("opaque whiteout: /%s hides the lower layers' entries", dir);
 	rc = prune_lower(u, fd, dir, e);
-	if (rc == 0 && u->o->whiteouts == OCI_WHITEOUTS_OVERLAY) {
-		rfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (rfd < 0 || fsetxattr(rfd, xname, "y", 1, 0) < 0)
-			rc = oci_fail_errno(e, "/%s: set %s", dir, xname);
-		if (rfd >= 0)
-			close(rfd);
-	}
+	if (rc == 0 && u->o->whiteouts == OCI_WHITEOUTS_OVERLAY)
+		rc = mark_opaque(u, fd, dir, e);
 	close(fd);
 	return rc;
 }
@@ -1031,8 +1048,16 @@ make_dir(struct untar *u, int pfd, const char *name, const char *path,
     struct archive_entry *ent, struct oci_err *e)
 {
 	struct timespec ts[2];
-	int kept, fd, rc;
+	struct stat st;
+	int kept, fd, rc, whiteout;
 
+	/*
+	 * ".wh.NAME" and "NAME/" in one layer: the directory is new and the
+	 * lower layers' NAME is gone.  For overlayfs the whiteout device
+	 * becomes an opaque directory.
+	 */
+	whiteout = u->o->whiteouts == OCI_WHITEOUTS_OVERLAY &&
+	    fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && oci_is_overlay_whiteout(&st);
 	kept = make_room(u, pfd, name, 1, e);
 	if (kept < 0)
 		return -1;
@@ -1045,6 +1070,8 @@ make_dir(struct untar *u, int pfd, const char *name, const char *path,
 	rc = set_owner(fd, NULL, ent, e);
 	if (rc == 0)
 		set_xattrs(u, fd, ent, path);
+	if (rc == 0 && whiteout)
+		rc = mark_opaque(u, fd, path, e);
 	close(fd);
 	entry_times(ent, ts);
 	if (rc == 0 && record_dir(u, path, archive_entry_perm(ent) & 07777, ts) < 0)

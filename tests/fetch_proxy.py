@@ -21,6 +21,7 @@ answer for each path; "MODE-always" every one:
                its own Authorization there
     ratelimit  add Docker Hub's rate-limit headers (RateLimit-Limit,
                RateLimit-Remaining, Docker-RateLimit-Source) to the answer
+    slow       send the body 64 KiB at a time, 20 ms apart (about 3 MB/s)
     none       no fault
 
 Each request is logged to LOG as "METHOD PATH range=… auth=yes|no -> STATUS".
@@ -31,6 +32,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, UPSTREAM, MODE, LOG = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
@@ -123,6 +125,17 @@ class Proxy(BaseHTTPRequestHandler):
             return self.reply(resp.status, keep, body)
         if FAULT == "huge":
             return self.reply(resp.status, keep, body.rstrip()[:-1] + b',"pad":"' + b"x" * 5000000 + b'"}')
+        if FAULT == "slow":
+            self.send_response(resp.status)
+            for k, v in keep:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for i in range(0, len(body), 65536):
+                self.wfile.write(body[i:i + 65536])
+                self.wfile.flush()
+                time.sleep(0.02)
+            return
         if FAULT == "corrupt":
             mid = len(body) // 2
             return self.reply(resp.status, keep, body[:mid] + bytes([body[mid] ^ 0x55]) + body[mid + 1:])

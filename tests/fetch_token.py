@@ -10,6 +10,12 @@ rootcertbundle is CERT trusts it.  Anyone may pull repositories under
 "public/"; the user in $TOKEN_USER ("name:password", sent as Basic) may
 pull and push anything.  $TOKEN_TTL sets expires_in (default 300).  Each request
 is logged to LOG as "token scope=… user=…".
+
+POST /token with grant_type=refresh_token (distribution's OAuth2 token
+authentication, what docker does with an identity token) gives the same token
+for the refresh token $TOKEN_REFRESH ("alice-refresh-token", standing for that
+user) and 401 for any other; it is logged as "token scope=… user=…
+grant=refresh_token".  A refresh token in the URL is refused with 400.
 """
 import base64
 import json
@@ -24,6 +30,7 @@ import jwt
 
 PORT, KEY, CERT, LOG = int(sys.argv[1]), open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
 USER = os.environ.get("TOKEN_USER", "alice:wonderland")
+REFRESH = os.environ.get("TOKEN_REFRESH", "alice-refresh-token")
 with open(CERT) as f:
     pem = f.read()
 X5C = "".join(pem.split("-----")[2].split())  # the certificate's DER, base64
@@ -43,6 +50,16 @@ class Tokens(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self):
+        form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode())
+        if "refresh_token" in parse_qs(urlparse(self.path).query):
+            return self.reply(400, {"details": "a refresh token belongs in the form, not the URL"})
+        if form.get("grant_type") != ["refresh_token"] or form.get("refresh_token") != [REFRESH]:
+            with open(LOG, "a") as f:
+                f.write("token refused grant=%s\n" % ",".join(form.get("grant_type", [])))
+            return self.reply(401, {"details": "unknown refresh token"})
+        self.grant(form, USER.split(":")[0], " grant=refresh_token")
+
     def do_GET(self):
         q = parse_qs(urlparse(self.path).query)
         user = None
@@ -54,6 +71,9 @@ class Tokens(BaseHTTPRequestHandler):
                     f.write("token refused user=%s\n" % given.split(":")[0])
                 return self.reply(401, {"details": "wrong user name or password"})
             user = given.split(":")[0]
+        self.grant(q, user, "")
+
+    def grant(self, q, user, note):
         access = []
         for scope in q.get("scope", []):
             kind, name, actions = scope.split(":")
@@ -62,7 +82,7 @@ class Tokens(BaseHTTPRequestHandler):
             elif kind == "repository" and name.startswith("public/"):
                 access.append({"type": kind, "name": name, "actions": ["pull"]})
         with open(LOG, "a") as f:
-            f.write("token scope=%s user=%s\n" % (",".join(q.get("scope", [])), user or "anonymous"))
+            f.write("token scope=%s user=%s%s\n" % (",".join(q.get("scope", [])), user or "anonymous", note))
         try:
             ttl = int(open(LOG + ".ttl").read())
         except OSError:

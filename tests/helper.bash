@@ -89,6 +89,14 @@ registry_start() {
 	wait_http "http://$REGISTRY/v2/" "$REGISTRY_PID" || { cat "$dir/log" >&2; return 1; }
 }
 
+# registry_serving LAYOUT:TAG REPO:TAG: a registry in $BATS_FILE_TMPDIR/reg (from
+# setup_file) that serves the image as REPO:TAG; REG and REG_PID are exported.
+registry_serving() {
+	registry_start "$BATS_FILE_TMPDIR/reg" || return 1
+	export REG=$REGISTRY REG_PID=$REGISTRY_PID
+	skopeo copy -q --dest-tls-verify=false oci:"$1" docker://"$REG/$2"
+}
+
 registry_stop() { stop_pid REGISTRY_PID; }
 
 # stop_pid NAME: end the server whose process id is in the variable NAME (a

@@ -204,6 +204,24 @@ i = tarfile.TarInfo("/etc/abs"); i.size = 3; t.addfile(i, io.BytesIO(b"abs")); t
 	hostile hardlink-through-symlink refused
 }
 
+@test "where a seccomp filter refuses openat2 with EPERM, the component walk is used and holds" {
+	"$TESTS_DIR/sandbox/wrap.sh" "$OCI_BIN" "$W/sandbox"
+	# the filter is real: openat2 itself is refused with EPERM (1)
+	run -0 "$W/sandbox/no_openat2" python3 -c '
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+how = (ctypes.c_uint64 * 3)(0o10000000, 0, 0)	# O_PATH
+print(libc.syscall(437, -100, b"/", how, 24), ctypes.get_errno())'
+	assert_output "-1 1"
+	PATH=$W/sandbox:$PATH
+	hostile symlink-chain refused
+	hostile symlink-loop refused
+	hostile symlink-across-layers any
+	hostile symlink-root-write refused
+	hostile hardlink-through-symlink refused
+	hostile opaque-root-symlink ok
+}
+
 @test "a gzip bomb: 2 GiB of zeros in a few MB, extracted with bounded memory and disk" {
 	python3 -c '
 import sys, tarfile

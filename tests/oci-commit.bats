@@ -7,6 +7,7 @@ load commit_helper
 
 teardown() {
 	[ -z "${NOBODY_DIR:-}" ] || rm -rf "$NOBODY_DIR"
+	[ -z "${IMMUTABLE:-}" ] || chattr -i "$IMMUTABLE"
 }
 
 # A tree with every kind of entry a layer can hold (needs root for owners and devices).
@@ -260,6 +261,20 @@ overlay_changes() {
 	assert_output --partial "layer from tree: secret: Permission denied"
 	# the layout this commit made is gone with it, temporary blob and all
 	[ ! -e L ]
+}
+
+@test "when index.json cannot be replaced, the layer, config and manifest it wrote are removed again" {
+	umoci_image L t
+	mkdir tree && echo new >tree/file
+	blobs=$(ls L/blobs/sha256)
+	# an immutable index.json (chattr +i) cannot be renamed over: the last step fails
+	chattr +i L/index.json 2>/dev/null || skip "this file system has no immutable flag"
+	IMMUTABLE=$T/L/index.json
+	run -1 oci-commit tree L:t
+	assert_output --partial "rename L/index.json"
+	assert_equal "$(ls L/blobs/sha256)" "$blobs"
+	run -0 find L -name '.*'
+	assert_output ""
 }
 
 @test "streams: a 300 MB tree is committed in bounded memory" {

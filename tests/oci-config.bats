@@ -142,6 +142,24 @@ settings() {
 	[ ! -e nowhere ]
 }
 
+@test "a value that is not UTF-8 is refused with what is wrong in it, and changes nothing" {
+	umoci_image L t
+	cp L/index.json before
+	blobs=$(ls L/blobs/sha256)
+	run -1 oci-config L:t --env "A=$(printf 'b\xffc')"
+	assert_output "oci-config: Env: byte 4 (0xff) is not UTF-8, and a config's strings are JSON, which is UTF-8"
+	run -1 oci-config L:t --cmd "$(printf '\xc0\xaf')"
+	assert_output --partial "Cmd: byte 1 (0xc0) is not UTF-8"
+	run -1 oci-config L:t --label "k=$(printf '\xed\xa0\x80')"
+	assert_output --partial "Labels: byte 3 (0xed) is not UTF-8"
+	run -1 oci-config L:t --workdir "$(printf '/\xf5')"
+	assert_output --partial "WorkingDir: byte 2"
+	cmp before L/index.json
+	assert_equal "$(ls L/blobs/sha256)" "$blobs"
+	# UTF-8 itself is of course fine
+	run -0 oci-config L:t --label "k=café"
+}
+
 @test "the article by hand: from, config --env, copy, run, config --entrypoint, --cmd, commit" {
 	umoci_image L alpine
 	# buildah from alpine:latest: the container's rootfs and an empty upperdir

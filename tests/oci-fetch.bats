@@ -237,6 +237,73 @@ true"
 	assert_output --partial "base64"
 }
 
+# cred_helper: docker-credential-oci-test in $T/helpers (put it first in PATH), a credential
+# helper that logs its arguments and stdin to $T/helper.log and knows bob:builder for
+# $BASIC, an identity token for $TOKEN, and nothing else.
+cred_helper() {
+	mkdir -p "$T/helpers"
+	cat >"$T/helpers/docker-credential-oci-test" <<SH
+#!/bin/sh
+server=\$(cat)
+echo "args=\$* server=\$server" >>"$T/helper.log"
+case \$server in
+$BASIC) echo '{"ServerURL":"$BASIC","Username":"bob","Secret":"builder"}' ;;
+$TOKEN) echo '{"ServerURL":"$TOKEN","Username":"<token>","Secret":"alice-refresh-token"}' ;;
+*) echo "credentials not found in native keychain"; exit 1 ;;
+esac
+SH
+	chmod +x "$T/helpers/docker-credential-oci-test"
+}
+
+@test "docker's credsStore: the helper gets the server on stdin, never a secret in its arguments" {
+	cred_helper
+	mkdir docker
+	echo '{"credsStore":"oci-test"}' >docker/config.json
+	PATH=$T/helpers:$PATH DOCKER_CONFIG=$T/docker run -0 oci-fetch -v "$BASIC/private/img:1" out
+	assert_output --partial "credentials for $BASIC from docker-credential-oci-test"
+	refute_output --partial builder
+	run -0 cat "$T/helper.log"
+	assert_output "args=get server=$BASIC"
+	blobs_verified out
+	# a server the helper does not know: no credentials, as without a helper
+	PATH=$T/helpers:$PATH DOCKER_CONFIG=$T/docker run -0 oci-fetch -v "$PLAIN/test/img:1" out2
+	assert_output --partial "docker-credential-oci-test has no credentials for $PLAIN"
+}
+
+@test "docker's credHelpers: the registry's own helper comes before credsStore; a missing helper is an error" {
+	cred_helper
+	mkdir docker
+	printf '{"credsStore":"absent","credHelpers":{"%s":"oci-test"}}' "$BASIC" >docker/config.json
+	PATH=$T/helpers:$PATH DOCKER_CONFIG=$T/docker run -0 oci-fetch "$BASIC/private/img:1" out
+	blobs_verified out
+	# another registry goes to credsStore, whose helper is not there
+	PATH=$T/helpers:$PATH DOCKER_CONFIG=$T/docker run -1 oci-fetch "$PLAIN/test/img:1" out2
+	assert_output --partial "credential helper docker-credential-absent: not found in PATH"
+	printf '{"credsStore":"../../bin/sh"}' >docker/config.json
+	DOCKER_CONFIG=$T/docker run -1 oci-fetch "$PLAIN/test/img:1" out3
+	assert_output --partial "not a helper name"
+}
+
+@test "an identity token (config.json identitytoken, or a helper's <token>) is a refresh token for the realm" {
+	mkdir docker
+	printf '{"auths":{"%s":{"identitytoken":"alice-refresh-token"}}}' "$TOKEN" >docker/config.json
+	DOCKER_CONFIG=$T/docker run -0 oci-fetch -v "$TOKEN/private/img:1" out
+	assert_output --partial "an identity token for $TOKEN from $T/docker/config.json"
+	refute_output --partial alice-refresh-token
+	run -0 grep -c "scope=repository:private/img:pull user=alice grant=refresh_token" "$TOKEN_LOG"
+	blobs_verified out
+	cred_helper
+	printf '{"credHelpers":{"%s":"oci-test"}}' "$TOKEN" >docker/config.json
+	PATH=$T/helpers:$PATH DOCKER_CONFIG=$T/docker run -0 oci-fetch -v "$TOKEN/private/img:1" out2
+	assert_output --partial "an identity token for $TOKEN from docker-credential-oci-test"
+	blobs_verified out2
+	# a refresh token the service does not know is refused, and not shown
+	printf '{"auths":{"%s":{"identitytoken":"stolen-and-revoked"}}}' "$TOKEN" >docker/config.json
+	DOCKER_CONFIG=$T/docker run -1 oci-fetch -v "$TOKEN/private/img:1" out3
+	assert_output --partial "refused"
+	refute_output --partial stolen-and-revoked
+}
+
 @test "token auth: anonymous pull of a public repository, one token for the whole pull" {
 	run -0 oci-fetch -v "$TOKEN/public/img:1" out
 	assert_output --regexp "GET /v2/ → 401 Bearer realm=\"?http://127.0.0.1:[0-9]+/token"

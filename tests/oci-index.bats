@@ -93,9 +93,34 @@ load layouts_helper
 		run -0 oci-index -p $p "$F/multi:multi"
 		assert_output "$(jq -c '.manifests[] | select(.platform.architecture == "amd64")' "$idx")"
 	done
-	# a manifest is its own answer
-	run -0 oci-index -p linux/arm64 "$F/um:latest"
+	# a tag of one manifest is checked against its config's platform
+	run -0 oci-index -p linux/amd64 "$F/um:latest"
 	assert_output "$(entry "$F/um" latest)"
+	run -1 oci-index -p linux/arm64 "$F/um:latest"
+	assert_output --regexp "manifest sha256:[0-9a-f]{12} is an image for linux/amd64, not linux/arm64$"
+	run -1 oci-manifest -p linux/arm64 "$F/um:latest"
+	assert_output --partial "is an image for linux/amd64, not linux/arm64"
+}
+
+@test "-p with no variant, or one the index lacks, chooses as containerd does, not by file order" {
+	copy_layout um
+	read -r d s < <(jq -r '.manifests[0] | "\(.digest) \(.size)"' "$T/um/index.json")
+	m() { printf '{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"platform":{"architecture":"%s","os":"linux"%s},"annotations":{"n":"%s"}}' \
+		"$d" "$s" "$1" "${2:+,\"variant\":\"$2\"}" "$3"; }
+	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[%s,%s,%s,%s,%s]}' \
+		"$(m arm v5 arm5)" "$(m arm v6 arm6)" "$(m arm v7 arm7)" "$(m arm64 "" arm64)" "$(m arm64 v8 arm64v8)" >"$T/idx.json"
+	read -r i n < <(put_blob "$T/um" "$T/idx.json")
+	add_entry "$T/um" application/vnd.oci.image.index.v1+json "$i" "$n" multi
+	pick() { oci-index -p "$1" "$T/um:multi" | jq -r .annotations.n; }
+	# arm with no variant is arm/v7, though v5 and v6 come first
+	assert_equal "$(pick linux/arm)" arm7
+	# arm/v8 runs v7 (and v6, v5): the newest of those the index has
+	assert_equal "$(pick linux/arm/v8)" arm7
+	assert_equal "$(pick linux/arm/v6)" arm6
+	# arm64 with no variant is arm64/v8: the first of the two entries that say so
+	assert_equal "$(pick linux/arm64)" arm64
+	run -1 oci-index -p linux/arm/v4 "$T/um:multi"
+	run -1 oci-index -p linux/amd64/v2 "$T/um:multi"
 }
 
 @test "-p on a Docker manifest list and through a nested index" {

@@ -356,7 +356,11 @@ corrupt_layer() {
 	chmod -R a+rX img
 	run -1 in_ns "$1" "oci-overlay img:latest C"
 	assert_output --partial "oci-overlay: img:latest: layer sha256:${l:7:12}"
-	# The good bottom layer is kept; nothing half-extracted is left.
+	# A DIR the failed run made is removed again.
+	assert_not_exist C
+	# In a DIR that was there, the good bottom layer is kept; nothing half-extracted is left.
+	mkdir -m 0777 C
+	run -1 in_ns "$1" "oci-overlay img:latest C"
 	run -0 ls -A C/layers
 	assert_output "${ids[0]#sha256:}"
 }

@@ -402,3 +402,9 @@ terminal() {
 	assert_output --partial "idmapped mount: Invalid argument: container ids stay host ids"
 	assert_line --regexp '^ +0 +0 +4294967295$'
 }
+
+@test "where a seccomp filter refuses openat2 with EPERM, --rootfs says so instead of a bare EPERM" {
+	"$TESTS_DIR/sandbox/wrap.sh" "$OCI_BIN" "$T/sandbox"
+	run -1 "$T/sandbox/oci-unshare" --rootfs "$F/bundle/rootfs" -- /bin/true
+	assert_output --partial "openat2(2) is refused here (a seccomp profile that does not allow it"
+}

@@ -185,6 +185,40 @@ teardown() {
 	diff -u "$UMOCI_TREE" merged.tree
 }
 
+@test "--whiteouts=overlay: .wh.x and a directory x/ in one layer make an opaque x, in either order" {
+	python3 - "$T" <<'PY'
+import io, sys, tarfile
+def layer(path, entries):
+    with tarfile.open(path, "w") as t:
+        for name, kind in entries:
+            i = tarfile.TarInfo(name)
+            if kind == "dir":
+                i.type, i.mode = tarfile.DIRTYPE, 0o755
+                t.addfile(i)
+            else:
+                data = kind.encode()
+                i.size = len(data)
+                t.addfile(i, io.BytesIO(data))
+d = sys.argv[1]
+layer(d + "/lower.tar", [("x", "dir"), ("x/old", "old\n")])
+layer(d + "/wh-first.tar", [(".wh.x", ""), ("x", "dir"), ("x/new", "new\n")])
+layer(d + "/dir-first.tar", [("x", "dir"), ("x/new", "new\n"), (".wh.x", "")])
+PY
+	oci-untar --whiteouts=overlay -C "$T/lower" -f "$T/lower.tar"
+	for order in wh-first dir-first; do
+		run -0 oci-untar --whiteouts=overlay -C "$T/$order" -f "$T/$order.tar"
+		[ -d "$T/$order/x" ]
+		run -0 getfattr --absolute-names --only-values -n trusted.overlay.opaque "$T/$order/x"
+		assert_output y
+		# overlayfs then shows only the upper layer's x
+		mkdir "$T/m-$order"
+		mount -t overlay overlay -o "lowerdir=$T/$order:$T/lower" "$T/m-$order"
+		run -0 ls "$T/m-$order/x"
+		umount "$T/m-$order"
+		assert_output new
+	done
+}
+
 @test "as nobody: works, ownership skipped; in a user namespace overlay mode uses user.overlay.opaque" {
 	W=$(mktemp -d /tmp/oci-untar.XXXXXX)
 	chmod 755 "$W"

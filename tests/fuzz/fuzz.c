@@ -1,10 +1,13 @@
 /*
  * tests/fuzz/fuzz.c — libFuzzer entry points for the parsers that read
  * untrusted bytes: documents, descriptor lines, IMAGE arguments, digests,
- * registries.conf and image archives.  One is chosen at build time with
- * -DFUZZ_doc, -DFUZZ_desc, -DFUZZ_ref, -DFUZZ_digest, -DFUZZ_regconf or
- * -DFUZZ_archive; `make fuzz` builds them all into build/fuzz/ with clang
- * (not part of `make check`).  Run one: build/fuzz/doc -max_total_time=60
+ * registries.conf, image archives, tar entry names with their whiteouts, and
+ * WWW-Authenticate challenges.  One is chosen at build time with
+ * -DFUZZ_<name> (the Makefile's FUZZ list); `make fuzz` builds them all
+ * into build/fuzz/ with clang, and `make fuzz-check` (part of `make check`)
+ * runs each for a few seconds from its seed corpus, tests/fuzz/corpus/<name>/,
+ * where a crash once found stays as a regression case.  Run one longer:
+ * build/fuzz/doc -max_total_time=60
  */
 #define _GNU_SOURCE	/* fmemopen, memfd_create */
 #include <stdio.h>
@@ -115,8 +118,35 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		if (fd >= 0)
 			close(fd);
 	}
+#elif defined(FUZZ_path)
+	{
+		/* A tar entry's name, as oci-untar and oci-diff read it, and its whiteout. */
+		char path[4096];
+		const char *base, *target;
+
+		if (oci_clean_path(s, path, &e) == 0) {
+			base = strrchr(path, '/');
+			base = base ? base + 1 : path;
+			if (oci_whiteout_name(base, &target) == OCI_WH_FILE && strlen(target) == 0)
+				abort();	/* ".wh." alone must be OCI_WH_BAD */
+			if (strcmp(path, "..") == 0 || strncmp(path, "../", 3) == 0 || strstr(path, "/../"))
+				abort();	/* a cleaned name never climbs out */
+		}
+	}
+#elif defined(FUZZ_challenge)
+	{
+		struct oci_challenge c;
+		char shown[256];
+
+		if (oci_challenge_parse(s, &c, &e) == 0) {
+			/* what -v and error messages do with the parts */
+			oci_escape(shown, sizeof shown, c.realm ? c.realm : c.scheme);
+			oci_escape(shown, sizeof shown, c.scope ? c.scope : "");
+			oci_challenge_free(&c);
+		}
+	}
 #else
-#error "build with -DFUZZ_doc, -DFUZZ_desc, -DFUZZ_ref, -DFUZZ_digest, -DFUZZ_regconf or -DFUZZ_archive"
+#error "build with -DFUZZ_<name>, a name of the Makefile's FUZZ list"
 #endif
 	free(s);
 	return 0;
