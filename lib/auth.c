@@ -341,8 +341,9 @@ refresh_form(CURL *curl, const char *token, const char *svc, const char *sc, cha
 
 	if (t == NULL)
 		return -1;
-	n = asprintf(form, "grant_type=refresh_token&client_id=oci-fetch&refresh_token=%s&scope=%s%s%s",
-	    t, sc, svc ? "&service=" : "", svc ? svc : "");
+	/* sc is scope_params' "scope=A&scope=B", as the GET form asks for a token. */
+	n = asprintf(form, "grant_type=refresh_token&client_id=oci-fetch&refresh_token=%s%s%s%s%s",
+	    t, *sc ? "&" : "", sc, svc ? "&service=" : "", svc ? svc : "");
 	explicit_bzero(t, strlen(t));
 	curl_free(t);
 	if (n < 0)
