@@ -22,7 +22,8 @@ import sys
 import tarfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from http_helper import Handler, append, serve
 
 PORT, CASE, LOG = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -164,9 +165,8 @@ build()
 
 def log(h, path):
     auth = h.headers.get("Authorization", "-").split(" ")[0]
-    with lock, open(LOG, "a") as f:
-        f.write("%s %s %s auth=%s ae=%s\n" % (h.headers.get("Host", "-"), h.command, path, auth,
-                                             h.headers.get("Accept-Encoding", "-")))
+    append(LOG, "%s %s %s auth=%s ae=%s" % (h.headers.get("Host", "-"), h.command, path, auth,
+                                            h.headers.get("Accept-Encoding", "-")))
 
 
 def first_time(key):
@@ -175,12 +175,7 @@ def first_time(key):
         return hits[key] == 1
 
 
-class Registry(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Registry(Handler):
     def handle(self):
         # A TLS ClientHello (the HTTPS probe) is turned away at once, except in tls-silent.
         try:
@@ -440,15 +435,9 @@ FAULTS = {
 }
 
 
-class Server(ThreadingHTTPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass  # clients hanging up on a damaged answer are expected
+def ready():
+    with open(LOG + ".ready", "w") as f:
+        f.write(GOOD_LAYERS[0]["digest"] + "\n")   # a blob for --blob
 
 
-server = Server(("127.0.0.1", PORT), Registry)
-with open(LOG + ".ready", "w") as f:
-    f.write(GOOD_LAYERS[0]["digest"] + "\n")   # a blob for --blob
-server.serve_forever()
+serve(PORT, Registry, ready)

@@ -6,7 +6,8 @@
 # seeds them with skopeo from layouts made with umoci.  Addresses go into
 # exported variables: PLAIN BASIC TLS TOKEN (host:port) and TLS_CA (the CA file).
 # fetch_proxy_start MODE [UPSTREAM] puts tests/fetch_proxy.py in front of a
-# registry (PROXY=host:port, its log in PROXY_LOG).
+# registry (PROXY=host:port, its log in PROXY_LOG).  py_serve starts any of
+# the test servers tests/*.py.
 
 # Debian's python has python3-jwt and python3-bcrypt, whatever python3 is first in PATH.
 FETCH_PY=/usr/bin/python3
@@ -15,6 +16,18 @@ FETCH_PY=/usr/bin/python3
 export OCI_FETCH_MAX_WAIT=0.2
 
 fetch_pids() { echo "$1" >>"$BATS_FILE_TMPDIR/pids"; }
+
+# py_serve SCRIPT ARG...: tests/SCRIPT, in the background, on a free loopback
+# port (its first argument; ARGs follow): SERVED (127.0.0.1:port) and
+# SERVED_PID.  The caller waits until it answers.
+py_serve() {
+	local script=$1 port
+	shift
+	port=$(free_port)
+	$FETCH_PY "$TESTS_DIR/$script" "$port" "$@" &
+	SERVED_PID=$!
+	SERVED=127.0.0.1:$port
+}
 
 fetch_servers_stop() {
 	local pid
@@ -47,7 +60,7 @@ make_multi() {
 }
 
 fetch_servers_start() {
-	local D=$BATS_FILE_TMPDIR T=$BATS_FILE_TMPDIR tport
+	local D=$BATS_FILE_TMPDIR T=$BATS_FILE_TMPDIR tokens
 	: >"$D/pids"
 	umoci_image "$D/src" img >/dev/null
 	make_multi "$D/src"
@@ -85,13 +98,13 @@ fetch_servers_start() {
 	# Token auth: the registry trusts tokens signed by the token service's key.
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=oci-test-issuer \
 		-keyout "$D/token.key" -out "$D/token.pem" 2>/dev/null
-	tport=$(free_port)
-	$FETCH_PY "$TESTS_DIR/fetch_token.py" "$tport" "$D/token.key" "$D/token.pem" "$D/token.log" &
-	fetch_pids $!
-	wait_http "http://127.0.0.1:$tport/token"
+	py_serve fetch_token.py "$D/token.key" "$D/token.pem" "$D/token.log"
+	fetch_pids "$SERVED_PID"
+	tokens=http://$SERVED/token
+	wait_http "$tokens"
 	registry_start "$D/token" "auth:
   token:
-    realm: http://127.0.0.1:$tport/token
+    realm: $tokens
     service: oci-test-registry
     issuer: oci-test-issuer
     rootcertbundle: $D/token.pem" && fetch_pids "$REGISTRY_PID" && export TOKEN=$REGISTRY
@@ -103,19 +116,20 @@ fetch_servers_start() {
 	: >"$TOKEN_LOG"
 }
 
-# fetch_proxy_start MODE [UPSTREAM]: a faulty proxy (tests/fetch_proxy.py) before UPSTREAM (default $PLAIN).
-fetch_proxy_start() {
-	local port
-	port=$(free_port)
+# proxy_start SCRIPT UPSTREAM MODE: the proxy tests/SCRIPT (fetch_proxy.py or
+# push_proxy.py) before UPSTREAM: PROXY (host:port), PROXY_PID, and its log
+# PROXY_LOG, empty once it answers.  fetch_proxy_stop stops it.
+proxy_start() {
 	PROXY_LOG=$T/proxy.log
 	: >"$PROXY_LOG"
-	$FETCH_PY "$TESTS_DIR/fetch_proxy.py" "$port" "${2:-$PLAIN}" "$1" "$PROXY_LOG" &
-	PROXY_PID=$!
-	PROXY=127.0.0.1:$port
+	py_serve "$1" "$2" "$3" "$PROXY_LOG"
+	PROXY=$SERVED PROXY_PID=$SERVED_PID
 	wait_http "http://$PROXY/v2/"
 	: >"$PROXY_LOG"
 }
 
+# fetch_proxy_start MODE [UPSTREAM]: a faulty proxy (tests/fetch_proxy.py) before UPSTREAM (default $PLAIN).
+fetch_proxy_start() { proxy_start fetch_proxy.py "${2:-$PLAIN}" "$1"; }
 fetch_proxy_stop() { stop_pid PROXY_PID; }
 
 # Every blob in LAYOUT hashes to its name, and no temporary file is left.

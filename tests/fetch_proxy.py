@@ -26,14 +26,14 @@ answer for each path; "MODE-always" every one:
 
 Each request is logged to LOG as "METHOD PATH range=… auth=yes|no -> STATUS".
 """
-import http.client
 import os
 import socket
 import struct
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from http_helper import Handler, append, forward, serve
 
 PORT, UPSTREAM, MODE, LOG = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 MODE, _, WHAT = MODE.partition("@")
@@ -43,31 +43,15 @@ lock = threading.Lock()
 
 
 def log(line):
-    with lock, open(LOG, "a") as f:
-        f.write(line + "\n")
+    append(LOG, line)
 
 
-class Proxy(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Proxy(Handler):
     def do_HEAD(self):
         self.forward()
 
     def do_GET(self):
         self.forward()
-
-    def reply(self, status, headers, body, length=None):
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        # a HEAD answer has no body but says how long the GET's would be
-        self.send_header("Content-Length", length if length is not None else str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
     def forward(self):
         path = self.path
@@ -82,11 +66,11 @@ class Proxy(BaseHTTPRequestHandler):
                                            "yes" if self.headers.get("Authorization") else "no")
         if hurt and FAULT == "500":
             log(note + " -> 500")
-            return self.reply(500, [("Content-Type", "application/json")],
+            return self.answer(500, [("Content-Type", "application/json")],
                               b'{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}')
         if hurt and FAULT == "429":
             log(note + " -> 429")
-            return self.reply(429, [("Retry-After", "1")], b"slow down\n")
+            return self.answer(429, [("Retry-After", "1")], b"slow down\n")
         if hurt and FAULT == "endless":
             log(note + " -> 404")
             self.send_response(404)
@@ -98,7 +82,7 @@ class Proxy(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         if hurt and FAULT == "redirect":
             log(note + " -> 307")
-            return self.reply(307, [("Location", "http://localhost:%d/redirected%s" % (PORT, path))], b"")
+            return self.answer(307, [("Location", "http://localhost:%d/redirected%s" % (PORT, path))], b"")
         headers = {}
         for k, v in self.headers.items():
             # a header sent more than once (Accept, by skopeo and docker-registry) is one list
@@ -108,25 +92,19 @@ class Proxy(BaseHTTPRequestHandler):
             headers.pop("Authorization", None)
             if os.environ.get("UPSTREAM_AUTH"):
                 headers["Authorization"] = os.environ["UPSTREAM_AUTH"]
-        up = http.client.HTTPConnection(UPSTREAM, timeout=30)
-        up.request(self.command, path, headers=headers)
-        resp = up.getresponse()
-        body = resp.read()
-        up.close()
-        log(note + " -> %d" % resp.status)
-        keep = [(k, v) for k, v in resp.getheaders()
-                if k.lower() not in ("content-length", "connection", "transfer-encoding")]
+        status, keep, body, length = forward(UPSTREAM, self.command, path, headers)
+        log(note + " -> %d" % status)
         if hurt and FAULT == "ratelimit":
             keep += [("RateLimit-Limit", "100;w=21600"), ("RateLimit-Remaining", "%d;w=21600" % (100 - hits[path])),
                      ("Docker-RateLimit-Source", "127.0.0.1")]
         if self.command == "HEAD":
-            return self.reply(resp.status, keep, body, resp.getheader("Content-Length", "0"))
-        if not hurt or FAULT == "ratelimit" or resp.status not in (200, 206) or len(body) < 2:
-            return self.reply(resp.status, keep, body)
+            return self.answer(status, keep, body, length)
+        if not hurt or FAULT == "ratelimit" or status not in (200, 206) or len(body) < 2:
+            return self.answer(status, keep, body)
         if FAULT == "huge":
-            return self.reply(resp.status, keep, body.rstrip()[:-1] + b',"pad":"' + b"x" * 5000000 + b'"}')
+            return self.answer(status, keep, body.rstrip()[:-1] + b',"pad":"' + b"x" * 5000000 + b'"}')
         if FAULT == "slow":
-            self.send_response(resp.status)
+            self.send_response(status)
             for k, v in keep:
                 self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
@@ -138,9 +116,9 @@ class Proxy(BaseHTTPRequestHandler):
             return
         if FAULT == "corrupt":
             mid = len(body) // 2
-            return self.reply(resp.status, keep, body[:mid] + bytes([body[mid] ^ 0x55]) + body[mid + 1:])
+            return self.answer(status, keep, body[:mid] + bytes([body[mid] ^ 0x55]) + body[mid + 1:])
         # truncate or reset: promise the whole body, send half of it
-        self.send_response(resp.status)
+        self.send_response(status)
         for k, v in keep:
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
@@ -154,11 +132,4 @@ class Proxy(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-class Server(ThreadingHTTPServer):
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        pass  # clients hanging up on a damaged answer are expected
-
-
-Server(("127.0.0.1", PORT), Proxy).serve_forever()
+serve(PORT, Proxy)

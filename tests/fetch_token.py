@@ -23,10 +23,11 @@ import os
 import sys
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import jwt
+
+from http_helper import Handler, append, serve
 
 PORT, KEY, CERT, LOG = int(sys.argv[1]), open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
 USER = os.environ.get("TOKEN_USER", "alice:wonderland")
@@ -36,27 +37,16 @@ with open(CERT) as f:
 X5C = "".join(pem.split("-----")[2].split())  # the certificate's DER, base64
 
 
-class Tokens(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Tokens(Handler):
     def reply(self, status, doc):
-        body = json.dumps(doc).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.answer(status, [("Content-Type", "application/json")], json.dumps(doc).encode())
 
     def do_POST(self):
         form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode())
         if "refresh_token" in parse_qs(urlparse(self.path).query):
             return self.reply(400, {"details": "a refresh token belongs in the form, not the URL"})
         if form.get("grant_type") != ["refresh_token"] or form.get("refresh_token") != [REFRESH]:
-            with open(LOG, "a") as f:
-                f.write("token refused grant=%s\n" % ",".join(form.get("grant_type", [])))
+            append(LOG, "token refused grant=%s" % ",".join(form.get("grant_type", [])))
             return self.reply(401, {"details": "unknown refresh token"})
         self.grant(form, USER.split(":")[0], " grant=refresh_token")
 
@@ -67,8 +57,7 @@ class Tokens(BaseHTTPRequestHandler):
         if auth.startswith("Basic "):
             given = base64.b64decode(auth[6:]).decode()
             if given != USER:
-                with open(LOG, "a") as f:
-                    f.write("token refused user=%s\n" % given.split(":")[0])
+                append(LOG, "token refused user=%s" % given.split(":")[0])
                 return self.reply(401, {"details": "wrong user name or password"})
             user = given.split(":")[0]
         self.grant(q, user, "")
@@ -81,8 +70,7 @@ class Tokens(BaseHTTPRequestHandler):
                 access.append({"type": kind, "name": name, "actions": actions.split(",")})
             elif kind == "repository" and name.startswith("public/"):
                 access.append({"type": kind, "name": name, "actions": ["pull"]})
-        with open(LOG, "a") as f:
-            f.write("token scope=%s user=%s%s\n" % (",".join(q.get("scope", [])), user or "anonymous", note))
+        append(LOG, "token scope=%s user=%s%s" % (",".join(q.get("scope", [])), user or "anonymous", note))
         try:
             ttl = int(open(LOG + ".ttl").read())
         except OSError:
@@ -95,4 +83,4 @@ class Tokens(BaseHTTPRequestHandler):
         self.reply(200, {"token": token, "access_token": token, "expires_in": ttl})
 
 
-ThreadingHTTPServer(("127.0.0.1", PORT), Tokens).serve_forever()
+serve(PORT, Tokens)

@@ -59,7 +59,10 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:exitcode=99:print_stacktra
 # Tools we compare with must not read the user's own policy or auth files.
 export SKOPEO_POLICY=$TESTS_DIR/policy.json
 
-# free_port, registry_config and wait_http, shared with the walkthroughs.
+# The test servers (tests/*.py) import tests/http_helper.py: no __pycache__ in the checkout.
+export PYTHONDONTWRITEBYTECODE=1
+
+# free_port, registry_serve and wait_http, shared with the walkthroughs.
 . "$TESTS_DIR/../walkthroughs/common.sh"
 
 setup() {
@@ -78,15 +81,12 @@ open_to_nobody() {
 
 # registry_start DIR [EXTRA_YAML]: Debian's docker-registry on a free
 # loopback port, storage in DIR (registry_config says how EXTRA_YAML goes in).
-# Sets REGISTRY (host:port) and REGISTRY_PID.
+# Sets REGISTRY (host:port) and REGISTRY_PID; registry_stop ends it.
 registry_start() {
-	local dir=$1 port
+	local port
 	port=$(free_port)
-	registry_config "$dir" "$port" "${2:-}"
-	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-	REGISTRY_PID=$!
 	REGISTRY=127.0.0.1:$port
-	wait_http "http://$REGISTRY/v2/" "$REGISTRY_PID" || { cat "$dir/log" >&2; return 1; }
+	registry_serve "$1" "$port" "${2:-}"
 }
 
 # registry_serving LAYOUT:TAG REPO:TAG: a registry in $BATS_FILE_TMPDIR/reg (from

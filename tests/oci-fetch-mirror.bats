@@ -9,7 +9,7 @@ load helper
 load fetch_helper
 
 setup_file() {
-	local D=$BATS_FILE_TMPDIR port
+	local D=$BATS_FILE_TMPDIR
 	: >"$D/pids"
 	umoci_image "$D/src" img >/dev/null
 	registry_start "$D/upstream" && fetch_pids "$REGISTRY_PID"
@@ -21,10 +21,10 @@ setup_file() {
 	umoci raw add-layer --image "$D/src:other" "$D/extra.tar"
 	skopeo copy -q --dest-tls-verify=false oci:"$D/src:other" docker://"$REGISTRY/test/other:1"
 	# the origin: the upstream registry behind a proxy that logs every request
-	port=$(free_port)
-	export ORIGIN=127.0.0.1:$port ORIGIN_LOG=$D/origin.log
-	$FETCH_PY "$TESTS_DIR/fetch_proxy.py" "$port" "$REGISTRY" none "$ORIGIN_LOG" &
-	fetch_pids $!
+	export ORIGIN_LOG=$D/origin.log
+	py_serve fetch_proxy.py "$REGISTRY" none "$ORIGIN_LOG"
+	fetch_pids "$SERVED_PID"
+	export ORIGIN=$SERVED
 	wait_http "http://$ORIGIN/v2/"
 	# the class mirror: docker-registry in proxy (pull-through) mode
 	registry_start "$D/mirror" "proxy:
@@ -277,11 +277,9 @@ EOF
 	ip=$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m1 -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' || true)
 	[ -n "$ip" ] || skip "this machine has no IPv4 address but loopback"
 	port=$(free_port)
-	registry_config "$T/lan" "$ip:$port" "proxy:
+	registry_serve "$T/lan" "$ip:$port" "proxy:
   remoteurl: http://$ORIGIN"
-	docker-registry serve "$T/lan/config.yml" >"$T/lan/log" 2>&1 &
-	echo $! >>"$BATS_FILE_TMPDIR/pids"
-	wait_http "http://$ip:$port/v2/"
+	fetch_pids "$REGISTRY_PID"
 	run -0 oci-fetch -v --mirror "$ip:$port" "$ORIGIN/test/img:1" out
 	assert_output --partial "oci-fetch: $ip:$port does not speak TLS: plain HTTP, as for any named mirror or insecure registry"
 	assert_output --partial "oci-fetch: served by mirror $ip:$port"

@@ -14,17 +14,7 @@ SRC=$BATS_FILE_TMPDIR/src
 
 # push_proxy_start [FAULT]: tests/push_proxy.py before $PLAIN (PROXY, PROXY_LOG);
 # fetch_proxy_stop stops it.
-push_proxy_start() {
-	local port
-	port=$(free_port)
-	PROXY_LOG=$T/proxy.log
-	: >"$PROXY_LOG"
-	$FETCH_PY "$TESTS_DIR/push_proxy.py" "$port" "$PLAIN" "$PROXY_LOG" "${1:-none}" &
-	PROXY_PID=$!
-	PROXY=127.0.0.1:$port
-	wait_http "http://$PROXY/v2/"
-	: >"$PROXY_LOG"
-}
+push_proxy_start() { proxy_start push_proxy.py "$PLAIN" "${1:-none}"; }
 
 # The digest the registry serves for REF, as skopeo sees it.
 skopeo_digest() {

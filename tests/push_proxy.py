@@ -1,13 +1,13 @@
 #!/usr/bin/python3
 """A counting proxy for oci-push's tests.
 
-    push_proxy.py PORT UPSTREAM LOG [FAULT]
+    push_proxy.py PORT UPSTREAM FAULT LOG
 
 Listens on 127.0.0.1:PORT and forwards every request, body and all, to
 UPSTREAM (host:port, plain HTTP), keeping the Host header so that the
 registry's Location headers lead back through the proxy.  Each request is
 logged to LOG as "METHOD PATH?QUERY -> STATUS" (distribution's long _state
-parameter left out).  FAULT "500" answers 500 to the first PUT that
+parameter left out).  FAULT "none" forwards everything; "500" answers 500 to the first PUT that
 closes an upload of each blob (by its digest=) instead of forwarding it.
 The other FAULTs make the upload side lie, for every request they touch:
   nolocation    POST …/blobs/uploads/ answers 202 with no Location
@@ -17,29 +17,22 @@ The other FAULTs make the upload side lie, for every request they touch:
   escapes       every POST answers 400 with terminal escapes in its error
   baddigest     a manifest PUT answers 201 with another Docker-Content-Digest
 """
-import http.client
 import re
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-PORT, UPSTREAM, LOG = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-FAULT = sys.argv[4] if len(sys.argv) > 4 else "none"
+from http_helper import Handler, append, forward, serve
+
+PORT, UPSTREAM, FAULT, LOG = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 hurt = set()
 lock = threading.Lock()
 
 
 def log(line):
-    with lock, open(LOG, "a") as f:
-        f.write(line + "\n")
+    append(LOG, line)
 
 
-class Proxy(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Proxy(Handler):
     def do_ANY(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
@@ -51,40 +44,18 @@ class Proxy(BaseHTTPRequestHandler):
                 hurt.add(blob.group(1))
             if first:
                 log("%s %s -> 500" % (self.command, shown))
-                self.send_response(500)
-                self.send_header("Content-Type", "application/json")
-                msg = b'{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}'
-                self.send_header("Content-Length", str(len(msg)))
-                self.end_headers()
-                self.wfile.write(msg)
-                return
+                return self.answer(500, [("Content-Type", "application/json")],
+                                   b'{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}')
         if self.lie(shown):
             return
         headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
-        up = http.client.HTTPConnection(UPSTREAM, timeout=60)
-        up.request(self.command, self.path, body=body, headers=headers)
-        resp = up.getresponse()
-        data = resp.read()
-        up.close()
-        log("%s %s -> %d" % (self.command, shown, resp.status))
-        self.send_response(resp.status)
-        for k, v in resp.getheaders():
-            if k.lower() not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        status, keep, data, _ = forward(UPSTREAM, self.command, self.path, headers, body, timeout=60)
+        log("%s %s -> %d" % (self.command, shown, status))
+        self.answer(status, keep, data)
 
     def reply(self, shown, code, headers=(), body=b""):
         log("%s %s -> %d (%s)" % (self.command, shown, code, FAULT))
-        self.send_response(code)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self.answer(code, headers, body)
         return True
 
     def lie(self, shown):
@@ -107,9 +78,4 @@ class Proxy(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_ANY
 
 
-class Server(ThreadingHTTPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-
-
-Server(("127.0.0.1", PORT), Proxy).serve_forever()
+serve(PORT, Proxy)

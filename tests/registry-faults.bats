@@ -25,20 +25,18 @@ teardown() { stop_pid FAULTS_PID; }
 
 # faults_start CASE: the lying registry on a free port: F (host:port), LAYER (a blob it has), FLOG.
 faults_start() {
-	local port i
+	local i
 	teardown
-	port=$(free_port)
 	FLOG=$T/faults.log
 	: >"$FLOG"
 	rm -f "$FLOG.ready"
-	"$FETCH_PY" "$TESTS_DIR/fetch_faults.py" "$port" "$1" "$FLOG" &
-	FAULTS_PID=$!
+	py_serve fetch_faults.py "$1" "$FLOG"
+	FAULTS_PID=$SERVED_PID F=$SERVED
 	for i in $(seq 100); do
 		[ -s "$FLOG.ready" ] && break
 		sleep 0.05
 	done
 	LAYER=$(cat "$FLOG.ready")
-	F=127.0.0.1:$port
 }
 
 # must STATUS MESSAGE ARGS...: oci-fetch --timeout $LIMIT --creds bob:s3cret ARGS exits STATUS,

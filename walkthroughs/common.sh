@@ -1,5 +1,6 @@
 # walkthroughs/common.sh — sourced by lib.sh, build.sh, check and registry,
-# and by tests/helper.bash for the registry helpers the tests share.
+# and by tests/helper.bash for what the tests share with them: free_port,
+# registry_serve and wait_http.
 
 # quoted ARG...: the arguments as one would type them (quotes only where needed).
 quoted() {
@@ -75,6 +76,25 @@ registry_config() {
 	  addr: $addr
 	${3:-}
 	YML
+}
+
+# registry_serve [-d] DIR [HOST:]PORT [YAML]: Debian's docker-registry on
+# HOST:PORT with the configuration registry_config writes in DIR, its output
+# in DIR/log; REGISTRY_PID is its process id.  -d: in a session of its own,
+# so that it outlives the script that started it and the terminal's Ctrl-C.
+# Returns once it answers; 1, with its log on stderr, if it does not.
+registry_serve() {
+	local detach=
+	[ "$1" != -d ] || { detach=setsid; shift; }
+	local addr=$2
+	case $addr in *:*) ;; *) addr=127.0.0.1:$addr ;; esac
+	registry_config "$1" "$addr" "${3:-}"
+	$detach docker-registry serve "$1/config.yml" </dev/null >"$1/log" 2>&1 &
+	REGISTRY_PID=$!
+	wait_http "http://$addr/v2/" "$REGISTRY_PID" 2>/dev/null && return 0
+	echo "registry: docker-registry did not start on $addr:" >&2
+	cat "$1/log" >&2
+	return 1
 }
 
 # wait_http URL [PID]: wait until URL answers (any HTTP status), at most
