@@ -81,7 +81,3 @@ nobody_dir() {
 	chmod 755 "$NOBODY_DIR"
 	chown nobody:nogroup "$NOBODY_DIR"
 }
-
-as_nobody() {
-	setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"
-}

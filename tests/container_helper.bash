@@ -36,17 +36,6 @@ fixtures_dir() {
 	cd "$F"
 }
 
-# as WHO CMD...: run CMD as root (WHO=root) or as user nobody (WHO=nobody).
-as() {
-	local who=$1
-	shift
-	if [ "$who" = root ]; then
-		"$@"
-	else
-		setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/ "$@"
-	fi
-}
-
 # many_layers_image LAYOUT TAG N: N layers added with `umoci raw add-layer`;
 # layer i adds /layers/i and rewrites /top to "i"; layer i>1 also deletes
 # /layers/gone-(i-1), which layer i-1 made.

@@ -70,6 +70,35 @@ setup() {
 	cd "$T" || return 1
 }
 
+# as WHO CMD...: run CMD as root (WHO=root), as user nobody (nobody), or as
+# nobody who is root in a user namespace of its own (userns, as `unshare -r`).
+as() {
+	local who=$1
+	shift
+	case $who in
+	root) "$@" ;;
+	nobody) as_nobody env HOME=/ "$@" ;;
+	userns) as_nobody env HOME=/ unshare -r "$@" ;;
+	*) echo "as: root, nobody or userns, not $who" >&2; return 2 ;;
+	esac
+}
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+
+# help_and_version PROG [TEXT...]: `PROG -h` prints the usage, "usage: PROG"
+# first, on stdout, and exits 0, its usage naming each TEXT; `PROG --version`
+# prints "PROG (oci-*) VERSION" and exits 0.
+help_and_version() {
+	local prog=$1 text
+	shift
+	run -0 --separate-stderr "$prog" -h
+	assert_line --index 0 --partial "usage: $prog"
+	for text in "$@"; do
+		assert_output --partial -- "$text"
+	done
+	run -0 "$prog" --version
+	assert_output --regexp "^$prog \\(oci-\\*\\) [0-9]"
+}
+
 # A directory that user nobody can reach and write: $T and its parents get o+x.
 open_to_nobody() {
 	local d=$1 p

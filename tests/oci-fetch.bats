@@ -12,11 +12,7 @@ teardown() { fetch_proxy_stop; }
 # ---- usage
 
 @test "-h prints the usage on stdout and exits 0" {
-	run -0 oci-fetch -h
-	assert_line --partial "usage: oci-fetch"
-	assert_line --partial -- "--blob DIGEST SOURCE"
-	run -0 oci-fetch --version
-	assert_output --partial "oci-fetch (oci-*)"
+	help_and_version oci-fetch "--blob DIGEST SOURCE"
 }
 
 @test "usage errors exit 2 and say why" {

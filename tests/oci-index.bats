@@ -10,11 +10,7 @@ load layouts_helper
 # ---- usage ----
 
 @test "-h prints the usage on stdout and exits 0; --version" {
-	run -0 oci-index -h
-	assert_line --index 0 --partial "usage: oci-index"
-	assert_output --partial "--tag TAG LAYOUT"
-	run -0 oci-index --version
-	assert_output --regexp '^oci-index \(oci-\*\) [0-9]'
+	help_and_version oci-index "--tag TAG LAYOUT"
 }
 
 @test "usage errors exit 2" {

@@ -24,11 +24,7 @@ skopeo_digest() {
 # ---- usage
 
 @test "-h prints the usage on stdout and exits 0" {
-	run -0 oci-push -h
-	assert_line --partial "usage: oci-push"
-	assert_output --partial "--mount-from REPO"
-	run -0 oci-push --version
-	assert_output --partial "oci-push (oci-*)"
+	help_and_version oci-push "--mount-from REPO"
 }
 
 @test "usage errors exit 2 and say why" {

@@ -29,11 +29,7 @@ teardown() {
 # ---- usage ----
 
 @test "-h prints the usage on stdout; --version; usage errors exit 2" {
-	run -0 oci-unshare -h
-	assert_line --index 0 --partial "usage: oci-unshare [-mnpqruv]"
-	assert_output --partial "--rootfs DIR [--image IMAGE]"
-	run -0 oci-unshare --version
-	assert_output --regexp '^oci-unshare \(oci-\*\) [0-9]'
+	help_and_version oci-unshare "usage: oci-unshare [-mnpqruv]" "--rootfs DIR [--image IMAGE]"
 	run -2 oci-unshare --no-such-option true
 	run -2 oci-unshare --image "$F/bb:latest" true
 	assert_output --partial "--image needs --rootfs"

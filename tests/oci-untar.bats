@@ -17,16 +17,10 @@ setup() {
 	UMOCI_TREE=$BATS_FILE_TMPDIR/umoci.tree
 }
 
-# Tests that nobody must reach work in $W, outside bats's private tmp.
-teardown() {
-	untar_teardown
-}
+teardown() { untar_teardown; }	# tests that nobody must reach work in $W, outside bats's private tmp
 
 @test "usage: -h, --version, and usage errors exit 2" {
-	run -0 oci-untar -h
-	assert_output --partial "usage: oci-untar"
-	run -0 oci-untar --version
-	assert_output --partial "oci-untar (oci-*)"
+	help_and_version oci-untar
 	run -2 oci-untar
 	assert_output --partial "usage:"
 	run -2 oci-untar "$IMG:latest"

@@ -6,23 +6,12 @@ bats_require_minimum_version 1.5.0
 load helper
 load untar_helper
 
-setup_file() {
-	untar_setup_file
-}
-
-setup() {
-	untar_setup
-}
-
-# Tests that nobody must reach work in $W, outside bats's private tmp.
-teardown() {
-	untar_teardown
-}
+setup_file() { untar_setup_file; }
+setup() { untar_setup; }
+teardown() { untar_teardown; }	# tests that nobody must reach work in $W, outside bats's private tmp
 
 @test "usage: -h, --version, and usage errors exit 2" {
-	run -0 oci-whiteout -h
-	assert_output --partial "usage: oci-whiteout"
-	run -0 oci-whiteout --version
+	help_and_version oci-whiteout
 	run -2 oci-whiteout
 	run -2 oci-whiteout a b
 	run -2 oci-whiteout --nope x
@@ -48,15 +37,17 @@ OUT
 	oci-whiteout "$(layer_blob "$IMG" 3)" | jq -e 'select(.path == "/swap/inside")'
 }
 
+# d_whiteouts FORM: what oci-whiteout lists in d, made of layers 2 and 5 with
+# --whiteouts=keep, when its whiteouts are in FORM (oci or overlay).
+d_whiteouts() {
+	printf '{"path":"%s","kind":"%s","form":"%s"}\n' /data opaque "$1" /data/old file "$1" /etc/motd file "$1"
+}
+
 @test "a directory: --to-overlay, --to-oci, and back to the same listing" {
 	oci-untar --whiteouts=keep -C d -f "$(layer_blob "$IMG" 2)"
 	oci-untar --whiteouts=keep -C d -f "$(layer_blob "$IMG" 5)"
 	run -0 oci-whiteout d
-	assert_output - <<'OUT'
-{"path":"/data","kind":"opaque","form":"oci"}
-{"path":"/data/old","kind":"file","form":"oci"}
-{"path":"/etc/motd","kind":"file","form":"oci"}
-OUT
+	assert_output "$(d_whiteouts oci)"
 	oci-whiteout d >before
 	run -0 oci-whiteout -v --to-overlay d
 	assert_output --partial "3 whiteouts converted"
@@ -65,11 +56,7 @@ OUT
 	run -0 getfattr --absolute-names --only-values -n trusted.overlay.opaque d/data
 	assert_output y
 	run -0 oci-whiteout d
-	assert_output - <<'OUT'
-{"path":"/data","kind":"opaque","form":"overlay"}
-{"path":"/data/old","kind":"file","form":"overlay"}
-{"path":"/etc/motd","kind":"file","form":"overlay"}
-OUT
+	assert_output "$(d_whiteouts overlay)"
 	run -0 oci-whiteout --to-oci d
 	run -0 oci-whiteout d
 	diff -u before <(echo "$output")

@@ -12,8 +12,6 @@ P=$WALK_DIR/preflight
 # the seccomp bindings are Debian's, for Debian's python3
 DENY="/usr/bin/python3 $TESTS_DIR/seccomp_deny.py"
 
-as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
-
 setup() {
 	T=$BATS_TEST_TMPDIR
 	cd "$T" || return 1
