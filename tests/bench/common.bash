@@ -1,10 +1,14 @@
 # tests/bench/common.bash — sourced by the benchmarks (it is not one itself).
-#
-# bench_workdir NAME: make a scratch directory for the benchmark NAME, removed
-# on exit, and go there.  It is in tmpfs (/dev/shm) when there is one: on a
-# long-lived ext4, inode allocation after many deletions (ext4's
-# recently_deleted scan) can cost more than everything the tools do, and every
-# tool waits on it alike.  BENCH_DIR=/some/disk measures a disk instead.
+# The programs measured are $OCI_BIN's (default: this checkout's bin/).
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OCI_BIN=${OCI_BIN:-$(cd "$TESTS_DIR/.." && pwd)/bin}
+
+# bench_workdir NAME: make a scratch directory W for the benchmark NAME, go
+# there; on exit the registry bench_registry started stops and W goes.  It is
+# in tmpfs (/dev/shm) when there is room: on a long-lived ext4, inode
+# allocation after many deletions (ext4's recently_deleted scan) can cost
+# more than everything the tools do, and every tool waits on it alike.
+# BENCH_DIR=/some/disk measures a disk instead.
 bench_workdir() {
 	if [ -z "${BENCH_DIR:-}" ]; then
 		BENCH_DIR=/var/tmp
@@ -13,8 +17,28 @@ bench_workdir() {
 		fi
 	fi
 	W=$(mktemp -d "$BENCH_DIR/oci-bench-$1.XXXXXX")
-	trap 'rm -rf "$W"' EXIT
+	# an overlayfs work directory may be left without permissions
+	trap 'bench_registry_stop; chmod -R u+rwX "$W" 2>/dev/null; rm -rf "$W"' EXIT
 	cd "$W"
+}
+
+# bench_registry DIR: docker-registry on loopback (tests/helper.bash's
+# registry_start, outside bats); sets REGISTRY and REGISTRY_PID.
+# bench_registry_stop ends it.
+REGISTRY_PID=
+bench_registry() {
+	bats_require_minimum_version() { :; }
+	bats_load_library() { :; }
+	load() { :; }
+	. "$TESTS_DIR/helper.bash"
+	registry_start "$1" >/dev/null
+}
+bench_registry_stop() {
+	if [ -n "$REGISTRY_PID" ]; then
+		kill "$REGISTRY_PID" 2>/dev/null
+		wait "$REGISTRY_PID" 2>/dev/null || true
+	fi
+	REGISTRY_PID=
 }
 
 # bench_image makes, in the current directory, the ~500 MB bench image from

@@ -8,9 +8,7 @@
 # each, in tmpfs when there is one.  It prints times, the ratio and oci-diff's
 # peak memory; it asserts nothing.
 set -eu
-OCI_BIN=${OCI_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/bin}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/common.bash"
+. "$(dirname "$0")/common.bash"
 bench_workdir diff
 bench_image
 

@@ -7,28 +7,18 @@
 # Then oci-fetch pulls it again into a layout that has it (a re-fetch).
 # Prints times and ratios; asserts nothing (`make bench` runs it).
 set -eu
-
-TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
-OCI_BIN=${OCI_BIN:-$TESTS_DIR/../bin}
-W=$(mktemp -d "${TMPDIR:-/tmp}/oci-bench-fetch.XXXXXX")
-REG_PID=
-cleanup() {
-	if [ -n "$REG_PID" ]; then
-		kill "$REG_PID" 2>/dev/null
-		wait "$REG_PID" 2>/dev/null || true
-	fi
-	rm -rf "$W"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/common.bash"
+. "$TESTS_DIR/bench/image.bash"
+# In $TMPDIR (default /tmp) unless BENCH_DIR says where, as it always was.
+BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}}
+bench_workdir fetch
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # ---- the image (tests/bench/image.bash), on a loopback registry seeded by skopeo
-. "$TESTS_DIR/bench/image.bash"
-bench_image "$W/src" bench
+bench_registry_image "$W/src" bench
 total=$BENCH_MB
 bench_registry "$W/registry"
-REG_PID=$REGISTRY_PID
 port=${REGISTRY##*:}
 skopeo copy -q --policy "$SKOPEO_POLICY" --dest-tls-verify=false oci:"$W/src:bench" \
 	docker://"127.0.0.1:$port/bench:1"

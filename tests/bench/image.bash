@@ -1,10 +1,10 @@
 # tests/bench/image.bash — sourced by tests/bench/fetch.sh and push.sh (not a
-# benchmark itself: `make bench` runs only *.sh).
+# benchmark itself: `make bench` runs only *.sh), after common.bash.
 #
-# bench_image DIR TAG: an OCI layout made by hand in DIR, one tar+gzip layer
-# per directory of this machine's /usr (include, bin, libexec: about 200 MB),
-# tagged TAG.  Sets BENCH_MB to the size of its blobs.
-bench_image() {
+# bench_registry_image DIR TAG: an OCI layout made by hand in DIR, one tar+gzip
+# layer per directory of this machine's /usr (include, bin, libexec: about
+# 200 MB), tagged TAG.  Sets BENCH_MB to the size of its blobs.
+bench_registry_image() {
 	local dir=$1 tag=$2 layers= diffids= d hex size cdigest csize mdigest msize
 	mkdir -p "$dir/blobs/sha256"
 	echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
@@ -36,14 +36,4 @@ bench_put() {
 	hex=$(sha256sum "$2" | cut -c1-64)
 	mv "$2" "$1/blobs/sha256/$hex"
 	echo "sha256:$hex $(stat -c %s "$1/blobs/sha256/$hex")"
-}
-
-# bench_registry DIR: docker-registry on loopback (tests/helper.bash's
-# registry_start, outside bats); sets REGISTRY and REGISTRY_PID.
-bench_registry() {
-	bats_require_minimum_version() { :; }
-	bats_load_library() { :; }
-	load() { :; }
-	. "$TESTS_DIR/helper.bash"
-	registry_start "$1" >/dev/null
 }

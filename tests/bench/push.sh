@@ -12,38 +12,21 @@
 # Last, the same image is written as docker save writes it and read back,
 # by each tool once.  Prints times and ratios; asserts nothing (`make bench` runs it).
 set -eu
-
-TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
-OCI_BIN=${OCI_BIN:-$TESTS_DIR/../bin}
-BENCH_DIR=${BENCH_DIR:-$( [ -d /dev/shm ] && echo /dev/shm || echo /var/tmp )}
-W=$(mktemp -d "$BENCH_DIR/oci-bench-push.XXXXXX")
-REG_PID=
-stop() {
-	if [ -n "$REG_PID" ]; then
-		kill "$REG_PID" 2>/dev/null
-		wait "$REG_PID" 2>/dev/null || true
-	fi
-	REG_PID=
-}
-cleanup() {
-	stop
-	rm -rf "$W"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/common.bash"
+. "$TESTS_DIR/bench/image.bash"
+bench_workdir push
 
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
-. "$TESTS_DIR/bench/image.bash"
-bench_image "$W/src" bench
+bench_registry_image "$W/src" bench
 echo "image: 3 gzip layers from /usr, $BENCH_MB MB, pushed to a docker-registry on loopback (in $BENCH_DIR)"
 
 # push TOOL RUN: a fresh registry, a timed push, a timed no-op push; the registry stays up.
 push() {
 	local tool=$1 run=$2 t
-	stop
+	bench_registry_stop
 	rm -rf "$W/registry"
 	bench_registry "$W/registry"
-	REG_PID=$REGISTRY_PID
 	for what in push noop; do
 		sync
 		t=$(ms)
@@ -75,7 +58,7 @@ echo "no-op push: oci-push ${best_noop} ms, skopeo copy ${best_skopeo_noop} ms"
 awk -v a="$best_skopeo_noop" -v b="$best_noop" 'BEGIN { printf "ratio: a no-op oci-push is %.2fx skopeo\n", a / (b > 0 ? b : 1) }'
 
 # ---- archives: the same image into docker save's format and back, once each
-stop
+bench_registry_stop
 t=$(ms)
 "$OCI_BIN/oci-push" -q "$W/src:bench" docker-archive:"$W/ours.tar":bench/img:1 >/dev/null
 w_ours=$(( $(ms) - t ))

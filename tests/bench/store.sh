@@ -12,17 +12,9 @@
 # It works in tmpfs (/dev/shm) when there is room, as tests/bench/untar.sh
 # does; BENCH_DIR=/some/disk measures a disk instead.  Run it as root.
 set -eu
-OCI_BIN=${OCI_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/bin}
+. "$(dirname "$0")/common.bash"
 PATH=$OCI_BIN:$PATH
-if [ -z "${BENCH_DIR:-}" ]; then
-	BENCH_DIR=/var/tmp
-	if [ -d /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR == 2 { print $4 }')" -gt 3000000 ]; then
-		BENCH_DIR=/dev/shm
-	fi
-fi
-W=$(mktemp -d "$BENCH_DIR/oci-bench-store.XXXXXX")
-trap 'chmod -R u+rwX "$W" 2>/dev/null; rm -rf "$W"' EXIT
-cd "$W"
+bench_workdir store
 
 export SOURCE_DATE_EPOCH=1700000000
 tag=

@@ -8,9 +8,7 @@
 # It works in tmpfs (/dev/shm) when there is one; BENCH_DIR=/some/disk
 # measures a disk instead (tests/bench/common.bash says why).
 set -eu
-OCI_BIN=${OCI_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/bin}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/common.bash"
+. "$(dirname "$0")/common.bash"
 bench_workdir untar
 bench_image
 
