@@ -5,7 +5,7 @@
 # MergedDir, the l/ links and the link and lower files; then a second
 # container that shares the image's layers, and `docker commit`.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" -eq 0 ] || exec oci-unshare bash "$0" "$@"
+root_or_unshare "$0" "$@"
 lab 08
 export SOURCE_DATE_EPOCH=1700000000
 

@@ -3,8 +3,7 @@
 # the layer that wrote it: find it with oci-diff, recover it with oci-untar,
 # count what an image ships for nothing, and build it so that it does not.
 . "$(dirname "$0")/lib.sh"
-# RUN needs root: as another user, the whole walkthrough runs in a user namespace.
-[ "$(id -u)" -eq 0 ] || exec oci-unshare bash "$0" "$@"
+root_or_unshare "$0" "$@"	# RUN needs root
 lab 09
 export SOURCE_DATE_EPOCH=1700000000
 

@@ -110,6 +110,13 @@ wait_http() {
 	return 1
 }
 
+# root_or_unshare SCRIPT ARG...: for a walkthrough whose steps need root (RUN,
+# mounts): as another user, run SCRIPT again, whole, inside oci-unshare (a
+# user namespace in which we are root).  As root, nothing.
+root_or_unshare() {
+	[ "$(id -u)" -eq 0 ] || exec oci-unshare bash "$@"
+}
+
 # as_root CMD...: run CMD as root: as it is when we are root, else inside
 # oci-unshare (a user namespace in which we are root).
 as_root() {
