@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "oci.h"
 
 enum {
@@ -96,21 +97,10 @@ main(int argc, char *argv[])
 	struct oci_build *b = NULL;
 	struct oci_err e;
 
-	while ((c = getopt_long(argc, argv, "hqt:v", longopts, NULL)) != -1) {
+	while ((c = oci_getopt(argc, argv, "hqt:v", longopts, usage)) != -1) {
 		switch (c) {
-		case 'h':
-			usage(stdout);
-		case OCI_OPT_VERSION:
-			oci_print_version();
-			return 0;
-		case 'q':
-			oci_quiet = 1;
-			break;
 		case 't':
 			newtag = optarg;
-			break;
-		case 'v':
-			oci_verbose++;
 			break;
 		case OPT_SCRATCH:
 			scratch = 1;
@@ -135,8 +125,6 @@ main(int argc, char *argv[])
 			opts[nedits] = c;
 			edits[nedits++] = optarg;
 			break;
-		default:
-			usage(stderr);
 		}
 	}
 	if (argc - optind != 1 || (newtag && newtag[0] == '\0')) {
@@ -161,7 +149,5 @@ main(int argc, char *argv[])
 		if (failed)
 			errx(1, "%s", e.msg);
 	}
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	return oci_cli_done(0);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 static void __attribute__((noreturn))
@@ -281,7 +282,7 @@ main(int argc, char *argv[])
 	struct oci_err e;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "p:hvq", longopts, NULL)) != -1) {
+	while ((c = oci_getopt(argc, argv, "p:hvq", longopts, usage)) != -1) {
 		switch (c) {
 		case OPT_WHICH:
 			if (oci_clean_path(optarg, which, &e) < 0)
@@ -291,11 +292,6 @@ main(int argc, char *argv[])
 		case OPT_SUMMARY: o.summary = 1; break;
 		case OPT_SHORT: o.short_form = 1; break;
 		case 'p': pflag = optarg; break;
-		case 'h': usage(stdout);
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
-		default: usage(stderr);
 		}
 	}
 	argc -= optind;
@@ -304,12 +300,9 @@ main(int argc, char *argv[])
 		usage(stderr);
 	if (o.which && o.which[0] == '\0')
 		errx(2, "--which: give a path below /");
-	if (pflag && oci_platform_parse(pflag, platp = &plat, &e) < 0)
-		errx(2, "%s", e.msg);
+	platp = oci_cli_platform(pflag, &plat);
 
 	if (diff_image(argv[0], argc == 2 ? argv[1] : NULL, platp, &o, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	return oci_cli_done(0);
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 static void __attribute__((noreturn))
@@ -338,7 +339,7 @@ main(int argc, char *argv[])
 	int64_t size = -1;
 	struct oci_err e;
 
-	while ((c = getopt_long(argc, argv, "a:dt:chvq", longopts, NULL)) != -1) {
+	while ((c = oci_getopt(argc, argv, "a:dt:chvq", longopts, usage)) != -1) {
 		switch (c) {
 		case 'a':
 			if (oci_alg_parse(optarg, &alg, &e) < 0) {
@@ -359,11 +360,6 @@ main(int argc, char *argv[])
 			}
 			break;
 		case OPT_LAYOUT: layout = optarg; break;
-		case 'h': usage(stdout); break;
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
-		default: usage(stderr);
 		}
 	}
 	argc -= optind;
@@ -393,7 +389,5 @@ main(int argc, char *argv[])
 	else
 		status = argc ? print_digests(argv, argc, alg) : print_digests(stdin_only, 1, alg);
 
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return status;
+	return oci_cli_done(status);
 }

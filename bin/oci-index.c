@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 /*
@@ -366,15 +367,10 @@ main(int argc, char *argv[])
 	const char *pflag = NULL;
 	enum mode mode = LOOKUP;
 	const char *name = NULL;
-	struct oci_err e;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hvqp:", longopts, NULL)) != -1) {
+	while ((c = oci_getopt(argc, argv, "hvqp:", longopts, usage)) != -1) {
 		switch (c) {
-		case 'h': usage(stdout); break;
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
 		case 'p': pflag = optarg; break;
 		case TREE:
 		case INIT:
@@ -387,12 +383,9 @@ main(int argc, char *argv[])
 			mode = c;
 			name = optarg;
 			break;
-		default:
-			usage(stderr);
 		}
 	}
-	if (pflag && oci_platform_parse(pflag, p = &platform, &e) < 0)
-		errx(2, "%s", e.msg);
+	p = oci_cli_platform(pflag, &platform);
 	if (argc - optind != 1 || (p && mode != LOOKUP && mode != TREE))
 		usage(stderr);
 	switch (mode) {
@@ -412,7 +405,5 @@ main(int argc, char *argv[])
 		untag(name, argv[optind]);
 		break;
 	}
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	return oci_cli_done(0);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 enum what { MANIFEST, CONFIG, LAYERS };
@@ -119,12 +120,8 @@ main(int argc, char *argv[])
 	struct oci_err e;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hvqp:cl", longopts, NULL)) != -1) {
+	while ((c = oci_getopt(argc, argv, "hvqp:cl", longopts, usage)) != -1) {
 		switch (c) {
-		case 'h': usage(stdout); break;
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
 		case 'p': pflag = optarg; break;
 		case 'c':
 		case 'l':
@@ -134,12 +131,9 @@ main(int argc, char *argv[])
 			}
 			what = c == 'c' ? CONFIG : LAYERS;
 			break;
-		default:
-			usage(stderr);
 		}
 	}
-	if (pflag && oci_platform_parse(pflag, p = &platform, &e) < 0)
-		errx(2, "%s", e.msg);
+	p = oci_cli_platform(pflag, &platform);
 	if (argc - optind != 1)
 		usage(stderr);
 	if (oci_ref_parse(argv[optind], &ref, &e) < 0)
@@ -153,7 +147,5 @@ main(int argc, char *argv[])
 		oci_image_free(img);
 	}
 	oci_ref_free(&ref);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	return oci_cli_done(0);
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 /* The SYNOPSIS; exits 0 (-h, on stdout) or 2 (a usage error, on stderr). */
@@ -122,7 +123,7 @@ main(int argc, char *argv[])
 	struct oci_err e;
 	int c, rootfd, rc;
 
-	while ((c = getopt_long(argc, argv, "C:f:p:hvq", longopts, NULL)) != -1) {
+	while ((c = oci_getopt(argc, argv, "C:f:p:hvq", longopts, usage)) != -1) {
 		switch (c) {
 		case 'C': dir = optarg; break;
 		case 'f': file = optarg; break;
@@ -139,29 +140,21 @@ main(int argc, char *argv[])
 				usage(stderr);
 			}
 			break;
-		case 'h': usage(stdout);
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
-		default: usage(stderr);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (dir == NULL || (file ? argc != 0 : argc != 1))
 		usage(stderr);
-	if (pflag && oci_platform_parse(pflag, platp = &plat, &e) < 0)
-		errx(2, "%s", e.msg);
+	platp = oci_cli_platform(pflag, &plat);
 	/* In a user namespace overlayfs honours only user.overlay.* ("userxattr"). */
 	o.user_xattrs = oci_overlay_user_xattrs();
 	/* A progress line for people at a terminal, as oci-fetch draws. */
-	oci_progress = !oci_quiet && !oci_verbose && isatty(STDERR_FILENO);
+	oci_progress = oci_cli_progress();
 
 	/* A DIR this run makes is removed again if it fails or is interrupted. */
-	if (mkdir(dir, 0755) == 0)
-		oci_undo_add(OCI_UNDO_RMTREE, AT_FDCWD, dir);
-	else if (errno != EEXIST)
-		err(1, "%s", dir);
+	if (oci_undo_mkdir(dir, 0755, &e) < 0)
+		errx(1, "%s", e.msg);
 	rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		err(1, "%s", dir);
@@ -181,8 +174,5 @@ main(int argc, char *argv[])
 	close(rootfd);
 	if (rc < 0)
 		errx(1, "%s", e.msg);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	oci_undo_keep_all();
-	return 0;
+	return oci_cli_done(0);
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 /* The SYNOPSIS; exits 0 (-h, on stdout) or 2 (a usage error, on stderr). */
@@ -66,16 +67,11 @@ main(int argc, char *argv[])
 	struct oci_err e;
 	struct stat st;
 
-	while ((c = getopt_long(argc, argv, "hvq", longopts, NULL)) != -1) {
+	while ((c = oci_getopt(argc, argv, "hvq", longopts, usage)) != -1) {
 		switch (c) {
 		case OPT_TO_OVERLAY: convert = OCI_WH_FORM_OVERLAY; break;
 		case OPT_TO_OCI: convert = OCI_WH_FORM_OCI; break;
 		case OPT_USER_XATTRS: user_xattrs = 1; break;
-		case 'h': usage(stdout);
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
-		default: usage(stderr);
 		}
 	}
 	if (argc - optind != 1)
@@ -103,7 +99,5 @@ main(int argc, char *argv[])
 	close(fd);
 	if (rc < 0)
 		errx(1, "%s: %s", argv[optind], e.msg);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	return oci_cli_done(0);
 }
