@@ -80,7 +80,7 @@ parse_args(int argc, char *argv[], struct args *a)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct oci_err e;
-	int c;
+	int c, bad;
 
 	while ((c = oci_getopt(argc, argv, "nup:hvq", longopts, usage)) != -1) {
 		switch (c) {
@@ -103,13 +103,16 @@ parse_args(int argc, char *argv[], struct args *a)
 	}
 	argc -= optind;
 	argv += optind;
-	if (a->store ? a->lower || a->upper || a->work || a->dry || a->unmount + a->rm + a->ls > 1 ||
-	    argc != (a->ls ? 0 : a->unmount || a->rm ? 1 : 2) : a->rm || a->ls)
-		usage(stderr);
-	if (!a->store && ((a->unmount && (argc != 1 || a->lower || a->upper || a->work || a->dry)) ||
-	    (!a->unmount && a->lower && argc != 1) || (!a->unmount && !a->lower && argc != 2) ||
-	    (!a->lower && (a->upper || a->work)) || (!a->upper != !a->work) ||
-	    (a->lower && a->lower[0] == '\0')))
+	if (a->store)		/* STORE IMAGE NAME, -u NAME, --rm NAME or --ls */
+		bad = a->lower || a->upper || a->work || a->dry || a->unmount + a->rm + a->ls > 1 ||
+		    argc != (a->ls ? 0 : a->unmount || a->rm ? 1 : 2);
+	else if (a->unmount)	/* -u MERGED|DIR */
+		bad = a->rm || a->ls || argc != 1 || a->lower || a->upper || a->work || a->dry;
+	else if (a->lower)	/* --lower DIR[:DIR...] [--upper DIR --work DIR] MERGED */
+		bad = a->rm || a->ls || argc != 1 || !a->upper != !a->work || a->lower[0] == '\0';
+	else			/* IMAGE DIR */
+		bad = a->rm || a->ls || argc != 2 || a->upper || a->work;
+	if (bad)
 		usage(stderr);
 	a->argc = argc;
 	a->argv = argv;

@@ -732,7 +732,7 @@ int oci_build_string(struct oci_build *b, const char *field, const char *value,
 /* Store the config and the manifest, tag the manifest, write its descriptor line to out. */
 int oci_build_commit(struct oci_build *b, FILE *out, struct oci_err *e);
 
-/* ---------------------------------- source.c, auth.c, registry.c, pull.c */
+/* ----------------------------------- source.c, auth.c, registry.c, pull.c */
 
 /*
  * Pulling from a registry: the Docker Registry HTTP API V2, which the OCI
