@@ -38,8 +38,8 @@ typedef void (*oci_usage_fn)(FILE *f) __attribute__((noreturn));
  * usage(stdout); --version prints "oci-X (oci-*) 0.1.0" and exits 0; -v
  * adds one to oci_verbose; -q sets oci_quiet; an unknown option or a
  * missing argument (getopt_long has said which) calls usage(stderr).  It
- * returns the program's own options, and -1 at the end.  The first call
- * sets the library's reporter: what the library says becomes
+ * returns the program's own options, and -1 at the end.  It also sets the
+ * library's reporter (oci_set_reporter): what the library says becomes
  * "oci-X: message" lines on stderr, -v lines only with -v, warnings only
  * without -q, progress redrawn on one line.
  */
