@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "oci.h"
 
 enum {
@@ -72,8 +73,19 @@ apply(struct oci_build *b, int opt, const char *arg, struct oci_err *e)
 	}
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for: the edits of each kind, in order (never more than argc). */
+struct args {
+	char **edits;		/* --env, --unset-env, --label, --unset-label, --workdir, --user */
+	int *opts;		/* which option each edit came from */
+	char **ep, **cmd;	/* --entrypoint ARG..., --cmd ARG... */
+	int nedits, nep, ncmd;
+	int scratch;		/* --scratch */
+	const char *newtag;	/* -t NEWTAG */
+	const char *image;
+};
+
+static void
+parse_args(int argc, char *argv[], struct args *a)
 {
 	static const struct option longopts[] = {
 		OCI_COMMON_LONGOPTS,
@@ -89,38 +101,19 @@ main(int argc, char *argv[])
 		{ "scratch", no_argument, NULL, OPT_SCRATCH },
 		{ NULL, 0, NULL, 0 },
 	};
-	/* the arguments of each kind, in order: never more than argc */
-	char *edits[argc], *ep[argc], *cmd[argc];
-	int opts[argc], nedits = 0, nep = 0, ncmd = 0, scratch = 0, c, i, failed;
-	const char *newtag = NULL;
-	struct oci_build *b = NULL;
-	struct oci_err e;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "hqt:v", longopts, NULL)) != -1) {
+	if ((a->edits = calloc(argc, sizeof *a->edits)) == NULL ||
+	    (a->opts = calloc(argc, sizeof *a->opts)) == NULL ||
+	    (a->ep = calloc(argc, sizeof *a->ep)) == NULL ||
+	    (a->cmd = calloc(argc, sizeof *a->cmd)) == NULL)
+		errx(1, "out of memory");
+	while ((c = oci_getopt(argc, argv, "hqt:v", longopts, usage)) != -1) {
 		switch (c) {
-		case 'h':
-			usage(stdout);
-		case OCI_OPT_VERSION:
-			oci_print_version();
-			return 0;
-		case 'q':
-			oci_quiet = 1;
-			break;
-		case 't':
-			newtag = optarg;
-			break;
-		case 'v':
-			oci_verbose++;
-			break;
-		case OPT_SCRATCH:
-			scratch = 1;
-			break;
-		case OPT_ENTRYPOINT:
-			ep[nep++] = optarg;
-			break;
-		case OPT_CMD:
-			cmd[ncmd++] = optarg;
-			break;
+		case 't': a->newtag = optarg; break;
+		case OPT_SCRATCH: a->scratch = 1; break;
+		case OPT_ENTRYPOINT: a->ep[a->nep++] = optarg; break;
+		case OPT_CMD: a->cmd[a->ncmd++] = optarg; break;
 		case OPT_ENV:
 		case OPT_LABEL:
 			if (optarg[0] == '=' || strchr(optarg, '=') == NULL) {
@@ -132,36 +125,54 @@ main(int argc, char *argv[])
 		case OPT_UNSET_LABEL:
 		case OPT_WORKDIR:
 		case OPT_USER:
-			opts[nedits] = c;
-			edits[nedits++] = optarg;
+			a->opts[a->nedits] = c;
+			a->edits[a->nedits++] = optarg;
 			break;
-		default:
-			usage(stderr);
 		}
 	}
-	if (argc - optind != 1 || (newtag && newtag[0] == '\0')) {
+	if (argc - optind != 1 || (a->newtag && a->newtag[0] == '\0'))
 		usage(stderr);
-	}
-	if (nedits == 0 && nep == 0 && ncmd == 0 && newtag == NULL && !scratch) {
-		print_config(argv[optind]);
-	} else {
-		/* --scratch: a missing image is an empty one, as after `buildah from scratch`. */
-		if (oci_build_open(argv[optind], newtag, scratch, &b, &e) < 0)
-			errx(1, "%s", e.msg);
-		/* The new config stays only once index.json names its manifest (oci_undo). */
-		b->layout->provisional = 1;
-		for (i = 0; i < nedits; i++)
-			if (apply(b, opts[i], edits[i], &e) < 0)
-				break;
-		failed = i < nedits ||
-		    (nep && oci_build_argv(b, "Entrypoint", ep, nep, &e) < 0) ||
-		    (ncmd && oci_build_argv(b, "Cmd", cmd, ncmd, &e) < 0) ||
-		    oci_build_commit(b, stdout, &e) < 0;
-		oci_build_free(b);
-		if (failed)
-			errx(1, "%s", e.msg);
-	}
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	a->image = argv[optind];
+}
+
+/* A new config with the edits, a new manifest for it, and the tag moved. */
+static void
+edit(const struct args *a)
+{
+	struct oci_build *b = NULL;
+	struct oci_err e;
+	int i, failed;
+
+	/* --scratch: a missing image is an empty one, as after `buildah from scratch`. */
+	if (oci_build_open(a->image, a->newtag, a->scratch, &b, &e) < 0)
+		errx(1, "%s", e.msg);
+	/* The new config stays only once index.json names its manifest (oci_undo). */
+	b->layout->provisional = 1;
+	for (i = 0; i < a->nedits; i++)
+		if (apply(b, a->opts[i], a->edits[i], &e) < 0)
+			break;
+	failed = i < a->nedits ||
+	    (a->nep && oci_build_argv(b, "Entrypoint", a->ep, a->nep, &e) < 0) ||
+	    (a->ncmd && oci_build_argv(b, "Cmd", a->cmd, a->ncmd, &e) < 0) ||
+	    oci_build_commit(b, stdout, &e) < 0;
+	oci_build_free(b);
+	if (failed)
+		errx(1, "%s", e.msg);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct args a = { 0 };
+
+	parse_args(argc, argv, &a);
+	if (a.nedits == 0 && a.nep == 0 && a.ncmd == 0 && a.newtag == NULL && !a.scratch)
+		print_config(a.image);
+	else
+		edit(&a);
+	free(a.edits);
+	free(a.opts);
+	free(a.ep);
+	free(a.cmd);
+	return oci_cli_done(0);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 static void __attribute__((noreturn))
@@ -262,8 +263,16 @@ out:
 	return rc;
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct args {
+	struct out o;			/* --which, --summary, --short */
+	char which[PATH_MAX];		/* --which PATH, cleaned */
+	struct oci_platform plat, *platform;	/* -p */
+	const char *image, *upper;	/* IMAGE [UPPERDIR] */
+};
+
+static void
+parse_args(int argc, char *argv[], struct args *a)
 {
 	enum { OPT_WHICH = 0x100, OPT_SUMMARY, OPT_SHORT };
 	static const struct option longopts[] = {
@@ -274,42 +283,41 @@ main(int argc, char *argv[])
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct out o = { 0 };
-	struct oci_platform plat, *platp = NULL;
-	char which[PATH_MAX];
 	const char *pflag = NULL;
 	struct oci_err e;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "p:hvq", longopts, NULL)) != -1) {
+	while ((c = oci_getopt(argc, argv, "p:hvq", longopts, usage)) != -1) {
 		switch (c) {
 		case OPT_WHICH:
-			if (oci_clean_path(optarg, which, &e) < 0)
+			if (oci_clean_path(optarg, a->which, &e) < 0)
 				errx(2, "--which: %s", e.msg);
-			o.which = which;
+			a->o.which = a->which;
 			break;
-		case OPT_SUMMARY: o.summary = 1; break;
-		case OPT_SHORT: o.short_form = 1; break;
+		case OPT_SUMMARY: a->o.summary = 1; break;
+		case OPT_SHORT: a->o.short_form = 1; break;
 		case 'p': pflag = optarg; break;
-		case 'h': usage(stdout);
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
-		default: usage(stderr);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || argc > 2 || (o.summary && (o.which || argc != 1)))
+	if (argc < 1 || argc > 2 || (a->o.summary && (a->o.which || argc != 1)))
 		usage(stderr);
-	if (o.which && o.which[0] == '\0')
+	if (a->o.which && a->o.which[0] == '\0')
 		errx(2, "--which: give a path below /");
-	if (pflag && oci_platform_parse(pflag, platp = &plat, &e) < 0)
-		errx(2, "%s", e.msg);
+	a->platform = oci_cli_platform(pflag, &a->plat);
+	a->image = argv[0];
+	a->upper = argc == 2 ? argv[1] : NULL;
+}
 
-	if (diff_image(argv[0], argc == 2 ? argv[1] : NULL, platp, &o, &e) < 0)
+int
+main(int argc, char *argv[])
+{
+	struct args a = { 0 };
+	struct oci_err e;
+
+	parse_args(argc, argv, &a);
+	if (diff_image(a.image, a.upper, a.platform, &a.o, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	return oci_cli_done(0);
 }

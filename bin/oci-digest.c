@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 static void __attribute__((noreturn))
@@ -316,8 +317,20 @@ check_layout(const char *path)
 	return bad ? 1 : 0;
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct args {
+	enum oci_alg alg;		/* -a */
+	int descriptor, check;		/* -d, -c */
+	const char *media_type;		/* -t, or NULL */
+	const char *want;		/* --expect DIGEST, or NULL */
+	int64_t size;			/* --size N, or -1 */
+	const char *layout;		/* --layout LAYOUT, or NULL */
+	char **files;			/* FILE..., or NULL for none */
+	int nfiles;
+};
+
+static void
+parse_args(int argc, char *argv[], struct args *a)
 {
 	enum { OPT_EXPECT = 0x100, OPT_SIZE, OPT_LAYOUT };
 	static const struct option longopts[] = {
@@ -331,69 +344,71 @@ main(int argc, char *argv[])
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *media_type = NULL, *want = NULL, *layout = NULL;
-	char *stdin_only[] = { "-" }, *end;
-	enum oci_alg alg = OCI_SHA256;
-	int c, descriptor = 0, check = 0, status, modes;
-	int64_t size = -1;
 	struct oci_err e;
+	char *end;
+	int c, modes;
 
-	while ((c = getopt_long(argc, argv, "a:dt:chvq", longopts, NULL)) != -1) {
+	a->alg = OCI_SHA256;
+	a->size = -1;
+	while ((c = oci_getopt(argc, argv, "a:dt:chvq", longopts, usage)) != -1) {
 		switch (c) {
 		case 'a':
-			if (oci_alg_parse(optarg, &alg, &e) < 0) {
+			if (oci_alg_parse(optarg, &a->alg, &e) < 0) {
 				warnx("%s", e.msg);
 				usage(stderr);
 			}
 			break;
-		case 'd': descriptor = 1; break;
-		case 't': media_type = optarg; break;
-		case 'c': check = 1; break;
-		case OPT_EXPECT: want = optarg; break;
+		case 'd': a->descriptor = 1; break;
+		case 't': a->media_type = optarg; break;
+		case 'c': a->check = 1; break;
+		case OPT_EXPECT: a->want = optarg; break;
 		case OPT_SIZE:
 			errno = 0;
-			size = strtoll(optarg, &end, 10);
-			if (errno || *end || end == optarg || size < 0) {
+			a->size = strtoll(optarg, &end, 10);
+			if (errno || *end || end == optarg || a->size < 0) {
 				warnx("--size: \"%s\" is not a byte count", optarg);
 				usage(stderr);
 			}
 			break;
-		case OPT_LAYOUT: layout = optarg; break;
-		case 'h': usage(stdout); break;
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
-		default: usage(stderr);
+		case OPT_LAYOUT: a->layout = optarg; break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	a->files = argv + optind;
+	a->nfiles = argc - optind;
 
-	modes = descriptor + check + (want != NULL) + (layout != NULL);
+	modes = a->descriptor + a->check + (a->want != NULL) + (a->layout != NULL);
 	if (modes > 1) {
 		warnx("-d, -c, --expect and --layout do not go together");
 		usage(stderr);
 	}
-	if ((media_type && !descriptor) || (size >= 0 && !want)) {
-		warnx("%s", media_type ? "-t goes with -d" : "--size goes with --expect");
+	if ((a->media_type && !a->descriptor) || (a->size >= 0 && !a->want)) {
+		warnx("%s", a->media_type ? "-t goes with -d" : "--size goes with --expect");
 		usage(stderr);
 	}
-	if ((modes == 1 && argc > 1) || ((want || layout) && argc > 0))
+	if ((modes == 1 && a->nfiles > 1) || ((a->want || a->layout) && a->nfiles > 0))
 		usage(stderr);
+}
 
-	if (want)
-		status = expect(want, size);
-	else if (layout)
-		status = check_layout(layout);
-	else if (check)
-		status = check_list(argc ? argv[0] : "-");
-	else if (descriptor)
-		status = print_descriptor(argc ? argv[0] : "-", alg,
-		    media_type ? media_type : "application/octet-stream");
+int
+main(int argc, char *argv[])
+{
+	char *stdin_only[] = { "-" };
+	struct args a = { 0 };
+	int status;
+
+	parse_args(argc, argv, &a);
+	if (a.want)
+		status = expect(a.want, a.size);
+	else if (a.layout)
+		status = check_layout(a.layout);
+	else if (a.check)
+		status = check_list(a.nfiles ? a.files[0] : "-");
+	else if (a.descriptor)
+		status = print_descriptor(a.nfiles ? a.files[0] : "-", a.alg,
+		    a.media_type ? a.media_type : "application/octet-stream");
+	else if (a.nfiles)
+		status = print_digests(a.files, a.nfiles, a.alg);
 	else
-		status = argc ? print_digests(argv, argc, alg) : print_digests(stdin_only, 1, alg);
-
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return status;
+		status = print_digests(stdin_only, 1, a.alg);
+	return oci_cli_done(status);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 static void __attribute__((noreturn))
@@ -95,6 +96,18 @@ draw(void *arg, const struct oci_progress *p)
 	(*lines)++;
 }
 
+/* LAYOUT[:TAG], the destination of a pull. */
+static void
+parse_dest(const char *arg, struct oci_ref *dest)
+{
+	struct oci_err e;
+
+	if (oci_ref_parse(arg, dest, &e) < 0)
+		errx(2, "%s", e.msg);
+	if (dest->digest)
+		errx(2, "%s: the destination is LAYOUT[:TAG]; the digest is the image's own", arg);
+}
+
 /* SOURCE is docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]: the image comes from a file. */
 static int
 fetch_archive(struct oci_archive_ref *a, const char *dest_arg, struct oci_pull_opts *po)
@@ -104,10 +117,7 @@ fetch_archive(struct oci_archive_ref *a, const char *dest_arg, struct oci_pull_o
 	struct oci_err e;
 	json_t *desc;
 
-	if (oci_ref_parse(dest_arg, &dest, &e) < 0)
-		errx(2, "%s", e.msg);
-	if (dest.digest)
-		errx(2, "%s: the destination is LAYOUT[:TAG]; the digest is the image's own", dest_arg);
+	parse_dest(dest_arg, &dest);
 	if (oci_layout_create(dest.layout, &l, &e) < 0 ||
 	    oci_archive_import(a, l, dest.tag, po->platform, po->all, &desc, &e) < 0)
 		errx(1, "%s", e.msg);
@@ -116,123 +126,106 @@ fetch_archive(struct oci_archive_ref *a, const char *dest_arg, struct oci_pull_o
 	oci_layout_close(l);
 	oci_ref_free(&dest);
 	oci_archive_ref_free(a);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	return oci_cli_done(0);
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct args {
+	struct oci_registry_opts ro;
+	struct oci_pull_opts po;
+	struct oci_platform platform;
+	int manifest;		/* --manifest */
+	const char *blob;	/* --blob DIGEST */
+	const char *mirror;	/* --mirror HOST[:PORT] */
+	const char *source;
+	const char *dest;	/* LAYOUT[:TAG]; NULL with --manifest and --blob */
+};
+
+static void
+parse_args(int argc, char *argv[], struct args *a)
 {
-	enum { OPT_ALL = 0x100, OPT_PLAIN, OPT_INSECURE, OPT_CACERT, OPT_CREDS, OPT_AUTHFILE,
-		OPT_MANIFEST, OPT_BLOB, OPT_TIMEOUT, OPT_MIRROR };
+	enum { OPT_ALL = 0x100, OPT_MANIFEST, OPT_BLOB, OPT_TIMEOUT, OPT_MIRROR };
 	static const struct option opts[] = {
 		OCI_COMMON_LONGOPTS,
+		OCI_REGISTRY_LONGOPTS,
 		{ "platform", required_argument, NULL, 'p' },
-		{ "jobs", required_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, OPT_ALL },
-		{ "plain-http", no_argument, NULL, OPT_PLAIN },
-		{ "insecure", no_argument, NULL, OPT_INSECURE },
-		{ "cacert", required_argument, NULL, OPT_CACERT },
-		{ "creds", required_argument, NULL, OPT_CREDS },
-		{ "authfile", required_argument, NULL, OPT_AUTHFILE },
 		{ "manifest", no_argument, NULL, OPT_MANIFEST },
 		{ "blob", required_argument, NULL, OPT_BLOB },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "mirror", required_argument, NULL, OPT_MIRROR },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct oci_registry_opts ro = { .jobs = 4 };
-	struct oci_pull_opts po = { 0 };
-	struct oci_platform platform;
-	struct oci_source src;
-	struct job job = { 0 };
-	struct oci_ref dest;
-	struct oci_archive_ref archive;
 	struct oci_err e;
-	const char *blob = NULL, *mirror = NULL;
-	char *creds = NULL, *end;
-	int c, manifest = 0, lines = 0;
+	char *end;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "hvqp:j:", opts, NULL)) != -1) {
+	while ((c = oci_getopt(argc, argv, "hvqp:j:", opts, usage)) != -1) {
 		switch (c) {
-		case 'h': usage(stdout);
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
-		case 'p':
-			if (oci_platform_parse(optarg, &platform, &e) < 0)
-				errx(2, "%s", e.msg);
-			po.platform = &platform;
-			break;
-		case 'j':
-			ro.jobs = (int)strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || ro.jobs < 1 || ro.jobs > 64)
-				errx(2, "-j %s: expected a number from 1 to 64", optarg);
-			break;
-		case OPT_ALL: po.all = 1; break;
-		case OPT_PLAIN: ro.plain_http = 1; break;
-		case OPT_INSECURE: ro.tls.insecure = 1; break;
-		case OPT_CACERT: ro.tls.cacert = optarg; break;
-		case OPT_CREDS: creds = optarg; break;
-		case OPT_AUTHFILE: ro.authfile = optarg; break;
-		case OPT_MANIFEST: manifest = 1; break;
-		case OPT_BLOB: blob = optarg; break;
+		case 'p': a->po.platform = oci_cli_platform(optarg, &a->platform); break;
+		case OPT_ALL: a->po.all = 1; break;
+		case OPT_MANIFEST: a->manifest = 1; break;
+		case OPT_BLOB: a->blob = optarg; break;
 		case OPT_TIMEOUT:
-			ro.timeout = strtod(optarg, &end);
-			if (*optarg == '\0' || *end != '\0' || !(ro.timeout >= 0.1 && ro.timeout <= 3600))
+			a->ro.timeout = strtod(optarg, &end);
+			if (*optarg == '\0' || *end != '\0' ||
+			    !(a->ro.timeout >= 0.1 && a->ro.timeout <= 3600))
 				errx(2, "--timeout %s: expected seconds from 0.1 to 3600", optarg);
 			break;
-		case OPT_MIRROR: mirror = optarg; break;
-		default: usage(stderr);
+		case OPT_MIRROR: a->mirror = optarg; break;
+		default: oci_registry_option(c, optarg, &a->ro); break;
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != ((manifest || blob) ? 1 : 2) || (manifest && blob)) {
+	if (argc != ((a->manifest || a->blob) ? 1 : 2) || (a->manifest && a->blob))
 		usage(stderr);
-	}
-	if (blob && oci_digest_check(blob, NULL, &e) < 0)
+	if (a->blob && oci_digest_check(a->blob, NULL, &e) < 0)
 		errx(2, "--blob: %s", e.msg);
-	if ((c = oci_archive_parse(argv[0], &archive, &e)) < 0)
+	a->source = argv[0];
+	a->dest = argc == 2 ? argv[1] : NULL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct args a = { .ro = { .jobs = 4 } };
+	struct oci_archive_ref archive;
+	struct job job = { 0 };
+	struct oci_source src;
+	struct oci_ref dest;
+	struct oci_err e;
+	int c, lines = 0;
+
+	parse_args(argc, argv, &a);
+	if ((c = oci_archive_parse(a.source, &archive, &e)) < 0)
 		errx(2, "%s", e.msg);
-	if (c > 0 && (manifest || blob))
-		errx(2, "--manifest and --blob read a registry, not %s", argv[0]);
+	if (c > 0 && (a.manifest || a.blob))
+		errx(2, "--manifest and --blob read a registry, not %s", a.source);
 	if (c > 0)
-		return fetch_archive(&archive, argv[1], &po);
-	if (mirror && oci_host_check(mirror, &e) < 0)
+		return fetch_archive(&archive, a.dest, &a.po);
+	if (a.mirror && oci_host_check(a.mirror, &e) < 0)
 		errx(2, "--mirror: %s", e.msg);
-	if (oci_source_parse(argv[0], &src, &e) < 0)
+	if (oci_source_parse(a.source, &src, &e) < 0)
 		errx(2, "%s", e.msg);
 	oci_say("source %s/%s%s%s%s%s (served at %s)", src.registry, src.repo, src.tag ? ":" : "",
 	    src.tag ? src.tag : "", src.digest ? "@" : "", src.digest ? src.digest : "", src.host);
-	if (creds) {
-		ro.user = creds;
-		if ((end = strchr(creds, ':'))) {
-			*end = '\0';
-			ro.pass = end + 1;
-		} else if ((ro.pass = getpass("Password: ")) == NULL) {
-			errx(2, "--creds %s: no :PASS and no terminal to ask for it", creds);
-		}
+	oci_registry_creds(&a.ro);
+	if (a.dest) {
+		parse_dest(a.dest, &dest);
+		a.po.tag = dest.tag ? dest.tag : src.tag;
 	}
-	if (!manifest && !blob) {
-		if (oci_ref_parse(argv[1], &dest, &e) < 0)
-			errx(2, "%s", e.msg);
-		if (dest.digest)
-			errx(2, "%s: the destination is LAYOUT[:TAG]; the digest is the image's own", argv[1]);
-		po.tag = dest.tag ? dest.tag : src.tag;
-	}
-	if (!oci_quiet && !oci_verbose && isatty(STDERR_FILENO)) {
-		ro.progress = draw;
-		ro.progress_arg = &lines;
+	if (oci_cli_progress()) {
+		a.ro.progress = draw;
+		a.ro.progress_arg = &lines;
 	}
 
-	job.manifest = manifest;
-	job.blob = blob;
-	job.po = &po;
-	if (!manifest && !blob && oci_layout_create(dest.layout, &job.l, &e) < 0)
+	job.manifest = a.manifest;
+	job.blob = a.blob;
+	job.po = &a.po;
+	if (a.dest && oci_layout_create(dest.layout, &job.l, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (oci_pull_through(&src, mirror, &ro, run_job, &job, &e) < 0)
+	if (oci_pull_through(&src, a.mirror, &a.ro, run_job, &job, &e) < 0)
 		errx(1, "%s", e.msg);
 	if (job.l) {
 		oci_desc_write(stdout, job.desc);
@@ -241,7 +234,5 @@ main(int argc, char *argv[])
 		oci_ref_free(&dest);
 	}
 	oci_source_free(&src);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	return oci_cli_done(0);
 }

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 /*
@@ -350,8 +351,16 @@ untag(const char *name, const char *path)
 	oci_layout_close(l);
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct args {
+	enum mode mode;
+	const char *name;	/* the TAG of --tag and --untag */
+	struct oci_platform plat, *platform;	/* -p */
+	const char *arg;	/* IMAGE or LAYOUT */
+};
+
+static void
+parse_args(int argc, char *argv[], struct args *a)
 {
 	static const struct option longopts[] = {
 		OCI_COMMON_LONGOPTS,
@@ -362,57 +371,54 @@ main(int argc, char *argv[])
 		{ "untag", required_argument, NULL, UNTAG },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct oci_platform platform, *p = NULL;
 	const char *pflag = NULL;
-	enum mode mode = LOOKUP;
-	const char *name = NULL;
-	struct oci_err e;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hvqp:", longopts, NULL)) != -1) {
+	a->mode = LOOKUP;
+	while ((c = oci_getopt(argc, argv, "hvqp:", longopts, usage)) != -1) {
 		switch (c) {
-		case 'h': usage(stdout); break;
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
 		case 'p': pflag = optarg; break;
 		case TREE:
 		case INIT:
 		case TAG:
 		case UNTAG:
-			if (mode != LOOKUP && mode != (enum mode)c) {
+			if (a->mode != LOOKUP && a->mode != (enum mode)c) {
 				warnx("--tree, --init, --tag and --untag go alone");
 				usage(stderr);
 			}
-			mode = c;
-			name = optarg;
+			a->mode = c;
+			a->name = optarg;
 			break;
-		default:
-			usage(stderr);
 		}
 	}
-	if (pflag && oci_platform_parse(pflag, p = &platform, &e) < 0)
-		errx(2, "%s", e.msg);
-	if (argc - optind != 1 || (p && mode != LOOKUP && mode != TREE))
+	a->platform = oci_cli_platform(pflag, &a->plat);
+	if (argc - optind != 1 || (a->platform && a->mode != LOOKUP && a->mode != TREE))
 		usage(stderr);
-	switch (mode) {
+	a->arg = argv[optind];
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct args a = { 0 };
+
+	parse_args(argc, argv, &a);
+	switch (a.mode) {
 	case LOOKUP:
-		lookup(argv[optind], p);
+		lookup(a.arg, a.platform);
 		break;
 	case TREE:
-		tree(argv[optind], p);
+		tree(a.arg, a.platform);
 		break;
 	case INIT:
-		init(argv[optind]);
+		init(a.arg);
 		break;
 	case TAG:
-		tag(name, argv[optind]);
+		tag(a.name, a.arg);
 		break;
 	case UNTAG:
-		untag(name, argv[optind]);
+		untag(a.name, a.arg);
 		break;
 	}
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	return oci_cli_done(0);
 }

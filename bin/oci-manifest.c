@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 enum what { MANIFEST, CONFIG, LAYERS };
@@ -101,8 +102,15 @@ from_stdin(const char *path, const struct oci_platform *platform, enum what what
 	oci_layout_close(img.layout);
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct args {
+	enum what what;		/* --config, --layers */
+	struct oci_platform plat, *platform;	/* -p */
+	const char *image;	/* IMAGE or LAYOUT */
+};
+
+static void
+parse_args(int argc, char *argv[], struct args *a)
 {
 	static const struct option longopts[] = {
 		OCI_COMMON_LONGOPTS,
@@ -111,49 +119,48 @@ main(int argc, char *argv[])
 		{ "layers", no_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct oci_platform platform, *p = NULL;
 	const char *pflag = NULL;
-	enum what what = MANIFEST;
-	struct oci_image *img;
-	struct oci_ref ref;
-	struct oci_err e;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hvqp:cl", longopts, NULL)) != -1) {
+	a->what = MANIFEST;
+	while ((c = oci_getopt(argc, argv, "hvqp:cl", longopts, usage)) != -1) {
 		switch (c) {
-		case 'h': usage(stdout); break;
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
 		case 'p': pflag = optarg; break;
 		case 'c':
 		case 'l':
-			if (what != MANIFEST) {
+			if (a->what != MANIFEST) {
 				warnx("--config and --layers go alone");
 				usage(stderr);
 			}
-			what = c == 'c' ? CONFIG : LAYERS;
+			a->what = c == 'c' ? CONFIG : LAYERS;
 			break;
-		default:
-			usage(stderr);
 		}
 	}
-	if (pflag && oci_platform_parse(pflag, p = &platform, &e) < 0)
-		errx(2, "%s", e.msg);
+	a->platform = oci_cli_platform(pflag, &a->plat);
 	if (argc - optind != 1)
 		usage(stderr);
-	if (oci_ref_parse(argv[optind], &ref, &e) < 0)
+	a->image = argv[optind];
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct args a = { 0 };
+	struct oci_image *img;
+	struct oci_ref ref;
+	struct oci_err e;
+
+	parse_args(argc, argv, &a);
+	if (oci_ref_parse(a.image, &ref, &e) < 0)
 		errx(1, "%s", e.msg);
 	if (ref.tag == NULL && ref.digest == NULL) {
-		from_stdin(ref.layout, p, what);
+		from_stdin(ref.layout, a.platform, a.what);
 	} else {
-		if (oci_image_open(argv[optind], p, &img, &e) < 0)
+		if (oci_image_open(a.image, a.platform, &img, &e) < 0)
 			errx(1, "%s", e.msg);
-		print(img, what);
+		print(img, a.what);
 		oci_image_free(img);
 	}
 	oci_ref_free(&ref);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	return oci_cli_done(0);
 }

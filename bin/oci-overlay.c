@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 static void __attribute__((noreturn))
@@ -51,31 +52,102 @@ draw(void *arg, const char *digest, uint64_t done, int64_t size, int final)
 	fflush(stderr);
 }
 
+/* What the command line asks for. */
+struct args {
+	const char *lower, *upper, *work;	/* --lower, --upper, --work */
+	const char *store;			/* --store STORE */
+	int dry, unmount, rm, ls;		/* -n, -u, --rm, --ls */
+	struct oci_platform plat, *platform;	/* -p */
+	int argc;				/* the operands */
+	char **argv;
+};
+
+static void
+parse_args(int argc, char *argv[], struct args *a)
+{
+	enum { OPT_LOWER = 0x100, OPT_UPPER, OPT_WORK, OPT_STORE, OPT_RM, OPT_LS };
+	static const struct option longopts[] = {
+		{ "lower", required_argument, NULL, OPT_LOWER },
+		{ "upper", required_argument, NULL, OPT_UPPER },
+		{ "work", required_argument, NULL, OPT_WORK },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "unmount", no_argument, NULL, 'u' },
+		{ "platform", required_argument, NULL, 'p' },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "rm", no_argument, NULL, OPT_RM },
+		{ "ls", no_argument, NULL, OPT_LS },
+		OCI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct oci_err e;
+	int c, bad;
+
+	while ((c = oci_getopt(argc, argv, "nup:hvq", longopts, usage)) != -1) {
+		switch (c) {
+		case OPT_LOWER: a->lower = optarg; break;
+		case OPT_UPPER: a->upper = optarg; break;
+		case OPT_WORK: a->work = optarg; break;
+		case 'n': a->dry = 1; break;
+		case 'u': a->unmount = 1; break;
+		case OPT_STORE: a->store = optarg; break;
+		case OPT_RM: a->rm = 1; break;
+		case OPT_LS: a->ls = 1; break;
+		case 'p':
+			if (oci_platform_parse(optarg, &a->plat, &e) < 0) {
+				warnx("%s", e.msg);
+				usage(stderr);
+			}
+			a->platform = &a->plat;
+			break;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (a->store)		/* STORE IMAGE NAME, -u NAME, --rm NAME or --ls */
+		bad = a->lower || a->upper || a->work || a->dry || a->unmount + a->rm + a->ls > 1 ||
+		    argc != (a->ls ? 0 : a->unmount || a->rm ? 1 : 2);
+	else if (a->unmount)	/* -u MERGED|DIR */
+		bad = a->rm || a->ls || argc != 1 || a->lower || a->upper || a->work || a->dry;
+	else if (a->lower)	/* --lower DIR[:DIR...] [--upper DIR --work DIR] MERGED */
+		bad = a->rm || a->ls || argc != 1 || !a->upper != !a->work || a->lower[0] == '\0';
+	else			/* IMAGE DIR */
+		bad = a->rm || a->ls || argc != 2 || a->upper || a->work;
+	if (bad)
+		usage(stderr);
+	a->argc = argc;
+	a->argv = argv;
+}
+
 /* --store: a container made (and mounted), unmounted, removed, or the store listed. */
 static int
-store(const char *dir, char *argv[], int unmount, int rm, int ls, struct oci_image *img,
-    const struct oci_extract_progress *p)
+store(const struct args *a, const struct oci_extract_progress *p)
 {
-	struct oci_store_opts so = { argv[0], !oci_ns_initial_user(), p };
+	struct oci_store_opts so = { a->argv[0], !oci_ns_initial_user(), p };
 	struct oci_overlay o = { 0 };
+	struct oci_image *img = NULL;
 	struct oci_err e = { "" };
 	json_t *j;
 	size_t i;
 
-	if (ls) {
-		if ((j = oci_store_list(dir, &e)) == NULL)
+	if (a->ls) {
+		if ((j = oci_store_list(a->store, &e)) == NULL)
 			errx(1, "%s", e.msg);
 		for (i = 0; i < json_array_size(j); i++)
 			oci_desc_write(stdout, json_array_get(j, i));
 		json_decref(j);
-	} else if (rm) {
-		if (oci_store_remove(dir, argv[0], &e) < 0)
+	} else if (a->rm) {
+		if (oci_store_remove(a->store, a->argv[0], &e) < 0)
 			errx(1, "%s", e.msg);
-	} else if (unmount) {
-		if (oci_store_container(dir, argv[0], &o, &e) < 0 || oci_overlay_umount(o.merged, &e) < 0)
+	} else if (a->unmount) {
+		if (oci_store_container(a->store, a->argv[0], &o, &e) < 0 ||
+		    oci_overlay_umount(o.merged, &e) < 0)
 			errx(1, "%s", e.msg);
 	} else {
-		if (oci_store_create(dir, img, argv[1], &so, &o, &e) < 0)
+		if (oci_overlay_can_mount(&e) < 0)
+			errx(1, "%s", e.msg);
+		if (oci_image_open(a->argv[0], a->platform, &img, &e) < 0)
+			errx(1, "%s: %s", a->argv[0], e.msg);
+		if (oci_store_create(a->store, img, a->argv[1], &so, &o, &e) < 0)
 			errx(1, "%s", e.msg);
 		if (oci_overlay_mount(&o, o.merged, &e) < 0)
 			errx(1, "%s", e.msg);
@@ -85,8 +157,25 @@ store(const char *dir, char *argv[], int unmount, int rm, int ls, struct oci_ima
 		json_decref(j);
 	}
 	oci_overlay_free(&o);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
+	oci_image_free(img);
+	return oci_cli_done(0);
+}
+
+/* -u MERGED|DIR: DIR as oci-overlay IMAGE DIR made it, or a mount point. */
+static int
+unmount(const char *arg)
+{
+	const char *merged = arg;
+	struct oci_err e = { "" };
+	char path[4096];
+
+	snprintf(path, sizeof path, "%s/layers", arg);
+	if (access(path, F_OK) == 0) {
+		snprintf(path, sizeof path, "%s/merged", arg);
+		merged = path;
+	}
+	if (oci_overlay_umount(merged, &e) < 0)
+		errx(1, "%s", e.msg);
 	return 0;
 }
 
@@ -105,114 +194,40 @@ split_lower(const char *arg, struct oci_overlay *o)
 	return 0;
 }
 
-int
-main(int argc, char *argv[])
+/* IMAGE DIR or --lower: mount the overlay, or with -n print the mount(8) line for it. */
+static int
+mount_overlay(const struct args *a, const struct oci_extract_progress *shown)
 {
-	enum { OPT_LOWER = 0x100, OPT_UPPER, OPT_WORK, OPT_STORE, OPT_RM, OPT_LS };
-	static const struct option longopts[] = {
-		{ "lower", required_argument, NULL, OPT_LOWER },
-		{ "upper", required_argument, NULL, OPT_UPPER },
-		{ "work", required_argument, NULL, OPT_WORK },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "unmount", no_argument, NULL, 'u' },
-		{ "platform", required_argument, NULL, 'p' },
-		{ "store", required_argument, NULL, OPT_STORE },
-		{ "rm", no_argument, NULL, OPT_RM },
-		{ "ls", no_argument, NULL, OPT_LS },
-		OCI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *lower = NULL, *upper = NULL, *work = NULL, *merged, *dir = NULL;
-	struct oci_extract_progress progress = { draw, NULL }, *shown = NULL;
-	struct oci_platform plat, *platform = NULL;
 	struct oci_overlay o = { 0 };
-	struct oci_image *img = NULL;
+	struct oci_image *img;
 	struct oci_err e = { "" };
-	int c, dry = 0, unmount = 0, rm = 0, ls = 0;
-	char *line, path[4096];
+	const char *merged;
+	char *line;
 	json_t *gd;
 
-	while ((c = getopt_long(argc, argv, "nup:hvq", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_LOWER: lower = optarg; break;
-		case OPT_UPPER: upper = optarg; break;
-		case OPT_WORK: work = optarg; break;
-		case 'n': dry = 1; break;
-		case 'u': unmount = 1; break;
-		case OPT_STORE: dir = optarg; break;
-		case OPT_RM: rm = 1; break;
-		case OPT_LS: ls = 1; break;
-		case 'p':
-			if (oci_platform_parse(optarg, &plat, &e) < 0) {
-				warnx("%s", e.msg);
-				usage(stderr);
-			}
-			platform = &plat;
-			break;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
-		case 'h': usage(stdout);
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		default: usage(stderr);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if ((dir && (lower || upper || work || dry || unmount + rm + ls > 1 ||
-	    argc != (ls ? 0 : unmount || rm ? 1 : 2))) || (!dir && (rm || ls))) {
-		usage(stderr);
-	}
-	if (!oci_quiet && !oci_verbose && isatty(STDERR_FILENO))
-		shown = &progress;	/* progress only for people at a terminal */
-	if (dir) {
-		if (!unmount && !rm && !ls && oci_overlay_can_mount(&e) < 0)
-			errx(1, "%s", e.msg);
-		if (!unmount && !rm && !ls && oci_image_open(argv[0], platform, &img, &e) < 0)
-			errx(1, "%s: %s", argv[0], e.msg);
-		c = store(dir, argv, unmount, rm, ls, img, shown);
-		oci_image_free(img);
-		return c;
-	}
-	if ((unmount && (argc != 1 || lower || upper || work || dry)) ||
-	    (!unmount && lower && argc != 1) || (!unmount && !lower && argc != 2) ||
-	    (!lower && (upper || work)) || (!upper != !work) || (lower && lower[0] == '\0')) {
-		usage(stderr);
-	}
-
-	if (unmount) {
-		/* DIR as oci-overlay IMAGE DIR made it, or a mount point. */
-		snprintf(path, sizeof path, "%s/layers", argv[0]);
-		merged = argv[0];
-		if (access(path, F_OK) == 0) {
-			snprintf(path, sizeof path, "%s/merged", argv[0]);
-			merged = path;
-		}
-		if (oci_overlay_umount(merged, &e) < 0)
-			errx(1, "%s", e.msg);
-		return 0;
-	}
 	o.userxattr = !oci_ns_initial_user();
-	if (!dry && oci_overlay_can_mount(&e) < 0)
+	if (!a->dry && oci_overlay_can_mount(&e) < 0)
 		errx(1, "%s", e.msg);
-	if (lower) {
-		merged = argv[0];
-		if (split_lower(lower, &o) < 0 || (o.upper = strdup(upper ? upper : "")) == NULL ||
-		    (o.work = strdup(work ? work : "")) == NULL)
+	if (a->lower) {
+		merged = a->argv[0];
+		if (split_lower(a->lower, &o) < 0 ||
+		    (o.upper = strdup(a->upper ? a->upper : "")) == NULL ||
+		    (o.work = strdup(a->work ? a->work : "")) == NULL)
 			errx(1, "out of memory");
-		if (!upper) {
+		if (!a->upper) {
 			free(o.upper);
 			free(o.work);
 			o.upper = o.work = NULL;
 		}
 	} else {
-		if (oci_image_open(argv[0], platform, &img, &e) < 0 ||
-		    oci_overlay_layers(img, argv[1], o.userxattr, shown, &o, &e) < 0)
-			errx(1, "%s: %s", argv[0], e.msg);
+		if (oci_image_open(a->argv[0], a->platform, &img, &e) < 0 ||
+		    oci_overlay_layers(img, a->argv[1], o.userxattr, shown, &o, &e) < 0)
+			errx(1, "%s: %s", a->argv[0], e.msg);
 		oci_image_free(img);
 		merged = o.merged;
 	}
 
-	if (dry) {
+	if (a->dry) {
 		if ((line = oci_overlay_mount_line(&o, merged, &e)) == NULL)
 			errx(1, "%s", e.msg);
 		printf("%s\n", line);
@@ -220,18 +235,29 @@ main(int argc, char *argv[])
 	} else {
 		if (oci_overlay_mount(&o, merged, &e) < 0)
 			errx(1, "%s", e.msg);
-		/* Until it is reported, the mount is this run's to take down if it fails. */
-		oci_undo_add(OCI_UNDO_UMOUNT, AT_FDCWD, merged);
-		if (!lower) {
+		if (!a->lower) {
 			if ((gd = oci_overlay_graphdriver(&o)) == NULL)
 				errx(1, "out of memory");
 			oci_desc_write(stdout, gd);
 			json_decref(gd);
 		}
 	}
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
 	oci_overlay_free(&o);
-	oci_undo_keep_all();
-	return 0;
+	return oci_cli_done(0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct oci_extract_progress progress = { draw, NULL }, *shown = NULL;
+	struct args a = { 0 };
+
+	parse_args(argc, argv, &a);
+	if (oci_cli_progress())
+		shown = &progress;	/* progress only for people at a terminal */
+	if (a.store)
+		return store(&a, shown);
+	if (a.unmount)
+		return unmount(a.argv[0]);
+	return mount_overlay(&a, shown);
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 static void __attribute__((noreturn))
@@ -62,13 +63,19 @@ push_archive(struct oci_ref ref, struct oci_archive_ref *a, const struct oci_pus
 	oci_layout_close(l);
 	oci_ref_free(&ref);
 	oci_archive_ref_free(a);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	return oci_cli_done(0);
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct args {
+	struct oci_registry_opts ro;
+	struct oci_push_opts po;
+	struct oci_platform platform;
+	const char *image, *dest;
+};
+
+static void
+parse_args(int argc, char *argv[], struct args *a)
 {
 	enum { OPT_ALL = 0x100, OPT_MOUNT, OPT_CHUNK };
 	static const struct option opts[] = {
@@ -80,80 +87,82 @@ main(int argc, char *argv[])
 		{ "chunk-size", required_argument, NULL, OPT_CHUNK },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct oci_registry_opts ro = { .jobs = 4 };
-	struct oci_push_opts po = { 0 };
-	struct oci_platform platform;
-	struct oci_source dest, from;
+	char *end;
+	int c;
+
+	while ((c = oci_getopt(argc, argv, "hvqp:j:", opts, usage)) != -1) {
+		switch (c) {
+		case 'p': a->po.platform = oci_cli_platform(optarg, &a->platform); break;
+		case OPT_ALL: a->po.all = 1; break;
+		case OPT_MOUNT: a->po.mount_from = optarg; break;
+		case OPT_CHUNK:
+			a->po.chunk = strtoll(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || a->po.chunk < 1)
+				errx(2, "--chunk-size %s: expected a number of bytes", optarg);
+			break;
+		default: oci_registry_option(c, optarg, &a->ro); break;
+		}
+	}
+	oci_registry_creds(&a->ro);
+	if (argc - optind != 2)
+		usage(stderr);
+	a->image = argv[optind];
+	a->dest = argv[optind + 1];
+}
+
+/* --mount-from names a repository of the same registry: check it as a name there. */
+static void
+check_mount_from(const struct oci_source *dest, const char *mount)
+{
+	struct oci_source from;
+	struct oci_err e;
+	char *name;
+
+	if (asprintf(&name, "%s/%s", dest->registry, mount) < 0)
+		err(1, "asprintf");
+	if (oci_source_parse(name, &from, &e) < 0 || strcmp(from.repo, mount) != 0)
+		errx(2, "--mount-from %s: expected a repository name of %s", mount, dest->registry);
+	oci_source_free(&from);
+	free(name);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct args a = { .ro = { .jobs = 4 } };
+	struct oci_archive_ref archive;
 	struct oci_registry *r;
+	struct oci_source dest;
 	struct oci_layout *l;
 	struct oci_ref ref;
-	struct oci_archive_ref archive;
 	struct oci_err e;
-	char *end, *mount = NULL, *name = NULL;
 	json_t *index, *desc, *pushed;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hvqp:j:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h': usage(stdout);
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
-		case 'p':
-			if (oci_platform_parse(optarg, &platform, &e) < 0)
-				errx(2, "%s", e.msg);
-			po.platform = &platform;
-			break;
-		case OPT_ALL: po.all = 1; break;
-		case OPT_MOUNT: mount = optarg; break;
-		case OPT_CHUNK:
-			po.chunk = strtoll(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || po.chunk < 1)
-				errx(2, "--chunk-size %s: expected a number of bytes", optarg);
-			break;
-		default:
-			switch (oci_registry_option(c, optarg, &ro, &e)) {
-			case 1: break;
-			case -1: errx(2, "%s", e.msg);
-			default: usage(stderr);
-			}
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc != 2) {
-		usage(stderr);
-	}
-	if (oci_ref_parse(argv[0], &ref, &e) < 0)
+	parse_args(argc, argv, &a);
+	if (oci_ref_parse(a.image, &ref, &e) < 0)
 		errx(2, "%s", e.msg);
-	if ((c = oci_archive_parse(argv[1], &archive, &e)) < 0)
+	if ((c = oci_archive_parse(a.dest, &archive, &e)) < 0)
 		errx(2, "%s", e.msg);
 	if (c > 0)
-		return push_archive(ref, &archive, &po);
-	if (oci_source_parse(argv[1], &dest, &e) < 0)
+		return push_archive(ref, &archive, &a.po);
+	if (oci_source_parse(a.dest, &dest, &e) < 0)
 		errx(2, "%s", e.msg);
-	/* --mount-from names a repository of the same registry: check it as a name there. */
-	if (mount) {
-		if (asprintf(&name, "%s/%s", dest.registry, mount) < 0)
-			err(1, "asprintf");
-		if (oci_source_parse(name, &from, &e) < 0 || strcmp(from.repo, mount) != 0)
-			errx(2, "--mount-from %s: expected a repository name of %s", mount,
-			    dest.registry);
-		po.mount_from = mount;
-	}
+	if (a.po.mount_from)
+		check_mount_from(&dest, a.po.mount_from);
 	oci_say("destination %s/%s%s%s%s%s (served at %s)", dest.registry, dest.repo,
 	    dest.tag ? ":" : "", dest.tag ? dest.tag : "", dest.digest ? "@" : "",
 	    dest.digest ? dest.digest : "", dest.host);
-	if (!oci_quiet && !oci_verbose && isatty(STDERR_FILENO))
-		ro.progress = draw;
+	if (oci_cli_progress())
+		a.ro.progress = draw;
 
 	/* The image first: nothing goes out for a tag that is not there. */
 	if (oci_layout_open(ref.layout, &l, &e) < 0 || (index = oci_index_load(l, &e)) == NULL ||
 	    oci_index_find(index, &ref, &desc, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (oci_registry_open(&dest, &ro, &r, &e) < 0)
+	if (oci_registry_open(&dest, &a.ro, &r, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (oci_push(r, &dest, l, desc, &po, &pushed, &e) < 0)
+	if (oci_push(r, &dest, l, desc, &a.po, &pushed, &e) < 0)
 		errx(1, "%s", e.msg);
 	oci_desc_write(stdout, pushed);
 
@@ -164,10 +173,5 @@ main(int argc, char *argv[])
 	oci_layout_close(l);
 	oci_ref_free(&ref);
 	oci_source_free(&dest);
-	if (mount)
-		oci_source_free(&from);
-	free(name);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+	return oci_cli_done(0);
 }

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 static void __attribute__((noreturn))
@@ -73,15 +74,25 @@ has_term(char **env)
 
 /* The command did not start: 127 when there is no such command, 126 when
  * exec refused it (as sh does), 1 when preparing it failed. */
-static void
+static void __attribute__((noreturn))
 exec_failed(struct oci_err *e, int r)
 {
 	warnx("%s", e->msg);
 	exit(r < 0 ? 1 : r == ENOENT ? 127 : 126);
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct args {
+	const char *rootfs, *image;	/* --rootfs DIR, --image IMAGE */
+	char **env;			/* -e K=V..., NULL-terminated; NULL when none */
+	int ns;				/* OCI_NS_* to unshare */
+	int hostnet;			/* --network host */
+	int userns;			/* --userns: 'r'emap, 'h'ost, or 'a's root may */
+	char **cmd;			/* CMD [ARG...], or empty */
+};
+
+static void
+parse_args(int argc, char *argv[], struct args *a)
 {
 	enum { OPT_ROOTFS = 0x100, OPT_IMAGE, OPT_NETWORK, OPT_USERNS };
 	static const struct option longopts[] = {
@@ -98,148 +109,181 @@ main(int argc, char *argv[])
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	static char *shell[] = { "/bin/sh", NULL };
-	const char *rootfs = NULL, *image = NULL;
-	struct oci_process proc = { 0 };
-	struct oci_image *img = NULL;
-	struct oci_err e = { "" };
-	char id[13], *cfgbuf = NULL, **env = NULL;
-	json_t *config = NULL;
-	int c, ns = 0, status, hostnet = 0, userns = 'a', tree = -1, master = -1, slave = -1;
-	int console[2] = { -1, -1 };
-	uid_t remap = (uid_t)-1;
 	size_t nenv = 0;
-	pid_t pid;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "+mupnre:hvq", longopts, NULL)) != -1) {
+	a->userns = 'a';
+	while ((c = oci_getopt(argc, argv, "+mupnre:hvq", longopts, usage)) != -1) {
 		switch (c) {
-		case 'm': ns |= OCI_NS_MOUNT; break;
-		case 'u': ns |= OCI_NS_UTS; break;
-		case 'p': ns |= OCI_NS_PID | OCI_NS_MOUNT; break;	/* a fresh /proc needs a mount ns */
-		case 'n': ns |= OCI_NS_NET; break;
-		case 'r': ns |= OCI_NS_USER; break;
-		case OPT_ROOTFS: rootfs = optarg; break;
-		case OPT_IMAGE: image = optarg; break;
+		case 'm': a->ns |= OCI_NS_MOUNT; break;
+		case 'u': a->ns |= OCI_NS_UTS; break;
+		case 'p': a->ns |= OCI_NS_PID | OCI_NS_MOUNT; break;	/* a fresh /proc needs a mount ns */
+		case 'n': a->ns |= OCI_NS_NET; break;
+		case 'r': a->ns |= OCI_NS_USER; break;
+		case OPT_ROOTFS: a->rootfs = optarg; break;
+		case OPT_IMAGE: a->image = optarg; break;
 		case 'e':
 			if (!strchr(optarg, '=')) {
 				warnx("--env %s: give NAME=VALUE", optarg);
 				usage(stderr);
 			}
-			if ((env = realloc(env, (nenv + 2) * sizeof *env)) == NULL)
+			if ((a->env = realloc(a->env, (nenv + 2) * sizeof *a->env)) == NULL)
 				err(1, "--env");
-			env[nenv++] = optarg;
-			env[nenv] = NULL;
+			a->env[nenv++] = optarg;
+			a->env[nenv] = NULL;
 			break;
 		case OPT_NETWORK:
 			if (strcmp(optarg, "host") != 0 && strcmp(optarg, "none") != 0) {
 				warnx("--network %s: none (the default) or host", optarg);
 				usage(stderr);
 			}
-			hostnet = strcmp(optarg, "host") == 0;
+			a->hostnet = strcmp(optarg, "host") == 0;
 			break;
 		case OPT_USERNS:
 			if (strcmp(optarg, "host") != 0 && strcmp(optarg, "remap") != 0) {
 				warnx("--userns %s: remap or host", optarg);
 				usage(stderr);
 			}
-			userns = optarg[0];
+			a->userns = optarg[0];
 			break;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
-		case 'h': usage(stdout);
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		default: usage(stderr);
 		}
 	}
-	argv += optind;
-	if ((image || env || hostnet || userns != 'a') && !rootfs) {
-		warnx("%s needs --rootfs (it sets up a container)",
-		    image ? "--image" : env ? "--env" : hostnet ? "--network" : "--userns");
+	a->cmd = argv + optind;
+	if ((a->image || a->env || a->hostnet || a->userns != 'a') && !a->rootfs) {
+		warnx("%s needs --rootfs (it sets up a container)", a->image ? "--image" :
+		    a->env ? "--env" : a->hostnet ? "--network" : "--userns");
 		usage(stderr);
 	}
-	if (ns == 0 && !rootfs)
-		ns = OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_UTS;	/* unshare -mur */
-	if (rootfs) {
-		/* First of all, so that the container can never reach a
-		 * writable runtime binary through /proc/self/exe. */
-		if (oci_contain_reexec(argv - optind, &e) < 0)
-			errx(1, "%s", e.msg);
-		ns |= OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_PID | OCI_NS_UTS | OCI_NS_IPC;
-		if (!hostnet)
-			ns |= OCI_NS_NET;
+	if (a->ns == 0 && !a->rootfs)
+		a->ns = OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_UTS;	/* unshare -mur */
+	if (a->rootfs) {
+		a->ns |= OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_PID | OCI_NS_UTS | OCI_NS_IPC;
+		if (!a->hostnet)
+			a->ns |= OCI_NS_NET;
 	}
 	if (getuid() != 0)
-		ns |= OCI_NS_USER;	/* nothing else is permitted without it */
+		a->ns |= OCI_NS_USER;	/* nothing else is permitted without it */
+}
 
-	if (image) {
-		if (oci_image_open(image, NULL, &img, &e) < 0 ||
+/* What runs: CMD, or the image's Entrypoint and Cmd; with --rootfs, in the container's environment. */
+static void
+process(const struct args *a, struct oci_process *proc)
+{
+	static char *shell[] = { "/bin/sh", NULL };
+	struct oci_image *img = NULL;
+	struct oci_err e = { "" };
+	json_t *config = NULL;
+	char *cfgbuf = NULL;
+
+	if (a->image) {
+		if (oci_image_open(a->image, NULL, &img, &e) < 0 ||
 		    oci_image_config(img, &cfgbuf, &(size_t){ 0 }, &config, &e) < 0 ||
-		    oci_process_from_config(config, argv, &proc, &e) < 0)
-			errx(1, "%s: %s", image, e.msg);
+		    oci_process_from_config(config, a->cmd, proc, &e) < 0)
+			errx(1, "%s: %s", a->image, e.msg);
 		json_decref(config);
 		free(cfgbuf);
 		oci_image_free(img);
-	} else if (rootfs) {
+	} else if (a->rootfs) {
 		/* Not the host's environment: a container starts from its own. */
-		if (oci_process_from_config(NULL, argv[0] ? argv : shell, &proc, &e) < 0)
+		if (oci_process_from_config(NULL, a->cmd[0] ? a->cmd : shell, proc, &e) < 0)
 			errx(1, "%s", e.msg);
 	} else {
-		proc.argv = argv[0] ? argv : shell;
+		proc->argv = a->cmd[0] ? a->cmd : shell;
 	}
-	if (env && oci_process_setenv(&proc, env, &e) < 0)
+	if (a->env && oci_process_setenv(proc, a->env, &e) < 0)
 		errx(1, "%s", e.msg);
+}
 
-	/* As root, container ids are a range of host ids that own nothing,
-	 * seen through an idmapped mount of the rootfs. */
-	if (rootfs && userns != 'h' && getuid() == 0 && oci_ns_initial_user()) {
+/*
+ * As root, container ids are a range of host ids that own nothing, seen
+ * through an idmapped mount of the rootfs (*tree).  Returns the first of
+ * the range, or -1 when container ids stay host ids.
+ */
+static uid_t
+remap_ids(const struct args *a, int *tree)
+{
+	struct oci_err e = { "" };
+	uid_t remap = (uid_t)-1;
+
+	if (a->rootfs && a->userns != 'h' && getuid() == 0 && oci_ns_initial_user()) {
 		remap = oci_ns_pick_range();
-		if ((tree = oci_rootfs_idmap(rootfs, remap, &e)) < 0) {
-			if (userns == 'r')
+		if ((*tree = oci_rootfs_idmap(a->rootfs, remap, &e)) < 0) {
+			if (a->userns == 'r')
 				errx(1, "--userns remap: %s", e.msg);
 			oci_say("%s: container ids stay host ids, as in docker's default", e.msg);
 			remap = (uid_t)-1;
 		}
-	} else if (userns == 'r') {
+	} else if (a->userns == 'r') {
 		errx(1, "--userns remap: only root in the host's user namespace can remap ids");
 	}
+	return remap;
+}
+
+/* PID 1 of the new PID namespace: enter the rootfs and run the container, or mount /proc and exec. */
+static void __attribute__((noreturn))
+pid1(const struct args *a, struct oci_process *proc, int tree, const int console[2], int argc,
+    char *argv[])
+{
+	struct oci_err e = { "" };
+	int slave = -1, status;
+	char id[13];
+
+	if (!a->rootfs) {
+		if (oci_ns_mount_proc("/proc", &e) < 0)
+			errx(1, "%s", e.msg);
+		exec_failed(&e, oci_process_exec(proc, &e));
+	}
+	/* A store's container keeps its id as its hostname, as docker's does. */
+	if (oci_store_hostname(a->rootfs, id) < 0)
+		container_id(id);
+	if (oci_rootfs_enter(a->rootfs, tree, id, &e) < 0)
+		errx(1, "%s", e.msg);
+	retitle(argc, argv);
+	if (console[1] >= 0) {
+		close(console[0]);
+		if (oci_contain_console(console[1], &slave, &e) < 0)
+			warnx("%s: running without a terminal", e.msg);
+		close(console[1]);
+	}
+	if (oci_contain_run(proc, slave, &status, &e) < 0)
+		warnx("%s", e.msg);
+	_exit(status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct oci_process proc = { 0 };
+	struct args a = { 0 };
+	struct oci_err e = { "" };
+	int status, tree = -1, master = -1;
+	int console[2] = { -1, -1 };
+	uid_t remap;
+	pid_t pid;
+
+	parse_args(argc, argv, &a);
+	/* First of all, so that the container can never reach a writable
+	 * runtime binary through /proc/self/exe. */
+	if (a.rootfs && oci_contain_reexec(argv, &e) < 0)
+		errx(1, "%s", e.msg);
+	process(&a, &proc);
+	remap = remap_ids(&a, &tree);
 	/* The host's terminal stays out of reach: a container run from one
 	 * gets a pseudo-terminal of its own, as `docker run -it` does. */
-	if (rootfs && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
+	if (a.rootfs && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
 		err(1, "socketpair");
 	if (console[0] >= 0 && !has_term(proc.env) &&
 	    oci_process_setenv(&proc, (char *[]){ "TERM=xterm", NULL }, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (oci_ns_unshare(ns, remap, &e) < 0)
+	if (oci_ns_unshare(a.ns, remap, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (!(ns & OCI_NS_PID)) {
+	if (!(a.ns & OCI_NS_PID))
 		exec_failed(&e, oci_process_exec(&proc, &e));
-	}
-	if ((pid = oci_ns_fork(ns, &e)) < 0)
+	if ((pid = oci_ns_fork(a.ns, &e)) < 0)
 		errx(1, "%s", e.msg);
-	if (pid == 0) {
-		/* PID 1 of the new PID namespace. */
-		/* A store's container keeps its id as its hostname, as docker's does. */
-		if (!rootfs || oci_store_hostname(rootfs, id) < 0)
-			container_id(id);
-		if (rootfs) {
-			if (oci_rootfs_enter(rootfs, tree, id, &e) < 0)
-				errx(1, "%s", e.msg);
-			retitle(argc, argv - optind);
-			if (console[1] >= 0) {
-				close(console[0]);
-				if (oci_contain_console(console[1], &slave, &e) < 0)
-					warnx("%s: running without a terminal", e.msg);
-				close(console[1]);
-			}
-			if (oci_contain_run(&proc, slave, &status, &e) < 0)
-				warnx("%s", e.msg);
-			_exit(status);
-		}
-		if (oci_ns_mount_proc("/proc", &e) < 0)
-			errx(1, "%s", e.msg);
-		exec_failed(&e, oci_process_exec(&proc, &e));
-	}
+	if (pid == 0)
+		pid1(&a, &proc, tree, console, argc, argv);
 	if (tree >= 0)
 		close(tree);
 	if (console[1] >= 0) {
@@ -249,8 +293,8 @@ main(int argc, char *argv[])
 	}
 	if ((status = master >= 0 ? oci_contain_relay(pid, master, &e) : oci_ns_wait(pid, &e)) < 0)
 		errx(1, "%s", e.msg);
-	if (rootfs)
+	if (a.rootfs)
 		oci_process_free(&proc);
-	free(env);
-	return status;
+	free(a.env);
+	return oci_cli_done(status);
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 /* The SYNOPSIS; exits 0 (-h, on stdout) or 2 (a usage error, on stderr). */
@@ -103,8 +104,17 @@ untar_file(int rootfd, const char *file, const struct oci_untar_opts *o, struct 
 	return rc < 0 ? oci_context(e, "%s", file) : 0;
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct args {
+	const char *dir;		/* -C DIR */
+	const char *file;		/* -f FILE, or NULL */
+	const char *image;		/* IMAGE or LAYOUT, without -f */
+	struct oci_platform plat, *platform;	/* -p */
+	struct oci_untar_opts o;	/* --whiteouts */
+};
+
+static void
+parse_args(int argc, char *argv[], struct args *a)
 {
 	enum { OPT_WHITEOUTS = 0x100 };
 	static const struct option longopts[] = {
@@ -115,74 +125,70 @@ main(int argc, char *argv[])
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct oci_untar_opts o = { OCI_WHITEOUTS_APPLY, 0 };
-	struct oci_platform plat, *platp = NULL;
-	const char *dir = NULL, *file = NULL, *pflag = NULL;
-	struct oci_ref ref;
-	struct oci_err e;
-	int c, rootfd, rc;
+	const char *pflag = NULL;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "C:f:p:hvq", longopts, NULL)) != -1) {
+	a->o.whiteouts = OCI_WHITEOUTS_APPLY;
+	while ((c = oci_getopt(argc, argv, "C:f:p:hvq", longopts, usage)) != -1) {
 		switch (c) {
-		case 'C': dir = optarg; break;
-		case 'f': file = optarg; break;
+		case 'C': a->dir = optarg; break;
+		case 'f': a->file = optarg; break;
 		case 'p': pflag = optarg; break;
 		case OPT_WHITEOUTS:
 			if (strcmp(optarg, "apply") == 0)
-				o.whiteouts = OCI_WHITEOUTS_APPLY;
+				a->o.whiteouts = OCI_WHITEOUTS_APPLY;
 			else if (strcmp(optarg, "overlay") == 0)
-				o.whiteouts = OCI_WHITEOUTS_OVERLAY;
+				a->o.whiteouts = OCI_WHITEOUTS_OVERLAY;
 			else if (strcmp(optarg, "keep") == 0)
-				o.whiteouts = OCI_WHITEOUTS_KEEP;
+				a->o.whiteouts = OCI_WHITEOUTS_KEEP;
 			else {
 				warnx("--whiteouts: \"%s\" is not apply, overlay or keep", optarg);
 				usage(stderr);
 			}
 			break;
-		case 'h': usage(stdout);
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
-		default: usage(stderr);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (dir == NULL || (file ? argc != 0 : argc != 1))
+	if (a->dir == NULL || argc - optind != (a->file ? 0 : 1))
 		usage(stderr);
-	if (pflag && oci_platform_parse(pflag, platp = &plat, &e) < 0)
-		errx(2, "%s", e.msg);
+	a->image = argv[optind];
+	a->platform = oci_cli_platform(pflag, &a->plat);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct args a = { 0 };
+	struct oci_ref ref;
+	struct oci_err e;
+	int rootfd, rc;
+
+	parse_args(argc, argv, &a);
 	/* In a user namespace overlayfs honours only user.overlay.* ("userxattr"). */
-	o.user_xattrs = oci_overlay_user_xattrs();
+	a.o.user_xattrs = oci_overlay_user_xattrs();
 	/* A progress line for people at a terminal, as oci-fetch draws. */
-	oci_progress = !oci_quiet && !oci_verbose && isatty(STDERR_FILENO);
+	oci_progress = oci_cli_progress();
 
 	/* A DIR this run makes is removed again if it fails or is interrupted. */
-	if (mkdir(dir, 0755) == 0)
-		oci_undo_add(OCI_UNDO_RMTREE, AT_FDCWD, dir);
-	else if (errno != EEXIST)
-		err(1, "%s", dir);
-	rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (oci_undo_mkdir(a.dir, 0755, &e) < 0)
+		errx(1, "%s", e.msg);
+	rootfd = open(a.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
-		err(1, "%s", dir);
+		err(1, "%s", a.dir);
 
-	if (file)
-		rc = untar_file(rootfd, file, &o, &e);
-	else if (oci_ref_parse(argv[0], &ref, &e) < 0)
+	if (a.file)
+		rc = untar_file(rootfd, a.file, &a.o, &e);
+	else if (oci_ref_parse(a.image, &ref, &e) < 0)
 		rc = -1;
 	else {
 		/* A bare LAYOUT reads descriptors from stdin, unless that is a terminal. */
 		if (ref.tag || ref.digest || isatty(STDIN_FILENO))
-			rc = untar_image(rootfd, argv[0], platp, &o, &e);
+			rc = untar_image(rootfd, a.image, a.platform, &a.o, &e);
 		else
-			rc = untar_stdin(rootfd, ref.layout, &o, &e);
+			rc = untar_stdin(rootfd, ref.layout, &a.o, &e);
 		oci_ref_free(&ref);
 	}
 	close(rootfd);
 	if (rc < 0)
 		errx(1, "%s", e.msg);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	oci_undo_keep_all();
-	return 0;
+	return oci_cli_done(0);
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "oci.h"
 
 /* The SYNOPSIS; exits 0 (-h, on stdout) or 2 (a usage error, on stderr). */
@@ -50,8 +51,15 @@ print_one(const char *path, enum oci_wh kind, enum oci_wh_form form, void *arg, 
 	return rc < 0 ? oci_fail_errno(e, "stdout") : 0;
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct args {
+	int convert;		/* --to-overlay, --to-oci: an OCI_WH_FORM_*, or -1 to list */
+	int user_xattrs;	/* --user-xattrs, or in a user namespace */
+	const char *path;	/* LAYER, DIR or - */
+};
+
+static void
+parse_args(int argc, char *argv[], struct args *a)
 {
 	enum { OPT_TO_OVERLAY = 0x100, OPT_TO_OCI, OPT_USER_XATTRS };
 	static const struct option longopts[] = {
@@ -61,38 +69,45 @@ main(int argc, char *argv[])
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, fd, rc, convert = -1, user_xattrs = oci_overlay_user_xattrs();
-	unsigned long count = 0;
-	struct oci_err e;
-	struct stat st;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "hvq", longopts, NULL)) != -1) {
+	a->convert = -1;
+	a->user_xattrs = oci_overlay_user_xattrs();
+	while ((c = oci_getopt(argc, argv, "hvq", longopts, usage)) != -1) {
 		switch (c) {
-		case OPT_TO_OVERLAY: convert = OCI_WH_FORM_OVERLAY; break;
-		case OPT_TO_OCI: convert = OCI_WH_FORM_OCI; break;
-		case OPT_USER_XATTRS: user_xattrs = 1; break;
-		case 'h': usage(stdout);
-		case OCI_OPT_VERSION: oci_print_version(); return 0;
-		case 'v': oci_verbose++; break;
-		case 'q': oci_quiet = 1; break;
-		default: usage(stderr);
+		case OPT_TO_OVERLAY: a->convert = OCI_WH_FORM_OVERLAY; break;
+		case OPT_TO_OCI: a->convert = OCI_WH_FORM_OCI; break;
+		case OPT_USER_XATTRS: a->user_xattrs = 1; break;
 		}
 	}
 	if (argc - optind != 1)
 		usage(stderr);
-	fd = strcmp(argv[optind], "-") == 0 ? dup(STDIN_FILENO) : open(argv[optind], O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		err(1, "%s", argv[optind]);
-	if (convert >= 0 && !S_ISDIR(st.st_mode))
-		errx(1, "%s: not a directory (only a directory is converted in place)", argv[optind]);
+	a->path = argv[optind];
+}
 
-	if (convert >= 0) {
-		if (convert == OCI_WH_FORM_OVERLAY)
-			oci_say("%s: .wh. files become 0:0 devices and %s", argv[optind],
-			    user_xattrs ? "user.overlay.opaque" : "trusted.overlay.opaque");
+int
+main(int argc, char *argv[])
+{
+	unsigned long count = 0;
+	struct args a = { 0 };
+	struct oci_err e;
+	struct stat st;
+	int fd, rc;
+
+	parse_args(argc, argv, &a);
+	fd = strcmp(a.path, "-") == 0 ? dup(STDIN_FILENO) : open(a.path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		err(1, "%s", a.path);
+	if (a.convert >= 0 && !S_ISDIR(st.st_mode))
+		errx(1, "%s: not a directory (only a directory is converted in place)", a.path);
+
+	if (a.convert >= 0) {
+		if (a.convert == OCI_WH_FORM_OVERLAY)
+			oci_say("%s: .wh. files become 0:0 devices and %s", a.path,
+			    a.user_xattrs ? "user.overlay.opaque" : "trusted.overlay.opaque");
 		else
-			oci_say("%s: 0:0 devices and opaque xattrs become .wh. files", argv[optind]);
-		rc = oci_whiteouts_convert(fd, convert, user_xattrs, &count, &e);
+			oci_say("%s: 0:0 devices and opaque xattrs become .wh. files", a.path);
+		rc = oci_whiteouts_convert(fd, a.convert, a.user_xattrs, &count, &e);
 		if (rc == 0)
 			oci_say("%lu whiteout%s converted", count, count == 1 ? "" : "s");
 	} else if (S_ISDIR(st.st_mode)) {
@@ -102,8 +117,6 @@ main(int argc, char *argv[])
 	}
 	close(fd);
 	if (rc < 0)
-		errx(1, "%s: %s", argv[optind], e.msg);
-	if (oci_stdout_ok() < 0)
-		err(1, "stdout");
-	return 0;
+		errx(1, "%s: %s", a.path, e.msg);
+	return oci_cli_done(0);
 }

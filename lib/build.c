@@ -18,6 +18,7 @@
 #define _GNU_SOURCE		/* asprintf */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -129,6 +130,8 @@ open_or_create(const char *path, struct oci_layout **l, struct oci_err *e)
 	if (stat(path, &st) < 0) {
 		if (errno != ENOENT)
 			return oci_fail_errno(e, "layout %s", path);
+		/* A layout this run makes goes again if the run fails (oci_undo). */
+		oci_undo_add(OCI_UNDO_RMTREE, AT_FDCWD, path);
 	} else if (!S_ISDIR(st.st_mode)) {
 		return oci_fail(e, "layout %s: not a directory", path);
 	} else if (oci_layout_open(path, l, e) == 0) {

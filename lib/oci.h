@@ -7,10 +7,12 @@
  * is oci(7), bin/oci.7; how code, tests and man pages are written here is
  * CONTRIBUTING.md.
  *
- * Rules of the house: the library never prints (except through say.c: the
- * -v teaching voice, warnings, progress) and never exits.  A function that
- * can fail returns -1 (or NULL) and fills a struct oci_err that the caller
- * owns; callers add context on the way up with oci_context():
+ * Rules of the house: the library never prints and never exits.  What it
+ * has to tell people (the -v teaching voice, warnings, progress) goes to
+ * the reporter the program sets (say.c); command lines, stderr and exit
+ * status are the programs' own (lib/cli.h).  A function that can fail
+ * returns -1 (or NULL) and fills a struct oci_err that the caller owns;
+ * callers add context on the way up with oci_context():
  *
  *     layer sha256:ab12cd34ef56: open blob: No such file or directory
  *
@@ -75,6 +77,11 @@ void oci_undo_now(int h);
 /* Everything stays: the run has succeeded. */
 void oci_undo_keep_all(void);
 /*
+ * Make the directory path (mode as for mkdir) unless it is there already;
+ * one this run makes is registered (OCI_UNDO_RMTREE).  -1: e says why.
+ */
+int oci_undo_mkdir(const char *path, mode_t mode, struct oci_err *e);
+/*
  * Hold SIGINT, SIGTERM and SIGHUP back (the old mask in *old, restored with
  * pthread_sigmask(SIG_SETMASK, old, NULL)), so that a step and the keeping
  * of what it made happen together or not at all.
@@ -83,28 +90,38 @@ void oci_undo_block(sigset_t *old);
 
 /* ------------------------------------------------------------------ say.c */
 
-extern int oci_verbose;		/* -v: how many times it was given */
-extern int oci_quiet;		/* -q: no warnings, no progress */
+/*
+ * What the library has to tell people goes, one line at a time, to the
+ * reporter the program sets (lib/cli.c has the oci-* programs' one); with
+ * none set, the library is silent.  msg has no program name and no
+ * newline, and its control characters are escaped (oci_escape).
+ */
+enum oci_report {
+	OCI_REPORT_SAY,		/* oci_say: a step, in the words of the specs (-v) */
+	OCI_REPORT_WARN,	/* oci_warn: something to know; the run goes on */
+	OCI_REPORT_METER,	/* oci_meter: "WHAT [=====     ] 12 MB / 30 MB", redrawn in place */
+	OCI_REPORT_METER_DONE,	/* oci_meter_done: the long step is over, take its line away */
+};
+typedef void oci_reporter(enum oci_report kind, const char *msg);
+void oci_set_reporter(oci_reporter *fn);
 
-/* The teaching voice: "oci-X: message" on stderr when -v was given. */
+/* How much to say, set by the program: -v given that many times (0: oci_say says nothing). */
+extern int oci_verbose;
+
+/* The teaching voice: a step, reported when oci_verbose is set. */
 void oci_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* A warning that -q silences: "oci-X: message" on stderr. */
+/* A warning: always reported (a program's -q is its reporter's business). */
 void oci_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
- * Progress of a long step, for people (oci-untar, oci-commit): a program
- * sets oci_progress when stderr is a terminal (and neither -q nor -v was
- * given, as oci-fetch does); then oci_meter draws one line on stderr,
- * "oci-X: WHAT [=====     ] 12 MB / 30 MB" (without the bar when total < 0),
- * at most ten times a second, and oci_meter_done clears it.  Without
- * oci_progress both do nothing.  Call them from one thread.
+ * Progress of a long step (oci-untar, oci-commit): when the program has
+ * set oci_progress, oci_meter reports "WHAT [=====     ] 12 MB / 30 MB"
+ * (without the bar when total < 0) at most ten times a second, and
+ * oci_meter_done says it is over.  Without oci_progress both do nothing.
+ * Call them from one thread.
  */
 extern int oci_progress;
 void oci_meter(const char *what, uint64_t done, int64_t total);
 void oci_meter_done(void);
-/* "oci-X (oci-*) 0.1.0" on stdout, for --version. */
-void oci_print_version(void);
-/* Flush stdout and report whether every write to it succeeded (0) or not (-1). */
-int oci_stdout_ok(void);
 
 /*
  * A digest as people read it: "sha256:1395e5bb1165" (12 hex digits, as
@@ -123,14 +140,6 @@ const char *oci_human_size(uint64_t bytes);
  */
 char *oci_escape(char *dst, size_t cap, const char *s);
 const char *oci_printable(const char *s);
-
-/* The long options every program takes, for its getopt_long table. */
-enum { OCI_OPT_VERSION = 0x1000 };
-#define OCI_COMMON_LONGOPTS                                   \
-	{ "help", no_argument, NULL, 'h' },                   \
-	{ "version", no_argument, NULL, OCI_OPT_VERSION },    \
-	{ "verbose", no_argument, NULL, 'v' },                \
-	{ "quiet", no_argument, NULL, 'q' }
 
 /* --------------------------------------------------------------- digest.c */
 
@@ -723,7 +732,7 @@ int oci_build_string(struct oci_build *b, const char *field, const char *value,
 /* Store the config and the manifest, tag the manifest, write its descriptor line to out. */
 int oci_build_commit(struct oci_build *b, FILE *out, struct oci_err *e);
 
-/* ------------------------- source.c, auth.c, registry.c, options.c, pull.c */
+/* ----------------------------------- source.c, auth.c, registry.c, pull.c */
 
 /*
  * Pulling from a registry: the Docker Registry HTTP API V2, which the OCI
@@ -857,24 +866,6 @@ int oci_registry_blob_fd(struct oci_registry *r, const char *digest, int64_t siz
  */
 int oci_registry_blobs(struct oci_registry *r, struct oci_layout *l, const json_t *descs,
     struct oci_err *e);
-
-/*
- * The options of a program that talks to a registry (options.c), for its
- * getopt_long table: -j/--jobs N, --plain-http, --insecure, --cacert FILE,
- * --creds USER[:PASS], --authfile FILE.  oci_registry_option takes one into
- * ro: 1 when c was one of them, 0 when not, -1 when its argument is bad (a
- * usage error; e says why).  --creds without :PASS asks on the terminal.
- */
-enum { OCI_OPT_PLAIN_HTTP = 0x1100, OCI_OPT_INSECURE, OCI_OPT_CACERT, OCI_OPT_CREDS,
-	OCI_OPT_AUTHFILE };
-#define OCI_REGISTRY_LONGOPTS                                            \
-	{ "jobs", required_argument, NULL, 'j' },                        \
-	{ "plain-http", no_argument, NULL, OCI_OPT_PLAIN_HTTP },         \
-	{ "insecure", no_argument, NULL, OCI_OPT_INSECURE },             \
-	{ "cacert", required_argument, NULL, OCI_OPT_CACERT },           \
-	{ "creds", required_argument, NULL, OCI_OPT_CREDS },             \
-	{ "authfile", required_argument, NULL, OCI_OPT_AUTHFILE }
-int oci_registry_option(int c, char *arg, struct oci_registry_opts *ro, struct oci_err *e);
 
 /*
  * For lib/push.c, which sends requests of its own to the registry open

@@ -347,6 +347,8 @@ oci_overlay_mount(const struct oci_overlay *o, const char *merged, struct oci_er
 	why = no_lowerdir_plus();
 	if ((why ? mount_classic(o, merged, why, e) : mount_lowerdir_plus(o, merged, e)) < 0)
 		return -1;
+	/* Until the run succeeds, the mount is its to take down (oci_undo). */
+	oci_undo_add(OCI_UNDO_UMOUNT, AT_FDCWD, merged);
 	oci_say("mount -t overlay: %zu lower layer%s, upper %s, on %s%s", o->nlower,
 	    o->nlower == 1 ? "" : "s", o->upper ? o->upper : "(none: read-only)", merged,
 	    o->userxattr ? " (userxattr: user.overlay.* xattrs)" : "");
@@ -504,13 +506,8 @@ oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
 			oci_context(e, "config: rootfs.diff_ids[%zu]", i);
 			goto out;
 		}
-	/* A DIR this run makes goes again if the run fails (oci_undo). */
-	if (mkdir(dir, 0755) == 0)
-		oci_undo_add(OCI_UNDO_RMTREE, AT_FDCWD, dir);
-	else if (errno != EEXIST) {
-		oci_fail_errno(e, "%s", dir);
+	if (oci_undo_mkdir(dir, 0755, e) < 0)
 		goto out;
-	}
 	if (realpath(dir, abs) == NULL ||
 	    (dirfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		oci_fail_errno(e, "%s", dir);

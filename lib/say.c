@@ -1,8 +1,14 @@
 /*
- * lib/say.c — what programs say to people: the -v teaching voice,
- * warnings, --version, and digests and sizes in human form.
+ * lib/say.c — what the library has to tell people, and digests, sizes and
+ * untrusted text in a form people can read.
+ *
+ * The library never prints.  The -v teaching voice (oci_say), warnings
+ * (oci_warn) and the progress of a long step (oci_meter) are made into one
+ * line each here and handed to the reporter the program set; with none set
+ * they go nowhere.  How a line reaches a person ("oci-X: " in front, on
+ * stderr; -q; a meter redrawn in place) is the program's business:
+ * lib/cli.c for the oci-* programs.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,23 +16,25 @@
 #include "oci.h"
 
 int oci_verbose;
-int oci_quiet;
 int oci_progress;
 
-/* glibc sets this from argv[0]: "oci-fetch" */
-extern char *program_invocation_short_name;
+static oci_reporter *reporter;
+
+void
+oci_set_reporter(oci_reporter *fn)
+{
+	reporter = fn;
+}
 
 static void
-vsay(const char *fmt, va_list ap)
+vreport(enum oci_report kind, const char *fmt, va_list ap)
 {
 	char line[4096];
-
 	char safe[4096];
 
-	/* One write per line, so that lines from parallel workers don't mix. */
+	/* One call per line, so that lines from parallel workers don't mix. */
 	vsnprintf(line, sizeof line, fmt, ap);
-	fprintf(stderr, "%s: %s\n", program_invocation_short_name,
-	    oci_escape(safe, sizeof safe, line));
+	reporter(kind, oci_escape(safe, sizeof safe, line));
 }
 
 void
@@ -34,10 +42,10 @@ oci_say(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!oci_verbose)
+	if (!oci_verbose || reporter == NULL)
 		return;
 	va_start(ap, fmt);
-	vsay(fmt, ap);
+	vreport(OCI_REPORT_SAY, fmt, ap);
 	va_end(ap);
 }
 
@@ -46,65 +54,50 @@ oci_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (oci_quiet)
+	if (reporter == NULL)
 		return;
 	va_start(ap, fmt);
-	vsay(fmt, ap);
+	vreport(OCI_REPORT_WARN, fmt, ap);
 	va_end(ap);
 }
 
-static int meter_drawn;		/* a progress line is on the screen */
-static double meter_next;	/* when the next one may be drawn */
+static int meter_shown;		/* the reporter has a progress line out */
+static double meter_next;	/* when the next one may be sent */
 
 void
 oci_meter(const char *what, uint64_t done, int64_t total)
 {
 	static const char bar[] = "==============================";
-	char safe[80];
+	char safe[80], line[160];
 	struct timespec ts;
 	double t;
 	int fill;
 
-	if (!oci_progress)
+	if (!oci_progress || reporter == NULL)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t = ts.tv_sec + ts.tv_nsec / 1e9;
-	if (meter_drawn && t < meter_next)
+	if (meter_shown && t < meter_next)
 		return;
 	meter_next = t + 0.1;
-	meter_drawn = 1;
+	meter_shown = 1;
 	oci_escape(safe, sizeof safe, what);
 	if (total > 0) {
 		fill = done >= (uint64_t)total ? 30 : (int)(30 * done / (uint64_t)total);
-		fprintf(stderr, "\r\033[K%s: %s [%-30.*s] %s / %s", program_invocation_short_name, safe,
-		    fill, bar, oci_human_size(done), oci_human_size((uint64_t)total));
+		snprintf(line, sizeof line, "%s [%-30.*s] %s / %s", safe, fill, bar,
+		    oci_human_size(done), oci_human_size((uint64_t)total));
 	} else {
-		fprintf(stderr, "\r\033[K%s: %s %s", program_invocation_short_name, safe,
-		    oci_human_size(done));
+		snprintf(line, sizeof line, "%s %s", safe, oci_human_size(done));
 	}
-	fflush(stderr);
+	reporter(OCI_REPORT_METER, line);
 }
 
 void
 oci_meter_done(void)
 {
-	if (meter_drawn)
-		fprintf(stderr, "\r\033[K");
-	meter_drawn = 0;
-}
-
-void
-oci_print_version(void)
-{
-	printf("%s (oci-*) %s\n", program_invocation_short_name, OCI_VERSION);
-}
-
-int
-oci_stdout_ok(void)
-{
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return -1;
-	return 0;
+	if (meter_shown && reporter)
+		reporter(OCI_REPORT_METER_DONE, "");
+	meter_shown = 0;
 }
 
 /*

@@ -1,13 +1,15 @@
 /*
  * lib/undo.c — what a run makes stays only if the run succeeds.
  *
- * A program registers each thing it makes as it makes it: a temporary
- * file, a new blob that nothing names yet, a directory it created, a
- * mount.  When it is done it keeps them (oci_undo_keep_all; index.c does
- * that in the same breath as it renames index.json).  If instead it exits
- * without keeping them (an error, errx) or SIGINT, SIGTERM or SIGHUP
- * arrives, they are removed, last made first, and the signal is raised
- * again, so that the shell sees 130 or 143 as for any killed program.
+ * Each thing a run makes is registered as it is made, by the library
+ * function that makes it: a temporary file, a new blob that nothing names
+ * yet, a directory it created (oci_undo_mkdir), a mount.  When the run is
+ * done it keeps them (oci_undo_keep_all: index.c does that in the same
+ * breath as it renames index.json, and every program as it ends well, in
+ * oci_cli_done of lib/cli.c).  If instead it exits without keeping them
+ * (an error, errx) or SIGINT, SIGTERM or SIGHUP arrives, they are
+ * removed, last made first, and the signal is raised again, so that the
+ * shell sees 130 or 143 as for any killed program.
  *
  * The removal runs inside a signal handler, so it uses system calls only:
  * no malloc, no stdio, no readdir (getdents64 into a buffer on the stack).
@@ -251,6 +253,16 @@ oci_undo_keep_all(void)
 
 	for (i = 0; i < SLOTS; i++)
 		oci_undo_keep(i);
+}
+
+int
+oci_undo_mkdir(const char *path, mode_t mode, struct oci_err *e)
+{
+	if (mkdir(path, mode) == 0)
+		oci_undo_add(OCI_UNDO_RMTREE, AT_FDCWD, path);
+	else if (errno != EEXIST)
+		return oci_fail_errno(e, "%s", path);
+	return 0;
 }
 
 void
