@@ -144,7 +144,6 @@ open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 	return fd;
 }
 
-
 /* ------------------------------------------------------------ removing */
 
 /*
