@@ -1,7 +1,7 @@
 /*
  * lib/decompress.c — a layer stream becomes tar entries: the one reader
- * that oci-untar, oci-diff and oci-whiteout all use, so that they accept
- * and refuse the same layers.
+ * of layers (oci-untar, oci-overlay, oci-diff and oci-whiteout use it), so
+ * that every program accepts and refuses the same layers.
  *
  * image-spec layer.md: a layer is a tar archive, maybe gzip- or
  * zstd-compressed.  What it is, is told by its first bytes (the media type
@@ -341,6 +341,8 @@ reader_main(void *arg)
 	free(in);
 	free(f->gz);
 	ZSTD_freeDStream(f->zs);
+	f->gz = NULL;
+	f->zs = NULL;
 	pthread_mutex_lock(&f->mu);
 	f->done = 1;
 	pthread_cond_broadcast(&f->cv);
