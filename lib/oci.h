@@ -503,8 +503,8 @@ int oci_overlay_user_xattrs(void);
 
 /*
  * A layer extraction's progress, for a display on a terminal: fn is called
- * about ten times a second with the compressed bytes read so far, and once
- * more with final set when the layer is done.
+ * as the layer is read, at most ten times a second, with the compressed
+ * bytes read so far, and once more with final set when the layer is done.
  */
 struct oci_extract_progress {
 	void (*fn)(void *arg, const char *digest, uint64_t done, int64_t size, int final);
