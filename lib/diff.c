@@ -538,34 +538,23 @@ static int
 tar_entry(struct archive *a, struct archive_entry *ent, void *arg, struct oci_err *e)
 {
 	struct oci_diff *d = arg;
-	char path[PATH_MAX], link[PATH_MAX], parent[PATH_MAX];
-	const char *raw, *hard, *name, *target;
+	char link[PATH_MAX];
+	const char *path, *target;
 	mode_t type = archive_entry_filetype(ent);
-	enum oci_wh wh;
+	struct oci_entry_name n;
+	int r;
 
 	(void)a;
-	if ((raw = oci_entry_path(ent, path, parent, &name, e)) == NULL)
-		return -1;
+	if ((r = oci_entry_name(ent, 1, &n, e)) <= 0)
+		return r;
+	if (n.wh == OCI_WH_FILE)
+		return whiteout(d, n.parent, n.wh_target, e);
+	if (n.wh == OCI_WH_OPAQUE_DIR)
+		return opaque(d, n.parent, e);
 
-	wh = oci_whiteout_name(name, &target);
-	if (wh == OCI_WH_BAD)
-		return oci_fail(e, "\"%.200s\": refusing a whiteout that names nothing, . or ..", raw);
-	if (wh == OCI_WH_FILE)
-		return whiteout(d, parent, target, e);
-	if (wh == OCI_WH_OPAQUE_DIR)
-		return opaque(d, parent, e);
-
-	hard = archive_entry_hardlink(ent);
-	if (hard == NULL)
-		hard = archive_entry_hardlink_utf8(ent);
-	if (path[0] == '\0') {
-		/* "./" is in many layers; the root itself is never changed. */
-		if (type == AE_IFDIR && hard == NULL)
-			return 0;
-		return oci_fail(e, "\"%.200s\": an entry may not replace the root", raw);
-	}
-	if (hard) {
-		if (oci_clean_path(hard, link, e) < 0)
+	path = n.path;
+	if (n.hardlink) {
+		if (oci_clean_path(n.hardlink, link, e) < 0)
 			return oci_context(e, "/%.200s: hardlink target", path);
 		return entry(d, path, OCI_DIFF_HARDLINK, 0, link, NULL, e);
 	}
@@ -700,13 +689,14 @@ int
 oci_diff_layer(struct oci_diff *d, int fd, const char *digest, int64_t size, const char *diff_id,
     oci_change_fn fn, void *arg, struct oci_diff_counts *n, struct oci_err *e)
 {
+	struct oci_layer_src src = { fd, digest, size, diff_id, NULL };
 	struct oci_layer_stats st;
 
 	if (n)
 		memset(n, 0, sizeof *n);
 	if (next_layer(d, e) < 0)
 		return -1;
-	if (oci_layer_read(fd, digest, size, diff_id, tar_entry, d, &st, e) < 0)
+	if (oci_layer_read(&src, tar_entry, d, &st, e) < 0)
 		return -1;
 	if (n) {
 		n->stored = st.stored;

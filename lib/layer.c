@@ -437,13 +437,52 @@ out:
 	return rc;
 }
 
+/* The layout's identity (w->layout_*); dir (rootfd) must not be it. */
+static int
+not_the_layout(struct walk *w, struct oci_layout *l, int rootfd, const char *dir, struct oci_err *e)
+{
+	struct stat st;
+
+	if (fstat(l->dirfd, &st) < 0)
+		return oci_fail_errno(e, "%s", l->path);
+	w->layout_dev = st.st_dev;
+	w->layout_ino = st.st_ino;
+	if (fstat(rootfd, &st) < 0 || (st.st_dev == w->layout_dev && st.st_ino == w->layout_ino))
+		return oci_fail(e, "%s is the layout being written to", dir);
+	return 0;
+}
+
+/* The pipeline's pieces: hashes, buffers, deflate, the blob writer and libarchive on top. */
+static int
+pipeline_open(struct walk *w, struct sink *s, struct oci_layout *l, int *zok, struct oci_err *e)
+{
+	s->diff = oci_hash_new(OCI_SHA256);
+	s->zbuf = malloc(OCI_IO_CHUNK);
+	w->buf = malloc(OCI_IO_CHUNK);
+	w->a = archive_write_new();
+	w->ent = archive_entry_new();
+	if (s->diff == NULL || s->zbuf == NULL || w->buf == NULL || w->a == NULL || w->ent == NULL)
+		return oci_fail(e, "out of memory");
+	/* windowBits 15 + 16: a gzip wrapper, whose header zlib writes with mtime 0 and no name. */
+	if (deflateInit2(&s->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return oci_fail(e, "gzip: cannot start deflate");
+	*zok = 1;
+	if (oci_blob_writer_new(l, OCI_SHA256, &s->blob, e) < 0)
+		return -1;
+	/* pax_restricted: plain ustar headers unless a long name, a big number or
+	 * an xattr needs pax records (POSIX.1-2001 "pax Interchange Format"). */
+	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+	    archive_write_open(w->a, s, NULL, sink_write, NULL) != ARCHIVE_OK)
+		return oci_fail(e, "tar: %s", archive_error_string(w->a));
+	return 0;
+}
+
 int
 oci_layer_write(struct oci_layout *l, const char *dir, int64_t clamp, struct oci_layer *out,
     struct oci_err *e)
 {
 	struct sink s = { .e = e };
 	struct walk w = { .clamp = clamp, .sink = &s, .e = e };
-	struct stat st;
 	int rootfd = -1, rc = -1, zok = 0;
 
 	memset(out, 0, sizeof *out);
@@ -451,40 +490,8 @@ oci_layer_write(struct oci_layout *l, const char *dir, int64_t clamp, struct oci
 	rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return oci_fail_errno(e, "%s", dir);
-	if (fstat(l->dirfd, &st) < 0) {
-		oci_fail_errno(e, "%s", l->path);
+	if (not_the_layout(&w, l, rootfd, dir, e) < 0 || pipeline_open(&w, &s, l, &zok, e) < 0)
 		goto out;
-	}
-	w.layout_dev = st.st_dev;
-	w.layout_ino = st.st_ino;
-	if (fstat(rootfd, &st) < 0 || (st.st_dev == w.layout_dev && st.st_ino == w.layout_ino)) {
-		oci_fail(e, "%s is the layout being written to", dir);
-		goto out;
-	}
-	s.diff = oci_hash_new(OCI_SHA256);
-	s.zbuf = malloc(OCI_IO_CHUNK);
-	w.buf = malloc(OCI_IO_CHUNK);
-	w.a = archive_write_new();
-	w.ent = archive_entry_new();
-	if (s.diff == NULL || s.zbuf == NULL || w.buf == NULL || w.a == NULL || w.ent == NULL) {
-		oci_fail(e, "out of memory");
-		goto out;
-	}
-	/* windowBits 15 + 16: a gzip wrapper, whose header zlib writes with mtime 0 and no name. */
-	if (deflateInit2(&s.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-		oci_fail(e, "gzip: cannot start deflate");
-		goto out;
-	}
-	zok = 1;
-	if (oci_blob_writer_new(l, OCI_SHA256, &s.blob, e) < 0)
-		goto out;
-	/* pax_restricted: plain ustar headers unless a long name, a big number or
-	 * an xattr needs pax records (POSIX.1-2001 "pax Interchange Format"). */
-	if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
-	    archive_write_open(w.a, &s, NULL, sink_write, NULL) != ARCHIVE_OK) {
-		oci_fail(e, "tar: %s", archive_error_string(w.a));
-		goto out;
-	}
 	oci_say("layer: walking %s in name order%s", dir,
 	    clamp >= 0 ? ", mtimes clamped to SOURCE_DATE_EPOCH" : "");
 	if (walk_dir(&w, rootfd, "") < 0)

@@ -21,6 +21,7 @@
 #ifndef OCI_H
 #define OCI_H
 
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -472,6 +473,11 @@ int oci_is_overlay_whiteout(const struct stat *st);
  * user.overlay.opaque)?  1 yes, 0 no.
  */
 int oci_overlay_is_opaque(int dirfd);
+/*
+ * Make the directory fd (any kind of fd) opaque for overlayfs: "y" in
+ * user.overlay.opaque when user_xattrs, else trusted.overlay.opaque.
+ */
+int oci_overlay_set_opaque(int fd, int user_xattrs, struct oci_err *e);
 /* Is this xattr name overlayfs metadata that must never come from a tar? */
 int oci_is_overlay_xattr(const char *name);
 
@@ -502,6 +508,105 @@ int oci_whiteouts_convert(int dirfd, enum oci_wh_form to, int user_xattrs,
  */
 int oci_overlay_user_xattrs(void);
 
+/* ----------------------------------------------------------- decompress.c */
+
+/*
+ * A layer extraction's progress, for a display on a terminal: fn is called
+ * as the layer is read, at most ten times a second, with the compressed
+ * bytes read so far, and once more with final set when the layer is done.
+ */
+struct oci_extract_progress {
+	void (*fn)(void *arg, const char *digest, uint64_t done, int64_t size, int final);
+	void *arg;
+};
+/* A layer stream, and what it is checked against. */
+struct oci_layer_src {
+	int fd;
+	const char *digest;	/* of the bytes as read (NULL: not checked) */
+	int64_t size;		/* their count (-1: not checked) */
+	const char *diff_id;	/* of the tar inside (NULL: not checked) */
+	const struct oci_extract_progress *progress;	/* NULL: oci_meter's line */
+};
+/*
+ * Every program that looks at a layer reads it with this: the stream (tar,
+ * or tar compressed with gzip or zstd, told by content; xz and bzip2 are
+ * refused) is read once, checked against src's digest/size and diff_id (a
+ * mismatch fails naming both digests), and each tar entry is given to fn in
+ * order, with the archive so that fn may read the entry's data (what it
+ * leaves unread is skipped).  fn returning -1 stops the read.  st (may be
+ * NULL) gets the byte counts.
+ */
+struct archive;
+struct archive_entry;
+struct oci_layer_stats {
+	uint64_t stored;	/* bytes as stored (compressed) */
+	uint64_t tar;		/* bytes of the tar inside */
+	enum oci_compression comp;
+	unsigned long entries;
+};
+typedef int (*oci_tar_entry_fn)(struct archive *a, struct archive_entry *ent, void *arg,
+    struct oci_err *e);
+int oci_layer_read(const struct oci_layer_src *src, oci_tar_entry_fn fn, void *arg,
+    struct oci_layer_stats *st, struct oci_err *e);
+
+/* ---------------------------------------------------------------- entry.c */
+
+/*
+ * A tar entry's name as oci-untar reads it: no leading "/", no "." or empty
+ * components ("./a", "a/" and "/a" are all "a"); ".." and names longer than
+ * PATH_MAX are refused.  out has room for PATH_MAX bytes; the root is "".
+ */
+int oci_clean_path(const char *in, char *out, struct oci_err *e);
+/* A tar entry's name, as oci-untar and oci-diff both take it (oci_entry_name). */
+struct oci_entry_name {
+	const char *raw;		/* as the tar has it, for messages */
+	char path[PATH_MAX];		/* cleaned (oci_clean_path); the root is "" */
+	char parent[PATH_MAX];		/* path's directory */
+	const char *name;		/* path's last component */
+	const char *hardlink;		/* a hardlink's target as the tar has it, or NULL */
+	enum oci_wh wh;			/* NONE, FILE or OPAQUE_DIR (BAD is refused) */
+	const char *wh_target;		/* OCI_WH_FILE: NAME of ".wh.NAME" */
+};
+/*
+ * ent's name into n; whiteouts 0 reads ".wh." names as ordinary ones
+ * (oci-untar --whiteouts=keep).  1: an entry to apply; 0: "./", which
+ * changes nothing; -1 with e filled: no usable name, "..", a whiteout that
+ * names nothing, "." or "..", or an entry that would replace the root.
+ */
+int oci_entry_name(struct archive_entry *ent, int whiteouts, struct oci_entry_name *n,
+    struct oci_err *e);
+/* A set of cleaned paths; { 0 } is empty.  Free with oci_pathset_free. */
+struct oci_pathset {
+	char **v;
+	size_t n, cap;		/* cap is a power of two */
+};
+/* Add p[0..n) and every parent of it ("a/b" adds "a" too).  -1: out of memory. */
+int oci_pathset_add(struct oci_pathset *s, const char *p, size_t n);
+/* 1 when p is in s, else 0. */
+int oci_pathset_has(const struct oci_pathset *s, const char *p);
+void oci_pathset_free(struct oci_pathset *s);
+/* A hash of n bytes of a name (FNV-1a), for the path sets of entry.c and diff.c. */
+uint64_t oci_hash_name(const char *s, size_t n);
+
+/* --------------------------------------------------------------- rooted.c */
+
+/*
+ * The directory at path (relative, cleaned) as if rootfd were "/":
+ * symlinks are followed only inside the root (follow 1), or not at all
+ * (follow 0: a symlink on the way is ELOOP).  openat2 RESOLVE_IN_ROOT, or
+ * a component walk where openat2 is missing or refused.  Like openat(2):
+ * an O_PATH fd, or -1 with errno set.
+ */
+int oci_open_in_root(int rootfd, const char *path, int follow);
+/* A change that the directory itself refused (EACCES): as non-root, a directory of mode 0555. */
+#define OCI_DENIED (-2)
+/*
+ * rm -r of name in dirfd, never following a symlink; directories that are
+ * not writable (mode 0555 as non-root) are made so first.  A missing name
+ * is not an error.  -1 with e filled, or OCI_DENIED when dirfd refused.
+ */
+int oci_rmtree_at(int dirfd, const char *name, struct oci_err *e);
+
 /* ---------------------------------------------------------------- untar.c */
 
 /* What to do with a layer's whiteouts (oci-untar(1) --whiteouts=). */
@@ -528,56 +633,10 @@ struct oci_untar_opts {
  */
 int oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o,
     const char *digest, int64_t size, const char *diff_id, struct oci_err *e);
-/*
- * The reading half of oci_untar_fd, for programs that look at a layer
- * without extracting it: the stream (tar, gzip or zstd, told by content) is
- * read once, checked against digest/size and diff_id as oci_untar_fd checks
- * them, and each tar entry is given to fn in order, with the archive so that
- * fn may read the entry's data (what it leaves unread is skipped).  fn
- * returning -1 stops the read.  st (may be NULL) gets the byte counts.
- */
-struct archive;
-struct archive_entry;
-struct oci_layer_stats {
-	uint64_t stored;	/* bytes as stored (compressed) */
-	uint64_t tar;		/* bytes of the tar inside */
-	enum oci_compression comp;
-	unsigned long entries;
-};
-typedef int (*oci_tar_entry_fn)(struct archive *a, struct archive_entry *ent, void *arg,
-    struct oci_err *e);
-int oci_layer_read(int layer_fd, const char *digest, int64_t size, const char *diff_id,
-    oci_tar_entry_fn fn, void *arg, struct oci_layer_stats *st, struct oci_err *e);
-/*
- * A tar entry's name as oci-untar reads it: no leading "/", no "." or empty
- * components ("./a", "a/" and "/a" are all "a"); ".." and names longer than
- * PATH_MAX are refused.  out has room for PATH_MAX bytes; the root is "".
- */
-int oci_clean_path(const char *in, char *out, struct oci_err *e);
-/*
- * A tar entry's name, cleaned (oci_clean_path) into path, its directory into
- * parent (both PATH_MAX bytes) and *name pointed at its last component.
- * Returns the name as the tar has it (for messages), or NULL with e filled.
- */
-const char *oci_entry_path(struct archive_entry *ent, char *path, char *parent,
-    const char **name, struct oci_err *e);
-/* A hash of n bytes of a name (FNV-1a), for the path sets of untar.c and diff.c. */
-uint64_t oci_hash_name(const char *s, size_t n);
-/*
- * A layer extraction's progress, for a display on a terminal: fn is called
- * about ten times a second with the compressed bytes read so far, and once
- * more with final set when the layer is done.
- */
-struct oci_extract_progress {
-	void (*fn)(void *arg, const char *digest, uint64_t done, int64_t size, int final);
-	void *arg;
-};
-/*
- * rm -r of name in dirfd, never following a symlink; directories that are
- * not writable (mode 0555 as non-root) are made so first.  A missing name
- * is not an error.
- */
-int oci_rmtree_at(int dirfd, const char *name, struct oci_err *e);
+/* oci_untar_fd, reporting to p (NULL: to oci_meter) while it reads. */
+int oci_untar_fd_progress(int rootfd, int layer_fd, const struct oci_untar_opts *o,
+    const char *digest, int64_t size, const char *diff_id,
+    const struct oci_extract_progress *p, struct oci_err *e);
 /*
  * One layer of a layout, named by its descriptor: its blob is extracted
  * with oci_untar_fd, checked against the descriptor's digest and size and
@@ -1195,10 +1254,6 @@ int oci_store_remove(const char *store, const char *name, struct oci_err *e);
  * Caller frees (json_decref).
  */
 json_t *oci_store_list(const char *store, struct oci_err *e);
-/* oci_untar_fd, reporting to p (NULL: none) while it runs. */
-int oci_untar_fd_progress(int rootfd, int layer_fd, const struct oci_untar_opts *o,
-    const char *digest, int64_t size, const char *diff_id,
-    const struct oci_extract_progress *p, struct oci_err *e);
 /*
  * The hostname of a store's container, for a runtime to set: the first 12
  * hex digits of its id, as docker's default hostname, when dir is its

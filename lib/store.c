@@ -31,7 +31,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -45,64 +44,6 @@
 #define LINK_LEN 26	/* docker's overlay2 idLength */
 #define ID_LEN 64	/* a container id: 32 random bytes in hex, as docker's */
 #define SMALL_MAX 65536	/* link, lower, config.json, resolv.conf */
-
-/* ---- a layer's progress, read from the blob's file offset ---- */
-
-struct watch {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int done, fd;
-	const char *digest;
-	int64_t size;
-	const struct oci_extract_progress *p;
-};
-
-/* oci_untar_fd reads the blob with read(2): its offset is how far it got. */
-static void *
-watch_offset(void *arg)
-{
-	struct watch *w = arg;
-	struct timespec t;
-	off_t at;
-
-	w->p->fn(w->p->arg, w->digest, 0, w->size, 0);
-	pthread_mutex_lock(&w->mu);
-	while (!w->done) {
-		clock_gettime(CLOCK_REALTIME, &t);
-		t.tv_nsec += 100000000;
-		if (t.tv_nsec >= 1000000000) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&w->cv, &w->mu, &t);
-		if (!w->done && (at = lseek(w->fd, 0, SEEK_CUR)) >= 0)
-			w->p->fn(w->p->arg, w->digest, (uint64_t)at, w->size, 0);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-int
-oci_untar_fd_progress(int rootfd, int layer_fd, const struct oci_untar_opts *o,
-    const char *digest, int64_t size, const char *diff_id,
-    const struct oci_extract_progress *p, struct oci_err *e)
-{
-	struct watch w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, layer_fd,
-		digest, size, p };
-	pthread_t th;
-	int rc;
-
-	if (p == NULL || p->fn == NULL || pthread_create(&th, NULL, watch_offset, &w) != 0)
-		return oci_untar_fd(rootfd, layer_fd, o, digest, size, diff_id, e);
-	rc = oci_untar_fd(rootfd, layer_fd, o, digest, size, diff_id, e);
-	pthread_mutex_lock(&w.mu);
-	w.done = 1;
-	pthread_cond_signal(&w.cv);
-	pthread_mutex_unlock(&w.mu);
-	pthread_join(th, NULL);
-	p->fn(p->arg, digest, size > 0 ? (uint64_t)size : 0, size, 1);
-	return rc;
-}
 
 /* ---- small files and names ---- */
 

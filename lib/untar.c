@@ -1,429 +1,38 @@
 /*
- * lib/untar.c — a layer's tarball becomes files, inside a root.
+ * lib/untar.c — a layer's tar entries become files and whiteouts, inside a root.
  *
- * image-spec layer.md: a layer is a tar archive (maybe gzip- or
- * zstd-compressed) of changes; ".wh." entries delete what lower layers had.
- * umoci's oci/layer/tar_extract.go showed the shape: hash while streaming,
- * resolve every path inside the root, never let an entry change the root.
+ * image-spec layer.md: a layer is a tar archive of changes; ".wh." entries
+ * delete what lower layers had.  umoci's oci/layer/tar_extract.go showed the
+ * shape: resolve every path inside the root, never let an entry change the
+ * root.  The entries come from oci_layer_read (lib/decompress.c), which
+ * reads, inflates and checks the stream; their directories are found with
+ * oci_open_in_root (lib/rooted.c), as if rootfd were "/".  What is left here
+ * is what each kind of entry becomes, and what a whiteout removes.
  *
- * Two threads share the work.  The reader thread reads the layer, hashes
- * the bytes as stored (the layer digest), inflates them (ISA-L's igzip,
- * about twice as fast as zlib here, or libzstd), hashes the tar (the
- * config's diff_id) and hands the tar to the extracting thread through a
- * few fixed buffers.  The extracting thread parses the tar with libarchive
- * and writes the files itself: libarchive's own disk writer cannot say
- * "follow symlinks, but only inside the root", which layers need (a layer
- * may put files under /lib when /lib is a symlink to usr/lib).
- *
- * Paths resolve as if rootfd were "/": parents are opened with openat2()
- * and RESOLVE_IN_ROOT (or, on kernels without it, a component walk that
- * does the same by hand), and the last component is handled with *at()
- * calls that never follow it.
+ * The files are written here rather than by libarchive's own disk writer:
+ * that cannot say "follow symlinks, but only inside the root", which layers
+ * need (a layer may put files under /lib when /lib is a symlink to usr/lib).
+ * The last component of an entry is handled with *at() calls that never
+ * follow it.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
-#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <isa-l/igzip_lib.h>
-#include <zstd.h>
 
 #include "oci.h"
 
-/* ================================================================ reading */
-
-#define NSLOT 8			/* tar buffers between the threads: 8 MiB smooth out big files and small */
-#define SLOT_SIZE (1 << 20)
-#define IN_SIZE (1 << 20)
-
-struct feed {
-	int fd;
-	struct oci_hash *stored;	/* the bytes as read: the layer digest */
-	struct oci_hash *tar;		/* the bytes inflated: the diff_id */
-	enum oci_compression comp;
-	uint64_t stored_bytes, tar_bytes;	/* counted whether or not they are hashed */
-
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	unsigned char *slot[NSLOT];
-	size_t len[NSLOT];
-	unsigned head, tail;	/* slots tail..head-1 are full */
-	int held;		/* the extractor still reads slot tail */
-	int done, cancel;
-	char err[512];		/* set by the reader when it failed */
-	uint64_t nread;		/* bytes read so far, for oci_meter */
-	char what[80];		/* the layer's short digest, or "layer" */
-	int64_t size;		/* its size, or -1 */
-
-	/* the reader's own: the slot it fills and how far */
-	unsigned char *out;
-	size_t fill;
-};
-
-/* Wait for a free slot; *p and *avail say where to write.  -1 when cancelled. */
-static int
-out_space(struct feed *f, unsigned char **p, size_t *avail)
-{
-	if (f->out == NULL) {
-		pthread_mutex_lock(&f->mu);
-		while (f->head - f->tail >= NSLOT && !f->cancel)
-			pthread_cond_wait(&f->cv, &f->mu);
-		if (f->cancel) {
-			pthread_mutex_unlock(&f->mu);
-			return -1;
-		}
-		f->out = f->slot[f->head % NSLOT];
-		f->fill = 0;
-		pthread_mutex_unlock(&f->mu);
-	}
-	*p = f->out + f->fill;
-	*avail = SLOT_SIZE - f->fill;
-	return 0;
-}
-
-static void
-out_publish(struct feed *f)
-{
-	if (f->out == NULL || f->fill == 0)
-		return;
-	if (f->tar)
-		oci_hash_update(f->tar, f->out, f->fill);
-	f->tar_bytes += f->fill;
-	pthread_mutex_lock(&f->mu);
-	f->len[f->head % NSLOT] = f->fill;
-	f->head++;
-	f->out = NULL;
-	pthread_cond_broadcast(&f->cv);
-	pthread_mutex_unlock(&f->mu);
-}
-
-static void
-out_commit(struct feed *f, size_t n)
-{
-	f->fill += n;
-	if (f->fill == SLOT_SIZE)
-		out_publish(f);
-}
-
-static void
-feed_fail(struct feed *f, const char *fmt, const char *arg)
-{
-	snprintf(f->err, sizeof f->err, fmt, arg);
-}
-
-/* The magic numbers of what a layer may be, and of what it may not. */
-static enum oci_compression
-sniff(const unsigned char *p, size_t n, const char **refuse)
-{
-	*refuse = NULL;
-	if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
-		return OCI_COMP_GZIP;
-	if (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)
-		return OCI_COMP_ZSTD;
-	if (n >= 6 && memcmp(p, "\xfd" "7zXZ\0", 6) == 0)
-		*refuse = "xz";
-	else if (n >= 3 && memcmp(p, "BZh", 3) == 0)
-		*refuse = "bzip2";
-	return OCI_COMP_NONE;
-}
-
-/* Read at least want bytes unless the stream ends first. */
-static ssize_t
-read_some(int fd, unsigned char *buf, size_t cap, size_t want)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < want) {
-		n = read(fd, buf + got, cap - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += n;
-	}
-	return got;
-}
-
-#define GZ_CANCELLED (-1000)
-
-/*
- * One isal_inflate() call into the slot being filled; *made (may be NULL)
- * gets how many bytes came out.  Returns isal's status, or GZ_CANCELLED.
- */
-static int
-gz_step(struct feed *f, struct inflate_state *gz, size_t *made)
-{
-	unsigned char *o;
-	size_t avail;
-	int r;
-
-	if (out_space(f, &o, &avail) < 0)
-		return GZ_CANCELLED;
-	gz->next_out = o;
-	gz->avail_out = avail;
-	r = isal_inflate(gz);
-	out_commit(f, avail - gz->avail_out);
-	if (made)
-		*made = avail - gz->avail_out;
-	return r;
-}
-
-static void *
-reader_main(void *arg)
-{
-	struct feed *f = arg;
-	struct inflate_state *gz = NULL;
-	ZSTD_DStream *zs = NULL;
-	const char *refuse;
-	unsigned char *in, *o;
-	size_t avail, zret = 0;
-	ssize_t n;
-	int first = 1, member_done = 0, r;
-
-	in = malloc(IN_SIZE);
-	if (in == NULL) {
-		feed_fail(f, "%s", "out of memory");
-		goto out;
-	}
-	for (;;) {
-		n = read_some(f->fd, in, IN_SIZE, first ? 6 : 1);
-		if (n < 0) {
-			feed_fail(f, "read layer: %s", strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		__atomic_add_fetch(&f->nread, (uint64_t)n, __ATOMIC_RELAXED);
-		if (f->stored)
-			oci_hash_update(f->stored, in, n);
-		f->stored_bytes += n;
-		if (first) {
-			first = 0;
-			f->comp = sniff(in, n, &refuse);
-			if (refuse) {
-				feed_fail(f, "layer is compressed with %s; layers are tar, gzip or zstd", refuse);
-				goto out;
-			}
-			if (f->comp == OCI_COMP_GZIP) {
-				gz = malloc(sizeof *gz);
-				if (gz == NULL) {
-					feed_fail(f, "%s", "out of memory");
-					goto out;
-				}
-				isal_inflate_init(gz);
-				gz->crc_flag = IGZIP_GZIP;
-			} else if (f->comp == OCI_COMP_ZSTD) {
-				zs = ZSTD_createDStream();
-				if (zs == NULL) {
-					feed_fail(f, "%s", "out of memory");
-					goto out;
-				}
-			}
-		}
-		if (f->comp == OCI_COMP_NONE) {
-			size_t off = 0, k;
-			while (off < (size_t)n) {
-				if (out_space(f, &o, &avail) < 0)
-					goto out;
-				k = avail < n - off ? avail : n - off;
-				memcpy(o, in + off, k);
-				out_commit(f, k);
-				off += k;
-			}
-		} else if (gz) {
-			gz->next_in = in;
-			gz->avail_in = n;
-			while (gz->avail_in > 0) {
-				if (member_done) {
-					/* RFC 1952: members may follow each other; other trailing bytes are ignored. */
-					if (gz->next_in[0] != 0x1f) {
-						gz->avail_in = 0;
-						break;
-					}
-					isal_inflate_reset(gz);
-					gz->crc_flag = IGZIP_GZIP;
-					member_done = 0;
-				}
-				size_t before = gz->avail_in, made;
-				if ((r = gz_step(f, gz, &made)) == GZ_CANCELLED)
-					goto out;
-				/* An error, or a stream that stops moving (never spin on hostile bytes). */
-				if (r < 0 || r > ISAL_OUT_OVERFLOW ||
-				    (made == 0 && gz->avail_in == before && gz->block_state != ISAL_BLOCK_FINISH)) {
-					feed_fail(f, "%s", "gzip: the compressed data is corrupt");
-					goto out;
-				}
-				if (gz->block_state == ISAL_BLOCK_FINISH)
-					member_done = 1;
-			}
-		} else {
-			ZSTD_inBuffer zin = { in, n, 0 };
-			while (zin.pos < zin.size) {
-				ZSTD_outBuffer zout;
-				if (out_space(f, &o, &avail) < 0)
-					goto out;
-				zout = (ZSTD_outBuffer){ o, avail, 0 };
-				zret = ZSTD_decompressStream(zs, &zout, &zin);
-				out_commit(f, zout.pos);
-				if (ZSTD_isError(zret)) {
-					feed_fail(f, "zstd: %s", ZSTD_getErrorName(zret));
-					goto out;
-				}
-			}
-		}
-	}
-	/* Flush what the decompressor still holds, then check that it finished. */
-	if (gz && !member_done) {
-		do {
-			if ((r = gz_step(f, gz, &avail)) == GZ_CANCELLED)
-				goto out;
-		} while (r >= 0 && gz->block_state != ISAL_BLOCK_FINISH && avail > 0);
-		if (gz->block_state != ISAL_BLOCK_FINISH) {
-			feed_fail(f, "%s", "gzip: the compressed data ends early");
-			goto out;
-		}
-	}
-	if (zs && zret != 0) {
-		feed_fail(f, "%s", "zstd: the compressed data ends early");
-		goto out;
-	}
-	out_publish(f);
-out:
-	free(in);
-	free(gz);
-	ZSTD_freeDStream(zs);
-	pthread_mutex_lock(&f->mu);
-	f->done = 1;
-	pthread_cond_broadcast(&f->cv);
-	pthread_mutex_unlock(&f->mu);
-	return NULL;
-}
-
-/* libarchive's read callback: the next full slot, zero-copy. */
-static la_ssize_t
-feed_read(struct archive *a, void *arg, const void **buf)
-{
-	struct feed *f = arg;
-	size_t n;
-
-	pthread_mutex_lock(&f->mu);
-	if (f->held) {
-		f->tail++;
-		f->held = 0;
-		pthread_cond_broadcast(&f->cv);
-	}
-	while (f->head == f->tail && !f->done)
-		pthread_cond_wait(&f->cv, &f->mu);
-	if (f->head == f->tail) {
-		pthread_mutex_unlock(&f->mu);
-		if (f->err[0]) {
-			archive_set_error(a, EIO, "%s", f->err);
-			return -1;
-		}
-		return 0;
-	}
-	*buf = f->slot[f->tail % NSLOT];
-	n = f->len[f->tail % NSLOT];
-	f->held = 1;
-	pthread_mutex_unlock(&f->mu);
-	/* libarchive asks for the next slot every megabyte: a good time to say how far. */
-	oci_meter(f->what, __atomic_load_n(&f->nread, __ATOMIC_RELAXED), f->size);
-	return n;
-}
-
 /* ============================================================== the root */
-
-/* The paths this layer wrote: its whiteouts must not delete them. */
-struct pathset {
-	char **v;
-	size_t n, cap;		/* cap is a power of two */
-};
-
-uint64_t
-oci_hash_name(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
-static char **
-set_slot(struct pathset *s, const char *p, size_t n)
-{
-	size_t i = oci_hash_name(p, n) & (s->cap - 1);
-
-	while (s->v[i] && !(strncmp(s->v[i], p, n) == 0 && s->v[i][n] == '\0'))
-		i = (i + 1) & (s->cap - 1);
-	return &s->v[i];
-}
-
-static int
-set_has(const struct pathset *s, const char *p)
-{
-	return s->cap && *set_slot((struct pathset *)s, p, strlen(p)) != NULL;
-}
-
-/* Add p[0..n) and (as they are this layer's too) every parent of it. */
-static int
-set_add(struct pathset *s, const char *p, size_t n)
-{
-	char **slot;
-
-	for (;;) {
-		if ((s->n + 1) * 2 > s->cap) {
-			struct pathset bigger = { NULL, 0, s->cap ? s->cap * 2 : 1024 };
-			size_t i;
-			bigger.v = calloc(bigger.cap, sizeof *bigger.v);
-			if (bigger.v == NULL)
-				return -1;
-			for (i = 0; i < s->cap; i++)
-				if (s->v[i])
-					*set_slot(&bigger, s->v[i], strlen(s->v[i])) = s->v[i];
-			bigger.n = s->n;
-			free(s->v);
-			*s = bigger;
-		}
-		slot = set_slot(s, p, n);
-		if (*slot)
-			return 0;	/* its parents are in already */
-		if ((*slot = strndup(p, n)) == NULL)
-			return -1;
-		s->n++;
-		while (n > 0 && p[n - 1] != '/')
-			n--;
-		if (n == 0)
-			return 0;
-		n--;
-	}
-}
-
-static void
-set_free(struct pathset *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->cap; i++)
-		free(s->v[i]);
-	free(s->v);
-	memset(s, 0, sizeof *s);
-}
 
 /* A directory whose mode and times are set after the last entry. */
 struct dirmeta {
@@ -437,7 +46,7 @@ struct untar {
 	int rootfd;
 	const struct oci_untar_opts *o;
 	struct archive *a;
-	struct pathset mine;
+	struct oci_pathset mine;	/* the paths this layer wrote: its whiteouts must not delete them */
 	struct dirmeta *dirs;
 	size_t ndirs, capdirs;
 	/* the last parent directory opened, reused while nothing was removed */
@@ -446,111 +55,6 @@ struct untar {
 	int warned_dev, warned_xattr, warned_overlay, warned_sock;
 	unsigned long entries, whiteouts;
 };
-
-static int no_openat2 = -1;	/* learnt on the first call (or from the environment, for tests) */
-
-/*
- * Open the directory at path (relative, cleaned) as if rootfd were "/",
- * following symlinks only inside the root, or (follow 0) not at all: a
- * symlink is then ELOOP.  Returns an O_PATH fd or -1 with errno set.
- */
-static int
-open_in_root_at(int rootfd, const char *path, int follow)
-{
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_NO_SYMLINKS),
-	};
-	char rest[2 * PATH_MAX + 2], link[PATH_MAX], next[2 * PATH_MAX + 2];
-	struct stat root, st;
-	int fd, nfd, tries, links = 0;
-	ssize_t k;
-
-	if (path[0] == '\0')
-		return openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (no_openat2 < 0)
-		no_openat2 = getenv("OCI_UNTAR_NO_OPENAT2") != NULL;
-	if (!no_openat2) {
-		for (tries = 0; tries < 16; tries++) {
-			fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);
-			if (fd >= 0 || errno != EAGAIN)
-				break;
-		}
-		/*
-		 * ENOSYS: a kernel before 5.6.  EPERM: a seccomp filter that does
-		 * not know openat2 (older container runtimes' default profiles).
-		 * Opening a directory O_PATH is never refused with EPERM otherwise.
-		 */
-		if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
-			return fd;
-		no_openat2 = 1;
-	}
-	/* No openat2: walk one component at a time, reading symlinks ourselves. */
-	if (fstat(rootfd, &root) < 0)
-		return -1;
-	fd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	snprintf(rest, sizeof rest, "%s", path);
-	while (fd >= 0) {
-		char *p = rest, *slash;
-		while (*p == '/')
-			p++;
-		if (*p == '\0')
-			return fd;
-		slash = strchr(p, '/');
-		if (slash)
-			*slash = '\0';
-		if (strcmp(p, ".") == 0 ||
-		    (strcmp(p, "..") == 0 && fstat(fd, &st) == 0 &&
-			st.st_dev == root.st_dev && st.st_ino == root.st_ino)) {
-			nfd = dup(fd);	/* "." and the root's ".." stay where they are */
-		} else {
-			nfd = openat(fd, p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-			if (nfd >= 0 && fstat(nfd, &st) == 0 && S_ISLNK(st.st_mode)) {
-				k = readlinkat(nfd, "", link, sizeof link - 1);
-				close(nfd);
-				if (k < 0)
-					break;
-				if (!follow || ++links > 40) {
-					errno = ELOOP;
-					break;
-				}
-				link[k] = '\0';
-				snprintf(next, sizeof next, "%s/%s", link, slash ? slash + 1 : "");
-				memcpy(rest, next, sizeof rest);
-				if (link[0] == '/') {
-					close(fd);
-					fd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-				}
-				continue;
-			}
-			if (nfd >= 0 && !S_ISDIR(st.st_mode)) {
-				close(nfd);
-				nfd = -1;
-				errno = ENOTDIR;
-			}
-		}
-		close(fd);
-		fd = nfd;
-		if (slash)
-			memmove(rest, slash + 1, strlen(slash + 1) + 1);
-		else
-			rest[0] = '\0';
-	}
-	{
-		int saved = errno;
-		if (fd >= 0)
-			close(fd);
-		errno = saved;
-	}
-	return -1;
-}
-
-/* A directory inside the root, following symlinks (inside the root). */
-static int
-open_in_root(int rootfd, const char *path)
-{
-	return open_in_root_at(rootfd, path, 1);
-}
 
 /*
  * Something was removed or replaced: paths may now resolve elsewhere.  The
@@ -603,29 +107,29 @@ open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 		close(u->cachedfd);
 	u->cachedfd = -1;
 	u->cache_ok = 0;
-	fd = open_in_root(u->rootfd, parent);
+	fd = oci_open_in_root(u->rootfd, parent, 1);
 	if (fd < 0 && errno == ENOENT && create) {
 		/* Make each missing component in turn, inside the root. */
 		n = strlen(parent);
-		pfd = open_in_root(u->rootfd, "");
+		pfd = oci_open_in_root(u->rootfd, "", 1);
 		for (i = 0; pfd >= 0 && i <= n; i++) {
 			if (parent[i] != '/' && parent[i] != '\0')
 				continue;
 			memcpy(prefix, parent, i);
 			prefix[i] = '\0';
-			fd = open_in_root(u->rootfd, prefix);
+			fd = oci_open_in_root(u->rootfd, prefix, 1);
 			if (fd < 0 && errno == ENOENT) {
 				const char *name = strrchr(prefix, '/');
 				name = name ? name + 1 : prefix;
 				if (mkdirat(pfd, name, 0700) < 0 ||
 				    record_dir(u, prefix, 0755, NULL) < 0 ||
-				    set_add(&u->mine, prefix, i) < 0) {
+				    oci_pathset_add(&u->mine, prefix, i) < 0) {
 					saved = errno;
 					close(pfd);
 					errno = saved;
 					return oci_fail_errno(e, "mkdir /%s", prefix);
 				}
-				fd = open_in_root(u->rootfd, prefix);
+				fd = oci_open_in_root(u->rootfd, prefix, 1);
 			}
 			close(pfd);
 			pfd = fd;
@@ -642,55 +146,30 @@ open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 
 /* ------------------------------------------------------------ removing */
 
-int
-oci_rmtree_at(int dirfd, const char *name, struct oci_err *e)
+/*
+ * A call that makes or removes a name in an entry's directory failed: -1
+ * with e filled, or OCI_DENIED when the directory refused (EACCES: as
+ * non-root, a directory of mode 0555), which extract_entry can mend.
+ */
+static int
+name_failed(struct oci_err *e, const char *fmt, ...)
 {
-	struct dirent *de;
-	int fd, pass;
-	DIR *d;
+	int rc = errno == EACCES ? OCI_DENIED : -1;
+	char what[PATH_MAX + 64];
+	va_list ap;
 
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM && errno != EACCES)
-		return oci_fail_errno(e, "remove %s", name);
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return oci_fail_errno(e, "remove %s", name);
-	/* As non-root, a directory of mode 0555 must become writable to be emptied. */
-	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0)
-		fchmod(fd, 0700);
-	d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return oci_fail_errno(e, "remove %s", name);
-	}
-	for (pass = 0; pass < 2; pass++) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			if (oci_rmtree_at(fd, de->d_name, e) < 0) {
-				closedir(d);
-				return oci_context(e, "%s", name);
-			}
-		}
-		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0) {
-			closedir(d);
-			return 0;
-		}
-		if (errno != ENOTEMPTY)
-			break;
-		rewinddir(d);	/* entries may hide from a readdir that races our unlinks */
-	}
-	closedir(d);
-	return oci_fail_errno(e, "remove %s", name);
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	oci_fail_errno(e, "%s", what);
+	return rc;
 }
 
 /*
  * Make room for a new entry called name: remove what is there, unless it
  * is a directory and a directory is wanted (tar merges those).
- * Returns 1 when an existing directory stays, 0 when the name is free.
+ * Returns 1 when an existing directory stays, 0 when the name is free,
+ * or -1 or OCI_DENIED (name_failed).
  */
 static int
 make_room(struct untar *u, int pfd, const char *name, int want_dir, struct oci_err *e)
@@ -700,7 +179,7 @@ make_room(struct untar *u, int pfd, const char *name, int want_dir, struct oci_e
 	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return oci_fail_errno(e, "stat");
+		return name_failed(e, "stat");
 	}
 	if (S_ISDIR(st.st_mode) && want_dir)
 		return 1;
@@ -709,7 +188,7 @@ make_room(struct untar *u, int pfd, const char *name, int want_dir, struct oci_e
 	if (S_ISDIR(st.st_mode))
 		return oci_rmtree_at(pfd, name, e);
 	if (unlinkat(pfd, name, 0) < 0)
-		return oci_fail_errno(e, "remove the old entry");
+		return name_failed(e, "remove the old entry");
 	return 0;
 }
 
@@ -722,50 +201,26 @@ make_room(struct untar *u, int pfd, const char *name, int want_dir, struct oci_e
 static int
 prune_lower(struct untar *u, int dirfd, const char *dirpath, struct oci_err *e)
 {
-	char child[PATH_MAX], **names = NULL;
-	size_t n = 0, cap = 0, i;
-	struct dirent *de;
+	char child[PATH_MAX], **names;
 	struct stat st;
-	int fd, rc = 0;
-	DIR *d;
+	size_t n, i;
+	int cfd, rc = 0;
 
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return oci_fail_errno(e, "/%s", dirpath);
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			char **v = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof *v);
-			if (v == NULL)
-				break;
-			names = v;
-		}
-		if ((names[n] = strdup(de->d_name)) == NULL)
-			break;
-		n++;
-	}
-	if (de != NULL)
-		rc = oci_fail(e, "out of memory");
+	if (oci_dir_names(dirfd, &names, &n, e) < 0)
+		return oci_context(e, "/%s", dirpath);
 	for (i = 0; rc == 0 && i < n; i++) {
 		snprintf(child, sizeof child, "%s%s%s", dirpath, dirpath[0] ? "/" : "", names[i]);
-		if (!set_has(&u->mine, child)) {
+		if (!oci_pathset_has(&u->mine, child)) {
 			forget_parent(u);
-			rc = oci_rmtree_at(fd, names[i], e);
-		} else if (fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-			int cfd = openat(fd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			rc = oci_rmtree_at(dirfd, names[i], e) < 0 ? -1 : 0;
+		} else if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+			cfd = openat(dirfd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			rc = cfd < 0 ? oci_fail_errno(e, "/%s", child) : prune_lower(u, cfd, child, e);
 			if (cfd >= 0)
 				close(cfd);
 		}
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
+	oci_dir_names_free(names, n);
 	return rc;
 }
 
@@ -775,44 +230,37 @@ prune_lower(struct untar *u, int dirfd, const char *dirpath, struct oci_err *e)
  * The directory a whiteout sits in, never through a symlink: a whiteout
  * under a symlink (umoci writes "d/.wh.x" after replacing d by a symlink)
  * names nothing of the lower layers' d, and must not reach where the
- * symlink points.  Returns an O_PATH fd, or -1 with errno ELOOP or ENOTDIR
- * when there is nothing to do, or -1 with e filled.
+ * symlink points.  Returns 1 with *fd an O_PATH fd; 0 when there is
+ * nothing to do (no such directory); -1 with e filled.
  */
 static int
-open_whiteout_dir(struct untar *u, const char *dir, struct oci_err *e)
+open_whiteout_dir(struct untar *u, const char *dir, int *fd, struct oci_err *e)
 {
-	int overlay = u->o->whiteouts == OCI_WHITEOUTS_OVERLAY, fd;
+	int overlay = u->o->whiteouts == OCI_WHITEOUTS_OVERLAY;
 
-	fd = open_in_root_at(u->rootfd, dir, 0);
+	*fd = oci_open_in_root(u->rootfd, dir, 0);
 	/* A lowerdir needs the marker even where no directory was yet. */
-	if (fd < 0 && errno == ENOENT && overlay) {
+	if (*fd < 0 && errno == ENOENT && overlay) {
 		if (open_parent(u, dir, 1, e) < 0)
 			return -1;
-		fd = open_in_root_at(u->rootfd, dir, 0);
+		*fd = oci_open_in_root(u->rootfd, dir, 0);
 	}
-	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR || (!overlay && errno == ENOENT))) {
+	if (*fd >= 0)
+		return 1;
+	if (errno == ELOOP || errno == ENOTDIR || (!overlay && errno == ENOENT)) {
 		oci_say("whiteout in /%s: not a directory of the layers below, ignored", dir);
-		errno = ELOOP;
-		return -1;
+		return 0;
 	}
-	if (fd < 0)
-		oci_fail_errno(e, "/%s", dir);
-	return fd;
+	return oci_fail_errno(e, "/%s", dir);
 }
 
 /* overlayfs: the directory fd (any kind of fd) hides the lower layers' entries of its name. */
 static int
 mark_opaque(struct untar *u, int fd, const char *path, struct oci_err *e)
 {
-	const char *xname = u->o->user_xattrs ? "user.overlay.opaque" : "trusted.overlay.opaque";
-	int rfd, rc = 0;
-
-	rfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0 || fsetxattr(rfd, xname, "y", 1, 0) < 0)
-		rc = oci_fail_errno(e, "/%s: set %s", path, xname);
-	if (rfd >= 0)
-		close(rfd);
-	return rc;
+	if (oci_overlay_set_opaque(fd, u->o->user_xattrs, e) < 0)
+		return oci_context(e, "/%s", path);
+	return 0;
 }
 
 /* ".wh.NAME" in parent: NAME of the lower layers is gone. */
@@ -825,10 +273,11 @@ apply_whiteout(struct untar *u, const char *parent, const char *name, struct oci
 	int pfd, fd, rc = 0;
 
 	u->whiteouts++;
-	if ((pfd = open_whiteout_dir(u, parent, e)) < 0)
-		return errno == ELOOP ? 0 : -1;
+	if ((rc = open_whiteout_dir(u, parent, &pfd, e)) <= 0)
+		return rc;
+	rc = 0;
 	snprintf(path, sizeof path, "%s%s%s", parent, parent[0] ? "/" : "", name);
-	if (set_has(&u->mine, path)) {
+	if (oci_pathset_has(&u->mine, path)) {
 		/* This layer wrote NAME itself: keep it, hide only what was below. */
 		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
 			fd = openat(pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -841,8 +290,10 @@ apply_whiteout(struct untar *u, const char *parent, const char *name, struct oci
 		}
 		goto out;
 	}
-	if ((rc = make_room(u, pfd, name, 0, e)) < 0)
+	if (make_room(u, pfd, name, 0, e) < 0) {
+		rc = -1;
 		goto out;
+	}
 	oci_say("whiteout: /%s removed", path);
 	/* overlayfs: a whiteout is a character device 0:0 (unprivileged since Linux 5.8). */
 	if (overlay && mknodat(pfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
@@ -859,9 +310,9 @@ apply_opaque(struct untar *u, const char *dir, struct oci_err *e)
 	int fd, rc;
 
 	u->whiteouts++;
-	if ((fd = open_whiteout_dir(u, dir, e)) < 0)
-		return errno == ELOOP ? 0 : -1;
-	if (set_add(&u->mine, dir, strlen(dir)) < 0) {
+	if ((rc = open_whiteout_dir(u, dir, &fd, e)) <= 0)
+		return rc;
+	if (oci_pathset_add(&u->mine, dir, strlen(dir)) < 0) {
 		close(fd);
 		return oci_fail(e, "out of memory");
 	}
@@ -874,35 +325,6 @@ apply_opaque(struct untar *u, const char *dir, struct oci_err *e)
 }
 
 /* ------------------------------------------------------------ entries */
-
-int
-oci_clean_path(const char *in, char *out, struct oci_err *e)
-{
-	const char *p = in, *end;
-	size_t n = 0, k;
-
-	while (*p) {
-		while (*p == '/')
-			p++;
-		end = strchrnul(p, '/');
-		k = end - p;
-		if (k == 0 || (k == 1 && p[0] == '.')) {
-			p = end;
-			continue;
-		}
-		if (k == 2 && p[0] == '.' && p[1] == '.')
-			return oci_fail(e, "\"%.200s\": \"..\" would leave the root", in);
-		if (n + (n > 0) + k >= PATH_MAX)
-			return oci_fail(e, "\"%.200s…\": name longer than PATH_MAX", in);
-		if (n > 0)
-			out[n++] = '/';
-		memcpy(out + n, p, k);
-		n += k;
-		p = end;
-	}
-	out[n] = '\0';
-	return 0;
-}
 
 static int
 all_zero(const unsigned char *p, size_t n)
@@ -1017,7 +439,7 @@ make_file(struct untar *u, int pfd, const char *name, const char *path,
 
 	fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return oci_fail_errno(e, "create");
+		return name_failed(e, "create");
 	if (write_data(u, fd, e) < 0)
 		goto out;
 	if (ftruncate(fd, archive_entry_size(ent)) < 0) {
@@ -1060,13 +482,13 @@ make_dir(struct untar *u, int pfd, const char *name, const char *path,
 	    fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && oci_is_overlay_whiteout(&st);
 	kept = make_room(u, pfd, name, 1, e);
 	if (kept < 0)
-		return -1;
+		return kept;
 	/* Owner-writable until the end of the layer, so that its entries fit in. */
 	if (!kept && mkdirat(pfd, name, 0700) < 0)
-		return oci_fail_errno(e, "mkdir");
+		return name_failed(e, "mkdir");
 	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return oci_fail_errno(e, "open");
+		return name_failed(e, "open");
 	rc = set_owner(fd, NULL, ent, e);
 	if (rc == 0)
 		set_xattrs(u, fd, ent, path);
@@ -1101,7 +523,7 @@ make_special(struct untar *u, int pfd, const char *name, const char *path,
 				oci_warn("/%s: device nodes skipped: not permitted here", path);
 			return 0;
 		}
-		return oci_fail_errno(e, "mknod");
+		return name_failed(e, "mknod");
 	}
 	return metadata_at(pfd, name, ent, e);
 }
@@ -1119,7 +541,7 @@ make_symlink(struct untar *u, int pfd, const char *name, struct archive_entry *e
 		return oci_fail(e, "symlink with no target");
 	/* Stored as written: it is resolved, inside the root, only when used. */
 	if (symlinkat(target, pfd, name) < 0)
-		return oci_fail_errno(e, "symlink");
+		return name_failed(e, "symlink");
 	return metadata_at(pfd, name, ent, e);
 }
 
@@ -1142,10 +564,10 @@ make_hardlink(struct untar *u, int pfd, const char *name, const char *path,
 	if (slash) {
 		*slash = '\0';
 		tname = slash + 1;
-		tfd = open_in_root(u->rootfd, target);
+		tfd = oci_open_in_root(u->rootfd, target, 1);
 	} else {
 		tname = target;
-		tfd = open_in_root(u->rootfd, "");
+		tfd = oci_open_in_root(u->rootfd, "", 1);
 	}
 	if (tfd < 0)
 		return oci_fail_errno(e, "hardlink target %s", linkname);
@@ -1163,41 +585,33 @@ make_hardlink(struct untar *u, int pfd, const char *name, const char *path,
 		rc = 0;
 		goto out;
 	}
-	if (make_room(u, pfd, name, 0, e) < 0)
-		goto out;
 	/* flags 0: a symlink target is linked itself, never followed. */
-	if (linkat(tfd, tname, pfd, name, 0) < 0) {
-		oci_fail_errno(e, "hardlink to %s", linkname);
-		goto out;
-	}
-	rc = 0;
+	if ((rc = make_room(u, pfd, name, 0, e)) == 0 && linkat(tfd, tname, pfd, name, 0) < 0)
+		rc = name_failed(e, "hardlink to %s", linkname);
 out:
 	close(tfd);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
-/* One entry, in the directory pfd, whatever its kind. */
+/* One entry, in the directory pfd, whatever its kind.  0, -1 or OCI_DENIED (name_failed). */
 static int
-make_entry(struct untar *u, int pfd, const char *name, const char *path,
+make_entry(struct untar *u, int pfd, const struct oci_entry_name *n,
     struct archive_entry *ent, struct oci_err *e)
 {
 	mode_t type = archive_entry_filetype(ent);
-	const char *hardlink;
+	int rc;
 
-	hardlink = archive_entry_hardlink(ent);
-	if (hardlink == NULL)
-		hardlink = archive_entry_hardlink_utf8(ent);
-	if (hardlink)
-		return make_hardlink(u, pfd, name, path, hardlink, e);
+	if (n->hardlink)
+		return make_hardlink(u, pfd, n->name, n->path, n->hardlink, e);
 	if (type == AE_IFDIR)
-		return make_dir(u, pfd, name, path, ent, e);
-	if (make_room(u, pfd, name, 0, e) < 0)
-		return -1;
+		return make_dir(u, pfd, n->name, n->path, ent, e);
+	if ((rc = make_room(u, pfd, n->name, 0, e)) < 0)
+		return rc;
 	if (type == AE_IFREG)
-		return make_file(u, pfd, name, path, ent, e);
+		return make_file(u, pfd, n->name, n->path, ent, e);
 	if (type == AE_IFLNK)
-		return make_symlink(u, pfd, name, ent, e);
-	return make_special(u, pfd, name, path, ent, e);
+		return make_symlink(u, pfd, n->name, ent, e);
+	return make_special(u, pfd, n->name, n->path, ent, e);
 }
 
 /* Make the directory pfd (at path) owner-writable; its mode comes back in finish_dirs. */
@@ -1219,69 +633,38 @@ unlock_dir(struct untar *u, int pfd, const char *path)
 	return rc;
 }
 
-const char *
-oci_entry_path(struct archive_entry *ent, char *path, char *parent, const char **name,
-    struct oci_err *e)
-{
-	const char *raw = archive_entry_pathname(ent), *slash;
-
-	if (raw == NULL)
-		raw = archive_entry_pathname_utf8(ent);
-	if (raw == NULL) {
-		oci_fail(e, "entry with no usable name");
-		return NULL;
-	}
-	if (oci_clean_path(raw, path, e) < 0)
-		return NULL;
-	slash = strrchr(path, '/');
-	snprintf(parent, PATH_MAX, "%.*s", slash ? (int)(slash - path) : 0, path);
-	*name = slash ? slash + 1 : path;
-	return raw;
-}
-
 static int
 extract_entry(struct untar *u, struct archive_entry *ent, struct oci_err *e)
 {
-	char path[PATH_MAX], parent[PATH_MAX];
-	const char *raw, *name, *wh_target;
-	mode_t type = archive_entry_filetype(ent);
-	enum oci_wh wh = OCI_WH_NONE;
+	struct oci_entry_name n;
 	int pfd, rc;
 
-	if ((raw = oci_entry_path(ent, path, parent, &name, e)) == NULL)
+	rc = oci_entry_name(ent, u->o->whiteouts != OCI_WHITEOUTS_KEEP, &n, e);
+	if (rc < 0)
 		return -1;
 	u->entries++;
+	if (rc == 0)
+		return 0;	/* "./" */
+	if (n.wh == OCI_WH_FILE)
+		return apply_whiteout(u, n.parent, n.wh_target, e) < 0 ? -1 : 0;
+	if (n.wh == OCI_WH_OPAQUE_DIR)
+		return apply_opaque(u, n.parent, e) < 0 ? -1 : 0;
 
-	if (u->o->whiteouts != OCI_WHITEOUTS_KEEP)
-		wh = oci_whiteout_name(name, &wh_target);
-	if (wh == OCI_WH_BAD)
-		return oci_fail(e, "\"%.200s\": refusing a whiteout that names nothing, . or ..", raw);
-	if (wh == OCI_WH_FILE)
-		return apply_whiteout(u, parent, wh_target, e);
-	if (wh == OCI_WH_OPAQUE_DIR)
-		return apply_opaque(u, parent, e);
-
-	if (path[0] == '\0') {
-		/* "./" is in many layers; the root itself is never changed. */
-		if (type == AE_IFDIR && archive_entry_hardlink(ent) == NULL)
-			return 0;
-		return oci_fail(e, "\"%.200s\": an entry may not replace the root", raw);
-	}
-	pfd = open_parent(u, parent, 1, e);
+	pfd = open_parent(u, n.parent, 1, e);
 	if (pfd < 0)
-		return oci_context(e, "\"%.200s\"", raw);
-	if (set_add(&u->mine, path, strlen(path)) < 0)
+		return oci_context(e, "\"%.200s\"", n.raw);
+	if (oci_pathset_add(&u->mine, n.path, strlen(n.path)) < 0)
 		return oci_fail(e, "out of memory");
 
-	rc = make_entry(u, pfd, name, path, ent, e);
+	rc = make_entry(u, pfd, &n, ent, e);
 	/*
 	 * Not root: a directory of mode 0555 (say, from a lower layer) takes
 	 * no new names.  Open it up until the end of the layer, and try again.
 	 */
-	if (rc < 0 && errno == EACCES && unlock_dir(u, pfd, parent) == 0)
-		rc = make_entry(u, pfd, name, path, ent, e);
+	if (rc == OCI_DENIED && unlock_dir(u, pfd, n.parent) == 0)
+		rc = make_entry(u, pfd, &n, ent, e);
 	if (rc < 0)
-		return oci_context(e, "/%.200s", path);
+		return oci_context(e, "/%.200s", n.path);
 	return 0;
 }
 
@@ -1314,102 +697,6 @@ finish_dirs(struct untar *u, struct oci_err *e)
 
 /* ============================================================ the layer */
 
-int
-oci_layer_read(int layer_fd, const char *digest, int64_t size, const char *diff_id,
-    oci_tar_entry_fn fn, void *arg, struct oci_layer_stats *st, struct oci_err *e)
-{
-	struct feed f = { .fd = layer_fd, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-		.size = size };
-	struct archive_entry *ent;
-	struct archive *a = NULL;
-	unsigned long entries = 0;
-	enum oci_alg alg;
-	const void *junk;
-	struct stat fst;
-	pthread_t th;
-	int rc = -1, r, i;
-
-	snprintf(f.what, sizeof f.what, "%s", digest ? oci_short(digest) : "layer");
-	/* A layer read from a file (oci-untar -f) has the file's size. */
-	if (f.size < 0 && fstat(layer_fd, &fst) == 0 && S_ISREG(fst.st_mode))
-		f.size = fst.st_size;
-	if ((digest && oci_digest_check(digest, &alg, e) < 0) ||
-	    (digest && (f.stored = oci_hash_new(alg)) == NULL) ||
-	    (diff_id && oci_digest_check(diff_id, &alg, e) < 0) ||
-	    (diff_id && (f.tar = oci_hash_new(alg)) == NULL))
-		goto out_early;
-	for (i = 0; i < NSLOT; i++)
-		if ((f.slot[i] = malloc(SLOT_SIZE)) == NULL) {
-			oci_fail(e, "out of memory");
-			goto out_early;
-		}
-	a = archive_read_new();
-	/* A stream of no bytes at all is an empty layer, as tar -x sees it. */
-	if (a == NULL || archive_read_support_format_tar(a) != ARCHIVE_OK ||
-	    archive_read_support_format_empty(a) != ARCHIVE_OK) {
-		oci_fail(e, "libarchive: out of memory");
-		goto out_early;
-	}
-	if (pthread_create(&th, NULL, reader_main, &f) != 0) {
-		oci_fail(e, "cannot start the reader thread");
-		goto out_early;
-	}
-	if (archive_read_open(a, &f, NULL, feed_read, NULL) != ARCHIVE_OK) {
-		oci_fail(e, "tar: %s", archive_error_string(a));
-		goto out;
-	}
-	for (;;) {
-		r = archive_read_next_header(a, &ent);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r == ARCHIVE_WARN)
-			oci_say("libarchive: %s", archive_error_string(a));
-		else if (r != ARCHIVE_OK) {
-			oci_fail(e, "tar: %s", archive_error_string(a));
-			goto out;
-		}
-		entries++;
-		if (fn(a, ent, arg, e) < 0)
-			goto out;
-	}
-	/* The tar ends before the stream does (padding): hash it all. */
-	while ((r = feed_read(a, &f, &junk)) > 0)
-		;
-	if (r < 0) {
-		oci_fail(e, "%s", f.err);
-		goto out;
-	}
-	rc = 0;
-out:
-	pthread_mutex_lock(&f.mu);
-	f.cancel = 1;
-	pthread_cond_broadcast(&f.cv);
-	pthread_mutex_unlock(&f.mu);
-	pthread_join(th, NULL);
-	oci_meter_done();
-	/* When the reader failed (a damaged stream), that is the cause to name. */
-	if (rc < 0 && f.err[0])
-		oci_fail(e, "%s", f.err);
-	if (rc == 0 && f.stored && oci_hash_check(f.stored, digest, size, e) < 0)
-		rc = oci_context(e, "layer digest");
-	else if (rc == 0 && f.tar && oci_hash_check(f.tar, diff_id, -1, e) < 0)
-		rc = oci_context(e, "diff_id (the uncompressed tar)");
-	if (st) {
-		st->stored = f.stored_bytes;
-		st->tar = f.tar_bytes;
-		st->comp = f.comp;
-		st->entries = entries;
-	}
-out_early:
-	if (a)
-		archive_read_free(a);
-	for (i = 0; i < NSLOT; i++)
-		free(f.slot[i]);
-	oci_hash_free(f.stored);
-	oci_hash_free(f.tar);
-	return rc;
-}
-
 static int
 untar_entry(struct archive *a, struct archive_entry *ent, void *arg, struct oci_err *e)
 {
@@ -1419,29 +706,48 @@ untar_entry(struct archive *a, struct archive_entry *ent, void *arg, struct oci_
 	return extract_entry(u, ent, e);
 }
 
-int
-oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const char *digest,
-    int64_t size, const char *diff_id, struct oci_err *e)
+/* One layer, read (and checked) by oci_layer_read, extracted into rootfd. */
+static int
+untar(int rootfd, const struct oci_layer_src *src, const struct oci_untar_opts *o, struct oci_err *e)
 {
 	static const struct oci_untar_opts defaults = { OCI_WHITEOUTS_APPLY, 0 };
 	struct untar u = { .rootfd = rootfd, .o = o ? o : &defaults, .cachedfd = -1 };
 	struct oci_layer_stats st;
 	int rc;
 
-	rc = oci_layer_read(layer_fd, digest, size, diff_id, untar_entry, &u, &st, e);
+	rc = oci_layer_read(src, untar_entry, &u, &st, e);
 	if (rc == 0)
 		rc = finish_dirs(&u, e);
 	if (rc == 0)
 		oci_say("%lu entr%s (whiteouts: %lu); %s%s%s", u.entries, u.entries == 1 ? "y" : "ies", u.whiteouts,
 		    st.comp == OCI_COMP_GZIP ? "gzip" : st.comp == OCI_COMP_ZSTD ? "zstd" : "tar",
-		    digest ? ", digest verified" : "", diff_id ? ", diff_id verified" : "");
+		    src->digest ? ", digest verified" : "", src->diff_id ? ", diff_id verified" : "");
 	if (u.cachedfd >= 0)
 		close(u.cachedfd);
 	for (size_t k = 0; k < u.ndirs; k++)
 		free(u.dirs[k].path);
 	free(u.dirs);
-	set_free(&u.mine);
+	oci_pathset_free(&u.mine);
 	return rc;
+}
+
+int
+oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const char *digest,
+    int64_t size, const char *diff_id, struct oci_err *e)
+{
+	struct oci_layer_src src = { layer_fd, digest, size, diff_id, NULL };
+
+	return untar(rootfd, &src, o, e);
+}
+
+int
+oci_untar_fd_progress(int rootfd, int layer_fd, const struct oci_untar_opts *o,
+    const char *digest, int64_t size, const char *diff_id,
+    const struct oci_extract_progress *p, struct oci_err *e)
+{
+	struct oci_layer_src src = { layer_fd, digest, size, diff_id, p };
+
+	return untar(rootfd, &src, o, e);
 }
 
 int

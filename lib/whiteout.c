@@ -90,99 +90,197 @@ join(char *out, size_t len, const char *dir, const char *name)
 		out[len - 1] = '\0';
 }
 
+/* What oci_whiteouts_tar gives each entry to. */
+struct listing {
+	oci_whiteout_fn fn;
+	void *arg;
+};
+
+/* An entry's overlayfs form of a whiteout, if a layer carries one: 1 yes (given to fn), 0 no. */
+static int
+overlay_form(struct listing *l, struct archive_entry *ent, const char *path, struct oci_err *e)
+{
+	const char *name;
+	const void *val;
+	size_t len;
+
+	if (archive_entry_filetype(ent) == AE_IFCHR && archive_entry_rdevmajor(ent) == 0 &&
+	    archive_entry_rdevminor(ent) == 0)
+		return l->fn(path, OCI_WH_FILE, OCI_WH_FORM_OVERLAY, l->arg, e) < 0 ? -1 : 1;
+	archive_entry_xattr_reset(ent);
+	while (archive_entry_xattr_next(ent, &name, &val, &len) == ARCHIVE_OK)
+		if (oci_is_overlay_xattr(name) && strcmp(strchr(name, '.') + 1, "overlay.opaque") == 0 &&
+		    len == 1 && *(const char *)val == 'y')
+			return l->fn(path, OCI_WH_OPAQUE_DIR, OCI_WH_FORM_OVERLAY, l->arg, e) < 0 ? -1 : 1;
+	return 0;
+}
+
+/* One entry of the layer: its whiteout, in either form, to the listing's fn. */
+static int
+list_entry(struct archive *a, struct archive_entry *ent, void *arg, struct oci_err *e)
+{
+	struct listing *l = arg;
+	char dir[PATH_MAX], path[PATH_MAX + 2];
+	const char *raw, *base, *target, *dname;
+	char *slash;
+	enum oci_wh wh;
+	size_t len;
+
+	(void)a;
+	raw = archive_entry_pathname(ent);
+	if (raw == NULL)
+		return 0;
+	while (raw[0] == '/' || (raw[0] == '.' && raw[1] == '/'))
+		raw += raw[0] == '/' ? 1 : 2;
+	len = strlen(raw);
+	while (len > 0 && raw[len - 1] == '/')
+		len--;
+	if (len >= sizeof dir)
+		return 0;
+	memcpy(dir, raw, len);
+	dir[len] = '\0';
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		base = slash + 1;
+		dname = dir;
+	} else {
+		base = dir;
+		dname = "";
+	}
+	wh = oci_whiteout_name(base, &target);
+	if (wh == OCI_WH_BAD)
+		return oci_fail(e, "\"%s\": a whiteout that names nothing, . or ..", archive_entry_pathname(ent));
+	if (wh == OCI_WH_FILE || wh == OCI_WH_OPAQUE_DIR) {
+		join(path, sizeof path, dname, wh == OCI_WH_FILE ? target : "");
+		return l->fn(path, wh, OCI_WH_FORM_OCI, l->arg, e);
+	}
+	join(path, sizeof path, dname, base);
+	return overlay_form(l, ent, path, e) < 0 ? -1 : 0;
+}
+
 int
 oci_whiteouts_tar(int fd, oci_whiteout_fn fn, void *arg, struct oci_err *e)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 2];
-	const char *raw, *base, *target, *name, *dname;
-	const void *val;
-	char *slash;
-	struct archive_entry *ent;
-	struct archive *a;
-	enum oci_wh wh;
-	size_t len;
-	int r, rc = -1;
+	struct oci_layer_src src = { fd, NULL, -1, NULL, NULL };
+	struct listing l = { fn, arg };
 
-	a = archive_read_new();
-	if (a == NULL)
-		return oci_fail(e, "libarchive: out of memory");
-	/* Compression is told by content, as for oci-untar. */
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_empty(a);
-	if (archive_read_open_fd(a, fd, OCI_IO_CHUNK) != ARCHIVE_OK) {
-		oci_fail(e, "%s", archive_error_string(a));
-		goto out;
-	}
-	while ((r = archive_read_next_header(a, &ent)) != ARCHIVE_EOF) {
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-			oci_fail(e, "tar: %s", archive_error_string(a));
-			goto out;
-		}
-		raw = archive_entry_pathname(ent);
-		if (raw == NULL)
-			continue;
-		while (raw[0] == '/' || (raw[0] == '.' && raw[1] == '/'))
-			raw += raw[0] == '/' ? 1 : 2;
-		len = strlen(raw);
-		while (len > 0 && raw[len - 1] == '/')
-			len--;
-		if (len >= sizeof dir)
-			continue;
-		memcpy(dir, raw, len);
-		dir[len] = '\0';
-		slash = strrchr(dir, '/');
-		if (slash) {
-			*slash = '\0';
-			base = slash + 1;
-			dname = dir;
-		} else {
-			base = dir;
-			dname = "";
-		}
-		wh = oci_whiteout_name(base, &target);
-		if (wh == OCI_WH_BAD) {
-			oci_fail(e, "\"%s\": a whiteout that names nothing, . or ..", archive_entry_pathname(ent));
-			goto out;
-		}
-		if (wh == OCI_WH_FILE || wh == OCI_WH_OPAQUE_DIR) {
-			join(path, sizeof path, dname, wh == OCI_WH_FILE ? target : "");
-			if (fn(path, wh, OCI_WH_FORM_OCI, arg, e) < 0)
-				goto out;
-			continue;
-		}
-		/* overlayfs's own forms, if a layer carries them */
-		join(path, sizeof path, dname, base);
-		if (archive_entry_filetype(ent) == AE_IFCHR && archive_entry_rdevmajor(ent) == 0 &&
-		    archive_entry_rdevminor(ent) == 0) {
-			if (fn(path, OCI_WH_FILE, OCI_WH_FORM_OVERLAY, arg, e) < 0)
-				goto out;
-			continue;
-		}
-		archive_entry_xattr_reset(ent);
-		while (archive_entry_xattr_next(ent, &name, &val, &len) == ARCHIVE_OK)
-			if (oci_is_overlay_xattr(name) && strcmp(strchr(name, '.') + 1, "overlay.opaque") == 0 &&
-			    len == 1 && *(const char *)val == 'y') {
-				if (fn(path, OCI_WH_OPAQUE_DIR, OCI_WH_FORM_OVERLAY, arg, e) < 0)
-					goto out;
-				break;
-			}
-	}
-	rc = 0;
-out:
-	archive_read_free(a);
-	return rc;
+	/* The one reader of layers: what oci-untar refuses, this refuses too. */
+	return oci_layer_read(&src, list_entry, &l, NULL, e);
 }
-
 
 struct walk {
 	oci_whiteout_fn fn;	/* listing */
 	void *arg;
 	int convert;		/* converting, to this form */
 	enum oci_wh_form to;
-	const char *opaque_xattr;
+	int user_xattrs;
 	unsigned long count;
 };
+
+int
+oci_overlay_set_opaque(int fd, int user_xattrs, struct oci_err *e)
+{
+	const char *xname = user_xattrs ? "user.overlay.opaque" : "trusted.overlay.opaque";
+	int rfd, rc = 0;
+
+	/* An O_PATH fd takes no xattrs: the directory is opened for real. */
+	rfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0 || fsetxattr(rfd, xname, "y", 1, 0) < 0)
+		rc = oci_fail_errno(e, "set %s", xname);
+	if (rfd >= 0)
+		close(rfd);
+	return rc;
+}
+
+/* The directory fd at path ("" for the top) was opaque for overlayfs: it gets ".wh..wh..opq" instead. */
+static int
+opaque_to_oci(struct walk *w, int fd, const char *path, struct oci_err *e)
+{
+	int k = openat(fd, OCI_WH_OPAQUE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int rc = 0;
+
+	if (k < 0 && errno != EEXIST)
+		rc = oci_fail_errno(e, "%s%s" OCI_WH_OPAQUE, path, path[0] ? ": " : "/");
+	if (k >= 0)
+		close(k);
+	fremovexattr(fd, "trusted.overlay.opaque");
+	fremovexattr(fd, "user.overlay.opaque");
+	w->count++;
+	return rc;
+}
+
+/* A ".wh." file name in dirfd: listed, or (to overlay) made a 0:0 device or the opaque xattr. */
+static int
+oci_whiteout(struct walk *w, int dirfd, const char *name, enum oci_wh wh, const char *target,
+    const char *path, struct oci_err *e)
+{
+	int rc = 0;
+
+	if (!w->convert)
+		return w->fn(path, wh, OCI_WH_FORM_OCI, w->arg, e);
+	if (w->to != OCI_WH_FORM_OVERLAY)
+		return 0;
+	if (unlinkat(dirfd, name, 0) < 0)
+		return oci_fail_errno(e, "%s", path);
+	/* A NAME beside its own whiteout is the layer's: it stays, unhidden. */
+	if (wh == OCI_WH_FILE && mknodat(dirfd, target, S_IFCHR | 0, makedev(0, 0)) < 0 &&
+	    errno != EEXIST)
+		rc = oci_fail_errno(e, "%s: overlay whiteout", path);
+	if (wh == OCI_WH_OPAQUE_DIR && oci_overlay_set_opaque(dirfd, w->user_xattrs, e) < 0)
+		rc = oci_context(e, "%s", path);
+	w->count++;
+	return rc;
+}
+
+/* overlayfs's 0:0 device name in dirfd: listed, or (to OCI) made a ".wh.NAME" file. */
+static int
+overlay_whiteout(struct walk *w, int dirfd, const char *name, const char *path, struct oci_err *e)
+{
+	char wh_name[NAME_MAX + 8];
+	int fd;
+
+	if (!w->convert)
+		return w->fn(path, OCI_WH_FILE, OCI_WH_FORM_OVERLAY, w->arg, e);
+	if (w->to != OCI_WH_FORM_OCI)
+		return 0;
+	if ((size_t)snprintf(wh_name, sizeof wh_name, OCI_WH_PREFIX "%s", name) > NAME_MAX)
+		return oci_fail(e, "%s: the name is too long for a .wh. whiteout", path);
+	if (unlinkat(dirfd, name, 0) < 0 ||
+	    (fd = openat(dirfd, wh_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+		return oci_fail_errno(e, "%s", path);
+	close(fd);
+	w->count++;
+	return 0;
+}
+
+static int walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e);
+
+/*
+ * The directory name in dirfd (at path, dir/name is sub, a PATH_MAX
+ * buffer): its opaque xattr listed or converted, then what is inside.
+ */
+static int
+walk_sub(struct walk *w, int dirfd, const char *name, const char *dir, const char *path,
+    char *sub, struct oci_err *e)
+{
+	int fd, rc = 0, opaque;
+
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return oci_fail_errno(e, "%s", path);
+	opaque = oci_overlay_is_opaque(fd);
+	if (opaque && !w->convert)
+		rc = w->fn(path, OCI_WH_OPAQUE_DIR, OCI_WH_FORM_OVERLAY, w->arg, e);
+	if (opaque && w->convert && w->to == OCI_WH_FORM_OCI)
+		rc = opaque_to_oci(w, fd, path, e);
+	if (snprintf(sub, PATH_MAX, "%s%s%s", dir, dir[0] ? "/" : "", name) >= PATH_MAX)
+		rc = oci_fail(e, "%s: path too long", path);
+	if (rc == 0)
+		rc = walk_dir(w, fd, sub, e);
+	close(fd);
+	return rc;
+}
 
 static int
 walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
@@ -191,18 +289,16 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 	 * On the heap: a tree can be PATH_MAX/2 directories deep, and 8 KiB
 	 * of buffers a level would overflow the stack.
 	 */
-	struct { char path[PATH_MAX + 2], wh_name[NAME_MAX + 8], sub[PATH_MAX]; } *b;
-	char *path, *wh_name, *sub;
+	struct { char path[PATH_MAX + 2], sub[PATH_MAX]; } *b;
 	const char *target;
 	struct stat st;
 	size_t n, i;
 	char **names;
-	int fd, rc = 0, opaque;
+	int rc = 0;
 	enum oci_wh wh;
 
 	if ((b = malloc(sizeof *b)) == NULL)
 		return oci_fail(e, "out of memory");
-	path = b->path, wh_name = b->wh_name, sub = b->sub;
 	if (oci_dir_names(dirfd, &names, &n, e) < 0) {
 		free(b);
 		return oci_context(e, "/%s", dir);
@@ -214,77 +310,15 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 		}
 		wh = oci_whiteout_name(names[i], &target);
 		if (S_ISREG(st.st_mode) && (wh == OCI_WH_FILE || wh == OCI_WH_OPAQUE_DIR)) {
-			join(path, sizeof b->path, dir, wh == OCI_WH_FILE ? target : "");
-			if (!w->convert) {
-				rc = w->fn(path, wh, OCI_WH_FORM_OCI, w->arg, e);
-				continue;
-			}
-			if (w->to != OCI_WH_FORM_OVERLAY)
-				continue;
-			if (unlinkat(dirfd, names[i], 0) < 0) {
-				rc = oci_fail_errno(e, "%s", path);
-				break;
-			}
-			/* A NAME beside its own whiteout is the layer's: it stays, unhidden. */
-			if (wh == OCI_WH_FILE && mknodat(dirfd, target, S_IFCHR | 0, makedev(0, 0)) < 0 &&
-			    errno != EEXIST)
-				rc = oci_fail_errno(e, "%s: overlay whiteout", path);
-			if (wh == OCI_WH_OPAQUE_DIR) {
-				fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				if (fd < 0 || fsetxattr(fd, w->opaque_xattr, "y", 1, 0) < 0)
-					rc = oci_fail_errno(e, "%s: set %s", path, w->opaque_xattr);
-				if (fd >= 0)
-					close(fd);
-			}
-			w->count++;
+			join(b->path, sizeof b->path, dir, wh == OCI_WH_FILE ? target : "");
+			rc = oci_whiteout(w, dirfd, names[i], wh, target, b->path, e);
 			continue;
 		}
-		join(path, sizeof b->path, dir, names[i]);
-		if (oci_is_overlay_whiteout(&st)) {
-			if (!w->convert) {
-				rc = w->fn(path, OCI_WH_FILE, OCI_WH_FORM_OVERLAY, w->arg, e);
-				continue;
-			}
-			if (w->to != OCI_WH_FORM_OCI)
-				continue;
-			if ((size_t)snprintf(wh_name, sizeof b->wh_name, OCI_WH_PREFIX "%s", names[i]) > NAME_MAX) {
-				rc = oci_fail(e, "%s: the name is too long for a .wh. whiteout", path);
-				break;
-			}
-			if (unlinkat(dirfd, names[i], 0) < 0 ||
-			    (fd = openat(dirfd, wh_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
-				rc = oci_fail_errno(e, "%s", path);
-				break;
-			}
-			close(fd);
-			w->count++;
-			continue;
-		}
-		if (!S_ISDIR(st.st_mode))
-			continue;
-		fd = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			rc = oci_fail_errno(e, "%s", path);
-			break;
-		}
-		opaque = oci_overlay_is_opaque(fd);
-		if (opaque && !w->convert)
-			rc = w->fn(path, OCI_WH_OPAQUE_DIR, OCI_WH_FORM_OVERLAY, w->arg, e);
-		if (opaque && w->convert && w->to == OCI_WH_FORM_OCI) {
-			int k = openat(fd, OCI_WH_OPAQUE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-			if (k < 0 && errno != EEXIST)
-				rc = oci_fail_errno(e, "%s: %s", path, OCI_WH_OPAQUE);
-			if (k >= 0)
-				close(k);
-			fremovexattr(fd, "trusted.overlay.opaque");
-			fremovexattr(fd, "user.overlay.opaque");
-			w->count++;
-		}
-		if (snprintf(sub, sizeof b->sub, "%s%s%s", dir, dir[0] ? "/" : "", names[i]) >= (int)sizeof b->sub)
-			rc = oci_fail(e, "%s: path too long", path);
-		if (rc == 0)
-			rc = walk_dir(w, fd, sub, e);
-		close(fd);
+		join(b->path, sizeof b->path, dir, names[i]);
+		if (oci_is_overlay_whiteout(&st))
+			rc = overlay_whiteout(w, dirfd, names[i], b->path, e);
+		else if (S_ISDIR(st.st_mode))
+			rc = walk_sub(w, dirfd, names[i], dir, b->path, b->sub, e);
 	}
 	oci_dir_names_free(names, n);
 	free(b);
@@ -305,22 +339,14 @@ int
 oci_whiteouts_convert(int dirfd, enum oci_wh_form to, int user_xattrs, unsigned long *count,
     struct oci_err *e)
 {
-	struct walk w = { .convert = 1, .to = to,
-		.opaque_xattr = user_xattrs ? "user.overlay.opaque" : "trusted.overlay.opaque" };
-	int fd, rc;
+	struct walk w = { .convert = 1, .to = to, .user_xattrs = user_xattrs };
+	int rc = 0;
 
 	/* The top directory itself may be opaque, too. */
-	if (to == OCI_WH_FORM_OCI && oci_overlay_is_opaque(dirfd)) {
-		fd = openat(dirfd, OCI_WH_OPAQUE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd < 0 && errno != EEXIST)
-			return oci_fail_errno(e, "/%s", OCI_WH_OPAQUE);
-		if (fd >= 0)
-			close(fd);
-		fremovexattr(dirfd, "trusted.overlay.opaque");
-		fremovexattr(dirfd, "user.overlay.opaque");
-		w.count++;
-	}
-	rc = walk_dir(&w, dirfd, "", e);
+	if (to == OCI_WH_FORM_OCI && oci_overlay_is_opaque(dirfd))
+		rc = opaque_to_oci(&w, dirfd, "", e);
+	if (rc == 0)
+		rc = walk_dir(&w, dirfd, "", e);
 	if (count)
 		*count = w.count;
 	return rc;

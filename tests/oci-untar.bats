@@ -244,6 +244,25 @@ PY
 	assert_file_exists "$W/ro/ro/a"
 	assert_file_exists "$W/ro/ro/b"
 	[ "$(stat -c %a "$W/ro/ro")" = 555 ]
+	# ... and lets the next layers replace a file, and a directory by a file, in it
+	python3 - "$W" <<'PY'
+import io, sys, tarfile
+for n, entries in enumerate([[("rr/", 0o555, b""), ("rr/a", 0o444, b"old"), ("rr/d/", 0o755, b"")],
+                             [("rr/a", 0o444, b"new")], [("rr/d", 0o444, b"file")]], 1):
+    with tarfile.open("%s/rr.%d.tar" % (sys.argv[1], n), "w") as t:
+        for name, mode, data in entries:
+            i = tarfile.TarInfo(name.rstrip("/"))
+            i.type = tarfile.DIRTYPE if name.endswith("/") else tarfile.REGTYPE
+            i.mode, i.size = mode, len(data)
+            t.addfile(i, io.BytesIO(data))
+PY
+	chmod a+r "$W"/rr.*.tar
+	for n in 1 2 3; do
+		run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups oci-untar -C "$W/rr" -f "$W/rr.$n.tar"
+	done
+	[ "$(cat "$W/rr/rr/a")" = new ]
+	[ "$(cat "$W/rr/rr/d")" = file ]
+	[ "$(stat -c %a "$W/rr/rr")" = 555 ]
 }
 
 @test "a layer over an existing tree: merges directories, replaces files, keeps the root" {

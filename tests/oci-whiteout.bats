@@ -133,6 +133,20 @@ OUT
 	run -1 oci-whiteout text
 }
 
+@test "an xz layer: oci-whiteout refuses it as oci-untar does, with the same message" {
+	gzip -dc "$(layer_blob "$IMG" 2)" >l.tar
+	xz -k l.tar
+	run -1 oci-untar -C "$T/r" -f l.tar.xz
+	assert_output --partial "layers are tar, gzip or zstd"
+	untar=${output#oci-untar: }
+	run -1 oci-whiteout l.tar.xz
+	assert_output "oci-whiteout: $untar"
+	# the same tar uncompressed is read by both
+	run -0 oci-whiteout l.tar
+	assert_line '{"path":"/etc/motd","kind":"file","form":"oci"}'
+	run -0 oci-untar -C "$T/r" -f l.tar
+}
+
 @test "a tree 2000 directories deep (from a layer) is walked without running out of stack" {
 	# one open directory a level: more than the common soft limit of 1024
 	ulimit -n 4096

@@ -1,0 +1,233 @@
+/*
+ * lib/rooted.c — paths inside a root: the one place where a path from an
+ * image (a tar entry, a whiteout) is turned into a directory descriptor, as
+ * if that root were "/".
+ *
+ * A layer may put files under /lib when /lib is a symlink to usr/lib, so
+ * symlinks must be followed, but never out of the root: "..", an absolute
+ * target or a chain of links all stop at the root, as they would for a
+ * process chrooted there.  openat(2) with RESOLVE_IN_ROOT (Linux 5.6) does
+ * exactly that.  Where it is missing (ENOSYS) or refused (EPERM, from a
+ * seccomp filter that does not know it), a walk one component at a time
+ * does the same by hand.  The last component of a path is never resolved
+ * here: callers handle it with *at() calls that do not follow it.
+ *
+ * Removing a tree (oci_rmtree_at) lives here too: it never follows a
+ * symlink either, and is what every writer uses to clear a name.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "oci.h"
+
+#define MAX_LINKS 40	/* as the kernel's path walk allows */
+
+static int no_openat2 = -1;	/* learnt on the first call (or from the environment, for tests) */
+
+/* openat2 with RESOLVE_IN_ROOT.  An fd, or -1 with errno (and no_openat2 set when it is not to be had). */
+static int
+open_openat2(int rootfd, const char *path, int follow)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_NO_SYMLINKS),
+	};
+	int fd = -1, tries;
+
+	for (tries = 0; tries < 16; tries++) {
+		fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
+	/*
+	 * ENOSYS: a kernel before 5.6.  EPERM: a seccomp filter that does
+	 * not know openat2 (older container runtimes' default profiles).
+	 * Opening a directory O_PATH is never refused with EPERM otherwise.
+	 */
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		no_openat2 = 1;
+	return fd;
+}
+
+/* The component walk: the root, and what is left of the path. */
+struct walk {
+	int rootfd, follow, links;
+	struct stat root;
+	char rest[2 * PATH_MAX + 2];
+};
+
+/*
+ * The symlink nfd (closed here) was met on the way: what is left of the
+ * path becomes its target, then after (what followed it; NULL: nothing).
+ * An absolute target starts again from the root.  -1 with errno.
+ */
+static int
+walk_link(struct walk *w, int *fd, int nfd, const char *after)
+{
+	char link[PATH_MAX], next[sizeof w->rest];
+	ssize_t k = readlinkat(nfd, "", link, sizeof link - 1);
+
+	close(nfd);
+	if (k < 0)
+		return -1;
+	if (!w->follow || ++w->links > MAX_LINKS) {
+		errno = ELOOP;
+		return -1;
+	}
+	link[k] = '\0';
+	snprintf(next, sizeof next, "%s/%s", link, after ? after : "");
+	memcpy(w->rest, next, sizeof w->rest);
+	if (link[0] == '/') {
+		close(*fd);
+		*fd = openat(w->rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	return 0;
+}
+
+/*
+ * One component p (ending at slash, or the last one when slash is NULL)
+ * from the directory *fd, which then moves there.  -1 with errno.
+ */
+static int
+walk_step(struct walk *w, int *fd, const char *p, char *slash)
+{
+	struct stat st;
+	int nfd, saved;
+
+	if (strcmp(p, ".") == 0 || (strcmp(p, "..") == 0 && fstat(*fd, &st) == 0 &&
+	    st.st_dev == w->root.st_dev && st.st_ino == w->root.st_ino)) {
+		nfd = dup(*fd);	/* "." and the root's ".." stay where they are */
+	} else {
+		nfd = openat(*fd, p, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd >= 0 && fstat(nfd, &st) == 0 && S_ISLNK(st.st_mode))
+			return walk_link(w, fd, nfd, slash ? slash + 1 : NULL);
+		if (nfd >= 0 && !S_ISDIR(st.st_mode)) {
+			close(nfd);
+			nfd = -1;
+			errno = ENOTDIR;
+		}
+	}
+	saved = errno;
+	close(*fd);
+	errno = saved;
+	*fd = nfd;
+	if (nfd < 0)
+		return -1;
+	if (slash)
+		memmove(w->rest, slash + 1, strlen(slash + 1) + 1);
+	else
+		w->rest[0] = '\0';
+	return 0;
+}
+
+/* Without openat2: one component at a time, reading symlinks ourselves. */
+static int
+walk_in_root(int rootfd, const char *path, int follow)
+{
+	struct walk w = { .rootfd = rootfd, .follow = follow };
+	char *p, *slash;
+	int fd, saved;
+
+	if (fstat(rootfd, &w.root) < 0)
+		return -1;
+	fd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(w.rest, sizeof w.rest, "%s", path);
+	while (fd >= 0) {
+		for (p = w.rest; *p == '/'; p++)
+			;
+		if (*p == '\0')
+			return fd;
+		if ((slash = strchr(p, '/')) != NULL)
+			*slash = '\0';
+		if (walk_step(&w, &fd, p, slash) < 0)
+			break;
+	}
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
+oci_open_in_root(int rootfd, const char *path, int follow)
+{
+	int fd;
+
+	if (path[0] == '\0')
+		return openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (no_openat2 < 0)
+		no_openat2 = getenv("OCI_UNTAR_NO_OPENAT2") != NULL;
+	if (!no_openat2) {
+		fd = open_openat2(rootfd, path, follow);
+		if (!no_openat2)
+			return fd;
+	}
+	return walk_in_root(rootfd, path, follow);
+}
+
+/* ------------------------------------------------------------ removing */
+
+/* Removing name failed: -1, or OCI_DENIED when it is dirfd that refused (EACCES). */
+static int
+remove_failed(struct oci_err *e, const char *name)
+{
+	int rc = errno == EACCES ? OCI_DENIED : -1;
+
+	oci_fail_errno(e, "remove %s", name);
+	return rc;
+}
+
+int
+oci_rmtree_at(int dirfd, const char *name, struct oci_err *e)
+{
+	struct dirent *de;
+	int fd, pass;
+	DIR *d;
+
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM && errno != EACCES)
+		return remove_failed(e, name);
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return remove_failed(e, name);
+	/* As non-root, a directory of mode 0555 must become writable to be emptied. */
+	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0)
+		fchmod(fd, 0700);
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return remove_failed(e, name);
+	}
+	for (pass = 0; pass < 2; pass++) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			if (oci_rmtree_at(fd, de->d_name, e) < 0) {
+				closedir(d);
+				return oci_context(e, "%s", name);
+			}
+		}
+		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0) {
+			closedir(d);
+			return 0;
+		}
+		if (errno != ENOTEMPTY)
+			break;
+		rewinddir(d);	/* entries may hide from a readdir that races our unlinks */
+	}
+	closedir(d);
+	return remove_failed(e, name);
+}
