@@ -210,11 +210,8 @@ oci_build_open(const char *image, const char *newtag, int scratch_ok, struct oci
 		oci_fail(e, "out of memory");
 		goto bad;
 	}
-	/* A tag that LAYOUT:TAG could not name again is refused. */
-	if (b->tag[0] == '\0' || b->tag[strcspn(b->tag, "/:@ \t\n")] != '\0') {
-		oci_fail(e, "tag \"%s\": a tag has no '/', ':', '@' or spaces", b->tag);
+	if (oci_tag_check(b->tag, e) < 0)
 		goto bad;
-	}
 	if ((epoch = oci_source_date_epoch(&when, e)) < 0)
 		goto bad;
 	t = epoch ? (time_t)when : time(NULL);

@@ -279,33 +279,14 @@ edit_tag(json_t *index, void *arg, struct oci_err *e)
 	return 0;
 }
 
-/*
- * A tag that LAYOUT:TAG can name again: Docker's tag grammar,
- * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} (no '/', ':' or '@').
- */
-static int
-tag_ok(const char *tag)
-{
-	size_t i;
-
-	if (tag[0] == '\0' || tag[0] == '.' || tag[0] == '-' || strlen(tag) > 128)
-		return 0;
-	for (i = 0; tag[i]; i++)
-		if (!((tag[i] >= 'a' && tag[i] <= 'z') || (tag[i] >= 'A' && tag[i] <= 'Z') ||
-		    (tag[i] >= '0' && tag[i] <= '9') || strchr("_.-", tag[i])))
-			return 0;
-	return 1;
-}
-
 int
 oci_layout_tag(struct oci_layout *l, const char *tag, const json_t *desc, struct oci_err *e)
 {
 	struct tag_arg t = { tag, desc };
 	struct oci_desc d;
 
-	if (!tag_ok(tag))
-		return oci_fail(e, "bad tag \"%s\": a tag is up to 128 letters, digits, '_', '.' "
-		    "and '-', not starting with '.' or '-'", tag);
+	if (oci_tag_check(tag, e) < 0)
+		return -1;
 	if (oci_desc_parse(desc, &d, e) < 0)
 		return -1;
 	return oci_index_update(l, edit_tag, &t, e);

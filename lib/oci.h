@@ -746,6 +746,9 @@ void oci_source_free(struct oci_source *src);
 int oci_host_is_loopback(const char *host);
 /* Is host[:port] a registry host: DNS labels, IPv4, or [IPv6], and a port up to 65535? */
 int oci_host_check(const char *host, struct oci_err *e);
+/* Is tag a tag (distribution-spec: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})?  0, or -1 with why not.
+ * The one rule for a registry's tags and a layout's (org.opencontainers.image.ref.name). */
+int oci_tag_check(const char *tag, struct oci_err *e);
 
 /* TLS for every connection: registry, token service, redirects. */
 struct oci_tls {

@@ -67,17 +67,24 @@ repo_ok(const char *repo, struct oci_err *e)
 	return 0;
 }
 
-static int
-tag_ok(const char *tag, struct oci_err *e)
+/*
+ * The one tag grammar, for a registry's tags and a layout's alike (a tag
+ * that LAYOUT:TAG or REPO:TAG could not name again is refused):
+ * distribution-spec, [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}.
+ */
+int
+oci_tag_check(const char *tag, struct oci_err *e)
 {
 	size_t n = strlen(tag), i;
 
 	if (n == 0 || n > TAG_MAX_LEN)
-		return oci_fail(e, "a tag has 1 to %d characters", TAG_MAX_LEN);
+		return oci_fail(e, "bad tag \"%s\": a tag has 1 to %d characters", tag, TAG_MAX_LEN);
+	if (tag[0] == '.' || tag[0] == '-')
+		return oci_fail(e, "bad tag \"%s\": a tag does not start with '%c'", tag, tag[0]);
 	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)tag[i]) && tag[i] != '_' &&
-		    (i == 0 || (tag[i] != '.' && tag[i] != '-')))
-			return oci_fail(e, "\"%s\" is not a valid tag", tag);
+		if (!isalnum((unsigned char)tag[i]) && !strchr("_.-", tag[i]))
+			return oci_fail(e, "bad tag \"%s\": a tag has no '%c' (only letters, digits, "
+			    "'_', '.' and '-')", tag, tag[i]);
 	return 0;
 }
 
@@ -188,7 +195,7 @@ oci_source_parse(const char *arg, struct oci_source *src, struct oci_err *e)
 	colon = strrchr(slash ? slash : repo, ':');
 	if (colon) {
 		repo[colon - repo] = '\0';
-		if (tag_ok(colon + 1, e) < 0)
+		if (oci_tag_check(colon + 1, e) < 0)
 			goto bad;
 		if ((src->tag = strdup(colon + 1)) == NULL)
 			goto nomem;
