@@ -1027,6 +1027,17 @@ int oci_openat2(int dirfd, const char *path, int flags, unsigned long long resol
  * not know it), a message that says so.  Returns -1.
  */
 int oci_openat2_error(struct oci_err *e, const char *what);
+/*
+ * The new mount API's last steps, the same for every filesystem mounted:
+ * FSCONFIG_CMD_CREATE makes the superblock from what fsconfig(2) set on the
+ * context fs, fsmount(2) makes a detached mount of it with attrs
+ * (MOUNT_ATTR_*), move_mount(2) attaches that at path under dirfd ("" for
+ * dirfd itself).  fs stays the caller's: its log says why a create failed.
+ * 0, or the step that failed with errno set (the caller, who knows what it
+ * mounts, words the message).
+ */
+enum { OCI_MOUNT_CREATE = 1, OCI_MOUNT_FSMOUNT, OCI_MOUNT_MOVE };
+int oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path);
 
 /*
  * Containers (rootfs.c).  In a new mount and PID namespace (we are PID 1):

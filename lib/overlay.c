@@ -108,7 +108,7 @@ no_lowerdir_plus(void)
 static int
 mount_lowerdir_plus(const struct oci_overlay *o, const char *merged, struct oci_err *e)
 {
-	int fs, mnt = -1, rc = -1;
+	int fs, rc = -1;
 	size_t i;
 
 	oci_say("lowerdir+: %zu lower director%s, one fsconfig(2) call each (Linux 6.8)",
@@ -126,19 +126,17 @@ mount_lowerdir_plus(const struct oci_overlay *o, const char *merged, struct oci_
 		mount_error(fs, "overlayfs options", e);
 		goto out;
 	}
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+	switch (oci_mount_attach(fs, 0, AT_FDCWD, merged)) {
+	case OCI_MOUNT_CREATE:
 		mount_error(fs, "mount overlayfs", e);
 		goto out;
-	}
-	if ((mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0)) < 0 ||
-	    move_mount(mnt, "", AT_FDCWD, merged, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+	case OCI_MOUNT_FSMOUNT:
+	case OCI_MOUNT_MOVE:
 		oci_fail_errno(e, "mount overlayfs on %s", merged);
 		goto out;
 	}
 	rc = 0;
 out:
-	if (mnt >= 0)
-		close(mnt);
 	close(fs);
 	return rc;
 }
