@@ -103,23 +103,6 @@ base_exists(struct oci_layout *l, const struct oci_ref *ref, int *exists, struct
 	return 0;
 }
 
-/* Is path an empty directory? */
-static int
-dir_empty(const char *path)
-{
-	struct dirent *d;
-	int n = 0;
-	DIR *dir;
-
-	if ((dir = opendir(path)) == NULL)
-		return 0;
-	while ((d = readdir(dir)) != NULL)
-		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-			n++;
-	closedir(dir);
-	return n == 0;
-}
-
 /* Open a layout to build in; make it when the path is missing or an empty directory. */
 static int
 open_or_create(const char *path, struct oci_layout **l, struct oci_err *e)
@@ -133,7 +116,7 @@ open_or_create(const char *path, struct oci_layout **l, struct oci_err *e)
 		return oci_fail(e, "layout %s: not a directory", path);
 	} else if (oci_layout_open(path, l, e) == 0) {
 		return 0;
-	} else if (!dir_empty(path)) {
+	} else if (!oci_dir_is_empty(path)) {
 		/* A directory with files in it is someone's, not a layout to make. */
 		return -1;
 	}

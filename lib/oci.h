@@ -81,6 +81,24 @@ void oci_undo_keep_all(void);
  */
 void oci_undo_block(sigset_t *old);
 
+/* --------------------------------------------------------------- fsutil.c */
+
+/* Write all n bytes of buf to fd, through short writes and EINTR: 0, or -1 with errno. */
+int oci_write_all(int fd, const void *buf, size_t n);
+/*
+ * Make name in dirfd (a directory called dir in messages) hold data,
+ * atomically: a new temporary file beside it (never one planted there),
+ * written in full, fsync'd and renamed over name.  A failure, or an
+ * interruption before the rename, removes the temporary file.  With commit,
+ * the rename also keeps all that this run made (oci_undo_keep_all), with
+ * SIGINT and SIGTERM held back between the two: index.json is where a
+ * run's new blobs become part of the layout.
+ */
+int oci_file_replace(int dirfd, const char *dir, const char *name, const void *data, size_t len,
+    int commit, struct oci_err *e);
+/* 1 when path is a directory with nothing in it; 0 otherwise (or when it cannot be read). */
+int oci_dir_is_empty(const char *path);
+
 /* ------------------------------------------------------------------ say.c */
 
 extern int oci_verbose;		/* -v: how many times it was given */

@@ -115,7 +115,7 @@ write_small(int dirfd, const char *name, const char *text, struct oci_err *e)
 
 	if (fd < 0)
 		return oci_fail_errno(e, "%s", name);
-	if (write(fd, text, len) != (ssize_t)len) {
+	if (oci_write_all(fd, text, len) < 0) {
 		oci_fail_errno(e, "write %s", name);
 		close(fd);
 		return -1;
