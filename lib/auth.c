@@ -33,15 +33,6 @@ oci_tls_apply(void *curl, const struct oci_tls *tls)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, tls->cacert);
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- WWW-Authenticate ---- */
 
 static const char *
@@ -206,7 +197,7 @@ oci_auth_header(struct oci_auth *a, const char *scope)
 		return a->basic;
 	for (t = a->tokens; t; t = t->next)
 		if (strcmp(t->scope, scope) == 0)
-			return now() < t->expires ? t->header : NULL;
+			return oci_now() < t->expires ? t->header : NULL;
 	return NULL;
 }
 
@@ -232,7 +223,7 @@ cache_token(struct oci_auth *a, const char *scope, const char *token, double ttl
 		return -1;
 	}
 	/* Renew a little early, so that a token does not run out in flight. */
-	t->expires = now() + ttl - (ttl > 20 ? 10 : ttl / 2);
+	t->expires = oci_now() + ttl - (ttl > 20 ? 10 : ttl / 2);
 	return 0;
 }
 

@@ -768,6 +768,9 @@ int oci_host_check(const char *host, struct oci_err *e);
  * The one rule for a registry's tags and a layout's (org.opencontainers.image.ref.name). */
 int oci_tag_check(const char *tag, struct oci_err *e);
 
+/* Seconds on the monotonic clock (registry.c): for timeouts, token lifetimes and progress. */
+double oci_now(void);
+
 /* TLS for every connection: registry, token service, redirects. */
 struct oci_tls {
 	int insecure;		/* --insecure: accept any certificate */

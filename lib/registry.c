@@ -109,8 +109,8 @@ struct xfer {
 	struct oci_err err;
 };
 
-static double
-now(void)
+double
+oci_now(void)
 {
 	struct timespec ts;
 
@@ -201,13 +201,8 @@ sink_write(struct xfer *x, const char *buf, size_t n)
 		return 0;
 	case SINK_FD:
 		oci_hash_update(x->hash, buf, n);
-		while (n > 0) {
-			ssize_t k = write(x->fd, buf, n);
-			if (k < 0)
-				return oci_fail_errno(&x->err, "write");
-			buf += k;
-			n -= k;
-		}
+		if (oci_write_all(x->fd, buf, n) < 0)
+			return oci_fail_errno(&x->err, "write");
 		return 0;
 	}
 	return 0;
@@ -252,7 +247,7 @@ on_header(char *line, size_t size, size_t n, void *arg)
 	/* The blank line: without it, a reply cut off inside its headers looks complete. */
 	if (strspn(line, "\r\n") == len) {
 		x->headers_done = 1;
-		x->mark_time = now();
+		x->mark_time = oci_now();
 		return len;
 	}
 	if (!x->content_type && (x->content_type = header_value(line, len, "Content-Type")))
@@ -340,7 +335,7 @@ static int
 on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	struct xfer *x = arg;
-	double t = now(), limit = x->r->timeout;
+	double t = oci_now(), limit = x->r->timeout;
 
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
 	if (x->deadline > 0 && t > x->deadline)
@@ -449,7 +444,7 @@ xfer_start(struct xfer *x, struct oci_err *e)
 	x->fatal = 0;
 	x->stop[0] = x->curl_err[0] = '\0';
 	x->seen = x->mark_seen = 0;
-	x->started = x->mark_time = now();
+	x->started = x->mark_time = oci_now();
 	if (x->sink == SINK_MEM && x->deadline == 0)
 		x->deadline = x->started + x->r->timeout;
 	curl_slist_free_all(x->headers);
@@ -561,13 +556,13 @@ retry_later(struct xfer *x, const char *why)
 	wait = x->retry_after >= 0 ? x->retry_after : FIRST_BACKOFF * (1 << (x->attempts - 1));
 	if (wait > x->r->max_wait)
 		wait = x->r->max_wait;
-	if ((x->deadline > 0 && now() + wait >= x->deadline) || x->waited + wait > limit) {
+	if ((x->deadline > 0 && oci_now() + wait >= x->deadline) || x->waited + wait > limit) {
 		oci_fail(&x->err, "GET %s: %s (no time left to try again within --timeout %gs)", x->path,
 		    why, limit);
 		return FAILED;
 	}
 	x->waited += wait;
-	x->not_before = now() + wait;
+	x->not_before = oci_now() + wait;
 	oci_warn("GET %s: %s; trying again in %.1fs", x->path, why, wait);
 	return AGAIN;
 }
@@ -783,7 +778,7 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, struct queue *q, int sho
 	int running, pending, rc = 0;
 
 	for (;;) {
-		t = now();
+		t = oci_now();
 		left = q ? q->n - q->next : 0;
 		for (i = 0; i < n; i++) {
 			if (xs[i] == NULL && q && q->next < q->n) {
@@ -835,20 +830,20 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, struct queue *q, int sho
 				break;
 			}
 		}
-		if (show && r->o.progress && (t = now()) - last_report >= PROGRESS_EVERY) {
+		if (show && r->o.progress && (t = oci_now()) - last_report >= PROGRESS_EVERY) {
 			report(r, xs, n, q, 0);
 			last_report = t;
 		}
 		if (rc < 0 || left == 0)
 			break;
 		/* Sleep until there is network activity, a retry is due, or progress to show. */
-		next = now() + PROGRESS_EVERY;
+		next = oci_now() + PROGRESS_EVERY;
 		if (q && q->next < q->n && (int)active < r->o.jobs)
 			next = 0;	/* a slot is free for the next blob */
 		for (i = 0; i < n; i++)
 			if (xs[i] && !xs[i]->done && !xs[i]->active && xs[i]->not_before < next)
 				next = xs[i]->not_before;
-		t = next - now();
+		t = next - oci_now();
 		curl_multi_poll(r->multi, NULL, 0, t > 0 ? (int)(t * 1000) + 1 : 0, NULL);
 	}
 	if (show && r->o.progress)
