@@ -159,7 +159,10 @@ oci_image_open(const char *arg, const struct oci_platform *platform, struct oci_
 	index = oci_index_load(img->layout, e);
 	if (index == NULL || oci_index_find(index, &img->ref, &desc, e) < 0)
 		goto bad;
-	oci_desc_parse(desc, &d, e);
+	if (oci_desc_parse(desc, &d, e) < 0) {
+		oci_context(e, "%s/index.json", img->layout->path);
+		goto bad;
+	}
 	if (img->ref.tag)
 		oci_say("index.json: tag %s → %s %s (%lld bytes)", img->ref.tag,
 		    oci_media_short(d.media_type), oci_short(d.digest), (long long)d.size);
