@@ -244,6 +244,126 @@ path_of(const struct req *q, char *buf, size_t cap)
 }
 
 /*
+ * The request's headers: the registry's Authorization (only to the
+ * registry itself, own), Accept, Content-Type and Content-Range.  What
+ * Authorization was sent is kept in sent_auth ("" for none).
+ */
+static struct curl_slist *
+req_headers(struct pusher *p, const struct req *q, int own, char *sent_auth, size_t cap)
+{
+	struct curl_slist *h = NULL;
+	const char *auth;
+	char line[128];
+
+	sent_auth[0] = '\0';
+	pthread_mutex_lock(&p->auth_lock);
+	if (own && (auth = oci_auth_header(p->auth, q->scope)))
+		snprintf(sent_auth, cap, "%s", auth);
+	pthread_mutex_unlock(&p->auth_lock);
+	if (sent_auth[0])
+		h = curl_slist_append(h, sent_auth);
+	if (q->accept)
+		h = curl_slist_append(h, q->accept);
+	if (q->content_type) {
+		snprintf(line, sizeof line, "Content-Type: %s", q->content_type);
+		h = curl_slist_append(h, line);
+	}
+	if (q->content_range[0]) {
+		snprintf(line, sizeof line, "Content-Range: %s", q->content_range);
+		h = curl_slist_append(h, line);
+	}
+	return curl_slist_append(h, "Expect:");	/* no 100-continue round trip */
+}
+
+/* c, reset and set for q: its method, headers h, and where its reply and body go. */
+static void
+req_setup(struct pusher *p, CURL *c, struct req *q, struct curl_slist *h)
+{
+	curl_easy_reset(c);
+	reply_clear(q);
+	q->pos = 0;
+	curl_easy_setopt(c, CURLOPT_URL, q->url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "oci-push/" OCI_VERSION);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, q);
+	oci_tls_apply(c, &p->ro->tls);
+	if (strcmp(q->method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(q->method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+	} else {
+		/* PUT and PATCH carry a body (perhaps empty) read by on_read. */
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, q);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, q);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->len);
+		if (strcmp(q->method, "PUT") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+	}
+}
+
+/* No reply came: -1 when trying again cannot help, 1 when it may. */
+static int
+transport_error(struct pusher *p, const struct req *q, CURLcode res, const char *where,
+    struct oci_err *e)
+{
+	if (q->stop && __atomic_load_n(q->stop, __ATOMIC_RELAXED))
+		return oci_fail(e, "%s %s: stopped", q->method, where);
+	oci_fail(e, "%s %s%s: %s%s", q->method, p->base, where, curl_easy_strerror(res),
+	    res == CURLE_PEER_FAILED_VERIFICATION ?
+	    " (--cacert FILE to trust its CA, or --insecure)" : "");
+	if (res == CURLE_OUT_OF_MEMORY && q->code == 0)
+		/* libcurl refuses a header line over 100 KiB this way */
+		return oci_fail(e, "%s %s: the registry sent a header line longer than "
+		    "libcurl accepts (100 KiB)", q->method, where);
+	switch (res) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_READ_ERROR:
+	case CURLE_ABORTED_BY_CALLBACK:
+		return -1;
+	default:
+		return 1;
+	}
+}
+
+/* Answer q's 401 challenge, unless another thread already has (its header is not sent_auth). */
+static int
+answer_challenge(struct pusher *p, const struct req *q, const char *sent_auth, const char *where,
+    struct oci_err *e)
+{
+	const char *auth;
+	int rc = 0;
+
+	pthread_mutex_lock(&p->auth_lock);
+	auth = oci_auth_header(p->auth, q->scope);
+	if ((auth == NULL || strcmp(auth, sent_auth) == 0) &&
+	    oci_auth_answer(p->auth, q->www_auth, q->scope,
+	    p->ro->timeout > 0 ? p->ro->timeout : OCI_TIMEOUT_DEFAULT, e) < 0)
+		rc = oci_context(e, "%s %s", q->method, where);
+	pthread_mutex_unlock(&p->auth_lock);
+	return rc;
+}
+
+/*
  * Send one request, answering up to two auth challenges.  Returns 0 when a
  * reply came (q->code says which), 1 when the connection failed in a way
  * worth trying again, -1 when it failed for good.  The Authorization header
@@ -253,95 +373,19 @@ static int
 send_req(struct pusher *p, CURL *c, struct req *q, struct oci_err *e)
 {
 	struct curl_slist *h;
-	char sent_auth[8192], line[128], where[1024], w[400];
-	const char *auth;
+	char sent_auth[8192], where[1024], w[400];
 	int answers = 0, own = strncmp(q->url, p->base, strlen(p->base)) == 0 &&
 	    q->url[strlen(p->base)] == '/';
 	CURLcode res;
 
 	for (;;) {
-		h = NULL;
-		sent_auth[0] = '\0';
-		pthread_mutex_lock(&p->auth_lock);
-		if (own && (auth = oci_auth_header(p->auth, q->scope)))
-			snprintf(sent_auth, sizeof sent_auth, "%s", auth);
-		pthread_mutex_unlock(&p->auth_lock);
-		if (sent_auth[0])
-			h = curl_slist_append(h, sent_auth);
-		if (q->accept)
-			h = curl_slist_append(h, q->accept);
-		if (q->content_type) {
-			snprintf(line, sizeof line, "Content-Type: %s", q->content_type);
-			h = curl_slist_append(h, line);
-		}
-		if (q->content_range[0]) {
-			snprintf(line, sizeof line, "Content-Range: %s", q->content_range);
-			h = curl_slist_append(h, line);
-		}
-		h = curl_slist_append(h, "Expect:");	/* no 100-continue round trip */
-
-		curl_easy_reset(c);
-		reply_clear(q);
-		q->pos = 0;
-		curl_easy_setopt(c, CURLOPT_URL, q->url);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_USERAGENT, "oci-push/" OCI_VERSION);
-		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, q);
-		oci_tls_apply(c, &p->ro->tls);
-		if (strcmp(q->method, "HEAD") == 0) {
-			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-		} else if (strcmp(q->method, "POST") == 0) {
-			curl_easy_setopt(c, CURLOPT_POST, 1L);
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
-		} else {
-			/* PUT and PATCH carry a body (perhaps empty) read by on_read. */
-			curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-			curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
-			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(c, CURLOPT_READDATA, q);
-			curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-			curl_easy_setopt(c, CURLOPT_SEEKDATA, q);
-			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->len);
-			if (strcmp(q->method, "PUT") != 0)
-				curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
-		}
+		h = req_headers(p, q, own, sent_auth, sizeof sent_auth);
+		req_setup(p, c, q, h);
 		res = curl_easy_perform(c);
 		curl_slist_free_all(h);
 		path_of(q, where, sizeof where);
-		if (res != CURLE_OK) {
-			if (q->stop && __atomic_load_n(q->stop, __ATOMIC_RELAXED))
-				return oci_fail(e, "%s %s: stopped", q->method, where);
-			oci_fail(e, "%s %s%s: %s%s", q->method, p->base, where, curl_easy_strerror(res),
-			    res == CURLE_PEER_FAILED_VERIFICATION ?
-			    " (--cacert FILE to trust its CA, or --insecure)" : "");
-			if (res == CURLE_OUT_OF_MEMORY && q->code == 0)
-				/* libcurl refuses a header line over 100 KiB this way */
-				return oci_fail(e, "%s %s: the registry sent a header line longer than "
-				    "libcurl accepts (100 KiB)", q->method, where);
-			switch (res) {
-			case CURLE_SSL_CONNECT_ERROR:
-			case CURLE_PEER_FAILED_VERIFICATION:
-			case CURLE_SSL_CACERT_BADFILE:
-			case CURLE_COULDNT_RESOLVE_HOST:
-			case CURLE_COULDNT_CONNECT:
-			case CURLE_UNSUPPORTED_PROTOCOL:
-			case CURLE_URL_MALFORMAT:
-			case CURLE_READ_ERROR:
-			case CURLE_ABORTED_BY_CALLBACK:
-				return -1;
-			default:
-				return 1;
-			}
-		}
+		if (res != CURLE_OK)
+			return transport_error(p, q, res, where, e);
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &q->code);
 		oci_say("%s %s → %ld%s%s%s", q->method, where, q->code,
 		    q->code == 401 && q->www_auth ? " " : "",
@@ -349,17 +393,8 @@ send_req(struct pusher *p, CURL *c, struct req *q, struct oci_err *e)
 		    q->code >= 400 ? words(q, w, sizeof w) : "");
 		if (q->code != 401 || q->www_auth == NULL || !own || answers++ == 2)
 			return 0;
-		/* Answer the challenge, unless another thread already has (its header is new). */
-		pthread_mutex_lock(&p->auth_lock);
-		auth = oci_auth_header(p->auth, q->scope);
-		if (auth == NULL || strcmp(auth, sent_auth) == 0) {
-			if (oci_auth_answer(p->auth, q->www_auth, q->scope,
-			    p->ro->timeout > 0 ? p->ro->timeout : OCI_TIMEOUT_DEFAULT, e) < 0) {
-				pthread_mutex_unlock(&p->auth_lock);
-				return oci_context(e, "%s %s", q->method, where);
-			}
-		}
-		pthread_mutex_unlock(&p->auth_lock);
+		if (answer_challenge(p, q, sent_auth, where, e) < 0)
+			return -1;
 	}
 }
 
@@ -433,6 +468,71 @@ follow(struct pusher *p, struct req *q, const char *extra, struct oci_err *e)
 /* ---- one blob ---- */
 
 /*
+ * distribution-spec "Mounting a blob from another repository", or else
+ * POST to open an upload.  0 when the blob was mounted (*mounted) or an
+ * upload is open (q->code 202), 1 to try again, -1 on failure.
+ */
+static int
+open_upload(struct pusher *p, CURL *c, const struct job *j, struct req *q, int *mounted,
+    struct oci_err *e)
+{
+	const char *name = p->dest->repo;
+	int rc;
+
+	*mounted = 0;
+	q->method = "POST";
+	if (p->o->mount_from) {
+		q->scope = p->mount_scope;
+		if (set_url(p, q, "/v2/%s/blobs/uploads/?mount=%s&from=%s", name, j->digest,
+		    p->o->mount_from) < 0)
+			return oci_fail(e, "out of memory");
+		if ((rc = send_req(p, c, q, e)) != 0)
+			return rc;
+		if (q->code == 201) {
+			oci_say("blob %s mounted from %s", oci_short(j->digest), p->o->mount_from);
+			*mounted = 1;
+			return 0;
+		}
+		q->scope = p->scope;
+		if (q->code == 202)	/* the registry opened an upload instead */
+			oci_say("%s has no blob %s to mount: uploading it", p->o->mount_from,
+			    oci_short(j->digest));
+	}
+	if (q->code == 202)
+		return 0;
+	if (set_url(p, q, "/v2/%s/blobs/uploads/", name) < 0)
+		return oci_fail(e, "out of memory");
+	if ((rc = send_req(p, c, q, e)) != 0)
+		return rc;
+	return q->code == 202 ? 0 : unexpected(q, e);
+}
+
+/* Chunks of at most chunk bytes: PATCH with Content-Range, each reply naming where the next goes. */
+static int
+upload_chunks(struct pusher *p, CURL *c, const struct job *j, struct req *q, uint64_t chunk,
+    struct oci_err *e)
+{
+	uint64_t off, n;
+	int rc;
+
+	for (off = 0; off < (uint64_t)j->size; off += n) {
+		n = (uint64_t)j->size - off < chunk ? (uint64_t)j->size - off : chunk;
+		if (follow(p, q, NULL, e) < 0)
+			return -1;
+		q->method = "PATCH";
+		q->off = off;
+		q->len = n;
+		snprintf(q->content_range, sizeof q->content_range, "%llu-%llu",
+		    (unsigned long long)off, (unsigned long long)(off + n - 1));
+		if ((rc = send_req(p, c, q, e)) != 0)
+			return rc;
+		if (q->code != 202)
+			return unexpected(q, e);
+	}
+	return 0;
+}
+
+/*
  * HEAD, then mount or upload.  Returns 0 when the registry has the blob,
  * 1 to try again from the start, -1 on failure.
  */
@@ -440,77 +540,35 @@ static int
 push_blob(struct pusher *p, CURL *c, struct job *j, int fd, struct oci_err *e)
 {
 	struct req q = { .fd = -1, .sent = &j->sent, .stop = &p->stop };
-	const char *name = p->dest->repo;
-	uint64_t off, n, chunk = p->o->chunk > 0 ? (uint64_t)p->o->chunk : 0;
+	uint64_t chunk = p->o->chunk > 0 ? (uint64_t)p->o->chunk : 0;
 	char digest_q[OCI_DIGEST_MAX + 16];
-	int rc;
+	int rc, mounted;
 
 	__atomic_store_n(&j->sent, 0, __ATOMIC_RELAXED);
 	q.method = "HEAD";
 	q.scope = p->scope;
-	if (set_url(p, &q, "/v2/%s/blobs/%s", name, j->digest) < 0)
-		goto oom;
+	if (set_url(p, &q, "/v2/%s/blobs/%s", p->dest->repo, j->digest) < 0) {
+		rc = oci_fail(e, "out of memory");
+		goto out;
+	}
 	if ((rc = send_req(p, c, &q, e)) != 0)
 		goto out;
 	if (q.code == 200) {
-		oci_say("blob %s is in %s already", oci_short(j->digest), name);
+		oci_say("blob %s is in %s already", oci_short(j->digest), p->dest->repo);
 		goto done;
 	}
 	if (q.code != 404 && q.code != 401 && q.code != 403) {
 		rc = unexpected(&q, e);
 		goto out;
 	}
-
-	/* distribution-spec "Mounting a blob from another repository" */
-	q.method = "POST";
-	if (p->o->mount_from) {
-		q.scope = p->mount_scope;
-		if (set_url(p, &q, "/v2/%s/blobs/uploads/?mount=%s&from=%s", name, j->digest,
-		    p->o->mount_from) < 0)
-			goto oom;
-		if ((rc = send_req(p, c, &q, e)) != 0)
-			goto out;
-		if (q.code == 201) {
-			oci_say("blob %s mounted from %s", oci_short(j->digest), p->o->mount_from);
-			goto done;
-		}
-		q.scope = p->scope;
-		if (q.code == 202)	/* the registry opened an upload instead */
-			oci_say("%s has no blob %s to mount: uploading it", p->o->mount_from,
-			    oci_short(j->digest));
-	}
-	if (q.code != 202) {
-		if (set_url(p, &q, "/v2/%s/blobs/uploads/", name) < 0)
-			goto oom;
-		if ((rc = send_req(p, c, &q, e)) != 0)
-			goto out;
-		if (q.code != 202) {
-			rc = unexpected(&q, e);
-			goto out;
-		}
-	}
-
-	/* Chunks: PATCH with Content-Range, each reply naming where the next goes. */
+	if ((rc = open_upload(p, c, j, &q, &mounted, e)) != 0)
+		goto out;
+	if (mounted)
+		goto done;
 	q.fd = fd;
 	q.content_type = "application/octet-stream";
-	for (off = 0; chunk > 0 && off < (uint64_t)j->size; off += n) {
-		n = (uint64_t)j->size - off < chunk ? (uint64_t)j->size - off : chunk;
-		if (follow(p, &q, NULL, e) < 0) {
-			rc = -1;
-			goto out;
-		}
-		q.method = "PATCH";
-		q.off = off;
-		q.len = n;
-		snprintf(q.content_range, sizeof q.content_range, "%llu-%llu",
-		    (unsigned long long)off, (unsigned long long)(off + n - 1));
-		if ((rc = send_req(p, c, &q, e)) != 0)
-			goto out;
-		if (q.code != 202) {
-			rc = unexpected(&q, e);
-			goto out;
-		}
-	}
+	if (chunk > 0 && (rc = upload_chunks(p, c, j, &q, chunk, e)) != 0)
+		goto out;
 	/* The closing PUT: every byte (monolithic), or none after the chunks. */
 	snprintf(digest_q, sizeof digest_q, "digest=%s", j->digest);
 	if (follow(p, &q, digest_q, e) < 0) {
@@ -535,9 +593,6 @@ done:
 out:
 	req_free(&q);
 	return rc;
-oom:
-	req_free(&q);
-	return oci_fail(e, "out of memory");
 }
 
 /* Run step until it is done, trying again with backoff while it says 1. */
