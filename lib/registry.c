@@ -578,74 +578,75 @@ from_registry(struct xfer *x)
 	return url && strncmp(url, x->r->base, n) == 0 && url[n] == '/';
 }
 
-/* A transfer ended: done, to be tried again, or failed for good. */
+/* A 200 or 206 reply came whole: its bytes are checked against the descriptor. */
 static enum outcome
-xfer_finish(struct xfer *x, CURLcode res)
+body_done(struct xfer *x)
 {
-	char why[900], words[400];
+	char why[900];
 
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->code);
-	if (res == CURLE_WRITE_ERROR && x->errbody_full)
-		res = CURLE_OK;	/* we stopped reading an error reply: it is complete enough */
-	if (x->broken) {
+	oci_say("GET %s → %ld (%s)", x->path, x->code, oci_human_size(x->got));
+	if (x->size >= 0 && x->got < (uint64_t)x->size) {
+		/* The reply was complete by HTTP's rules: this is what the registry has. */
+		snprintf(why, sizeof why, "the registry's reply ended after %llu bytes, but the descriptor says %lld",
+		    (unsigned long long)x->got, (long long)x->size);
+		return fail(x, why);
+	}
+	if (verify(x) == 0)
+		return DONE;
+	if (x->sink == SINK_FD || x->fatal) {
 		oci_context(&x->err, "GET %s", x->path);
 		return FAILED;
 	}
-	if (x->stop[0])	/* stopped by on_header or on_progress */
-		return x->fatal ? fail(x, x->stop) : retry_later(x, x->stop);
-	if (res == CURLE_OK && !x->headers_done)
-		return retry_later(x, "the reply ended inside its headers");
-	if (res == CURLE_OK && (x->code == 200 || x->code == 206)) {
-		oci_say("GET %s → %ld (%s)", x->path, x->code, oci_human_size(x->got));
-		if (x->size >= 0 && x->got < (uint64_t)x->size) {
-			/* The reply was complete by HTTP's rules: this is what the registry has. */
-			snprintf(why, sizeof why, "the registry's reply ended after %llu bytes, but the descriptor says %lld",
-			    (unsigned long long)x->got, (long long)x->size);
-			return fail(x, why);
-		}
-		if (verify(x) == 0)
-			return DONE;
-		if (x->sink == SINK_FD || x->fatal) {
+	/* Bad bytes: forget them all and download again. */
+	snprintf(why, sizeof why, "%s", x->err.msg);
+	sink_reset(x);
+	return retry_later(x, why);
+}
+
+/* A whole reply with another status: a challenge to answer, a wait, or a failure. */
+static enum outcome
+http_error(struct xfer *x)
+{
+	char why[900], words[400];
+
+	error_words(x, words, sizeof words);
+	oci_say("GET %s → %ld%s%.200s%s", x->path, x->code, x->www_auth ? " " : "",
+	    x->www_auth ? x->www_auth : "", words);
+	if (x->code == 401 && x->www_auth && !from_registry(x)) {
+		/* A challenge from another host is never answered with our credentials. */
+		return fail(x, "HTTP 401 from the host a redirect led to; credentials go only to the registry");
+	}
+	if (x->code == 401 && x->www_auth && x->auth_answers++ < 2) {
+		if (oci_auth_answer(x->r->auth, x->www_auth, x->r->scope, x->r->timeout, &x->err) < 0) {
 			oci_context(&x->err, "GET %s", x->path);
 			return FAILED;
 		}
-		/* Bad bytes: forget them all and download again. */
-		snprintf(why, sizeof why, "%s", x->err.msg);
-		sink_reset(x);
+		x->not_before = 0;
+		return AGAIN;
+	}
+	snprintf(why, sizeof why, "HTTP %ld%s", x->code, words);
+	if (x->code == 429 || x->code >= 500 || x->code == 0)
 		return retry_later(x, why);
-	}
-	if (res == CURLE_OK) {
-		error_words(x, words, sizeof words);
-		oci_say("GET %s → %ld%s%.200s%s", x->path, x->code, x->www_auth ? " " : "",
-		    x->www_auth ? x->www_auth : "", words);
-		if (x->code == 401 && x->www_auth && !from_registry(x)) {
-			/* A challenge from another host is never answered with our credentials. */
-			return fail(x, "HTTP 401 from the host a redirect led to; credentials go only to the registry");
-		}
-		if (x->code == 401 && x->www_auth && x->auth_answers++ < 2) {
-			if (oci_auth_answer(x->r->auth, x->www_auth, x->r->scope, x->r->timeout, &x->err) < 0) {
-				oci_context(&x->err, "GET %s", x->path);
-				return FAILED;
-			}
-			x->not_before = 0;
-			return AGAIN;
-		}
-		snprintf(why, sizeof why, "HTTP %ld%s", x->code, words);
-		if (x->code == 429 || x->code >= 500 || x->code == 0)
-			return retry_later(x, why);
-		/* A Range the server cannot serve: start over from byte 0. */
-		if (x->code == 416 && x->got > 0 && sink_reset(x) == 0)
-			return retry_later(x, why);
-		if (x->code == 404)
-			oci_fail(&x->err, "GET %s: not found%s", x->path, words);
-		else if (x->code == 401 || x->code == 403)
-			oci_fail(&x->err, "GET %s: access denied (HTTP %ld%s)", x->path, x->code, words);
-		else if (x->code >= 300 && x->code < 400)
-			oci_fail(&x->err, "GET %s: HTTP %ld, a redirect without a usable Location", x->path, x->code);
-		else
-			oci_fail(&x->err, "GET %s: %s", x->path, why);
-		return FAILED;
-	}
+	/* A Range the server cannot serve: start over from byte 0. */
+	if (x->code == 416 && x->got > 0 && sink_reset(x) == 0)
+		return retry_later(x, why);
+	if (x->code == 404)
+		oci_fail(&x->err, "GET %s: not found%s", x->path, words);
+	else if (x->code == 401 || x->code == 403)
+		oci_fail(&x->err, "GET %s: access denied (HTTP %ld%s)", x->path, x->code, words);
+	else if (x->code >= 300 && x->code < 400)
+		oci_fail(&x->err, "GET %s: HTTP %ld, a redirect without a usable Location", x->path, x->code);
+	else
+		oci_fail(&x->err, "GET %s: %s", x->path, why);
+	return FAILED;
+}
+
+/* No whole reply: too many bytes, or what libcurl says went wrong. */
+static enum outcome
+cut_short(struct xfer *x, CURLcode res)
+{
+	char why[900];
+
 	if (x->too_big) {
 		if (x->sink == SINK_MEM) {
 			oci_fail(&x->err, "GET %s: a document over %zu bytes is refused", x->path, x->memcap);
@@ -684,6 +685,28 @@ xfer_finish(struct xfer *x, CURLcode res)
 		snprintf(why + strlen(why), sizeof why - strlen(why), " after %s", oci_human_size(x->got));
 		return retry_later(x, why);
 	}
+}
+
+/* A transfer ended: done, to be tried again, or failed for good. */
+static enum outcome
+xfer_finish(struct xfer *x, CURLcode res)
+{
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->code);
+	if (res == CURLE_WRITE_ERROR && x->errbody_full)
+		res = CURLE_OK;	/* we stopped reading an error reply: it is complete enough */
+	if (x->broken) {
+		oci_context(&x->err, "GET %s", x->path);
+		return FAILED;
+	}
+	if (x->stop[0])	/* stopped by on_header or on_progress */
+		return x->fatal ? fail(x, x->stop) : retry_later(x, x->stop);
+	if (res == CURLE_OK && !x->headers_done)
+		return retry_later(x, "the reply ended inside its headers");
+	if (res == CURLE_OK && (x->code == 200 || x->code == 206))
+		return body_done(x);
+	if (res == CURLE_OK)
+		return http_error(x);
+	return cut_short(x, res);
 }
 
 /* ---- running transfers side by side ---- */
@@ -761,6 +784,66 @@ report(struct oci_registry *r, struct xfer **xs, size_t n, const struct queue *q
 }
 
 /*
+ * Take the transfers libcurl has finished: one that is done leaves its
+ * slot (freed, when there is a queue to refill it), one to be tried again
+ * waits for its turn.  -1 when one has failed for good.
+ */
+static int
+reap(struct oci_registry *r, struct xfer **xs, size_t n, struct queue *q, size_t *active,
+    size_t *left, struct oci_err *e)
+{
+	struct xfer *x;
+	CURLMsg *msg;
+	int pending;
+	size_t i;
+
+	while ((msg = curl_multi_info_read(r->multi, &pending))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		curl_multi_remove_handle(r->multi, x->easy);
+		x->active = 0;
+		(*active)--;
+		switch (xfer_finish(x, msg->data.result)) {
+		case DONE:
+			x->done = 1;
+			(*left)--;
+			break;
+		case AGAIN:
+			break;
+		case FAILED:
+			*e = x->err;
+			return -1;
+		}
+		for (i = 0; q && x->done && i < n; i++) {
+			if (xs[i] != x)
+				continue;
+			q->done++;
+			q->done_bytes += x->size > 0 ? (uint64_t)x->size : 0;
+			xfer_free(x);
+			xs[i] = NULL;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Seconds until there is something to do without the network: a retry due, progress to show. */
+static double
+idle_time(struct oci_registry *r, struct xfer **xs, size_t n, const struct queue *q, size_t active)
+{
+	double next = oci_now() + PROGRESS_EVERY;
+	size_t i;
+
+	if (q && q->next < q->n && (int)active < r->o.jobs)
+		next = 0;	/* a slot is free for the next blob */
+	for (i = 0; i < n; i++)
+		if (xs[i] && !xs[i]->done && !xs[i]->active && xs[i]->not_before < next)
+			next = xs[i]->not_before;
+	return next - oci_now();
+}
+
+/*
  * Run transfers until all are done or one has failed for good, at most
  * r->o.jobs at a time.  xs has n slots; with a queue q, empty slots (NULL)
  * are filled from it, and a transfer that is done is freed and its slot
@@ -772,10 +855,9 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, struct queue *q, int sho
     struct oci_err *e)
 {
 	size_t i, left, active = 0;
-	double t, next, last_report = 0;
+	double t, last_report = 0;
 	struct xfer *x;
-	CURLMsg *msg;
-	int running, pending, rc = 0;
+	int running, rc = 0;
 
 	for (;;) {
 		t = oci_now();
@@ -799,37 +881,7 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, struct queue *q, int sho
 		if (left == 0 || rc < 0)
 			break;
 		curl_multi_perform(r->multi, &running);
-		while ((msg = curl_multi_info_read(r->multi, &pending))) {
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-			curl_multi_remove_handle(r->multi, x->easy);
-			x->active = 0;
-			active--;
-			switch (xfer_finish(x, msg->data.result)) {
-			case DONE:
-				x->done = 1;
-				left--;
-				break;
-			case AGAIN:
-				break;
-			case FAILED:
-				*e = x->err;
-				rc = -1;
-				break;
-			}
-			if (rc < 0)
-				break;
-			for (i = 0; q && x->done && i < n; i++) {
-				if (xs[i] != x)
-					continue;
-				q->done++;
-				q->done_bytes += x->size > 0 ? (uint64_t)x->size : 0;
-				xfer_free(x);
-				xs[i] = NULL;
-				break;
-			}
-		}
+		rc = reap(r, xs, n, q, &active, &left, e);
 		if (show && r->o.progress && (t = oci_now()) - last_report >= PROGRESS_EVERY) {
 			report(r, xs, n, q, 0);
 			last_report = t;
@@ -837,13 +889,7 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, struct queue *q, int sho
 		if (rc < 0 || left == 0)
 			break;
 		/* Sleep until there is network activity, a retry is due, or progress to show. */
-		next = oci_now() + PROGRESS_EVERY;
-		if (q && q->next < q->n && (int)active < r->o.jobs)
-			next = 0;	/* a slot is free for the next blob */
-		for (i = 0; i < n; i++)
-			if (xs[i] && !xs[i]->done && !xs[i]->active && xs[i]->not_before < next)
-				next = xs[i]->not_before;
-		t = next - oci_now();
+		t = idle_time(r, xs, n, q, active);
 		curl_multi_poll(r->multi, NULL, 0, t > 0 ? (int)(t * 1000) + 1 : 0, NULL);
 	}
 	if (show && r->o.progress)
