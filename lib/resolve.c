@@ -227,7 +227,7 @@ oci_image_diff_ids(const json_t *config, const json_t *layers, struct oci_err *e
 	const json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids"), *v;
 	size_t i;
 
-	if (json_array_size(diff_ids) != json_array_size(layers)) {
+	if (!json_is_array(diff_ids) || json_array_size(diff_ids) != json_array_size(layers)) {
 		oci_fail(e, "the config has %zu diff_id%s for %zu layer%s",
 		    json_array_size(diff_ids), json_array_size(diff_ids) == 1 ? "" : "s",
 		    json_array_size(layers), json_array_size(layers) == 1 ? "" : "s");

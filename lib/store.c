@@ -696,31 +696,28 @@ remove_container(struct store *s, const char *id, struct oci_err *e)
 	return remove_layer_dir(s, id, e) < 0 || remove_layer_dir(s, init, e) < 0 ? -1 : 0;
 }
 
-/* Make container name over img: its image layers, init layer, writable layer and config. */
+/*
+ * The image's layers in the store, bottom first, each under its chain ID
+ * (made once, shared by every container whose image has the same layers
+ * below), put on top of the lower string and listed in Layers.  link:
+ * the top one's short link.
+ */
 static int
-new_container(struct store *s, struct oci_image *img, const char *name,
-    const struct oci_store_opts *so, char id[ID_LEN + 1], struct oci_err *e)
+image_layers(struct store *s, struct oci_image *img, const struct oci_store_opts *so,
+    json_t *list, char *lower, char link[LINK_LEN + 1], struct oci_err *e)
 {
 	const json_t *layers, *diff_ids;
-	char chain[OCI_DIGEST_MAX], link[LINK_LEN + 1], dir[ID_LEN + 8];
-	char *cfgbuf = NULL, *lower = calloc(1, SMALL_MAX);
-	json_t *config = NULL, *record = NULL, *list;
+	char chain[OCI_DIGEST_MAX], *cfgbuf = NULL;
+	json_t *config = NULL;
 	size_t cfglen, n, i;
-	int rc = -1, made = 0;
-	struct oci_err ignored;
+	int rc = -1;
 
-	if (lower == NULL)
-		return oci_fail(e, "out of memory");
 	if ((layers = oci_image_layers(img, e)) == NULL ||
-	    oci_image_config(img, &cfgbuf, &cfglen, &config, e) < 0)
+	    oci_image_config(img, &cfgbuf, &cfglen, &config, e) < 0 ||
+	    (diff_ids = oci_image_diff_ids(config, layers, e)) == NULL)
 		goto out;
-	/* image-spec config.md: rootfs.diff_ids, one per layer, bottom first. */
-	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
-	n = json_array_size(layers);
-	if (!json_is_array(diff_ids) || json_array_size(diff_ids) != n || n == 0) {
-		oci_fail(e, "config: rootfs.diff_ids has %zu entr%s for %zu layer%s",
-		    json_array_size(diff_ids), json_array_size(diff_ids) == 1 ? "y" : "ies",
-		    n, n == 1 ? "" : "s");
+	if ((n = json_array_size(layers)) == 0) {
+		oci_fail(e, "config: rootfs.diff_ids has 0 entries for 0 layers");
 		goto out;
 	}
 	if (n > 125) {
@@ -728,26 +725,43 @@ new_container(struct store *s, struct oci_image *img, const char *name,
 		oci_fail(e, "%zu layers: a store holds images of at most 125", n);
 		goto out;
 	}
-	record = json_pack("{s:s, s:s, s:s, s:[]}", "ID", "", "Name", name, "Image",
-	    so->image ? so->image : "", "Layers");
-	if (record == NULL)
-		goto oom;
-	list = json_object_get(record, "Layers");
 	for (i = 0; i < n; i++) {
 		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
 
-		if (oci_digest_check(diff_id, NULL, e) < 0) {
-			oci_context(e, "config: rootfs.diff_ids[%zu]", i);
-			goto out;
-		}
 		chain_id(i ? chain : NULL, diff_id, chain);
 		if (image_layer(s, img, json_array_get(layers, i), diff_id, chain, lower, so, link, e) < 0)
 			goto out;
 		lower_push(lower, SMALL_MAX, link);
-		if (json_array_append_new(list, json_pack("{s:s, s:s}", "ChainID", chain, "DiffID", diff_id)) < 0)
-			goto oom;
+		if (json_array_append_new(list, json_pack("{s:s, s:s}", "ChainID", chain, "DiffID", diff_id)) < 0) {
+			oci_fail(e, "out of memory");
+			goto out;
+		}
 	}
+	rc = 0;
+out:
+	json_decref(config);
+	free(cfgbuf);
+	return rc;
+}
 
+/* Make container name over img: its image layers, init layer, writable layer and config. */
+static int
+new_container(struct store *s, struct oci_image *img, const char *name,
+    const struct oci_store_opts *so, char id[ID_LEN + 1], struct oci_err *e)
+{
+	char link[LINK_LEN + 1], dir[ID_LEN + 8], *lower = calloc(1, SMALL_MAX);
+	json_t *record;
+	int rc = -1, made = 0;
+	struct oci_err ignored;
+
+	record = json_pack("{s:s, s:s, s:s, s:[]}", "ID", "", "Name", name, "Image",
+	    so->image ? so->image : "", "Layers");
+	if (lower == NULL || record == NULL) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	if (image_layers(s, img, so, json_object_get(record, "Layers"), lower, link, e) < 0)
+		goto out;
 	do {
 		if (random_name(id, ID_LEN, HEX, e) < 0)
 			goto out;
@@ -769,15 +783,10 @@ new_container(struct store *s, struct oci_image *img, const char *name,
 	if (write_config(s, id, record, e) < 0)
 		goto out;
 	rc = 0;
-	goto out;
-oom:
-	oci_fail(e, "out of memory");
 out:
 	if (rc < 0 && made)
 		remove_container(s, id, &ignored);
 	json_decref(record);
-	json_decref(config);
-	free(cfgbuf);
 	free(lower);
 	return rc;
 }
