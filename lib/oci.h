@@ -741,7 +741,7 @@ int oci_build_string(struct oci_build *b, const char *field, const char *value,
 /* Store the config and the manifest, tag the manifest, write its descriptor line to out. */
 int oci_build_commit(struct oci_build *b, FILE *out, struct oci_err *e);
 
-/* ------------------------- source.c, auth.c, registry.c, options.c, pull.c */
+/* ---------- source.c auth.c creds.c registry.c transfer.c options.c pull.c */
 
 /*
  * Pulling from a registry: the Docker Registry HTTP API V2, which the OCI
@@ -768,7 +768,7 @@ int oci_host_check(const char *host, struct oci_err *e);
  * The one rule for a registry's tags and a layout's (org.opencontainers.image.ref.name). */
 int oci_tag_check(const char *tag, struct oci_err *e);
 
-/* Seconds on the monotonic clock (registry.c): for timeouts, token lifetimes and progress. */
+/* Seconds on the monotonic clock (transfer.c): for timeouts, token lifetimes and progress. */
 double oci_now(void);
 
 /* TLS for every connection: registry, token service, redirects. */
@@ -908,6 +908,17 @@ int oci_registry_option(int c, char *arg, struct oci_registry_opts *ro, struct o
 const char *oci_registry_base(const struct oci_registry *r);
 struct oci_auth *oci_registry_auth(const struct oci_registry *r);
 const struct oci_registry_opts *oci_registry_options(const struct oci_registry *r);
+/*
+ * The one retry rule, for pulls and pushes: a request is tried at most
+ * OCI_ATTEMPTS times, and before attempt n+1 waits oci_registry_backoff(r,
+ * n) seconds: 0.25 doubled after each failure, at most $OCI_FETCH_MAX_WAIT
+ * (10 when unset).
+ */
+#define OCI_ATTEMPTS 6
+double oci_registry_backoff(const struct oci_registry *r, int failed);
+/* What a manifest request accepts: OCI and Docker manifests and indexes. */
+#define OCI_MANIFEST_ACCEPT "Accept: " OCI_MT_INDEX ", " OCI_MT_MANIFEST ", " \
+    OCI_MT_DOCKER_LIST ", " OCI_MT_DOCKER_MANIFEST
 
 struct oci_pull_opts {
 	const struct oci_platform *platform;	/* NULL: this machine's */
