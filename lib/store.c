@@ -664,23 +664,25 @@ lower_push(char *buf, size_t cap, const char *link)
 		buf[add - 1] = ':';
 }
 
-/* config.json, written to a temporary name and renamed: a container half made has none. */
+/* config.json, replaced atomically (oci_file_replace): a container half made has none. */
 static int
 write_config(struct store *s, const char *id, const json_t *config, struct oci_err *e)
 {
-	char tmp[256], path[256], *text;
-	int rc;
+	char dir[PATH_MAX], *text;
+	int fd, rc;
 
-	snprintf(path, sizeof path, "%s/config.json", id);
-	snprintf(tmp, sizeof tmp, "%s/.config.json.tmp", id);
-	if (mkdirat(s->cfd, id, 0755) < 0)
-		return oci_fail_errno(e, "%s/containers/%s", s->path, id);
-	if ((text = json_dumps(config, JSON_COMPACT)) == NULL)
+	if (snprintf(dir, sizeof dir, "%s/containers/%s", s->path, id) >= (int)sizeof dir)
+		return oci_fail(e, "%s/containers/%s: path too long", s->path, id);
+	if (mkdirat(s->cfd, id, 0755) < 0 ||
+	    (fd = openat(s->cfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return oci_fail_errno(e, "%s", dir);
+	if ((text = json_dumps(config, JSON_COMPACT)) == NULL) {
+		close(fd);
 		return oci_fail(e, "out of memory");
-	rc = write_small(s->cfd, tmp, text, e);
+	}
+	rc = oci_file_replace(fd, dir, "config.json", text, strlen(text), 0, e);
 	free(text);
-	if (rc == 0 && renameat(s->cfd, tmp, s->cfd, path) < 0)
-		rc = oci_fail_errno(e, "%s/containers/%s", s->path, path);
+	close(fd);
 	return rc;
 }
 
