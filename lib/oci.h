@@ -1209,7 +1209,7 @@ void oci_overlay_free(struct oci_overlay *o);
  */
 json_t *oci_overlay_graphdriver(const struct oci_overlay *o);
 
-/* ---------------------------------------------------------------- store.c */
+/* ------------------------------------------------- store.c, store_layer.c */
 
 /*
  * A store of containers that share their image layers, laid out like
