@@ -160,24 +160,6 @@ check_list(const char *list)
 	return bad ? 1 : 0;
 }
 
-/* Write all of buf, retrying short writes. */
-static int
-write_all(int fd, const char *buf, size_t n)
-{
-	ssize_t k;
-
-	while (n > 0) {
-		k = write(fd, buf, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		buf += k;
-		n -= k;
-	}
-	return 0;
-}
-
 /* oci-digest --expect: a verifying filter; the verdict comes at the end of the stream. */
 static int
 expect(const char *want, int64_t want_size)
@@ -207,7 +189,7 @@ expect(const char *want, int64_t want_size)
 			err(1, "stdin");
 		}
 		oci_hash_update(h, buf, n);
-		if (write_all(STDOUT_FILENO, buf, n) < 0)
+		if (oci_write_all(STDOUT_FILENO, buf, n) < 0)
 			err(1, "stdout");
 		/* Past the promised size the stream is wrong already: stop early. */
 		if (want_size >= 0 && oci_hash_size(h) > (uint64_t)want_size)

@@ -247,23 +247,6 @@ tree(const char *arg, const struct oci_platform *platform)
 
 /* ---- --init, --tag, --untag: editing index.json ---- */
 
-/* 1 when path is a directory with nothing in it. */
-static int
-empty_dir(const char *path)
-{
-	struct dirent *de;
-	DIR *d = opendir(path);
-	int n = 0;
-
-	if (d == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n == 0;
-}
-
 /*
  * --init on an existing layout leaves it as it is, as mkdir -p would; it
  * never turns a directory that holds other things into a layout.
@@ -277,7 +260,7 @@ init(const char *path)
 	if (access(path, F_OK) == 0 && oci_layout_open(path, &l, &e) == 0) {
 		oci_say("%s is already an OCI layout", path);
 	} else {
-		if (access(path, F_OK) == 0 && !empty_dir(path))
+		if (access(path, F_OK) == 0 && !oci_dir_is_empty(path))
 			errx(1, "%s exists and is not an empty directory or an OCI layout", path);
 		if (oci_layout_create(path, &l, &e) < 0)
 			errx(1, "%s", e.msg);

@@ -176,7 +176,7 @@ put_layer(struct out *o, struct oci_layout *l, const char *digest, const char *w
 		goto out;
 	while ((k = archive_read_data(in, o->buf, OCI_IO_CHUNK)) > 0) {
 		oci_hash_update(h, o->buf, (size_t)k);
-		if (write(scratch, o->buf, (size_t)k) != k) {
+		if (oci_write_all(scratch, o->buf, (size_t)k) < 0) {
 			oci_fail_errno(e, "%s", path);
 			goto out;
 		}

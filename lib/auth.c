@@ -33,15 +33,6 @@ oci_tls_apply(void *curl, const struct oci_tls *tls)
 		curl_easy_setopt(curl, CURLOPT_CAINFO, tls->cacert);
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- WWW-Authenticate ---- */
 
 static const char *
@@ -206,7 +197,7 @@ oci_auth_header(struct oci_auth *a, const char *scope)
 		return a->basic;
 	for (t = a->tokens; t; t = t->next)
 		if (strcmp(t->scope, scope) == 0)
-			return now() < t->expires ? t->header : NULL;
+			return oci_now() < t->expires ? t->header : NULL;
 	return NULL;
 }
 
@@ -232,7 +223,7 @@ cache_token(struct oci_auth *a, const char *scope, const char *token, double ttl
 		return -1;
 	}
 	/* Renew a little early, so that a token does not run out in flight. */
-	t->expires = now() + ttl - (ttl > 20 ? 10 : ttl / 2);
+	t->expires = oci_now() + ttl - (ttl > 20 ? 10 : ttl / 2);
 	return 0;
 }
 
@@ -351,40 +342,12 @@ refresh_form(CURL *curl, const char *token, const char *svc, const char *sc, cha
 	return n < 0 ? -1 : 0;
 }
 
-/* GET realm?service=…&scope=…, as Docker's token specification asks. */
-static int
-fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope,
-    double timeout, struct oci_err *e)
+/* The token request's options: where, how long, who asks (form: an identity token's POST body). */
+static void
+token_request(CURL *curl, const struct oci_auth *a, const char *url, const char *form,
+    double timeout, struct reply *r)
 {
-	struct reply r = { NULL, 0, 0 };
-	char *url = NULL, *svc = NULL, *sc = NULL, *form = NULL;
-	const char *token;
-	json_error_t je;
-	json_t *doc = NULL;
-	double ttl;
-	CURLcode res;
-	long code = 0;
-	CURL *curl;
-	int rc = -1;
-
-	if (realm_ok(c->realm, a->user != NULL, e) < 0)
-		return -1;
-	if ((curl = curl_easy_init()) == NULL)
-		return oci_fail(e, "out of memory");
-	svc = c->service ? curl_easy_escape(curl, c->service, 0) : NULL;
-	sc = scope_params(curl, c->scope ? c->scope : scope);
-	if (sc == NULL || asprintf(&url, "%s%s%s%s%s", c->realm, strchr(c->realm, '?') ? "&" : "?", sc,
-	    svc ? "&service=" : "", svc ? svc : "") < 0) {
-		url = NULL;
-		oci_fail(e, "out of memory");
-		goto out;
-	}
-	if (a->user && strcmp(a->user, OCI_IDENTITY_TOKEN_USER) == 0 &&
-	    refresh_form(curl, a->pass, svc, sc, &form) < 0) {
-		oci_fail(e, "out of memory");
-		goto out;
-	}
-	curl_easy_setopt(curl, CURLOPT_URL, form ? c->realm : url);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	/* The whole answer within --timeout: a token service that drips is a token service that failed. */
@@ -392,7 +355,7 @@ fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope
 	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "identity");
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "oci-fetch/" OCI_VERSION);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_reply);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
 	oci_tls_apply(curl, &a->tls);
 	if (form) {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
@@ -401,33 +364,43 @@ fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope
 		curl_easy_setopt(curl, CURLOPT_USERNAME, a->user);
 		curl_easy_setopt(curl, CURLOPT_PASSWORD, a->pass);
 	}
-	res = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-	if (r.too_big) {
-		oci_fail(e, "token service %s: its reply is over %d KiB, too big for a token", c->realm,
-		    TOKEN_REPLY_MAX / 1024);
-		goto out;
-	}
-	if (res == CURLE_OPERATION_TIMEDOUT) {
-		oci_fail(e, "token service %s: no complete reply within %gs (--timeout)", c->realm, timeout);
-		goto out;
-	}
-	if (res != CURLE_OK) {
-		oci_fail(e, "token service %s: %s", c->realm, curl_easy_strerror(res));
-		goto out;
-	}
-	if (code == 401 || code == 403) {
-		oci_fail(e, "token service %s: %ld: %s", c->realm, code,
+}
+
+/* Did the token service answer 200 with a reply small enough to be a token? */
+static int
+token_status(const struct oci_auth *a, const char *realm, CURLcode res, long code,
+    const struct reply *r, double timeout, struct oci_err *e)
+{
+	if (r->too_big)
+		return oci_fail(e, "token service %s: its reply is over %d KiB, too big for a token",
+		    realm, TOKEN_REPLY_MAX / 1024);
+	if (res == CURLE_OPERATION_TIMEDOUT)
+		return oci_fail(e, "token service %s: no complete reply within %gs (--timeout)", realm,
+		    timeout);
+	if (res != CURLE_OK)
+		return oci_fail(e, "token service %s: %s", realm, curl_easy_strerror(res));
+	if (code == 401 || code == 403)
+		return oci_fail(e, "token service %s: %ld: %s", realm, code,
 		    a->user ? "the user name or password was refused" : "anonymous access refused (--creds or an auth file)");
-		goto out;
-	}
-	if (code != 200) {
-		oci_fail(e, "token service %s: HTTP %ld instead of a token%s", c->realm, code,
+	if (code != 200)
+		return oci_fail(e, "token service %s: HTTP %ld instead of a token%s", realm, code,
 		    code >= 300 && code < 400 ? " (its redirects are not followed)" : "");
-		goto out;
-	}
+	return 0;
+}
+
+/* The token in the service's JSON reply, cached for scope for as long as it lives. */
+static int
+token_from_reply(struct oci_auth *a, const struct oci_challenge *c, const char *scope,
+    const struct reply *r, struct oci_err *e)
+{
+	const char *token;
+	json_error_t je;
+	json_t *doc;
+	double ttl;
+	int rc = -1;
+
 	/* Numbers as reals: an expires_in too big for an integer is still a number. */
-	if ((doc = json_loadb(r.buf ? r.buf : "", r.len, JSON_DECODE_INT_AS_REAL, &je)) == NULL ||
+	if ((doc = json_loadb(r->buf ? r->buf : "", r->len, JSON_DECODE_INT_AS_REAL, &je)) == NULL ||
 	    !json_is_object(doc)) {
 		oci_fail(e, "token service %s: its reply is not a JSON object (%s)", c->realm,
 		    doc ? "another JSON value" : je.text);
@@ -460,6 +433,46 @@ fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope
 	rc = 0;
 out:
 	json_decref(doc);
+	return rc;
+}
+
+/* GET realm?service=…&scope=…, as Docker's token specification asks. */
+static int
+fetch_token(struct oci_auth *a, const struct oci_challenge *c, const char *scope,
+    double timeout, struct oci_err *e)
+{
+	struct reply r = { NULL, 0, 0 };
+	char *url = NULL, *svc = NULL, *sc = NULL, *form = NULL;
+	CURLcode res;
+	long code = 0;
+	CURL *curl;
+	int rc = -1;
+
+	if (realm_ok(c->realm, a->user != NULL, e) < 0)
+		return -1;
+	if ((curl = curl_easy_init()) == NULL)
+		return oci_fail(e, "out of memory");
+	svc = c->service ? curl_easy_escape(curl, c->service, 0) : NULL;
+	sc = scope_params(curl, c->scope ? c->scope : scope);
+	if (sc == NULL || asprintf(&url, "%s%s%s%s%s", c->realm, strchr(c->realm, '?') ? "&" : "?", sc,
+	    svc ? "&service=" : "", svc ? svc : "") < 0) {
+		url = NULL;
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	if (a->user && strcmp(a->user, OCI_IDENTITY_TOKEN_USER) == 0 &&
+	    refresh_form(curl, a->pass, svc, sc, &form) < 0) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	token_request(curl, a, form ? c->realm : url, form, timeout, &r);
+	res = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	if (token_status(a, c->realm, res, code, &r, timeout, e) < 0 ||
+	    token_from_reply(a, c, scope, &r, e) < 0)
+		goto out;
+	rc = 0;
+out:
 	free(r.buf);
 	free(url);
 	if (form)

@@ -104,23 +104,6 @@ base_exists(struct oci_layout *l, const struct oci_ref *ref, int *exists, struct
 	return 0;
 }
 
-/* Is path an empty directory? */
-static int
-dir_empty(const char *path)
-{
-	struct dirent *d;
-	int n = 0;
-	DIR *dir;
-
-	if ((dir = opendir(path)) == NULL)
-		return 0;
-	while ((d = readdir(dir)) != NULL)
-		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-			n++;
-	closedir(dir);
-	return n == 0;
-}
-
 /* Open a layout to build in; make it when the path is missing or an empty directory. */
 static int
 open_or_create(const char *path, struct oci_layout **l, struct oci_err *e)
@@ -136,7 +119,7 @@ open_or_create(const char *path, struct oci_layout **l, struct oci_err *e)
 		return oci_fail(e, "layout %s: not a directory", path);
 	} else if (oci_layout_open(path, l, e) == 0) {
 		return 0;
-	} else if (!dir_empty(path)) {
+	} else if (!oci_dir_is_empty(path)) {
 		/* A directory with files in it is someone's, not a layout to make. */
 		return -1;
 	}
@@ -213,11 +196,8 @@ oci_build_open(const char *image, const char *newtag, int scratch_ok, struct oci
 		oci_fail(e, "out of memory");
 		goto bad;
 	}
-	/* A tag that LAYOUT:TAG could not name again is refused. */
-	if (b->tag[0] == '\0' || b->tag[strcspn(b->tag, "/:@ \t\n")] != '\0') {
-		oci_fail(e, "tag \"%s\": a tag has no '/', ':', '@' or spaces", b->tag);
+	if (oci_tag_check(b->tag, e) < 0)
 		goto bad;
-	}
 	if ((epoch = oci_source_date_epoch(&when, e)) < 0)
 		goto bad;
 	t = epoch ? (time_t)when : time(NULL);

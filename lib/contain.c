@@ -459,21 +459,11 @@ static int
 pass(int from, int to)
 {
 	char buf[4096];
-	ssize_t n = read(from, buf, sizeof buf), w;
-	char *p = buf;
+	ssize_t n = read(from, buf, sizeof buf);
 
 	if (n <= 0)
 		return n == 0 || errno == EIO ? 0 : (errno == EINTR || errno == EAGAIN) ? 1 : -1;
-	while (n > 0) {
-		if ((w = write(to, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= w;
-	}
-	return 1;
+	return oci_write_all(to, buf, n) < 0 ? -1 : 1;
 }
 
 int

@@ -188,12 +188,9 @@ int
 oci_index_update(struct oci_layout *l, int (*edit)(json_t *, void *, struct oci_err *),
     void *arg, struct oci_err *e)
 {
-	char tmp[64], *text = NULL;
+	char *text = NULL;
 	json_t *index = NULL;
-	sigset_t old;
-	ssize_t n;
-	size_t len;
-	int fd = -1, rc = -1, undo;
+	int rc = -1;
 
 	/* The lock is on the layout directory itself: index.json is replaced, not rewritten. */
 	while (flock(l->dirfd, LOCK_EX) < 0)
@@ -209,55 +206,14 @@ oci_index_update(struct oci_layout *l, int (*edit)(json_t *, void *, struct oci_
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	len = strlen(text);
-	snprintf(tmp, sizeof tmp, ".index.json.tmp.%d", (int)getpid());
-	/*
-	 * Under the lock the name is ours: whatever is there was left behind
-	 * or planted (a hard link to a file elsewhere would be truncated and
-	 * written by O_TRUNC).  Remove it and make a new file.
-	 */
-	unlinkat(l->dirfd, tmp, 0);
-	fd = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		oci_fail_errno(e, "%s/%s", l->path, tmp);
-		goto out;
-	}
-	undo = oci_undo_add(OCI_UNDO_UNLINK, l->dirfd, tmp);
-	if ((n = write(fd, text, len)) != (ssize_t)len || fsync(fd) < 0) {
-		if (n >= 0 && n != (ssize_t)len)
-			errno = ENOSPC;	/* a short write: the file system is full */
-		oci_fail_errno(e, "write %s/%s", l->path, tmp);
-		oci_undo_now(undo);
-		goto out;
-	}
-	rc = close(fd);
-	fd = -1;
-	if (rc < 0) {
-		rc = -1;
-		oci_fail_errno(e, "write %s/%s", l->path, tmp);
-		oci_undo_now(undo);
-		goto out;
-	}
-	rc = -1;
 	/*
 	 * index.json is where a run's new blobs become part of the layout: the
-	 * rename and the keeping of what the run made (oci_undo) happen
-	 * together, with SIGINT and SIGTERM held back between them.
+	 * rename and the keeping of what the run made (oci_undo) happen together.
 	 */
-	oci_undo_block(&old);
-	if (renameat(l->dirfd, tmp, l->dirfd, "index.json") < 0) {
-		oci_fail_errno(e, "rename %s/index.json", l->path);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		oci_undo_now(undo);
+	if (oci_file_replace(l->dirfd, l->path, "index.json", text, strlen(text), 1, e) < 0)
 		goto out;
-	}
-	oci_undo_keep_all();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	fsync(l->dirfd);
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
 	free(text);
 	json_decref(index);
 	flock(l->dirfd, LOCK_UN);
@@ -279,33 +235,14 @@ edit_tag(json_t *index, void *arg, struct oci_err *e)
 	return 0;
 }
 
-/*
- * A tag that LAYOUT:TAG can name again: Docker's tag grammar,
- * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} (no '/', ':' or '@').
- */
-static int
-tag_ok(const char *tag)
-{
-	size_t i;
-
-	if (tag[0] == '\0' || tag[0] == '.' || tag[0] == '-' || strlen(tag) > 128)
-		return 0;
-	for (i = 0; tag[i]; i++)
-		if (!((tag[i] >= 'a' && tag[i] <= 'z') || (tag[i] >= 'A' && tag[i] <= 'Z') ||
-		    (tag[i] >= '0' && tag[i] <= '9') || strchr("_.-", tag[i])))
-			return 0;
-	return 1;
-}
-
 int
 oci_layout_tag(struct oci_layout *l, const char *tag, const json_t *desc, struct oci_err *e)
 {
 	struct tag_arg t = { tag, desc };
 	struct oci_desc d;
 
-	if (!tag_ok(tag))
-		return oci_fail(e, "bad tag \"%s\": a tag is up to 128 letters, digits, '_', '.' "
-		    "and '-', not starting with '.' or '-'", tag);
+	if (oci_tag_check(tag, e) < 0)
+		return -1;
 	if (oci_desc_parse(desc, &d, e) < 0)
 		return -1;
 	return oci_index_update(l, edit_tag, &t, e);

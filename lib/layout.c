@@ -231,45 +231,6 @@ mkdirs(const char *path, struct oci_err *e)
 	return 0;
 }
 
-/* Write a small file atomically: temporary name, fsync, rename. */
-static int
-write_atomic(int dirfd, const char *name, const char *data, size_t len, struct oci_err *e)
-{
-	char tmp[64];
-	ssize_t n;
-	int fd, undo;
-
-	snprintf(tmp, sizeof tmp, ".%s.tmp.%d", name, (int)getpid());
-	/* Never O_TRUNC a name someone may have planted as a hard link: a new file. */
-	unlinkat(dirfd, tmp, 0);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return oci_fail_errno(e, "create %s", tmp);
-	undo = oci_undo_add(OCI_UNDO_UNLINK, dirfd, tmp);
-	n = write(fd, data, len);
-	if (n != (ssize_t)len || fsync(fd) < 0) {
-		if (n >= 0 && n != (ssize_t)len)
-			errno = ENOSPC;	/* a short write: the file system is full */
-		oci_fail_errno(e, "write %s", name);
-		close(fd);
-		oci_undo_now(undo);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		oci_fail_errno(e, "write %s", name);
-		oci_undo_now(undo);
-		return -1;
-	}
-	if (renameat(dirfd, tmp, dirfd, name) < 0) {
-		oci_fail_errno(e, "rename %s", name);
-		oci_undo_now(undo);
-		return -1;
-	}
-	oci_undo_keep(undo);
-	fsync(dirfd);
-	return 0;
-}
-
 int
 oci_layout_create(const char *path, struct oci_layout **out, struct oci_err *e)
 {
@@ -289,10 +250,10 @@ oci_layout_create(const char *path, struct oci_layout **out, struct oci_err *e)
 		goto bad;
 	close(blobs);
 	if (fstatat(fd, "oci-layout", &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    write_atomic(fd, "oci-layout", layout_doc, sizeof layout_doc - 1, e) < 0)
+	    oci_file_replace(fd, path, "oci-layout", layout_doc, sizeof layout_doc - 1, 0, e) < 0)
 		goto bad;
 	if (fstatat(fd, "index.json", &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    write_atomic(fd, "index.json", index_doc, sizeof index_doc - 1, e) < 0)
+	    oci_file_replace(fd, path, "index.json", index_doc, sizeof index_doc - 1, 0, e) < 0)
 		goto bad;
 	close(fd);
 	return oci_layout_open(path, out, e);
@@ -583,20 +544,9 @@ oci_blob_writer_suspend(struct oci_blob_writer *w)
 int
 oci_blob_writer_write(struct oci_blob_writer *w, const void *buf, size_t n, struct oci_err *e)
 {
-	const char *p = buf;
-	ssize_t k;
-
 	oci_hash_update(w->hash, buf, n);
-	while (n > 0) {
-		k = write(w->fd, p, n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			return oci_fail_errno(e, "write %s/%s", w->layout->path, w->tmp);
-		}
-		p += k;
-		n -= k;
-	}
+	if (oci_write_all(w->fd, buf, n) < 0)
+		return oci_fail_errno(e, "write %s/%s", w->layout->path, w->tmp);
 	if (oci_hash_size(w->hash) - w->written_back >= WRITEBACK_EVERY) {
 		/* Only a hint to the kernel: errors show up at fsync. */
 		sync_file_range(w->fd, w->written_back, oci_hash_size(w->hash) - w->written_back,

@@ -216,6 +216,60 @@ clone_flags(int ns)
 	    (ns & OCI_NS_IPC ? CLONE_NEWIPC : 0) | (ns & OCI_NS_NET ? CLONE_NEWNET : 0);
 }
 
+/*
+ * For root: a helper process outside the namespace-to-be, which writes
+ * our id maps once told (a byte on go) and answers on res with why it
+ * could not ("" when it could).  The pipes' other ends are closed here.
+ */
+static int
+start_map_helper(uid_t remap, int go[2], int res[2], pid_t *helper, struct oci_err *e)
+{
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0)
+		return oci_fail_errno(e, "pipe");
+	if ((*helper = fork()) < 0)
+		return oci_fail_errno(e, "fork");
+	if (*helper == 0) {
+		struct oci_err he = { "" };
+		char c;
+
+		close(go[1]);
+		close(res[0]);
+		if (read(go[0], &c, 1) == 1 && helper_write_maps(getppid(), remap, &he) < 0)
+			(void)!write(res[1], he.msg, strlen(he.msg));
+		_exit(0);
+	}
+	close(go[0]);
+	close(res[1]);
+	go[0] = res[1] = -1;
+	return 0;
+}
+
+/* In the new user namespace: have the helper write the maps, then become root of a remapped range. */
+static int
+helper_maps(int go, int res, uid_t remap, struct oci_err *e)
+{
+	char msg[sizeof e->msg];
+	ssize_t n;
+
+	if (write(go, "x", 1) != 1)
+		return oci_fail_errno(e, "id map helper");
+	n = read(res, msg, sizeof msg - 1);
+	if (n > 0) {
+		msg[n] = '\0';
+		return oci_fail(e, "id maps: %s", msg);
+	}
+	/* Our host uid 0 is not in a remapped range: become its 0. */
+	if (remap != (uid_t)-1 && (setgroups(0, NULL) < 0 ||
+	    setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return oci_fail_errno(e, "user namespace: become root of ids %lu…", (unsigned long)remap);
+	if (remap != (uid_t)-1)
+		oci_say("user namespace: ids 0-%u inside are %lu-%lu outside; root inside is nobody outside",
+		    OCI_NS_RANGE - 1, (unsigned long)remap, (unsigned long)remap + OCI_NS_RANGE - 1);
+	else
+		oci_say("user namespace: every id we had is mapped to itself; we are root inside");
+	return 0;
+}
+
 int
 oci_ns_unshare(int ns, uid_t remap, struct oci_err *e)
 {
@@ -223,33 +277,10 @@ oci_ns_unshare(int ns, uid_t remap, struct oci_err *e)
 	gid_t gid = getegid();
 	int go[2] = { -1, -1 }, res[2] = { -1, -1 }, status, rc = -1;
 	pid_t helper = -1;
-	char msg[sizeof e->msg];
-	ssize_t n;
 
 	/* root keeps every id it has: a helper outside writes the maps. */
-	if ((ns & OCI_NS_USER) && uid == 0) {
-		if (pipe2(go, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0) {
-			oci_fail_errno(e, "pipe");
-			goto out;
-		}
-		if ((helper = fork()) < 0) {
-			oci_fail_errno(e, "fork");
-			goto out;
-		}
-		if (helper == 0) {
-			struct oci_err he = { "" };
-			char c;
-
-			close(go[1]);
-			close(res[0]);
-			if (read(go[0], &c, 1) == 1 && helper_write_maps(getppid(), remap, &he) < 0)
-				(void)!write(res[1], he.msg, strlen(he.msg));
-			_exit(0);
-		}
-		close(go[0]);
-		close(res[1]);
-		go[0] = res[1] = -1;
-	}
+	if ((ns & OCI_NS_USER) && uid == 0 && start_map_helper(remap, go, res, &helper, e) < 0)
+		goto out;
 	if (unshare(clone_flags(ns)) < 0) {
 		if (errno == EPERM && !(ns & OCI_NS_USER))
 			oci_fail(e, "unshare: not permitted (add -r for a user namespace)");
@@ -259,38 +290,17 @@ oci_ns_unshare(int ns, uid_t remap, struct oci_err *e)
 			oci_fail_errno(e, "unshare");
 		goto out;
 	}
-	if (ns & OCI_NS_USER) {
-		if (helper > 0) {
-			if (write(go[1], "x", 1) != 1) {
-				oci_fail_errno(e, "id map helper");
-				goto out;
-			}
-			n = read(res[0], msg, sizeof msg - 1);
-			if (n > 0) {
-				msg[n] = '\0';
-				oci_fail(e, "id maps: %s", msg);
-				goto out;
-			}
-			/* Our host uid 0 is not in a remapped range: become its 0. */
-			if (remap != (uid_t)-1 && (setgroups(0, NULL) < 0 ||
-			    setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
-				oci_fail_errno(e, "user namespace: become root of ids %lu…", (unsigned long)remap);
-				goto out;
-			}
-			if (remap != (uid_t)-1)
-				oci_say("user namespace: ids 0-%u inside are %lu-%lu outside; root inside is nobody outside",
-				    OCI_NS_RANGE - 1, (unsigned long)remap, (unsigned long)remap + OCI_NS_RANGE - 1);
-			else
-				oci_say("user namespace: every id we had is mapped to itself; we are root inside");
-		} else {
-			if (map_self_to_root(uid, gid, e) < 0) {
-				oci_userns_map_why(e);
-				oci_context(e, "user namespace");
-				goto out;
-			}
-			oci_say("user namespace: uid %lu and gid %lu outside are 0 inside; setgroups denied",
-			    (unsigned long)uid, (unsigned long)gid);
+	if ((ns & OCI_NS_USER) && helper > 0) {
+		if (helper_maps(go[1], res[0], remap, e) < 0)
+			goto out;
+	} else if (ns & OCI_NS_USER) {
+		if (map_self_to_root(uid, gid, e) < 0) {
+			oci_userns_map_why(e);
+			oci_context(e, "user namespace");
+			goto out;
 		}
+		oci_say("user namespace: uid %lu and gid %lu outside are 0 inside; setgroups denied",
+		    (unsigned long)uid, (unsigned long)gid);
 	}
 	if (ns & OCI_NS_MOUNT) {
 		/* Our mounts must not show up in the namespace we came from. */

@@ -89,6 +89,24 @@ int oci_undo_mkdir(const char *path, mode_t mode, struct oci_err *e);
  */
 void oci_undo_block(sigset_t *old);
 
+/* --------------------------------------------------------------- fsutil.c */
+
+/* Write all n bytes of buf to fd, through short writes and EINTR: 0, or -1 with errno. */
+int oci_write_all(int fd, const void *buf, size_t n);
+/*
+ * Make name in dirfd (a directory called dir in messages) hold data,
+ * atomically: a new temporary file beside it (never one planted there),
+ * written in full, fsync'd and renamed over name.  A failure, or an
+ * interruption before the rename, removes the temporary file.  With commit,
+ * the rename also keeps all that this run made (oci_undo_keep_all), with
+ * SIGINT and SIGTERM held back between the two: index.json is where a
+ * run's new blobs become part of the layout.
+ */
+int oci_file_replace(int dirfd, const char *dir, const char *name, const void *data, size_t len,
+    int commit, struct oci_err *e);
+/* 1 when path is a directory with nothing in it; 0 otherwise (or when it cannot be read). */
+int oci_dir_is_empty(const char *path);
+
 /* ------------------------------------------------------------------ say.c */
 
 /*
@@ -791,7 +809,7 @@ int oci_build_string(struct oci_build *b, const char *field, const char *value,
 /* Store the config and the manifest, tag the manifest, write its descriptor line to out. */
 int oci_build_commit(struct oci_build *b, FILE *out, struct oci_err *e);
 
-/* ----------------------------------- source.c, auth.c, registry.c, pull.c */
+/* -------------------- source.c auth.c creds.c registry.c transfer.c pull.c */
 
 /*
  * Pulling from a registry: the Docker Registry HTTP API V2, which the OCI
@@ -814,6 +832,12 @@ void oci_source_free(struct oci_source *src);
 int oci_host_is_loopback(const char *host);
 /* Is host[:port] a registry host: DNS labels, IPv4, or [IPv6], and a port up to 65535? */
 int oci_host_check(const char *host, struct oci_err *e);
+/* Is tag a tag (distribution-spec: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})?  0, or -1 with why not.
+ * The one rule for a registry's tags and a layout's (org.opencontainers.image.ref.name). */
+int oci_tag_check(const char *tag, struct oci_err *e);
+
+/* Seconds on the monotonic clock (transfer.c): for timeouts, token lifetimes and progress. */
+double oci_now(void);
 
 /* TLS for every connection: registry, token service, redirects. */
 struct oci_tls {
@@ -934,6 +958,17 @@ int oci_registry_blobs(struct oci_registry *r, struct oci_layout *l, const json_
 const char *oci_registry_base(const struct oci_registry *r);
 struct oci_auth *oci_registry_auth(const struct oci_registry *r);
 const struct oci_registry_opts *oci_registry_options(const struct oci_registry *r);
+/*
+ * The one retry rule, for pulls and pushes: a request is tried at most
+ * OCI_ATTEMPTS times, and before attempt n+1 waits oci_registry_backoff(r,
+ * n) seconds: 0.25 doubled after each failure, at most $OCI_FETCH_MAX_WAIT
+ * (10 when unset).
+ */
+#define OCI_ATTEMPTS 6
+double oci_registry_backoff(const struct oci_registry *r, int failed);
+/* What a manifest request accepts: OCI and Docker manifests and indexes. */
+#define OCI_MANIFEST_ACCEPT "Accept: " OCI_MT_INDEX ", " OCI_MT_MANIFEST ", " \
+    OCI_MT_DOCKER_LIST ", " OCI_MT_DOCKER_MANIFEST
 
 struct oci_pull_opts {
 	const struct oci_platform *platform;	/* NULL: this machine's */
@@ -1074,6 +1109,17 @@ int oci_openat2(int dirfd, const char *path, int flags, unsigned long long resol
  * not know it), a message that says so.  Returns -1.
  */
 int oci_openat2_error(struct oci_err *e, const char *what);
+/*
+ * The new mount API's last steps, the same for every filesystem mounted:
+ * FSCONFIG_CMD_CREATE makes the superblock from what fsconfig(2) set on the
+ * context fs, fsmount(2) makes a detached mount of it with attrs
+ * (MOUNT_ATTR_*), move_mount(2) attaches that at path under dirfd ("" for
+ * dirfd itself).  fs stays the caller's: its log says why a create failed.
+ * 0, or the step that failed with errno set (the caller, who knows what it
+ * mounts, words the message).
+ */
+enum { OCI_MOUNT_CREATE = 1, OCI_MOUNT_FSMOUNT, OCI_MOUNT_MOVE };
+int oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path);
 
 /*
  * Containers (rootfs.c).  In a new mount and PID namespace (we are PID 1):
@@ -1213,7 +1259,7 @@ void oci_overlay_free(struct oci_overlay *o);
  */
 json_t *oci_overlay_graphdriver(const struct oci_overlay *o);
 
-/* ---------------------------------------------------------------- store.c */
+/* ------------------------------------------------- store.c, store_layer.c */
 
 /*
  * A store of containers that share their image layers, laid out like

@@ -108,7 +108,7 @@ no_lowerdir_plus(void)
 static int
 mount_lowerdir_plus(const struct oci_overlay *o, const char *merged, struct oci_err *e)
 {
-	int fs, mnt = -1, rc = -1;
+	int fs, rc = -1;
 	size_t i;
 
 	oci_say("lowerdir+: %zu lower director%s, one fsconfig(2) call each (Linux 6.8)",
@@ -126,19 +126,17 @@ mount_lowerdir_plus(const struct oci_overlay *o, const char *merged, struct oci_
 		mount_error(fs, "overlayfs options", e);
 		goto out;
 	}
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+	switch (oci_mount_attach(fs, 0, AT_FDCWD, merged)) {
+	case OCI_MOUNT_CREATE:
 		mount_error(fs, "mount overlayfs", e);
 		goto out;
-	}
-	if ((mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0)) < 0 ||
-	    move_mount(mnt, "", AT_FDCWD, merged, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+	case OCI_MOUNT_FSMOUNT:
+	case OCI_MOUNT_MOVE:
 		oci_fail_errno(e, "mount overlayfs on %s", merged);
 		goto out;
 	}
 	rc = 0;
 out:
-	if (mnt >= 0)
-		close(mnt);
 	close(fs);
 	return rc;
 }
@@ -477,68 +475,52 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 	return 0;
 }
 
-int
-oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
-    const struct oci_extract_progress *progress, struct oci_overlay *o, struct oci_err *e)
+/*
+ * DIR (its absolute path in abs) and its layers, upper, work and merged
+ * directories; DIR goes again if the run fails (oci_undo).  Returns a
+ * descriptor of DIR/layers, or -1.
+ */
+static int
+make_dirs(const char *dir, char abs[PATH_MAX], int empty, struct oci_err *e)
 {
-	const json_t *layers, *diff_ids;
-	char *cfgbuf = NULL, abs[PATH_MAX], path[PATH_MAX + 128];
-	json_t *config = NULL;
-	int dirfd = -1, layersfd = -1, rc = -1;
-	size_t cfglen, n, i;
+	int dirfd, layersfd = -1;
 
-	memset(o, 0, sizeof *o);
-	o->userxattr = user_xattrs;
-	if ((layers = oci_image_layers(img, e)) == NULL ||
-	    oci_image_config(img, &cfgbuf, &cfglen, &config, e) < 0)
-		return -1;
-	/* image-spec config.md: rootfs.diff_ids, one per layer, bottom first. */
-	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
-	n = json_array_size(layers);
-	if (!json_is_array(diff_ids) || json_array_size(diff_ids) != n) {
-		oci_fail(e, "config: rootfs.diff_ids has %zu entr%s for %zu layer%s",
-		    json_array_size(diff_ids), json_array_size(diff_ids) == 1 ? "y" : "ies",
-		    n, n == 1 ? "" : "s");
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		if (oci_digest_check(json_string_value(json_array_get(diff_ids, i)), NULL, e) < 0) {
-			oci_context(e, "config: rootfs.diff_ids[%zu]", i);
-			goto out;
-		}
 	if (oci_undo_mkdir(dir, 0755, e) < 0)
-		goto out;
+		return -1;
 	if (realpath(dir, abs) == NULL ||
-	    (dirfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		oci_fail_errno(e, "%s", dir);
-		goto out;
-	}
+	    (dirfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return oci_fail_errno(e, "%s", dir);
 	if (make_dir(dirfd, "layers", e) < 0 || make_dir(dirfd, "upper", e) < 0 ||
 	    make_dir(dirfd, "work", e) < 0 || make_dir(dirfd, "merged", e) < 0 ||
-	    (n == 0 && make_dir(dirfd, "layers/empty", e) < 0))
+	    (empty && make_dir(dirfd, "layers/empty", e) < 0))
 		goto out;
-	if ((layersfd = openat(dirfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	layersfd = openat(dirfd, "layers", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (layersfd < 0)
 		oci_fail_errno(e, "%s/layers", dir);
-		goto out;
-	}
-	for (i = 0; i < n; i++)
-		if (layer_dir(img, layersfd, json_array_get(layers, i),
-		    json_string_value(json_array_get(diff_ids, i)), user_xattrs, progress, e) < 0)
-			goto out;
+out:
+	close(dirfd);
+	return layersfd;
+}
 
-	/* overlayfs wants the top layer first: the last one in the manifest. */
+/* o's directories under abs; overlayfs wants the top layer first: the last one in the manifest. */
+static int
+overlay_paths(struct oci_overlay *o, const char *abs, const json_t *diff_ids, size_t n)
+{
+	char path[PATH_MAX + 128];
+	size_t i;
+
 	if ((o->lower = calloc(n ? n : 1, sizeof *o->lower)) == NULL)
-		goto oom;
+		return -1;
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof path, "%s/layers/%s", abs,
 		    oci_digest_hex(json_string_value(json_array_get(diff_ids, n - 1 - i))));
 		if ((o->lower[o->nlower++] = strdup(path)) == NULL)
-			goto oom;
+			return -1;
 	}
 	if (n == 0) {
 		snprintf(path, sizeof path, "%s/layers/empty", abs);
 		if ((o->lower[o->nlower++] = strdup(path)) == NULL)
-			goto oom;
+			return -1;
 	}
 	o->dir = strdup(abs);
 	snprintf(path, sizeof path, "%s/upper", abs);
@@ -547,19 +529,42 @@ oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
 	o->work = strdup(path);
 	snprintf(path, sizeof path, "%s/merged", abs);
 	o->merged = strdup(path);
-	if (o->dir == NULL || o->upper == NULL || o->work == NULL || o->merged == NULL)
-		goto oom;
+	return o->dir && o->upper && o->work && o->merged ? 0 : -1;
+}
+
+int
+oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
+    const struct oci_extract_progress *progress, struct oci_overlay *o, struct oci_err *e)
+{
+	const json_t *layers, *diff_ids;
+	char *cfgbuf = NULL, abs[PATH_MAX];
+	json_t *config = NULL;
+	int layersfd = -1, rc = -1;
+	size_t cfglen, n, i;
+
+	memset(o, 0, sizeof *o);
+	o->userxattr = user_xattrs;
+	if ((layers = oci_image_layers(img, e)) == NULL ||
+	    oci_image_config(img, &cfgbuf, &cfglen, &config, e) < 0)
+		return -1;
+	n = json_array_size(layers);
+	if ((diff_ids = oci_image_diff_ids(config, layers, e)) == NULL ||
+	    (layersfd = make_dirs(dir, abs, n == 0, e)) < 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (layer_dir(img, layersfd, json_array_get(layers, i),
+		    json_string_value(json_array_get(diff_ids, i)), user_xattrs, progress, e) < 0)
+			goto out;
+	if (overlay_paths(o, abs, diff_ids, n) < 0) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
 	rc = 0;
-	goto out;
-oom:
-	oci_fail(e, "out of memory");
 out:
 	if (rc < 0)
 		oci_overlay_free(o);
 	if (layersfd >= 0)
 		close(layersfd);
-	if (dirfd >= 0)
-		close(dirfd);
 	json_decref(config);
 	free(cfgbuf);
 	return rc;

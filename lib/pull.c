@@ -168,28 +168,90 @@ already_indexed(struct oci_layout *l, const char *tag, const json_t *desc)
 	return found;
 }
 
+/*
+ * The manifests of index top that this pull takes (the one for the
+ * platform, or with o->all every one), fetched into m[0..*nm) with their
+ * config and layers added to blobs.
+ */
+static int
+get_manifests(struct oci_registry *r, const struct doc *top, const struct oci_pull_opts *o,
+    struct doc *m, size_t *nm, json_t *blobs, struct oci_err *e)
+{
+	const json_t *pick = NULL, *v;
+	const struct oci_platform *want = o->platform;
+	struct oci_platform host;
+	struct oci_desc d;
+	uint64_t held = 0;
+	size_t i;
+
+	if (want == NULL) {
+		oci_platform_host(&host);
+		want = &host;
+	}
+	if (!o->all) {
+		pick = oci_platform_pick(top->json, want, e);
+		if (pick == NULL)
+			return oci_context(e, "%s %s", oci_media_short(top->media_type), oci_short(top->digest));
+		oci_say("platform %s → manifest %s", oci_platform_str(want),
+		    oci_short(json_string_value(json_object_get(pick, "digest")) ?: "?"));
+	}
+	json_array_foreach(json_object_get(top->json, "manifests"), i, v) {
+		if (!o->all && v != pick)
+			continue;
+		if (oci_desc_parse(v, &d, e) < 0)
+			return oci_context(e, "index %s: entry %zu", oci_short(top->digest), i + 1);
+		if ((held += (uint64_t)d.size) > INDEX_DOCS_MAX)
+			return oci_fail(e, "index %s: its manifests add up to more than %d MiB",
+			    oci_short(top->digest), INDEX_DOCS_MAX / (1024 * 1024));
+		if (get_doc(r, d.digest, &d, &m[*nm], e) < 0)
+			return -1;
+		if (m[(*nm)++].kind != OCI_KIND_MANIFEST)
+			return oci_fail(e, "index %s: entry %s is not a manifest (nested indexes are not followed)",
+			    oci_short(top->digest), oci_short(d.digest));
+		if (add_blobs(&m[*nm - 1], blobs, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Name desc in index.json, under o->tag or as an untagged entry; desc gets the tag's annotation. */
+static int
+record(struct oci_layout *l, const struct oci_pull_opts *o, json_t *desc, struct oci_err *e)
+{
+	if (already_indexed(l, o->tag, desc)) {
+		oci_say("index.json: already has %s", o->tag ? o->tag : oci_short(
+		    json_string_value(json_object_get(desc, "digest"))));
+		if (o->tag)
+			json_object_set_new(desc, "annotations", json_pack("{ss}", REF_NAME, o->tag));
+	} else if (o->tag) {
+		if (oci_layout_tag(l, o->tag, desc, e) < 0)
+			return -1;
+		json_object_set_new(desc, "annotations", json_pack("{ss}", REF_NAME, o->tag));
+		oci_say("index.json: tag %s → %s %s", o->tag, oci_media_short(json_string_value(
+		    json_object_get(desc, "mediaType"))), oci_short(json_string_value(json_object_get(desc, "digest"))));
+	} else if (oci_index_update(l, add_untagged, desc, e) < 0) {
+		return -1;
+	}
+	return 0;
+}
+
 int
 oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout *l,
     const struct oci_pull_opts *o, json_t **stored, struct oci_err *e)
 {
-	struct oci_platform host;
 	struct doc top, *m = NULL;
-	const json_t *pick = NULL, *v;
 	json_t *blobs = json_array(), *desc = NULL;
-	struct oci_desc d;
-	uint64_t held = 0;
+	const json_t *list;
 	size_t i, nm = 0;
 	int rc = -1;
 
 	*stored = NULL;
-	if (o->platform == NULL)
-		oci_platform_host(&host);
 	if (get_doc(r, src->digest ? src->digest : src->tag, NULL, &top, e) < 0) {
 		json_decref(blobs);
 		return -1;
 	}
 	if (top.kind == OCI_KIND_INDEX) {
-		const json_t *list = json_object_get(top.json, "manifests");
+		list = json_object_get(top.json, "manifests");
 		oci_say("%s %s (%zu bytes): %zu manifest%s", oci_media_short(top.media_type),
 		    oci_short(top.digest), top.len, json_array_size(list),
 		    json_array_size(list) == 1 ? "" : "s");
@@ -198,38 +260,8 @@ oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout
 			oci_fail(e, "out of memory");
 			goto out;
 		}
-		if (!o->all) {
-			pick = oci_platform_pick(top.json, o->platform ? o->platform : &host, e);
-			if (pick == NULL) {
-				oci_context(e, "%s %s", oci_media_short(top.media_type), oci_short(top.digest));
-				goto out;
-			}
-			oci_say("platform %s → manifest %s", oci_platform_str(o->platform ? o->platform : &host),
-			    oci_short(json_string_value(json_object_get(pick, "digest")) ?: "?"));
-		}
-		json_array_foreach(list, i, v) {
-			if (!o->all && v != pick)
-				continue;
-			if (oci_desc_parse(v, &d, e) < 0) {
-				oci_context(e, "index %s: entry %zu", oci_short(top.digest), i + 1);
-				goto out;
-			}
-			if ((held += (uint64_t)d.size) > INDEX_DOCS_MAX) {
-				oci_fail(e, "index %s: its manifests add up to more than %d MiB",
-				    oci_short(top.digest), INDEX_DOCS_MAX / (1024 * 1024));
-				goto out;
-			}
-			if (get_doc(r, d.digest, &d, &m[nm], e) < 0)
-				goto out;
-			nm++;
-			if (m[nm - 1].kind != OCI_KIND_MANIFEST) {
-				oci_fail(e, "index %s: entry %s is not a manifest (nested indexes are not followed)",
-				    oci_short(top.digest), oci_short(d.digest));
-				goto out;
-			}
-			if (add_blobs(&m[nm - 1], blobs, e) < 0)
-				goto out;
-		}
+		if (get_manifests(r, &top, o, m, &nm, blobs, e) < 0)
+			goto out;
 	} else if (add_blobs(&top, blobs, e) < 0) {
 		goto out;
 	}
@@ -251,20 +283,8 @@ oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	if (already_indexed(l, o->tag, desc)) {
-		oci_say("index.json: already has %s", o->tag ? o->tag : oci_short(
-		    json_string_value(json_object_get(desc, "digest"))));
-		if (o->tag)
-			json_object_set_new(desc, "annotations", json_pack("{ss}", REF_NAME, o->tag));
-	} else if (o->tag) {
-		if (oci_layout_tag(l, o->tag, desc, e) < 0)
-			goto out;
-		json_object_set_new(desc, "annotations", json_pack("{ss}", REF_NAME, o->tag));
-		oci_say("index.json: tag %s → %s %s", o->tag, oci_media_short(json_string_value(
-		    json_object_get(desc, "mediaType"))), oci_short(json_string_value(json_object_get(desc, "digest"))));
-	} else if (oci_index_update(l, add_untagged, desc, e) < 0) {
+	if (record(l, o, desc, e) < 0)
 		goto out;
-	}
 	*stored = desc;
 	desc = NULL;
 	rc = 0;

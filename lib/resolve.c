@@ -159,7 +159,10 @@ oci_image_open(const char *arg, const struct oci_platform *platform, struct oci_
 	index = oci_index_load(img->layout, e);
 	if (index == NULL || oci_index_find(index, &img->ref, &desc, e) < 0)
 		goto bad;
-	oci_desc_parse(desc, &d, e);
+	if (oci_desc_parse(desc, &d, e) < 0) {
+		oci_context(e, "%s/index.json", img->layout->path);
+		goto bad;
+	}
 	if (img->ref.tag)
 		oci_say("index.json: tag %s → %s %s (%lld bytes)", img->ref.tag,
 		    oci_media_short(d.media_type), oci_short(d.digest), (long long)d.size);
@@ -224,7 +227,7 @@ oci_image_diff_ids(const json_t *config, const json_t *layers, struct oci_err *e
 	const json_t *diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids"), *v;
 	size_t i;
 
-	if (json_array_size(diff_ids) != json_array_size(layers)) {
+	if (!json_is_array(diff_ids) || json_array_size(diff_ids) != json_array_size(layers)) {
 		oci_fail(e, "the config has %zu diff_id%s for %zu layer%s",
 		    json_array_size(diff_ids), json_array_size(diff_ids) == 1 ? "" : "s",
 		    json_array_size(layers), json_array_size(layers) == 1 ? "" : "s");

@@ -35,6 +35,25 @@ oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
 }
 
 int
+oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path)
+{
+	int mnt, saved, flags = MOVE_MOUNT_F_EMPTY_PATH | (path[0] ? 0 : MOVE_MOUNT_T_EMPTY_PATH);
+
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return OCI_MOUNT_CREATE;
+	if ((mnt = fsmount(fs, FSMOUNT_CLOEXEC, attrs)) < 0)
+		return OCI_MOUNT_FSMOUNT;
+	if (move_mount(mnt, "", dirfd, path, flags) < 0) {
+		saved = errno;
+		close(mnt);
+		errno = saved;
+		return OCI_MOUNT_MOVE;
+	}
+	close(mnt);
+	return 0;
+}
+
+int
 oci_openat2_error(struct oci_err *e, const char *what)
 {
 	struct open_how how = { .flags = O_PATH | O_CLOEXEC };
@@ -87,7 +106,7 @@ mount_new(const char *fstype, const char *opts, unsigned attrs, int target,
     struct oci_err *e)
 {
 	char buf[256], *o, *next, *v;
-	int fs, mnt = -1, rc = -1;
+	int fs, rc = -1;
 
 	if ((fs = fsopen(fstype, FSOPEN_CLOEXEC)) < 0)
 		return oci_fail_errno(e, "fsopen %s", fstype);
@@ -102,22 +121,19 @@ mount_new(const char *fstype, const char *opts, unsigned attrs, int target,
 			goto out;
 		}
 	}
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+	switch (oci_mount_attach(fs, attrs, target, "")) {
+	case OCI_MOUNT_CREATE:
 		oci_fail_errno(e, "make a %s filesystem", fstype);
 		goto out;
-	}
-	if ((mnt = fsmount(fs, FSMOUNT_CLOEXEC, attrs)) < 0) {
+	case OCI_MOUNT_FSMOUNT:
 		oci_fail_errno(e, "fsmount %s", fstype);
 		goto out;
-	}
-	if (move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+	case OCI_MOUNT_MOVE:
 		oci_fail_errno(e, "mount %s", fstype);
 		goto out;
 	}
 	rc = 0;
 out:
-	if (mnt >= 0)
-		close(mnt);
 	close(fs);
 	return rc;
 }

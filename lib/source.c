@@ -67,17 +67,24 @@ repo_ok(const char *repo, struct oci_err *e)
 	return 0;
 }
 
-static int
-tag_ok(const char *tag, struct oci_err *e)
+/*
+ * The one tag grammar, for a registry's tags and a layout's alike (a tag
+ * that LAYOUT:TAG or REPO:TAG could not name again is refused):
+ * distribution-spec, [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}.
+ */
+int
+oci_tag_check(const char *tag, struct oci_err *e)
 {
 	size_t n = strlen(tag), i;
 
 	if (n == 0 || n > TAG_MAX_LEN)
-		return oci_fail(e, "a tag has 1 to %d characters", TAG_MAX_LEN);
+		return oci_fail(e, "bad tag \"%s\": a tag has 1 to %d characters", tag, TAG_MAX_LEN);
+	if (tag[0] == '.' || tag[0] == '-')
+		return oci_fail(e, "bad tag \"%s\": a tag does not start with '%c'", tag, tag[0]);
 	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)tag[i]) && tag[i] != '_' &&
-		    (i == 0 || (tag[i] != '.' && tag[i] != '-')))
-			return oci_fail(e, "\"%s\" is not a valid tag", tag);
+		if (!isalnum((unsigned char)tag[i]) && !strchr("_.-", tag[i]))
+			return oci_fail(e, "bad tag \"%s\": a tag has no '%c' (only letters, digits, "
+			    "'_', '.' and '-')", tag, tag[i]);
 	return 0;
 }
 
@@ -130,12 +137,86 @@ oci_host_is_loopback(const char *host)
 	return strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == n;
 }
 
+/* The registry: a first component that looks like a host, else Docker Hub; *rest is what follows. */
+static int
+parse_registry(const char *name, struct oci_source *src, const char **rest, struct oci_err *e)
+{
+	const char *slash = strchr(name, '/');
+	size_t hostlen = slash ? (size_t)(slash - name) : 0;
+
+	if (slash && (memchr(name, '.', hostlen) || memchr(name, ':', hostlen) ||
+	    (hostlen == 9 && strncmp(name, "localhost", 9) == 0) ||
+	    memchr(name, '[', hostlen))) {
+		src->registry = strndup(name, hostlen);
+		*rest = slash + 1;
+	} else {
+		src->registry = strdup("docker.io");
+		*rest = name;
+	}
+	if (src->registry && strcmp(src->registry, "index.docker.io") == 0) {
+		free(src->registry);
+		src->registry = strdup("docker.io");
+	}
+	if (src->registry == NULL)
+		return oci_fail(e, "out of memory");
+	if (!host_ok(src->registry))
+		return oci_fail(e, "\"%s\" is not a registry host[:port]", src->registry);
+	src->host = strdup(strcmp(src->registry, "docker.io") == 0 ? "registry-1.docker.io" :
+	    src->registry);
+	return src->host ? 0 : oci_fail(e, "out of memory");
+}
+
+/* REPO[:TAG][@DIGEST]: a one-part name on Docker Hub lives under "library/". */
+static int
+parse_repo(const char *rest, struct oci_source *src, struct oci_err *e)
+{
+	const char *at = strchr(rest, '@'), *slash, *colon;
+	char *repo;
+	int rc = -1;
+
+	if (at && oci_digest_check(at + 1, NULL, e) < 0)
+		return -1;
+	if (at && (src->digest = strdup(at + 1)) == NULL)
+		return oci_fail(e, "out of memory");
+	if ((repo = strndup(rest, at ? (size_t)(at - rest) : strlen(rest))) == NULL)
+		return oci_fail(e, "out of memory");
+	slash = strrchr(repo, '/');
+	colon = strrchr(slash ? slash : repo, ':');
+	if (colon) {
+		repo[colon - repo] = '\0';
+		if (oci_tag_check(colon + 1, e) < 0)
+			goto out;
+		if ((src->tag = strdup(colon + 1)) == NULL) {
+			oci_fail(e, "out of memory");
+			goto out;
+		}
+	}
+	if (repo[0] == '\0') {
+		oci_fail(e, "no repository name");
+		goto out;
+	}
+	if (repo_ok(repo, e) < 0)
+		goto out;
+	if (strcmp(src->registry, "docker.io") == 0 && strchr(repo, '/') == NULL) {
+		if (asprintf(&src->repo, "library/%s", repo) < 0) {
+			src->repo = NULL;
+			oci_fail(e, "out of memory");
+			goto out;
+		}
+	} else {
+		src->repo = repo;
+		repo = NULL;
+	}
+	rc = 0;
+out:
+	free(repo);
+	return rc;
+}
+
 int
 oci_source_parse(const char *arg, struct oci_source *src, struct oci_err *e)
 {
-	const char *name = arg, *slash, *at, *colon, *rest;
-	char *repo = NULL;
-	size_t hostlen;
+	const char *name = arg, *rest;
 
 	memset(src, 0, sizeof *src);
 	if (strncmp(name, "docker://", 9) == 0)
@@ -144,78 +225,14 @@ oci_source_parse(const char *arg, struct oci_source *src, struct oci_err *e)
 		return oci_fail(e, "bad source \"%s\": only docker:// names a registry", arg);
 	if (*name == '\0')
 		return oci_fail(e, "bad source \"%s\": no repository", arg);
-
-	/* The registry: a first component that looks like a host. */
-	slash = strchr(name, '/');
-	hostlen = slash ? (size_t)(slash - name) : 0;
-	if (slash && (memchr(name, '.', hostlen) || memchr(name, ':', hostlen) ||
-	    (hostlen == 9 && strncmp(name, "localhost", 9) == 0) ||
-	    memchr(name, '[', hostlen))) {
-		src->registry = strndup(name, hostlen);
-		rest = slash + 1;
-	} else {
-		src->registry = strdup("docker.io");
-		rest = name;
-	}
-	if (src->registry == NULL)
-		goto nomem;
-	if (strcmp(src->registry, "index.docker.io") == 0) {
-		free(src->registry);
-		if ((src->registry = strdup("docker.io")) == NULL)
-			goto nomem;
-	}
-	if (!host_ok(src->registry)) {
-		oci_fail(e, "\"%s\" is not a registry host[:port]", src->registry);
+	if (parse_registry(name, src, &rest, e) < 0 || parse_repo(rest, src, e) < 0)
+		goto bad;
+	if (src->tag == NULL && src->digest == NULL && (src->tag = strdup("latest")) == NULL) {
+		oci_fail(e, "out of memory");
 		goto bad;
 	}
-	src->host = strdup(strcmp(src->registry, "docker.io") == 0 ? "registry-1.docker.io" :
-	    src->registry);
-	if (src->host == NULL)
-		goto nomem;
-
-	/* REPO[:TAG][@DIGEST] */
-	at = strchr(rest, '@');
-	if (at) {
-		if (oci_digest_check(at + 1, NULL, e) < 0)
-			goto bad;
-		if ((src->digest = strdup(at + 1)) == NULL)
-			goto nomem;
-	}
-	repo = strndup(rest, at ? (size_t)(at - rest) : strlen(rest));
-	if (repo == NULL)
-		goto nomem;
-	slash = strrchr(repo, '/');
-	colon = strrchr(slash ? slash : repo, ':');
-	if (colon) {
-		repo[colon - repo] = '\0';
-		if (tag_ok(colon + 1, e) < 0)
-			goto bad;
-		if ((src->tag = strdup(colon + 1)) == NULL)
-			goto nomem;
-	}
-	if (repo[0] == '\0') {
-		oci_fail(e, "no repository name");
-		goto bad;
-	}
-	if (repo_ok(repo, e) < 0)
-		goto bad;
-	if (strcmp(src->registry, "docker.io") == 0 && strchr(repo, '/') == NULL) {
-		if (asprintf(&src->repo, "library/%s", repo) < 0) {
-			src->repo = NULL;
-			goto nomem;
-		}
-	} else {
-		src->repo = repo;
-		repo = NULL;
-	}
-	if (src->tag == NULL && src->digest == NULL && (src->tag = strdup("latest")) == NULL)
-		goto nomem;
-	free(repo);
 	return 0;
-nomem:
-	oci_fail(e, "out of memory");
 bad:
-	free(repo);
 	oci_source_free(src);
 	return oci_context(e, "bad source \"%s\"", arg);
 }

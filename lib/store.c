@@ -25,7 +25,8 @@
  * Every change is made holding flock(2) on STORE, and a new layer is
  * extracted under a temporary name and renamed into place: two
  * oci-overlay runs at once never extract one layer twice, and nothing
- * half-extracted is ever used.
+ * half-extracted is ever used.  This file holds the store directory and
+ * its containers; lib/store_layer.c makes the layers.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,24 +40,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "oci.h"
-
-#define LINK_LEN 26	/* docker's overlay2 idLength */
-#define ID_LEN 64	/* a container id: 32 random bytes in hex, as docker's */
-#define SMALL_MAX 65536	/* link, lower, config.json, resolv.conf */
+#include "store.h"
 
 /* ---- small files and names ---- */
 
 /* A new file name in dirfd holding text; never one that is there already. */
-static int
-write_small(int dirfd, const char *name, const char *text, struct oci_err *e)
+int
+oci_store_write_small(int dirfd, const char *name, const char *text, struct oci_err *e)
 {
 	size_t len = strlen(text);
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 
 	if (fd < 0)
 		return oci_fail_errno(e, "%s", name);
-	if (write(fd, text, len) != (ssize_t)len) {
+	if (oci_write_all(fd, text, len) < 0) {
 		oci_fail_errno(e, "write %s", name);
 		close(fd);
 		return -1;
@@ -65,8 +62,8 @@ write_small(int dirfd, const char *name, const char *text, struct oci_err *e)
 }
 
 /* The text of a regular file of at most cap - 1 bytes, never through a symlink. */
-static int
-read_small(int dirfd, const char *name, char *buf, size_t cap, struct oci_err *e)
+int
+oci_store_read_small(int dirfd, const char *name, char *buf, size_t cap, struct oci_err *e)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	size_t got = 0;
@@ -126,11 +123,6 @@ name_ok(const char *name)
 
 /* ---- the store directory ---- */
 
-struct store {
-	char path[PATH_MAX];
-	int fd, lfd, cfd;	/* STORE, STORE/l, STORE/containers */
-};
-
 static void
 store_close(struct store *s)
 {
@@ -144,13 +136,13 @@ store_close(struct store *s)
 }
 
 /* dir's link file: its LINK_LEN-letter short name, checked. */
-static int
-read_link(struct store *s, const char *dir, char link[LINK_LEN + 1], struct oci_err *e)
+int
+oci_store_read_link(struct store *s, const char *dir, char link[LINK_LEN + 1], struct oci_err *e)
 {
 	char path[256], buf[64];
 
 	snprintf(path, sizeof path, "%s/link", dir);
-	if (read_small(s->fd, path, buf, sizeof buf, e) < 0)
+	if (oci_store_read_small(s->fd, path, buf, sizeof buf, e) < 0)
 		return oci_context(e, "%s", s->path);
 	if (!all_of(buf, LINK_LEN, BASE32))
 		return oci_fail(e, "%s/%s: not a short link name", s->path, path);
@@ -165,7 +157,7 @@ remove_layer_dir(struct store *s, const char *dir, struct oci_err *e)
 	char link[LINK_LEN + 1];
 	struct oci_err ignored;
 
-	if (read_link(s, dir, link, &ignored) == 0)
+	if (oci_store_read_link(s, dir, link, &ignored) == 0)
 		unlinkat(s->lfd, link, 0);
 	return oci_rmtree_at(s->fd, dir, e) < 0 ? oci_context(e, "%s", s->path) : 0;
 }
@@ -231,8 +223,8 @@ bad:
 }
 
 /* l/LINK -> ../dir/diff: made when missing; one pointing elsewhere is refused. */
-static int
-ensure_link(struct store *s, const char *link, const char *dir, struct oci_err *e)
+int
+oci_store_ensure_link(struct store *s, const char *link, const char *dir, struct oci_err *e)
 {
 	char want[256], got[256];
 	ssize_t n;
@@ -249,8 +241,8 @@ ensure_link(struct store *s, const char *link, const char *dir, struct oci_err *
 }
 
 /* A fresh short link name, not in l/ yet. */
-static int
-new_link(struct store *s, char link[LINK_LEN + 1], struct oci_err *e)
+int
+oci_store_new_link(struct store *s, char link[LINK_LEN + 1], struct oci_err *e)
 {
 	struct stat st;
 
@@ -259,189 +251,6 @@ new_link(struct store *s, char link[LINK_LEN + 1], struct oci_err *e)
 			return -1;
 	} while (fstatat(s->lfd, link, &st, AT_SYMLINK_NOFOLLOW) == 0);
 	return 0;
-}
-
-/* ---- image layers ---- */
-
-/* image-spec config.md: ChainID(L0..Ln) = sha256(ChainID(L0..Ln-1) + " " + DiffID(Ln)). */
-static void
-chain_id(const char *below, const char *diff_id, char out[OCI_DIGEST_MAX])
-{
-	struct oci_hash *h;
-
-	if (below == NULL) {
-		snprintf(out, OCI_DIGEST_MAX, "%s", diff_id);
-		return;
-	}
-	h = oci_hash_new(OCI_SHA256);
-	oci_hash_update(h, below, strlen(below));
-	oci_hash_update(h, " ", 1);
-	oci_hash_update(h, diff_id, strlen(diff_id));
-	oci_hash_final(h, out);
-	oci_hash_free(h);
-}
-
-/*
- * One image layer in STORE/<chain hex>: used as it is when there, else
- * extracted into a temporary directory that is renamed into place.
- * lower: the short links beneath it ("" for the bottom layer); link gets its own.
- */
-static int
-image_layer(struct store *s, struct oci_image *img, const json_t *layer, const char *diff_id,
-    const char *chain, const char *lower, const struct oci_store_opts *so,
-    char link[LINK_LEN + 1], struct oci_err *e)
-{
-	const char *hex = oci_digest_hex(chain);
-	struct oci_untar_opts uo = { OCI_WHITEOUTS_OVERLAY, so->user_xattrs };
-	char tmp[160], path[256], have[SMALL_MAX];
-	struct oci_err ignored;
-	struct oci_desc d;
-	struct stat st;
-	int fd = -1, blob = -1, linked = 0;
-
-	if (oci_desc_parse(layer, &d, e) < 0)
-		return -1;
-	if (fstatat(s->fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		snprintf(path, sizeof path, "%s/lower", hex);
-		if (!S_ISDIR(st.st_mode) || read_link(s, hex, link, e) < 0)
-			oci_fail(e, "%s/%s: not a layer directory", s->path, hex);
-		else if (*lower && (read_small(s->fd, path, have, sizeof have, e) < 0 || strcmp(have, lower) != 0))
-			oci_fail(e, "%s/%s: does not list the layers beneath", s->path, path);
-		else if (ensure_link(s, link, hex, e) == 0) {
-			oci_say("layer %s (diff_id %s): in the store already as %.12s… (chain id), shared",
-			    oci_short(d.digest), oci_short(diff_id), hex);
-			return 0;
-		}
-		return oci_context(e, "layer %s", oci_short(d.digest));
-	}
-
-	snprintf(tmp, sizeof tmp, ".tmp-%s", hex);
-	if (mkdirat(s->fd, tmp, 0755) < 0 || (snprintf(path, sizeof path, "%s/diff", tmp),
-	    mkdirat(s->fd, path, 0755) < 0) ||
-	    (fd = openat(s->fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		oci_fail_errno(e, "%s/%s", s->path, tmp);
-		goto bad;
-	}
-	if ((blob = oci_blob_open(img->layout, d.digest, e)) < 0)
-		goto bad;
-	oci_say("layer %s (%s): extracting into %.12s…/diff (chain id; docker would name it "
-	    "by a random cache id) with overlay whiteouts%s", oci_short(d.digest),
-	    oci_human_size(d.size), hex,
-	    so->user_xattrs ? " (user.overlay.opaque)" : " (trusted.overlay.opaque)");
-	if (oci_untar_fd_progress(fd, blob, &uo, d.digest, d.size, diff_id, so->progress, e) < 0)
-		goto bad;
-	if (new_link(s, link, e) < 0)
-		goto bad;
-	snprintf(path, sizeof path, "%s/link", tmp);
-	if (write_small(s->fd, path, link, e) < 0)
-		goto bad;
-	snprintf(path, sizeof path, "%s/lower", tmp);
-	if (*lower && write_small(s->fd, path, lower, e) < 0)
-		goto bad;
-	if (ensure_link(s, link, hex, e) < 0)
-		goto bad;
-	linked = 1;
-	if (renameat(s->fd, tmp, s->fd, hex) < 0) {
-		oci_fail_errno(e, "%s/%s", s->path, hex);
-		goto bad;
-	}
-	oci_say("layer %s: link %s, l/%s -> ../%.12s…/diff", oci_short(d.digest), link, link, hex);
-	close(blob);
-	close(fd);
-	return 0;
-bad:
-	oci_context(e, "layer %s", oci_short(d.digest));
-	if (blob >= 0)
-		close(blob);
-	if (fd >= 0)
-		close(fd);
-	if (linked)
-		unlinkat(s->lfd, link, 0);
-	oci_rmtree_at(s->fd, tmp, &ignored);
-	return -1;
-}
-
-/* ---- a container's init and writable layers ---- */
-
-/* The host's resolv.conf, as docker starts from it; "" when there is none. */
-static void
-host_resolv_conf(char *buf, size_t cap)
-{
-	int fd = open("/etc/resolv.conf", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	size_t got = 0;
-	ssize_t n;
-
-	buf[0] = '\0';
-	if (fd < 0)
-		return;
-	while (got < cap - 1 && (n = read(fd, buf + got, cap - 1 - got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = '\0';
-}
-
-/*
- * What a runtime needs in place before the process starts, as docker's
- * init layer has it (moby daemon/initlayer): mount points for /proc, /sys,
- * /dev/pts and /dev/shm, /etc/mtab -> /proc/mounts, and /etc/hostname,
- * /etc/hosts and /etc/resolv.conf.  docker leaves those three empty and
- * bind-mounts files from /var/lib/docker/containers/<id>/ over them;
- * oci-unshare bind-mounts nothing, so they are written here.
- */
-static int
-init_files(int diff, const char *id, struct oci_err *e)
-{
-	static const char *dirs[] = { "dev", "dev/pts", "dev/shm", "etc", "proc", "sys" };
-	char hosts[256], hostname[32], resolv[SMALL_MAX];
-	size_t i;
-
-	for (i = 0; i < sizeof dirs / sizeof *dirs; i++)
-		if (mkdirat(diff, dirs[i], 0755) < 0)
-			return oci_fail_errno(e, "init layer: %s", dirs[i]);
-	snprintf(hostname, sizeof hostname, "%.12s\n", id);
-	snprintf(hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-	    "127.0.1.1\t%.12s\n", id);
-	host_resolv_conf(resolv, sizeof resolv);
-	if (write_small(diff, "etc/hostname", hostname, e) < 0 ||
-	    write_small(diff, "etc/hosts", hosts, e) < 0 ||
-	    write_small(diff, "etc/resolv.conf", resolv, e) < 0)
-		return oci_context(e, "init layer");
-	if (symlinkat("/proc/mounts", diff, "etc/mtab") < 0)
-		return oci_fail_errno(e, "init layer: etc/mtab");
-	return 0;
-}
-
-/* STORE/dir with diff/, work/ (and merged/), link and lower; l/LINK made. */
-static int
-rw_layer(struct store *s, const char *dir, const char *lower, const char *id, int init,
-    char link[LINK_LEN + 1], struct oci_err *e)
-{
-	char path[256];
-	int diff = -1, rc = -1;
-
-	if (mkdirat(s->fd, dir, 0755) < 0)
-		return oci_fail_errno(e, "%s/%s", s->path, dir);
-	snprintf(path, sizeof path, "%s/diff", dir);
-	if (mkdirat(s->fd, path, 0755) < 0 ||
-	    (diff = openat(s->fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    (snprintf(path, sizeof path, "%s/work", dir), mkdirat(s->fd, path, 0755) < 0) ||
-	    (!init && (snprintf(path, sizeof path, "%s/merged", dir), mkdirat(s->fd, path, 0755) < 0))) {
-		oci_fail_errno(e, "%s/%s", s->path, path);
-		goto out;
-	}
-	if ((init && init_files(diff, id, e) < 0) || new_link(s, link, e) < 0)
-		goto out;
-	snprintf(path, sizeof path, "%s/link", dir);
-	if (write_small(s->fd, path, link, e) < 0)
-		goto out;
-	snprintf(path, sizeof path, "%s/lower", dir);
-	if (write_small(s->fd, path, lower, e) < 0 || ensure_link(s, link, dir, e) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (diff >= 0)
-		close(diff);
-	return rc;
 }
 
 /* ---- containers ---- */
@@ -459,7 +268,7 @@ read_config(struct store *s, const char *id, struct oci_err *e)
 		return NULL;
 	}
 	snprintf(path, sizeof path, "%s/config.json", id);
-	if (read_small(s->cfd, path, buf, SMALL_MAX, e) == 0 &&
+	if (oci_store_read_small(s->cfd, path, buf, SMALL_MAX, e) == 0 &&
 	    (j = json_loads(buf, 0, &je)) == NULL)
 		oci_fail(e, "%s/containers/%s: %s", s->path, path, je.text);
 	if (j && (!json_is_string(json_object_get(j, "Name")) || !json_is_array(json_object_get(j, "Layers")))) {
@@ -546,7 +355,7 @@ container_overlay(struct store *s, const char *id, struct oci_overlay *o, struct
 	if (lower == NULL)
 		return oci_fail(e, "out of memory");
 	snprintf(path, sizeof path, "%s/lower", id);
-	if (read_small(s->fd, path, lower, SMALL_MAX, e) < 0) {
+	if (oci_store_read_small(s->fd, path, lower, SMALL_MAX, e) < 0) {
 		oci_context(e, "%s", s->path);
 		goto out;
 	}
@@ -590,38 +399,25 @@ out:
 	return rc;
 }
 
-/* Put "l/LINK:" in front of the lower string buf (125 layers of 29 bytes fit). */
-static void
-lower_push(char *buf, size_t cap, const char *link)
-{
-	size_t len = strlen(buf), add = 2 + LINK_LEN + (len ? 1 : 0);
-
-	if (len + add + 1 > cap)
-		return;
-	memmove(buf + add, buf, len + 1);
-	memcpy(buf, "l/", 2);
-	memcpy(buf + 2, link, LINK_LEN);
-	if (len)
-		buf[add - 1] = ':';
-}
-
-/* config.json, written to a temporary name and renamed: a container half made has none. */
+/* config.json, replaced atomically (oci_file_replace): a container half made has none. */
 static int
 write_config(struct store *s, const char *id, const json_t *config, struct oci_err *e)
 {
-	char tmp[256], path[256], *text;
-	int rc;
+	char dir[PATH_MAX], *text;
+	int fd, rc;
 
-	snprintf(path, sizeof path, "%s/config.json", id);
-	snprintf(tmp, sizeof tmp, "%s/.config.json.tmp", id);
-	if (mkdirat(s->cfd, id, 0755) < 0)
-		return oci_fail_errno(e, "%s/containers/%s", s->path, id);
-	if ((text = json_dumps(config, JSON_COMPACT)) == NULL)
+	if (snprintf(dir, sizeof dir, "%s/containers/%s", s->path, id) >= (int)sizeof dir)
+		return oci_fail(e, "%s/containers/%s: path too long", s->path, id);
+	if (mkdirat(s->cfd, id, 0755) < 0 ||
+	    (fd = openat(s->cfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return oci_fail_errno(e, "%s", dir);
+	if ((text = json_dumps(config, JSON_COMPACT)) == NULL) {
+		close(fd);
 		return oci_fail(e, "out of memory");
-	rc = write_small(s->cfd, tmp, text, e);
+	}
+	rc = oci_file_replace(fd, dir, "config.json", text, strlen(text), 0, e);
 	free(text);
-	if (rc == 0 && renameat(s->cfd, tmp, s->cfd, path) < 0)
-		rc = oci_fail_errno(e, "%s/containers/%s", s->path, path);
+	close(fd);
 	return rc;
 }
 
@@ -642,53 +438,19 @@ static int
 new_container(struct store *s, struct oci_image *img, const char *name,
     const struct oci_store_opts *so, char id[ID_LEN + 1], struct oci_err *e)
 {
-	const json_t *layers, *diff_ids;
-	char chain[OCI_DIGEST_MAX], link[LINK_LEN + 1], dir[ID_LEN + 8];
-	char *cfgbuf = NULL, *lower = calloc(1, SMALL_MAX);
-	json_t *config = NULL, *record = NULL, *list;
-	size_t cfglen, n, i;
+	char link[LINK_LEN + 1], dir[ID_LEN + 8], *lower = calloc(1, SMALL_MAX);
+	json_t *record;
 	int rc = -1, made = 0;
 	struct oci_err ignored;
 
-	if (lower == NULL)
-		return oci_fail(e, "out of memory");
-	if ((layers = oci_image_layers(img, e)) == NULL ||
-	    oci_image_config(img, &cfgbuf, &cfglen, &config, e) < 0)
-		goto out;
-	/* image-spec config.md: rootfs.diff_ids, one per layer, bottom first. */
-	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
-	n = json_array_size(layers);
-	if (!json_is_array(diff_ids) || json_array_size(diff_ids) != n || n == 0) {
-		oci_fail(e, "config: rootfs.diff_ids has %zu entr%s for %zu layer%s",
-		    json_array_size(diff_ids), json_array_size(diff_ids) == 1 ? "y" : "ies",
-		    n, n == 1 ? "" : "s");
-		goto out;
-	}
-	if (n > 125) {
-		/* docker's limit too (moby layer/layer_store.go maxLayerDepth). */
-		oci_fail(e, "%zu layers: a store holds images of at most 125", n);
-		goto out;
-	}
 	record = json_pack("{s:s, s:s, s:s, s:[]}", "ID", "", "Name", name, "Image",
 	    so->image ? so->image : "", "Layers");
-	if (record == NULL)
-		goto oom;
-	list = json_object_get(record, "Layers");
-	for (i = 0; i < n; i++) {
-		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
-
-		if (oci_digest_check(diff_id, NULL, e) < 0) {
-			oci_context(e, "config: rootfs.diff_ids[%zu]", i);
-			goto out;
-		}
-		chain_id(i ? chain : NULL, diff_id, chain);
-		if (image_layer(s, img, json_array_get(layers, i), diff_id, chain, lower, so, link, e) < 0)
-			goto out;
-		lower_push(lower, SMALL_MAX, link);
-		if (json_array_append_new(list, json_pack("{s:s, s:s}", "ChainID", chain, "DiffID", diff_id)) < 0)
-			goto oom;
+	if (lower == NULL || record == NULL) {
+		oci_fail(e, "out of memory");
+		goto out;
 	}
-
+	if (oci_store_image_layers(s, img, so, json_object_get(record, "Layers"), lower, link, e) < 0)
+		goto out;
 	do {
 		if (random_name(id, ID_LEN, HEX, e) < 0)
 			goto out;
@@ -698,27 +460,22 @@ new_container(struct store *s, struct oci_image *img, const char *name,
 	snprintf(dir, sizeof dir, "%s-init", id);
 	oci_say("container %s: id %.12s…; its first 12 hex digits are its hostname, as docker's "
 	    "default hostname is", name, id);
-	if (rw_layer(s, dir, lower, id, 1, link, e) < 0)
+	if (oci_store_rw_layer(s, dir, lower, id, 1, link, e) < 0)
 		goto out;
 	oci_say("init layer %.12s…-init: /etc/hostname, /etc/hosts, /etc/resolv.conf, /etc/mtab "
 	    "and mount points, above the image's layers", id);
-	lower_push(lower, SMALL_MAX, link);
-	if (rw_layer(s, id, lower, id, 0, link, e) < 0)
+	oci_store_lower_push(lower, SMALL_MAX, link);
+	if (oci_store_rw_layer(s, id, lower, id, 0, link, e) < 0)
 		goto out;
 	oci_say("writable layer %.12s…: diff (UpperDir), work (WorkDir), merged (MergedDir); "
 	    "docker would name them by a random mount id", id);
 	if (write_config(s, id, record, e) < 0)
 		goto out;
 	rc = 0;
-	goto out;
-oom:
-	oci_fail(e, "out of memory");
 out:
 	if (rc < 0 && made)
 		remove_container(s, id, &ignored);
 	json_decref(record);
-	json_decref(config);
-	free(cfgbuf);
 	free(lower);
 	return rc;
 }
@@ -736,8 +493,8 @@ same_xattrs(struct store *s, int user, struct oci_err *e)
 	char have[32];
 
 	if (faccessat(s->fd, "xattrs", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-		return write_small(s->fd, "xattrs", want, e) < 0 ? oci_context(e, "%s", s->path) : 0;
-	if (read_small(s->fd, "xattrs", have, sizeof have, e) < 0)
+		return oci_store_write_small(s->fd, "xattrs", want, e) < 0 ? oci_context(e, "%s", s->path) : 0;
+	if (oci_store_read_small(s->fd, "xattrs", have, sizeof have, e) < 0)
 		return oci_context(e, "%s", s->path);
 	if (strcmp(have, want) == 0)
 		return 0;
@@ -853,10 +610,10 @@ list_layers(struct store *s, json_t *out, json_t *users, struct oci_err *e)
 		if (!(all_of(names[i], 64, HEX) || all_of(names[i], 128, HEX)) ||
 		    faccessat(s->cfd, names[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
-		if (read_link(s, names[i], link, e) < 0)
+		if (oci_store_read_link(s, names[i], link, e) < 0)
 			goto out;
 		snprintf(path, sizeof path, "%s/lower", names[i]);
-		if (read_small(s->fd, path, lower, SMALL_MAX, &ignored) < 0)
+		if (oci_store_read_small(s->fd, path, lower, SMALL_MAX, &ignored) < 0)
 			lower[0] = '\0';	/* the bottom layer has none */
 		snprintf(path, sizeof path, "l/%s", link);
 		if ((l = json_pack("{s:s, s:s, s:s}", "layer", names[i], "link", path, "lower", lower)) == NULL)
