@@ -189,16 +189,12 @@ diff_image(const char *arg, const char *upperdir, const struct oci_platform *pla
 	const json_t *layers, *diff_ids;
 	struct oci_diff *d = NULL;
 	json_t *config = NULL;
-	char *buf = NULL;
-	size_t len, i;
+	size_t i;
 	int rc = -1, fd;
 
 	if (oci_image_open(arg, plat, &img, e) < 0)
 		return -1;
-	if (oci_image_config(img, &buf, &len, &config, e) < 0 ||
-	    (layers = oci_image_layers(img, e)) == NULL)
-		goto out;
-	if ((diff_ids = oci_image_diff_ids(config, layers, e)) == NULL)
+	if (oci_image_stack(img, &config, &layers, &diff_ids, e) < 0)
 		goto out;
 	if ((o->d = d = oci_diff_new()) == NULL ||
 	    (n = calloc(json_array_size(layers) + 1, sizeof *n)) == NULL) {
@@ -258,7 +254,6 @@ out:
 	oci_diff_free(d);
 	free(n);
 	json_decref(config);
-	free(buf);
 	oci_image_free(img);
 	return rc;
 }

@@ -73,7 +73,8 @@ lookup(const char *arg, const struct oci_platform *platform)
 	}
 	if (oci_index_find(index, &ref, &desc, &e) < 0)
 		errx(1, "%s", e.msg);
-	oci_desc_parse(desc, &d, &e);
+	if (oci_desc_parse(desc, &d, &e) < 0)
+		errx(1, "index.json: %s", e.msg);
 	oci_say("index.json: %s%s → %s %s (%lld bytes)", ref.tag ? "tag " : "",
 	    ref.tag ? ref.tag : ref.digest ? "digest" : "its one entry", oci_media_short(d.media_type),
 	    oci_short(d.digest), (long long)d.size);

@@ -42,16 +42,12 @@ untar_image(int rootfd, const char *arg, const struct oci_platform *plat,
 	struct oci_image *img;
 	const json_t *layers, *diff_ids;
 	json_t *config = NULL;
-	char *buf = NULL;
-	size_t len, i;
+	size_t i;
 	int rc = -1;
 
 	if (oci_image_open(arg, plat, &img, e) < 0)
 		return -1;
-	if (oci_image_config(img, &buf, &len, &config, e) < 0 ||
-	    (layers = oci_image_layers(img, e)) == NULL)
-		goto out;
-	if ((diff_ids = oci_image_diff_ids(config, layers, e)) == NULL)
+	if (oci_image_stack(img, &config, &layers, &diff_ids, e) < 0)
 		goto out;
 	for (i = 0; i < json_array_size(layers); i++) {
 		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
@@ -62,7 +58,6 @@ untar_image(int rootfd, const char *arg, const struct oci_platform *plat,
 	rc = 0;
 out:
 	json_decref(config);
-	free(buf);
 	oci_image_free(img);
 	return rc;
 }

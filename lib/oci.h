@@ -459,6 +459,13 @@ int oci_image_config(struct oci_image *img, char **buf, size_t *len,
 const json_t *oci_image_layers(struct oci_image *img, struct oci_err *e);
 /* The config's rootfs.diff_ids (borrowed): one checked digest per layer, or NULL. */
 const json_t *oci_image_diff_ids(const json_t *config, const json_t *layers, struct oci_err *e);
+/*
+ * What every reader of an image's layers needs, checked: the parsed config
+ * (*config, json_decref'd by the caller), the manifest's layers and the
+ * config's diff_ids, one per layer (both borrowed, from img and *config).
+ */
+int oci_image_stack(struct oci_image *img, json_t **config, const json_t **layers,
+    const json_t **diff_ids, struct oci_err *e);
 void oci_image_free(struct oci_image *img);
 
 /* ------------------------------------------------------------------ dir.c */

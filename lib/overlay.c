@@ -537,19 +537,17 @@ oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
     const struct oci_extract_progress *progress, struct oci_overlay *o, struct oci_err *e)
 {
 	const json_t *layers, *diff_ids;
-	char *cfgbuf = NULL, abs[PATH_MAX];
+	char abs[PATH_MAX];
 	json_t *config = NULL;
 	int layersfd = -1, rc = -1;
-	size_t cfglen, n, i;
+	size_t n, i;
 
 	memset(o, 0, sizeof *o);
 	o->userxattr = user_xattrs;
-	if ((layers = oci_image_layers(img, e)) == NULL ||
-	    oci_image_config(img, &cfgbuf, &cfglen, &config, e) < 0)
+	if (oci_image_stack(img, &config, &layers, &diff_ids, e) < 0)
 		return -1;
 	n = json_array_size(layers);
-	if ((diff_ids = oci_image_diff_ids(config, layers, e)) == NULL ||
-	    (layersfd = make_dirs(dir, abs, n == 0, e)) < 0)
+	if ((layersfd = make_dirs(dir, abs, n == 0, e)) < 0)
 		goto out;
 	for (i = 0; i < n; i++)
 		if (layer_dir(img, layersfd, json_array_get(layers, i),
@@ -566,7 +564,6 @@ out:
 	if (layersfd >= 0)
 		close(layersfd);
 	json_decref(config);
-	free(cfgbuf);
 	return rc;
 }
 

@@ -241,6 +241,25 @@ oci_image_diff_ids(const json_t *config, const json_t *layers, struct oci_err *e
 	return diff_ids;
 }
 
+int
+oci_image_stack(struct oci_image *img, json_t **config, const json_t **layers,
+    const json_t **diff_ids, struct oci_err *e)
+{
+	char *buf = NULL;
+	size_t len;
+
+	if (oci_image_config(img, &buf, &len, config, e) < 0)
+		return -1;
+	free(buf);
+	if ((*layers = oci_image_layers(img, e)) == NULL ||
+	    (*diff_ids = oci_image_diff_ids(*config, *layers, e)) == NULL) {
+		json_decref(*config);
+		*config = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 void
 oci_image_free(struct oci_image *img)
 {

@@ -142,14 +142,12 @@ oci_store_image_layers(struct store *s, struct oci_image *img, const struct oci_
     json_t *list, char *lower, char link[LINK_LEN + 1], struct oci_err *e)
 {
 	const json_t *layers, *diff_ids;
-	char chain[OCI_DIGEST_MAX], *cfgbuf = NULL;
+	char chain[OCI_DIGEST_MAX];
 	json_t *config = NULL;
-	size_t cfglen, n, i;
+	size_t n, i;
 	int rc = -1;
 
-	if ((layers = oci_image_layers(img, e)) == NULL ||
-	    oci_image_config(img, &cfgbuf, &cfglen, &config, e) < 0 ||
-	    (diff_ids = oci_image_diff_ids(config, layers, e)) == NULL)
+	if (oci_image_stack(img, &config, &layers, &diff_ids, e) < 0)
 		goto out;
 	if ((n = json_array_size(layers)) == 0) {
 		oci_fail(e, "config: rootfs.diff_ids has 0 entries for 0 layers");
@@ -175,7 +173,6 @@ oci_store_image_layers(struct store *s, struct oci_image *img, const struct oci_
 	rc = 0;
 out:
 	json_decref(config);
-	free(cfgbuf);
 	return rc;
 }
 
