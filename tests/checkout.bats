@@ -39,8 +39,8 @@ teardown_file() {
 }
 
 @test "the checkout copy is out of nobody's reach (or this test proves nothing)" {
-	run -1 setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$CO/bin/oci-digest"
-	run -1 setpriv --reuid=nobody --regid=nogroup --clear-groups test -r "$CO/walkthroughs/lib.sh"
+	run -1 as_nobody test -x "$CO/bin/oci-digest"
+	run -1 as_nobody test -r "$CO/walkthroughs/lib.sh"
 }
 
 @test "every rootless case passes from a checkout under a 0700 directory" {
@@ -65,5 +65,5 @@ teardown_file() {
 	cmp "$CO/bin/oci-unshare" "$reach/bin/oci-unshare"
 	cmp "$CO/walkthroughs/lib.sh" "$reach/walkthroughs/lib.sh"
 	cmp "$CO/tests/registries.conf" "$reach/registries.conf"
-	run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups "$reach/bin/oci-digest" --version
+	run -0 as_nobody "$reach/bin/oci-digest" --version
 }

@@ -341,7 +341,7 @@ PY
 	d=$(mktemp -d /tmp/oci-diff-test.XXXXXX)
 	cp -r "$BATS_FILE_TMPDIR/untar" "$d/img"
 	chmod -R a+rX "$d"
-	run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups oci-diff --short "$d/img:latest"
+	run -0 as_nobody oci-diff --short "$d/img:latest"
 	rm -rf "$d"
 	[ "$output" = "$(oci-diff --short "$BATS_FILE_TMPDIR/untar:latest")" ]
 }

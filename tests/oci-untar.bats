@@ -219,11 +219,11 @@ PY
 	cp -a "$IMG" "$W/img"
 	chmod -R a+rX "$W/img"
 	chown nobody "$W"
-	run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups oci-untar -C "$W/r" "$W/img:latest"
+	run -0 as_nobody oci-untar -C "$W/r" "$W/img:latest"
 	# everything as umoci made it, but owned by nobody
 	tree_list "$W/r" | sed 's/ 65534:65534 / 0:0 /' >ours.tree
 	sed 's/ 1234:5678 / 0:0 /' "$UMOCI_TREE" | diff -u - ours.tree
-	run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups unshare -r \
+	run -0 as_nobody unshare -r \
 		oci-untar --whiteouts=overlay -C "$W/o" -f "$(layer_blob "$W/img" 5)"
 	run -0 getfattr --absolute-names --only-values -n user.overlay.opaque "$W/o/data"
 	assert_output y
@@ -239,7 +239,7 @@ for n, names in enumerate([["ro/", "ro/a"], ["ro/b"]], 1):
 PY
 	chmod a+r "$W"/ro.*.tar
 	for n in 1 2; do
-		run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups oci-untar -C "$W/ro" -f "$W/ro.$n.tar"
+		run -0 as_nobody oci-untar -C "$W/ro" -f "$W/ro.$n.tar"
 	done
 	assert_file_exists "$W/ro/ro/a"
 	assert_file_exists "$W/ro/ro/b"
@@ -258,7 +258,7 @@ for n, entries in enumerate([[("rr/", 0o555, b""), ("rr/a", 0o444, b"old"), ("rr
 PY
 	chmod a+r "$W"/rr.*.tar
 	for n in 1 2 3; do
-		run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups oci-untar -C "$W/rr" -f "$W/rr.$n.tar"
+		run -0 as_nobody oci-untar -C "$W/rr" -f "$W/rr.$n.tar"
 	done
 	[ "$(cat "$W/rr/rr/a")" = new ]
 	[ "$(cat "$W/rr/rr/d")" = file ]

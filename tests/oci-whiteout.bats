@@ -115,7 +115,7 @@ OUT
 	mkdir -p "$W/d/x"
 	touch "$W/d/x/.wh..wh..opq" "$W/d/.wh.gone"
 	chown -R nobody:nogroup "$W"
-	run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups unshare -r oci-whiteout --to-overlay "$W/d"
+	run -0 as_nobody unshare -r oci-whiteout --to-overlay "$W/d"
 	run -0 getfattr --absolute-names --only-values -n user.overlay.opaque "$W/d/x"
 	assert_output y
 	[ "$(stat -c %t:%T "$W/d/gone")" = 0:0 ]

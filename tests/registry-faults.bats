@@ -108,12 +108,12 @@ world" ]
 	# a copy nobody can run, even when the checkout is in a private directory
 	cp "$(command -v oci-fetch)" "$T/nb/oci-fetch"
 	faults_start none
-	run -0 setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/ \
+	run -0 as_nobody env HOME=/ \
 	    "$T/nb/oci-fetch" --timeout 1 "$F/img:1" "$T/nb/out"
 	blobs_verified "$T/nb/out"
 	[ "$(stat -c %U "$T/nb/out/index.json")" = nobody ]
 	faults_start digest-upper
-	run -1 setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/ \
+	run -1 as_nobody env HOME=/ \
 	    "$T/nb/oci-fetch" --timeout 1 "$F/img:1" "$T/nb/out2"
 	assert_output --partial "the registry's Docker-Content-Digest header"
 	blobs_verified "$T/nb/out2"

@@ -20,7 +20,7 @@ setup_file() {
 			>"$ROOT_LAB/$n.out" 2>&1) || rc=$?
 		echo "$rc" >"$ROOT_LAB/$n.rc"
 		rc=0
-		(cd "$NOBODY_LAB" && setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		(cd "$NOBODY_LAB" && as_nobody \
 			env HOME="$NOBODY_LAB" TMPDIR="$NOBODY_LAB" OCI_LAB="$NOBODY_LAB" PATH="$PATH" \
 			timeout 600 bash "$w" </dev/null >"$NOBODY_LAB/$n.out" 2>&1) || rc=$?
 		echo "$rc" >"$NOBODY_LAB/$n.rc"
@@ -132,9 +132,9 @@ check_06() {
 	local again
 	again=$(grep -m 1 "^   cd .*oci-overlay busybox:latest ctr" "$1/06.out")
 	if [ "$1" = "$ROOT_LAB" ]; then
-		run -0 as "$1" "$again >/dev/null && cat ctr/merged/root/new-file; oci-overlay -u ctr/merged"
+		run -0 in_lab "$1" "$again >/dev/null && cat ctr/merged/root/new-file; oci-overlay -u ctr/merged"
 	else
-		run -0 as "$1" "$again <<<'cat ctr/merged/root/new-file'"
+		run -0 in_lab "$1" "$again <<<'cat ctr/merged/root/new-file'"
 	fi
 	assert_output --partial "only in the container"
 	run -1 grep -F "$L/ctr/merged" /proc/self/mounts
@@ -241,15 +241,15 @@ check_10() {
 	[ ! -e .build ]
 }
 
-# as LAB CMD: run the shell command CMD as the user that owns LAB (root or
+# in_lab LAB CMD: run the shell command CMD as the user that owns LAB (root or
 # nobody), in the directory the walkthroughs ran in, with no OCI_LAB set.
-as() {
+in_lab() {
 	local lab=$1
 	shift
 	if [ "$lab" = "$ROOT_LAB" ]; then
 		(cd "$lab" && env -u OCI_LAB PATH="$PATH" bash -c "$1")
 	else
-		(cd "$lab" && setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		(cd "$lab" && as_nobody \
 			env -u OCI_LAB HOME="$lab" TMPDIR="$lab" PATH="$PATH" bash -c "$1")
 	fi
 }
@@ -280,7 +280,7 @@ build_prints_commands() {
 @test "05: every build step prints the commands it runs and what it made" { both build_prints_commands; }
 
 rerun_keeps_answers() {
-	as "$1" "mkdir -p oci-lab/07/answers && echo mine > oci-lab/07/answers/1 &&
+	in_lab "$1" "mkdir -p oci-lab/07/answers && echo mine > oci-lab/07/answers/1 &&
 		bash '$W/07-overlay-by-hand.sh' </dev/null >/dev/null 2>&1"
 	[ "$(cat "$1/oci-lab/07/answers/1")" = mine ]
 	[ -f "$1/oci-lab/07/upperdir/created" ]
@@ -290,25 +290,25 @@ rerun_keeps_answers() {
 check_from_lab() {
 	local L=$1/02 d
 	# oci-digest's own output, "sha256:…  -", is an answer; so is a path with broken/.
-	as "$1" "cd '$L' && gunzip -c busybox/blobs/sha256/\$(oci-manifest --layers busybox:latest | jq -r .digest | cut -d: -f2) |
+	in_lab "$1" "cd '$L' && gunzip -c busybox/blobs/sha256/\$(oci-manifest --layers busybox:latest | jq -r .digest | cut -d: -f2) |
 		oci-digest > answers/1 && oci-digest --layout broken | sed 's|^|broken/|' > answers/2 &&
 		oci-manifest --config busybox:latest | oci-digest > answers/3"
 	grep -q '^sha256:[0-9a-f]\{64\}  -$' "$L/answers/1"
-	run -0 as "$1" "cd '$L' && '$W/check' 2"
+	run -0 in_lab "$1" "cd '$L' && '$W/check' 2"
 	assert_output --partial "3 right, 0 to go"
-	run -0 as "$1" "cd '$L/busybox/blobs' && '$W/check' 2"
+	run -0 in_lab "$1" "cd '$L/busybox/blobs' && '$W/check' 2"
 	# From elsewhere, it says how to name the lab.
-	run -1 as "$1" "cd / && '$W/check' 2"
+	run -1 in_lab "$1" "cd / && '$W/check' 2"
 	assert_output --partial "OCI_LAB"
-	run -0 as "$1" "cd / && OCI_LAB='$1' '$W/check' 2"
+	run -0 in_lab "$1" "cd / && OCI_LAB='$1' '$W/check' 2"
 	# Order does not matter where it does not: 06's whiteout lines, reversed.
-	as "$1" "cd '$1/06' && oci-whiteout ctr/upper | sort -r > answers/3"
+	in_lab "$1" "cd '$1/06' && oci-whiteout ctr/upper | sort -r > answers/3"
 	# 06's copy-up size, and the .wh. entries of the committed layer, found
 	# with the commands its text names.
-	as "$1" "cd '$1/06' && ls -l ctr/upper/bin/busybox | awk '{print \$5}' > answers/4 &&
+	in_lab "$1" "cd '$1/06' && ls -l ctr/upper/bin/busybox | awk '{print \$5}' > answers/4 &&
 		d=\$(oci-manifest --layers busybox:committed | tail -n 1 | jq -r .digest | cut -d: -f2) &&
 		tar -tvzf busybox/blobs/sha256/\$d | awk '/\\.wh\\./ {print \$NF}' | sort -r > answers/5"
-	run -1 as "$1" "cd '$1/06' && '$W/check' 6"
+	run -1 in_lab "$1" "cd '$1/06' && '$W/check' 6"
 	assert_line "exercise 3: right"
 	assert_line "exercise 4: right"
 	assert_line "exercise 5: right"
@@ -319,32 +319,32 @@ exercises_after_exit() {
 	local lab=$1 start fetch build
 	# The walkthroughs ran unattended: the lab's registry stopped with them
 	# (curl: 7, connection refused).
-	run -7 as "$lab" "curl -sf http://127.0.0.1:\$(cat '$lab/registry/port')/v2/"
+	run -7 in_lab "$lab" "curl -sf http://127.0.0.1:\$(cat '$lab/registry/port')/v2/"
 	start=$(said "$lab" 03 "[^ ]*walkthroughs/registry start")
 	[ -n "$start" ]
 	# The exercises of 03, with the commands their text gives.
 	fetch=$(said "$lab" 03 "oci-fetch [^ ]*/library/busybox:latest again2:latest")
 	[ -n "$fetch" ]
-	as "$lab" "$start >/dev/null && cd '$lab/03' && $fetch | jq -r .digest > answers/3"
+	in_lab "$lab" "$start >/dev/null && cd '$lab/03' && $fetch | jq -r .digest > answers/3"
 	fetch=$(said "$lab" 03 "oci-fetch -p [^ ]* [^ ]*:multiarch here:latest")
-	as "$lab" "cd '$lab/03' && $fetch > answers/4"
-	run -1 as "$lab" "cd '$lab/03' && '$W/check' 3"
+	in_lab "$lab" "cd '$lab/03' && $fetch > answers/4"
+	run -1 in_lab "$lab" "cd '$lab/03' && '$W/check' 3"
 	assert_line "exercise 3: right"
 	assert_line "exercise 4: right"
 	# 05's: a LABEL, built with the command the text gives.
 	build=$(said "$lab" 05 "[^ ]*/build.sh -t labelled:latest \.")
 	[ -n "$build" ]
-	as "$lab" "cd '$lab/05' && echo 'LABEL course=containers' >> Containerfile &&
+	in_lab "$lab" "cd '$lab/05' && echo 'LABEL course=containers' >> Containerfile &&
 		$build > labelled.out 2>&1 && tail -n 1 labelled.out > answers/2 &&
 		printf 'CMD\nFROM\nENV\nENTRYPOINT\nLABEL\n' > answers/3"
 	# 4: a changed ENV changes no layer.
-	as "$lab" "cd '$lab/05' && sed -i 's/^ENV IMAGE=.*/ENV IMAGE=\"other\"/' Containerfile &&
+	in_lab "$lab" "cd '$lab/05' && sed -i 's/^ENV IMAGE=.*/ENV IMAGE=\"other\"/' Containerfile &&
 		${build/labelled/env2} > env2.out 2>&1 && echo 0 > answers/4"
-	run -1 as "$lab" "cd '$lab/05' && '$W/check' 5"
+	run -1 in_lab "$lab" "cd '$lab/05' && '$W/check' 5"
 	assert_line "exercise 2: right"
 	assert_line "exercise 3: right"
 	assert_line "exercise 4: right"
-	as "$lab" "'$W/registry' stop"
+	in_lab "$lab" "'$W/registry' stop"
 	run -1 pgrep -f "docker-registry serve $lab/"
 }
 @test "the exercises of 03 and 05 can be done after the walkthrough ends" { both exercises_after_exit; }
@@ -382,7 +382,7 @@ exercises_after_exit() {
 		if [ $who = root ]; then
 			(cd "$T/lab" && "$W/build.sh" -t img:latest ctx >build.out)
 		else
-			(cd "$T/lab" && setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			(cd "$T/lab" && as_nobody \
 				env HOME="$T/lab" PATH="$PATH" "$W/build.sh" -t img:latest ctx >build.out)
 		fi
 		rm -rf "$T/ours"
