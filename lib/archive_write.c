@@ -12,7 +12,8 @@
  * Every byte is checked on its way out: a blob against its digest, an
  * uncompressed layer against the config's diff_id.  A tar entry's header
  * comes before its bytes and must say how many there are, so a compressed
- * layer is inflated into a scratch file first (put_layer).  The archive is
+ * layer is inflated (by lib/decompress.c, as oci-untar reads it) into a
+ * scratch file first (put_layer).  The archive is
  * written to a temporary file beside FILE and renamed only when it is
  * complete.
  */
@@ -115,33 +116,35 @@ out:
 
 /* ---- a layer, uncompressed ---- */
 
-/* A blob's bytes as they are, or inflated when gzip or zstd (libarchive's "raw" format). */
-static struct archive *
-inflated(struct oci_layout *l, const char *digest, int *fd, struct oci_err *e)
-{
-	struct archive *a;
-	struct archive_entry *ent;
+/* Where a layer's tar goes as lib/decompress.c inflates it: hashed, and copied to fd unless -1. */
+struct tar_sink {
+	struct oci_hash *h;
+	int fd;
+	const char *path;	/* fd's, for a message */
+};
 
-	if ((*fd = oci_blob_open(l, digest, e)) < 0)
-		return NULL;
-	if ((a = archive_read_new()) == NULL) {
-		oci_fail(e, "out of memory");
-		goto bad;
-	}
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_format_raw(a);
-	if (archive_read_open_fd(a, *fd, 256 * 1024) != ARCHIVE_OK ||
-	    archive_read_next_header(a, &ent) != ARCHIVE_OK) {
-		oci_fail(e, "layer %s: %s", oci_short(digest), archive_error_string(a));
-		archive_read_free(a);
-		goto bad;
-	}
-	return a;
-bad:
-	close(*fd);
-	*fd = -1;
-	return NULL;
+static int
+tar_chunk(void *arg, const void *buf, size_t n, struct oci_err *e)
+{
+	struct tar_sink *s = arg;
+
+	oci_hash_update(s->h, buf, n);
+	if (s->fd >= 0 && oci_write_all(s->fd, buf, n) < 0)
+		return oci_fail_errno(e, "%s", s->path);
+	return 0;
+}
+
+/* The tar inside layer blob digest of l (tar, gzip or zstd, as oci-untar reads it) into s. */
+static int
+inflate_layer(struct oci_layout *l, const char *digest, struct tar_sink *s, struct oci_err *e)
+{
+	int fd, rc;
+
+	if ((fd = oci_blob_open(l, digest, e)) < 0)
+		return -1;
+	rc = oci_layer_inflate(fd, tar_chunk, s, e);
+	close(fd);
+	return rc < 0 ? oci_context(e, "layer %s", oci_short(digest)) : 0;
 }
 
 /*
@@ -155,58 +158,42 @@ static int
 put_layer(struct out *o, struct oci_layout *l, const char *digest, const char *want,
     const char *name, uint64_t *size, struct oci_err *e)
 {
-	struct archive *in = NULL;
-	struct oci_hash *h = oci_hash_new(OCI_SHA256);
-	la_ssize_t k;
+	struct tar_sink s = { oci_hash_new(OCI_SHA256), -1, NULL };
 	ssize_t n;
-	int fd = -1, scratch = -1, rc = -1;
+	int rc = -1;
 	char *path = NULL;
 
-	if (h == NULL || asprintf(&path, "%s-layer", o->tmp) < 0) {
+	if (s.h == NULL || asprintf(&path, "%s-layer", o->tmp) < 0) {
 		path = NULL;
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	if ((scratch = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+	if ((s.fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
 		oci_fail_errno(e, "%s", path);
 		goto out;
 	}
 	unlink(path);
-	if ((in = inflated(l, digest, &fd, e)) == NULL)
+	s.path = path;
+	if (inflate_layer(l, digest, &s, e) < 0)
 		goto out;
-	while ((k = archive_read_data(in, o->buf, OCI_IO_CHUNK)) > 0) {
-		oci_hash_update(h, o->buf, (size_t)k);
-		if (oci_write_all(scratch, o->buf, (size_t)k) < 0) {
-			oci_fail_errno(e, "%s", path);
-			goto out;
-		}
-	}
-	if (k < 0) {
-		oci_fail(e, "layer %s: %s", oci_short(digest), archive_error_string(in));
-		goto out;
-	}
-	*size = oci_hash_size(h);
-	if (oci_hash_check(h, want, (int64_t)*size, e) < 0) {
+	*size = oci_hash_size(s.h);
+	if (oci_hash_check(s.h, want, (int64_t)*size, e) < 0) {
 		oci_context(e, "layer %s: the diff_id of its tar", oci_short(digest));
 		goto out;
 	}
-	if (header(o, name, (int64_t)*size, e) < 0 || lseek(scratch, 0, SEEK_SET) < 0)
+	if (header(o, name, (int64_t)*size, e) < 0 || lseek(s.fd, 0, SEEK_SET) < 0)
 		goto out;
-	while ((n = read(scratch, o->buf, OCI_IO_CHUNK)) > 0)
+	while ((n = read(s.fd, o->buf, OCI_IO_CHUNK)) > 0)
 		if (archive_write_data(o->a, o->buf, (size_t)n) != n) {
 			la_fail(o, e);
 			goto out;
 		}
 	rc = n == 0 ? 0 : oci_fail_errno(e, "%s", path);
 out:
-	if (in)
-		archive_read_free(in);
-	if (fd >= 0)
-		close(fd);
-	if (scratch >= 0)
-		close(scratch);
+	if (s.fd >= 0)
+		close(s.fd);
 	free(path);
-	oci_hash_free(h);
+	oci_hash_free(s.h);
 	return rc;
 }
 
@@ -214,27 +201,15 @@ int
 oci_layer_diff_id(struct oci_layout *l, const char *digest, char out[OCI_DIGEST_MAX],
     struct oci_err *e)
 {
-	struct archive *in;
-	struct oci_hash *h = oci_hash_new(OCI_SHA256);
-	unsigned char *buf = malloc(OCI_IO_CHUNK);
-	la_ssize_t k = -1;
-	int fd = -1;
+	struct tar_sink s = { oci_hash_new(OCI_SHA256), -1, NULL };
+	int rc = -1;
 
-	if (h && buf && (in = inflated(l, digest, &fd, e)) != NULL) {
-		while ((k = archive_read_data(in, buf, OCI_IO_CHUNK)) > 0)
-			oci_hash_update(h, buf, (size_t)k);
-		if (k < 0)
-			oci_fail(e, "layer %s: %s", oci_short(digest), archive_error_string(in));
-		archive_read_free(in);
-		close(fd);
-	} else if (h == NULL || buf == NULL) {
+	if (s.h == NULL)
 		oci_fail(e, "out of memory");
-	}
-	if (k == 0)
-		oci_hash_final(h, out);
-	oci_hash_free(h);
-	free(buf);
-	return k == 0 ? 0 : -1;
+	else if ((rc = inflate_layer(l, digest, &s, e)) == 0)
+		oci_hash_final(s.h, out);
+	oci_hash_free(s.h);
+	return rc;
 }
 
 /* ---- the two kinds ---- */

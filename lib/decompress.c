@@ -15,6 +15,10 @@
  * libarchive and gives each entry to a callback.  After the last entry the
  * rest of the stream is still read and hashed, then both digests are
  * checked.  How far the reading got is shown as it goes (progress).
+ *
+ * oci_layer_inflate is the same reading for a caller that wants the tar's
+ * bytes rather than its entries (the docker-archive export, a diff_id): the
+ * slots are handed to its callback as they fill, and nothing is drawn.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -53,7 +57,8 @@ struct feed {
 	int done, cancel;
 	char err[512];		/* set by the reader when it failed */
 
-	/* progress, told by the calling thread */
+	/* progress, told by the calling thread (not when quiet) */
+	int quiet;
 	uint64_t nread;		/* bytes read so far (atomic) */
 	const struct oci_layer_src *src;
 	char what[80];		/* the layer's short digest, or "layer" */
@@ -364,6 +369,8 @@ report(struct feed *f, int final)
 	struct timespec ts;
 	double t;
 
+	if (f->quiet)
+		return;
 	if (p == NULL || p->fn == NULL) {
 		if (final)
 			oci_meter_done();
@@ -385,11 +392,14 @@ report(struct feed *f, int final)
 
 /* ------------------------------------------------------- the hand-off */
 
-/* libarchive's read callback: the next full slot, zero-copy. */
-static la_ssize_t
-feed_read(struct archive *a, void *arg, const void **buf)
+/*
+ * The next full slot, zero-copy: its length, 0 at the end of the stream, -1
+ * when the reader failed (f->err says why).  The slot handed out before is
+ * given back to the reader.
+ */
+static ssize_t
+next_slot(struct feed *f, const void **buf)
 {
-	struct feed *f = arg;
 	size_t n;
 
 	pthread_mutex_lock(&f->mu);
@@ -402,18 +412,27 @@ feed_read(struct archive *a, void *arg, const void **buf)
 		pthread_cond_wait(&f->cv, &f->mu);
 	if (f->head == f->tail) {
 		pthread_mutex_unlock(&f->mu);
-		if (f->err[0]) {
-			archive_set_error(a, EIO, "%s", f->err);
-			return -1;
-		}
-		return 0;
+		return f->err[0] ? -1 : 0;
 	}
 	*buf = f->slot[f->tail % NSLOT];
 	n = f->len[f->tail % NSLOT];
 	f->held = 1;
 	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+/* libarchive's read callback: the next full slot. */
+static la_ssize_t
+feed_read(struct archive *a, void *arg, const void **buf)
+{
+	struct feed *f = arg;
+	ssize_t n = next_slot(f, buf);
+
+	if (n < 0)
+		archive_set_error(a, EIO, "%s", f->err);
 	/* libarchive asks for the next slot every megabyte: a good time to say how far. */
-	report(f, 0);
+	else
+		report(f, 0);
 	return n;
 }
 
@@ -461,6 +480,7 @@ read_entries(struct archive *a, struct feed *f, oci_tar_entry_fn fn, void *arg,
 {
 	struct archive_entry *ent;
 	const void *junk;
+	ssize_t n;
 	int r;
 
 	if (archive_read_open(a, f, NULL, feed_read, NULL) != ARCHIVE_OK)
@@ -478,9 +498,9 @@ read_entries(struct archive *a, struct feed *f, oci_tar_entry_fn fn, void *arg,
 			return -1;
 	}
 	/* The tar ends before the stream does (padding): hash it all. */
-	while ((r = feed_read(a, f, &junk)) > 0)
+	while ((n = feed_read(a, f, &junk)) > 0)
 		;
-	if (r < 0)
+	if (n < 0)
 		return oci_fail(e, "%s", f->err);
 	return 0;
 }
@@ -542,3 +562,27 @@ out:
 	return rc;
 }
 
+int
+oci_layer_inflate(int fd, oci_bytes_fn fn, void *arg, struct oci_err *e)
+{
+	struct oci_layer_src src = { .fd = fd, .size = -1 };
+	struct feed f = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .quiet = 1 };
+	const void *buf;
+	ssize_t n;
+	pthread_t th;
+	int rc = -1;
+
+	if (feed_init(&f, &src, e) < 0)
+		goto out;
+	if (pthread_create(&th, NULL, reader_main, &f) != 0) {
+		oci_fail(e, "cannot start the reader thread");
+		goto out;
+	}
+	/* Stops at the end (0), when the reader failed (-1) or when fn did (n > 0). */
+	while ((n = next_slot(&f, &buf)) > 0 && fn(arg, buf, (size_t)n, e) == 0)
+		;
+	rc = feed_stop(&f, th, n == 0 ? 0 : -1, e);
+out:
+	feed_free(&f);
+	return rc;
+}

@@ -573,6 +573,16 @@ typedef int (*oci_tar_entry_fn)(struct archive *a, struct archive_entry *ent, vo
     struct oci_err *e);
 int oci_layer_read(const struct oci_layer_src *src, oci_tar_entry_fn fn, void *arg,
     struct oci_layer_stats *st, struct oci_err *e);
+/*
+ * The tar inside the layer stream fd, for a caller that wants its bytes
+ * (to copy it uncompressed, or to hash it): the stream is read as
+ * oci_layer_read reads it (the same formats accepted and refused, the same
+ * end-of-stream checks) and the tar given to fn in order, a chunk of at
+ * most a MiB at a time; fn returning -1 stops the read.  No progress is
+ * drawn, and nothing is checked against a digest: that is the caller's.
+ */
+typedef int (*oci_bytes_fn)(void *arg, const void *buf, size_t n, struct oci_err *e);
+int oci_layer_inflate(int fd, oci_bytes_fn fn, void *arg, struct oci_err *e);
 
 /* ---------------------------------------------------------------- entry.c */
 
