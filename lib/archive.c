@@ -305,6 +305,128 @@ read_full(struct archive *a, void *buf, size_t cap)
 	return k < 0 ? -1 : (ssize_t)got;
 }
 
+/* What take_file carries from one step to the next. */
+struct intake {
+	unsigned char *buf;		/* OCI_IO_CHUNK bytes: the first chunk, then each next one */
+	ssize_t k;			/* bytes in buf */
+	struct oci_hash *raw;		/* of the bytes as the archive has them */
+	struct gz *g;			/* a docker layer's gzip stream, or NULL */
+	char named[OCI_DIGEST_MAX];	/* the digest a blobs/<alg>/<hex> name says, or "" */
+	enum oci_alg alg;		/* its algorithm (sha256 when there is none) */
+};
+
+static void
+intake_free(struct intake *in)
+{
+	if (in->g) {
+		oci_hash_free(in->g->h);
+		free(in->g->level_buf);
+		free(in->g);
+	}
+	oci_hash_free(in->raw);
+	free(in->buf);
+}
+
+static int
+bad_read(struct archive *a, const struct member *m, struct oci_err *e)
+{
+	return oci_fail(e, "archive member %s: %s", oci_printable(m->name), archive_error_string(a));
+}
+
+/* What the first chunk says: a tar (in a docker archive, a layer), and how it is compressed. */
+static int
+sniff(const struct reader *r, struct member *m, const struct intake *in, struct oci_err *e)
+{
+	const unsigned char *buf = in->buf;
+	ssize_t k = in->k;
+
+	/* tar's magic "ustar" at offset 257 (POSIX and GNU alike) */
+	m->layer = r->kind == OCI_ARCHIVE_DOCKER && k >= 263 && memcmp(buf + 257, "ustar", 5) == 0;
+	m->comp = k >= 4 && memcmp(buf, "\x1f\x8b", 2) == 0 ? OCI_COMP_GZIP :
+	    k >= 4 && memcmp(buf, "\x28\xb5\x2f\xfd", 4) == 0 ? OCI_COMP_ZSTD : OCI_COMP_NONE;
+	/* Docker 25 and later may keep a layer compressed, as an OCI blob; classic layers are plain tars. */
+	if (r->kind == OCI_ARCHIVE_DOCKER && m->comp != OCI_COMP_NONE && !in->named[0])
+		return oci_fail(e, "archive member %s: compressed; docker save writes each layer as a plain tar",
+		    oci_printable(m->name));
+	return 0;
+}
+
+/* A small file, size bytes, kept in memory (NUL-terminated); the first chunk is in in->buf. */
+static int
+keep_doc(struct reader *r, struct archive *a, struct member *m, const struct intake *in,
+    size_t size, struct oci_err *e)
+{
+	ssize_t k;
+
+	if ((m->mem = malloc(size + 1)) == NULL)
+		return oci_fail(e, "out of memory");
+	memcpy(m->mem, in->buf, (size_t)in->k);
+	m->len = (size_t)in->k;
+	if (m->len < size) {
+		if ((k = read_full(a, m->mem + m->len, size - m->len)) < 0)
+			return bad_read(a, m, e);
+		m->len += (size_t)k;
+	}
+	m->mem[m->len] = '\0';
+	r->docs += m->len;
+	return 0;
+}
+
+/* The rest of a file into its blob (gzipped when it is a docker layer), hashed on the way. */
+static int
+stream(struct archive *a, struct member *m, struct intake *in, struct oci_err *e)
+{
+	/* the first chunk is in buf already */
+	while (in->k > 0) {
+		oci_hash_update(in->raw, in->buf, (size_t)in->k);
+		m->size += (uint64_t)in->k;
+		if (m->layer ? gz_put(in->g, in->buf, (size_t)in->k, 0, e) < 0 :
+		    oci_blob_writer_write(m->w, in->buf, (size_t)in->k, e) < 0)
+			return -1;
+		if ((in->k = read_full(a, in->buf, OCI_IO_CHUNK)) < 0)
+			return bad_read(a, m, e);
+	}
+	return 0;
+}
+
+/* The digests: the blob's, and a docker layer's diff_id; a blobs/<alg>/<hex> name must match. */
+static int
+seal(struct member *m, struct intake *in, struct oci_err *e)
+{
+	oci_hash_final(in->raw, m->layer ? m->diff_id : m->digest);
+	if (m->layer) {
+		if (gz_put(in->g, NULL, 0, 1, e) < 0)
+			return -1;
+		oci_hash_final(in->g->h, m->digest);
+		m->size = oci_hash_size(in->g->h);	/* isal's total_out is 32 bits */
+	}
+	if (in->named[0] && strcmp(in->named, m->layer ? m->diff_id : m->digest) != 0)
+		return oci_fail(e, "archive member %s: its bytes are %s", oci_printable(m->name),
+		    m->layer ? m->diff_id : m->digest);
+	return 0;
+}
+
+/* A file that gets a blob: a kept document written out whole, any other streamed. */
+static int
+store(struct reader *r, struct archive *a, struct member *m, struct intake *in, int keep,
+    struct oci_err *e)
+{
+	if (!keep || in->named[0] || r->kind == OCI_ARCHIVE_OCI)
+		if (oci_blob_writer_new(r->l, m->layer ? OCI_SHA256 : in->alg, &m->w, e) < 0)
+			return -1;
+	if (m->layer && ((in->g = calloc(1, sizeof *in->g)) == NULL || gz_open(in->g, m->w) < 0))
+		return oci_fail(e, "out of memory");
+	if (keep) {
+		oci_hash_update(in->raw, m->mem, m->len);
+		m->size = m->len;
+		if (m->w && oci_blob_writer_write(m->w, m->mem, m->len, e) < 0)
+			return -1;
+	} else if (stream(a, m, in, e) < 0) {
+		return -1;
+	}
+	return seal(m, in, e);
+}
+
 /*
  * A regular file.  A docker layer (in a docker archive, a file that is a
  * tar) is gzipped into a blob; another OCI blob is stored as it is; a small
@@ -315,100 +437,31 @@ static int
 take_file(struct reader *r, struct archive *a, struct member *m, int64_t size,
     struct oci_err *e)
 {
-	unsigned char *buf = malloc(OCI_IO_CHUNK);
-	char named[OCI_DIGEST_MAX];
-	struct oci_hash *raw = NULL;
-	struct gz *g = NULL;
-	enum oci_alg alg = OCI_SHA256;
+	struct intake in = { .alg = OCI_SHA256 };
 	int rc = -1, keep;
-	ssize_t k;
 
-	blob_name(m->name, named);
-	if (named[0])
-		oci_digest_check(named, &alg, e);	/* checked by blob_name */
-	if (buf == NULL || (raw = oci_hash_new(alg)) == NULL) {
+	blob_name(m->name, in.named);
+	if (in.named[0])
+		oci_digest_check(in.named, &in.alg, e);	/* checked by blob_name */
+	if ((in.buf = malloc(OCI_IO_CHUNK)) == NULL || (in.raw = oci_hash_new(in.alg)) == NULL) {
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	if ((k = read_full(a, buf, OCI_IO_CHUNK)) < 0)
-		goto bad_read;
-	/* tar's magic "ustar" at offset 257 (POSIX and GNU alike) */
-	m->layer = r->kind == OCI_ARCHIVE_DOCKER && k >= 263 && memcmp(buf + 257, "ustar", 5) == 0;
-	m->comp = k >= 4 && memcmp(buf, "\x1f\x8b", 2) == 0 ? OCI_COMP_GZIP :
-	    k >= 4 && memcmp(buf, "\x28\xb5\x2f\xfd", 4) == 0 ? OCI_COMP_ZSTD : OCI_COMP_NONE;
-	/* Docker 25 and later may keep a layer compressed, as an OCI blob; classic layers are plain tars. */
-	if (r->kind == OCI_ARCHIVE_DOCKER && m->comp != OCI_COMP_NONE && !named[0]) {
-		oci_fail(e, "archive member %s: compressed; docker save writes each layer as a plain tar",
-		    oci_printable(m->name));
+	if ((in.k = read_full(a, in.buf, OCI_IO_CHUNK)) < 0) {
+		bad_read(a, m, e);
 		goto out;
 	}
+	if (sniff(r, m, &in, e) < 0)
+		goto out;
 	keep = !m->layer && size >= 0 && size <= OCI_DOC_MAX && r->docs + (size_t)size <= ARCHIVE_DOCS_MAX;
-	if (keep) {
-		if ((m->mem = malloc((size_t)size + 1)) == NULL) {
-			oci_fail(e, "out of memory");
-			goto out;
-		}
-		memcpy(m->mem, buf, (size_t)k);
-		m->len = (size_t)k;
-		if ((size_t)k < (size_t)size) {
-			if ((k = read_full(a, m->mem + m->len, (size_t)size - m->len)) < 0)
-				goto bad_read;
-			m->len += (size_t)k;
-		}
-		m->mem[m->len] = '\0';
-		r->docs += m->len;
-	}
-	if (!keep && !m->layer && !named[0] && r->kind == OCI_ARCHIVE_DOCKER)
-		goto done;	/* not a layer, too big for a document: read past it */
-	if ((keep && (named[0] || r->kind == OCI_ARCHIVE_OCI)) || !keep)
-		if (oci_blob_writer_new(r->l, m->layer ? OCI_SHA256 : alg, &m->w, e) < 0)
-			goto out;
-	if (m->layer && ((g = calloc(1, sizeof *g)) == NULL || gz_open(g, m->w) < 0)) {
-		oci_fail(e, "out of memory");
+	if (keep && keep_doc(r, a, m, &in, (size_t)size, e) < 0)
 		goto out;
-	}
-	if (keep) {
-		oci_hash_update(raw, m->mem, m->len);
-		m->size = m->len;
-		if (m->w && oci_blob_writer_write(m->w, m->mem, m->len, e) < 0)
-			goto out;
-	} else {
-		/* streamed: the first chunk is in buf already */
-		while (k > 0) {
-			oci_hash_update(raw, buf, (size_t)k);
-			m->size += (uint64_t)k;
-			if (m->layer ? gz_put(g, buf, (size_t)k, 0, e) < 0 :
-			    oci_blob_writer_write(m->w, buf, (size_t)k, e) < 0)
-				goto out;
-			if ((k = read_full(a, buf, OCI_IO_CHUNK)) < 0)
-				goto bad_read;
-		}
-	}
-	oci_hash_final(raw, m->layer ? m->diff_id : m->digest);
-	if (m->layer) {
-		if (gz_put(g, NULL, 0, 1, e) < 0)
-			goto out;
-		oci_hash_final(g->h, m->digest);
-		m->size = oci_hash_size(g->h);	/* isal's total_out is 32 bits */
-	}
-	if (named[0] && strcmp(named, m->layer ? m->diff_id : m->digest) != 0) {
-		oci_fail(e, "archive member %s: its bytes are %s", oci_printable(m->name),
-		    m->layer ? m->diff_id : m->digest);
-		goto out;
-	}
-done:
-	rc = 0;
-	goto out;
-bad_read:
-	oci_fail(e, "archive member %s: %s", oci_printable(m->name), archive_error_string(a));
+	if (!keep && !m->layer && !in.named[0] && r->kind == OCI_ARCHIVE_DOCKER)
+		rc = 0;	/* not a layer, too big for a document: read past it */
+	else
+		rc = store(r, a, m, &in, keep, e);
 out:
-	if (g) {
-		oci_hash_free(g->h);
-		free(g->level_buf);
-		free(g);
-	}
-	oci_hash_free(raw);
-	free(buf);
+	intake_free(&in);
 	return rc;
 }
 
@@ -574,15 +627,146 @@ named_member(struct reader *r, const json_t *v, const char *what, struct oci_err
 	return m;
 }
 
+/*
+ * The config manifest.json names for img: the image's own account of its
+ * layers (rootfs.diff_ids, one for each of img's Layers).  The caller
+ * json_decref()s it; *cm is its member, *diff_ids its list.
+ */
+static json_t *
+docker_config(struct reader *r, const json_t *img, struct member **cm, const json_t **diff_ids,
+    struct oci_err *e)
+{
+	const json_t *layers = json_object_get(img, "Layers");
+	json_t *config = NULL;
+
+	if ((*cm = named_member(r, json_object_get(img, "Config"), "Config", e)) == NULL)
+		return NULL;
+	if ((*cm)->mem == NULL || (*cm)->layer ||
+	    (config = json_loadb((*cm)->mem, (*cm)->len, 0, NULL)) == NULL ||
+	    !json_is_array(*diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids"))) {
+		oci_fail(e, "config %s: not an image config with rootfs.diff_ids", oci_printable((*cm)->name));
+		json_decref(config);
+		return NULL;
+	}
+	(*cm)->used = 1;
+	if (!json_is_array(layers) || json_array_size(layers) != json_array_size(*diff_ids)) {
+		oci_fail(e, "manifest.json names %zu layers, but the config has %zu diff_ids",
+		    json_array_size(layers), json_array_size(*diff_ids));
+		json_decref(config);
+		return NULL;
+	}
+	return config;
+}
+
+/*
+ * img's Layers, each a tar we gzipped (its diff_id checked here) or a
+ * compressed blob (checked by docker_inflated once it has its name), as the
+ * manifest's layer descriptors; the caller json_decref()s them.
+ */
+static json_t *
+docker_layers(struct reader *r, const json_t *img, const json_t *diff_ids, struct oci_err *e)
+{
+	json_t *layers = json_array();
+	const json_t *v;
+	struct member *lm;
+	char what[32];
+	size_t i;
+
+	if (layers == NULL)
+		goto oom;
+	json_array_foreach(json_object_get(img, "Layers"), i, v) {
+		const char *want = json_string_value(json_array_get(diff_ids, i));
+		snprintf(what, sizeof what, "layer %zu", i + 1);
+		if ((lm = named_member(r, v, what, e)) == NULL)
+			goto fail;
+		if (!lm->layer && (lm->w == NULL || lm->comp == OCI_COMP_NONE)) {
+			oci_fail(e, "layer %s: not a tar layer", oci_printable(lm->name));
+			goto fail;
+		}
+		if (lm->layer && (want == NULL || strcmp(want, lm->diff_id) != 0)) {
+			oci_fail(e, "layer %s: its diff_id is %s, but the config says %s",
+			    oci_printable(lm->name), lm->diff_id, want ? oci_printable(want) : "nothing");
+			goto fail;
+		}
+		lm->used = 1;
+		if (json_array_append_new(layers, oci_desc_new(lm->comp == OCI_COMP_ZSTD ?
+		    OCI_MT_LAYER_ZSTD : OCI_MT_LAYER_GZIP, lm->digest, lm->size)) < 0)
+			goto oom;
+	}
+	return layers;
+oom:
+	oci_fail(e, "out of memory");
+fail:
+	json_decref(layers);
+	return NULL;
+}
+
+/*
+ * A layer that came compressed (Docker 25's blobs) can only be inflated to
+ * check its diff_id once it is a blob: a mismatch then stops before the
+ * config, the manifest and the tag.
+ */
+static int
+docker_inflated(struct reader *r, const json_t *img, const json_t *diff_ids, struct oci_err *e)
+{
+	struct member *lm;
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(img, "Layers"), i, v) {
+		char got[OCI_DIGEST_MAX];
+		const char *want = json_string_value(json_array_get(diff_ids, i));
+		if ((lm = named_member(r, v, "layer", e)) == NULL)
+			return -1;
+		if (lm->layer)
+			continue;
+		if (oci_layer_diff_id(r->l, lm->digest, got, e) < 0)
+			return -1;
+		if (strcmp(got, want) != 0)
+			return oci_fail(e, "layer %s: its diff_id is %s, but the config says %s",
+			    oci_printable(lm->name), got, oci_printable(want));
+	}
+	return 0;
+}
+
+/* The config and an OCI manifest naming it and layers, as blobs; *stored the manifest's descriptor. */
+static int
+docker_manifest(struct reader *r, const struct member *cm, json_t *layers, const char *repotag,
+    json_t **stored, struct oci_err *e)
+{
+	char *mbuf = NULL, cdigest[OCI_DIGEST_MAX], mdigest[OCI_DIGEST_MAX];
+	json_t *manifest;
+	int rc = -1;
+
+	if (oci_blob_put(r->l, cm->mem, cm->len, cdigest, e) < 0)
+		return -1;
+	manifest = json_pack("{si ss s{ss ss sI} sO}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST,
+	    "config", "mediaType", OCI_MT_CONFIG, "digest", cdigest, "size", (json_int_t)cm->len,
+	    "layers", layers);
+	if (manifest == NULL || (mbuf = json_dumps(manifest, JSON_COMPACT)) == NULL) {
+		oci_fail(e, "out of memory");
+		goto out;
+	}
+	if (oci_blob_put(r->l, mbuf, strlen(mbuf), mdigest, e) < 0)
+		goto out;
+	oci_say("%s: config %s and %zu layers (gzipped, diff_ids checked) → manifest %s",
+	    oci_printable(repotag ? repotag : "the image"), oci_short(cdigest),
+	    json_array_size(layers), oci_short(mdigest));
+	*stored = oci_desc_new(OCI_MT_MANIFEST, mdigest, strlen(mbuf));
+	rc = 0;
+out:
+	free(mbuf);
+	json_decref(manifest);
+	return rc;
+}
+
 static int
 docker_image(struct reader *r, const char *ref, json_t **stored, char **repotag,
     struct oci_err *e)
 {
-	struct member *mf = find(r, "manifest.json"), *cm, *lm;
-	json_t *list = NULL, *config = NULL, *layers = NULL, *manifest = NULL;
-	const json_t *img, *diff_ids, *v;
-	char *mbuf = NULL, cdigest[OCI_DIGEST_MAX], mdigest[OCI_DIGEST_MAX], what[32];
-	size_t i;
+	struct member *mf = find(r, "manifest.json"), *cm = NULL;
+	json_t *list = NULL, *config = NULL, *layers = NULL;
+	const json_t *img, *diff_ids = NULL, *v;
 	int rc = -1;
 
 	if (mf == NULL || mf->mem == NULL)
@@ -595,88 +779,14 @@ docker_image(struct reader *r, const char *ref, json_t **stored, char **repotag,
 		goto out;
 	v = json_array_get(json_object_get(img, "RepoTags"), 0);
 	*repotag = json_is_string(v) ? strdup(json_string_value(v)) : NULL;
-
-	/* The config: the image's own account of its layers (rootfs.diff_ids). */
-	if ((cm = named_member(r, json_object_get(img, "Config"), "Config", e)) == NULL)
+	if ((config = docker_config(r, img, &cm, &diff_ids, e)) == NULL ||
+	    (layers = docker_layers(r, img, diff_ids, e)) == NULL)
 		goto out;
-	if (cm->mem == NULL || cm->layer ||
-	    (config = json_loadb(cm->mem, cm->len, 0, NULL)) == NULL ||
-	    !json_is_array(diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids"))) {
-		oci_fail(e, "config %s: not an image config with rootfs.diff_ids", oci_printable(cm->name));
+	/* Everything checked: the blobs get their names, then the config and a manifest. */
+	if (commit_used(r, e) < 0 || docker_inflated(r, img, diff_ids, e) < 0)
 		goto out;
-	}
-	cm->used = 1;
-	if (!json_is_array(json_object_get(img, "Layers")) ||
-	    json_array_size(json_object_get(img, "Layers")) != json_array_size(diff_ids)) {
-		oci_fail(e, "manifest.json names %zu layers, but the config has %zu diff_ids",
-		    json_array_size(json_object_get(img, "Layers")), json_array_size(diff_ids));
-		goto out;
-	}
-	if ((layers = json_array()) == NULL)
-		goto oom;
-	json_array_foreach(json_object_get(img, "Layers"), i, v) {
-		const char *want = json_string_value(json_array_get(diff_ids, i));
-		snprintf(what, sizeof what, "layer %zu", i + 1);
-		if ((lm = named_member(r, v, what, e)) == NULL)
-			goto out;
-		if (!lm->layer && (lm->w == NULL || lm->comp == OCI_COMP_NONE)) {
-			oci_fail(e, "layer %s: not a tar layer", oci_printable(lm->name));
-			goto out;
-		}
-		if (lm->layer && (want == NULL || strcmp(want, lm->diff_id) != 0)) {
-			oci_fail(e, "layer %s: its diff_id is %s, but the config says %s",
-			    oci_printable(lm->name), lm->diff_id, want ? oci_printable(want) : "nothing");
-			goto out;
-		}
-		lm->used = 1;
-		if (json_array_append_new(layers, oci_desc_new(lm->comp == OCI_COMP_ZSTD ?
-		    OCI_MT_LAYER_ZSTD : OCI_MT_LAYER_GZIP, lm->digest, lm->size)) < 0)
-			goto oom;
-	}
-
-	/*
-	 * Everything checked: the blobs get their names, then the config and a
-	 * manifest.  A layer that came compressed (Docker 25's blobs) can only
-	 * be inflated to check its diff_id once it is a blob: a mismatch then
-	 * stops before the config, the manifest and the tag.
-	 */
-	if (commit_used(r, e) < 0)
-		goto out;
-	json_array_foreach(json_object_get(img, "Layers"), i, v) {
-		char got[OCI_DIGEST_MAX];
-		const char *want = json_string_value(json_array_get(diff_ids, i));
-		if ((lm = named_member(r, v, "layer", e)) == NULL)
-			goto out;
-		if (lm->layer)
-			continue;
-		if (oci_layer_diff_id(r->l, lm->digest, got, e) < 0)
-			goto out;
-		if (strcmp(got, want) != 0) {
-			oci_fail(e, "layer %s: its diff_id is %s, but the config says %s",
-			    oci_printable(lm->name), got, oci_printable(want));
-			goto out;
-		}
-	}
-	if (oci_blob_put(r->l, cm->mem, cm->len, cdigest, e) < 0)
-		goto out;
-	manifest = json_pack("{si ss s{ss ss sI} sO}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST,
-	    "config", "mediaType", OCI_MT_CONFIG, "digest", cdigest, "size", (json_int_t)cm->len,
-	    "layers", layers);
-	if (manifest == NULL || (mbuf = json_dumps(manifest, JSON_COMPACT)) == NULL)
-		goto oom;
-	if (oci_blob_put(r->l, mbuf, strlen(mbuf), mdigest, e) < 0)
-		goto out;
-	oci_say("%s: config %s and %zu layers (gzipped, diff_ids checked) → manifest %s",
-	    oci_printable(*repotag ? *repotag : "the image"), oci_short(cdigest),
-	    json_array_size(layers), oci_short(mdigest));
-	*stored = oci_desc_new(OCI_MT_MANIFEST, mdigest, strlen(mbuf));
-	rc = 0;
-	goto out;
-oom:
-	oci_fail(e, "out of memory");
+	rc = docker_manifest(r, cm, layers, *repotag, stored, e);
 out:
-	free(mbuf);
-	json_decref(manifest);
 	json_decref(layers);
 	json_decref(config);
 	json_decref(list);
