@@ -18,7 +18,7 @@ OCI_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Ilib -DOCI_VERSION='"$(VERSION)"'
 OCI_LDFLAGS = $(if $(SAN),$(SAN_FLAGS))
 LDLIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 
-HDR = lib/oci.h lib/cli.h lib/transfer.h lib/push.h lib/store.h
+HDR = lib/oci.h lib/cli.h lib/transfer.h lib/push.h lib/store.h lib/archive_reader.h
 LIBSRC = $(wildcard lib/*.c)
 LIBOBJ = $(LIBSRC:%.c=$(B)%.o)
 LIB = $(B)lib/liboci.a

@@ -1,13 +1,14 @@
 /*
- * lib/archive.c — an image archive becomes an image in a layout.
+ * lib/archive.c — an image archive becomes an image in a layout: reading
+ * the tar, its members and their names, taking each file into memory or
+ * into a blob, and the OCI layout an oci-archive holds.  What a docker
+ * archive's manifest.json says is lib/archive_docker.c's.
  *
  * Two kinds of archive, both a tar (maybe compressed) read in one pass:
  *
- *   docker-archive:FILE[:REF]  what `docker save` and `podman save` write:
- *       manifest.json  [{"Config":"<hex>.json","RepoTags":["busybox:latest"],
- *                        "Layers":["<id>/layer.tar", …]}]   one entry per image
- *       the config, and each layer as an uncompressed tar (classic), or all of
- *       them under blobs/sha256/ beside an OCI index.json (Docker 25 and later)
+ *   docker-archive:FILE[:REF]  what `docker save` and `podman save` write: a
+ *       manifest.json naming the config and the layers (uncompressed tars,
+ *       or Docker 25's blobs under blobs/sha256/), one entry per image
  *   oci-archive:FILE[:TAG]     an OCI image layout as one tar (skopeo's oci-archive:)
  *
  * A tar can only be read in order, and manifest.json (which says what the
@@ -32,34 +33,11 @@
 #include <archive_entry.h>
 #include <isa-l/igzip_lib.h>
 
-#include "oci.h"
+#include "archive_reader.h"
 
 #define ARCHIVE_DOCS_MAX (64 * 1024 * 1024)	/* documents kept in memory, in all */
 #define ARCHIVE_FILES_MAX 4096			/* files of an archive we keep track of */
 #define LINK_DEPTH 8
-
-/* One file of the archive. */
-struct member {
-	char *name;		/* normalised: no "./", no trailing "/" */
-	char *link;		/* a symlink or hard link: the member it stands for */
-	char *mem;		/* a document's bytes (NUL-terminated), or NULL */
-	size_t len;
-	struct oci_blob_writer *w;	/* a blob waiting for its name, or NULL */
-	char digest[OCI_DIGEST_MAX];	/* of the blob as stored */
-	char diff_id[OCI_DIGEST_MAX];	/* a docker layer: of the tar as the archive had it */
-	uint64_t size;			/* of the blob as stored */
-	int layer;			/* a docker layer that we compressed */
-	enum oci_compression comp;	/* as the archive has it */
-	int used;
-};
-
-struct reader {
-	enum oci_archive_kind kind;
-	struct oci_layout *l;
-	struct member *m;
-	size_t n;
-	size_t docs;		/* bytes kept in memory */
-};
 
 int
 oci_archive_parse(const char *arg, struct oci_archive_ref *a, struct oci_err *e)
@@ -149,8 +127,8 @@ refuse:
 }
 
 /* A member's name, made plain. */
-static char *
-clean_name(const char *raw, struct oci_err *e)
+char *
+oci_archive_clean_name(const char *raw, struct oci_err *e)
 {
 	const char *why;
 	char *name = plain_path(raw, 0, &why);
@@ -180,8 +158,8 @@ link_target(const char *name, const char *target, struct oci_err *e)
 }
 
 /* The member called name, links followed; NULL when the archive has none. */
-static struct member *
-find(struct reader *r, const char *name)
+struct member *
+oci_archive_find(struct reader *r, const char *name)
 {
 	size_t i;
 	int depth;
@@ -305,6 +283,128 @@ read_full(struct archive *a, void *buf, size_t cap)
 	return k < 0 ? -1 : (ssize_t)got;
 }
 
+/* What take_file carries from one step to the next. */
+struct intake {
+	unsigned char *buf;		/* OCI_IO_CHUNK bytes: the first chunk, then each next one */
+	ssize_t k;			/* bytes in buf */
+	struct oci_hash *raw;		/* of the bytes as the archive has them */
+	struct gz *g;			/* a docker layer's gzip stream, or NULL */
+	char named[OCI_DIGEST_MAX];	/* the digest a blobs/<alg>/<hex> name says, or "" */
+	enum oci_alg alg;		/* its algorithm (sha256 when there is none) */
+};
+
+static void
+intake_free(struct intake *in)
+{
+	if (in->g) {
+		oci_hash_free(in->g->h);
+		free(in->g->level_buf);
+		free(in->g);
+	}
+	oci_hash_free(in->raw);
+	free(in->buf);
+}
+
+static int
+bad_read(struct archive *a, const struct member *m, struct oci_err *e)
+{
+	return oci_fail(e, "archive member %s: %s", oci_printable(m->name), archive_error_string(a));
+}
+
+/* What the first chunk says: a tar (in a docker archive, a layer), and how it is compressed. */
+static int
+sniff(const struct reader *r, struct member *m, const struct intake *in, struct oci_err *e)
+{
+	const unsigned char *buf = in->buf;
+	ssize_t k = in->k;
+
+	/* tar's magic "ustar" at offset 257 (POSIX and GNU alike) */
+	m->layer = r->kind == OCI_ARCHIVE_DOCKER && k >= 263 && memcmp(buf + 257, "ustar", 5) == 0;
+	m->comp = k >= 4 && memcmp(buf, "\x1f\x8b", 2) == 0 ? OCI_COMP_GZIP :
+	    k >= 4 && memcmp(buf, "\x28\xb5\x2f\xfd", 4) == 0 ? OCI_COMP_ZSTD : OCI_COMP_NONE;
+	/* Docker 25 and later may keep a layer compressed, as an OCI blob; classic layers are plain tars. */
+	if (r->kind == OCI_ARCHIVE_DOCKER && m->comp != OCI_COMP_NONE && !in->named[0])
+		return oci_fail(e, "archive member %s: compressed; docker save writes each layer as a plain tar",
+		    oci_printable(m->name));
+	return 0;
+}
+
+/* A small file, size bytes, kept in memory (NUL-terminated); the first chunk is in in->buf. */
+static int
+keep_doc(struct reader *r, struct archive *a, struct member *m, const struct intake *in,
+    size_t size, struct oci_err *e)
+{
+	ssize_t k;
+
+	if ((m->mem = malloc(size + 1)) == NULL)
+		return oci_fail(e, "out of memory");
+	memcpy(m->mem, in->buf, (size_t)in->k);
+	m->len = (size_t)in->k;
+	if (m->len < size) {
+		if ((k = read_full(a, m->mem + m->len, size - m->len)) < 0)
+			return bad_read(a, m, e);
+		m->len += (size_t)k;
+	}
+	m->mem[m->len] = '\0';
+	r->docs += m->len;
+	return 0;
+}
+
+/* The rest of a file into its blob (gzipped when it is a docker layer), hashed on the way. */
+static int
+stream(struct archive *a, struct member *m, struct intake *in, struct oci_err *e)
+{
+	/* the first chunk is in buf already */
+	while (in->k > 0) {
+		oci_hash_update(in->raw, in->buf, (size_t)in->k);
+		m->size += (uint64_t)in->k;
+		if (m->layer ? gz_put(in->g, in->buf, (size_t)in->k, 0, e) < 0 :
+		    oci_blob_writer_write(m->w, in->buf, (size_t)in->k, e) < 0)
+			return -1;
+		if ((in->k = read_full(a, in->buf, OCI_IO_CHUNK)) < 0)
+			return bad_read(a, m, e);
+	}
+	return 0;
+}
+
+/* The digests: the blob's, and a docker layer's diff_id; a blobs/<alg>/<hex> name must match. */
+static int
+seal(struct member *m, struct intake *in, struct oci_err *e)
+{
+	oci_hash_final(in->raw, m->layer ? m->diff_id : m->digest);
+	if (m->layer) {
+		if (gz_put(in->g, NULL, 0, 1, e) < 0)
+			return -1;
+		oci_hash_final(in->g->h, m->digest);
+		m->size = oci_hash_size(in->g->h);	/* isal's total_out is 32 bits */
+	}
+	if (in->named[0] && strcmp(in->named, m->layer ? m->diff_id : m->digest) != 0)
+		return oci_fail(e, "archive member %s: its bytes are %s", oci_printable(m->name),
+		    m->layer ? m->diff_id : m->digest);
+	return 0;
+}
+
+/* A file that gets a blob: a kept document written out whole, any other streamed. */
+static int
+store(struct reader *r, struct archive *a, struct member *m, struct intake *in, int keep,
+    struct oci_err *e)
+{
+	if (!keep || in->named[0] || r->kind == OCI_ARCHIVE_OCI)
+		if (oci_blob_writer_new(r->l, m->layer ? OCI_SHA256 : in->alg, &m->w, e) < 0)
+			return -1;
+	if (m->layer && ((in->g = calloc(1, sizeof *in->g)) == NULL || gz_open(in->g, m->w) < 0))
+		return oci_fail(e, "out of memory");
+	if (keep) {
+		oci_hash_update(in->raw, m->mem, m->len);
+		m->size = m->len;
+		if (m->w && oci_blob_writer_write(m->w, m->mem, m->len, e) < 0)
+			return -1;
+	} else if (stream(a, m, in, e) < 0) {
+		return -1;
+	}
+	return seal(m, in, e);
+}
+
 /*
  * A regular file.  A docker layer (in a docker archive, a file that is a
  * tar) is gzipped into a blob; another OCI blob is stored as it is; a small
@@ -315,100 +415,31 @@ static int
 take_file(struct reader *r, struct archive *a, struct member *m, int64_t size,
     struct oci_err *e)
 {
-	unsigned char *buf = malloc(OCI_IO_CHUNK);
-	char named[OCI_DIGEST_MAX];
-	struct oci_hash *raw = NULL;
-	struct gz *g = NULL;
-	enum oci_alg alg = OCI_SHA256;
+	struct intake in = { .alg = OCI_SHA256 };
 	int rc = -1, keep;
-	ssize_t k;
 
-	blob_name(m->name, named);
-	if (named[0])
-		oci_digest_check(named, &alg, e);	/* checked by blob_name */
-	if (buf == NULL || (raw = oci_hash_new(alg)) == NULL) {
+	blob_name(m->name, in.named);
+	if (in.named[0])
+		oci_digest_check(in.named, &in.alg, e);	/* checked by blob_name */
+	if ((in.buf = malloc(OCI_IO_CHUNK)) == NULL || (in.raw = oci_hash_new(in.alg)) == NULL) {
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	if ((k = read_full(a, buf, OCI_IO_CHUNK)) < 0)
-		goto bad_read;
-	/* tar's magic "ustar" at offset 257 (POSIX and GNU alike) */
-	m->layer = r->kind == OCI_ARCHIVE_DOCKER && k >= 263 && memcmp(buf + 257, "ustar", 5) == 0;
-	m->comp = k >= 4 && memcmp(buf, "\x1f\x8b", 2) == 0 ? OCI_COMP_GZIP :
-	    k >= 4 && memcmp(buf, "\x28\xb5\x2f\xfd", 4) == 0 ? OCI_COMP_ZSTD : OCI_COMP_NONE;
-	/* Docker 25 and later may keep a layer compressed, as an OCI blob; classic layers are plain tars. */
-	if (r->kind == OCI_ARCHIVE_DOCKER && m->comp != OCI_COMP_NONE && !named[0]) {
-		oci_fail(e, "archive member %s: compressed; docker save writes each layer as a plain tar",
-		    oci_printable(m->name));
+	if ((in.k = read_full(a, in.buf, OCI_IO_CHUNK)) < 0) {
+		bad_read(a, m, e);
 		goto out;
 	}
+	if (sniff(r, m, &in, e) < 0)
+		goto out;
 	keep = !m->layer && size >= 0 && size <= OCI_DOC_MAX && r->docs + (size_t)size <= ARCHIVE_DOCS_MAX;
-	if (keep) {
-		if ((m->mem = malloc((size_t)size + 1)) == NULL) {
-			oci_fail(e, "out of memory");
-			goto out;
-		}
-		memcpy(m->mem, buf, (size_t)k);
-		m->len = (size_t)k;
-		if ((size_t)k < (size_t)size) {
-			if ((k = read_full(a, m->mem + m->len, (size_t)size - m->len)) < 0)
-				goto bad_read;
-			m->len += (size_t)k;
-		}
-		m->mem[m->len] = '\0';
-		r->docs += m->len;
-	}
-	if (!keep && !m->layer && !named[0] && r->kind == OCI_ARCHIVE_DOCKER)
-		goto done;	/* not a layer, too big for a document: read past it */
-	if ((keep && (named[0] || r->kind == OCI_ARCHIVE_OCI)) || !keep)
-		if (oci_blob_writer_new(r->l, m->layer ? OCI_SHA256 : alg, &m->w, e) < 0)
-			goto out;
-	if (m->layer && ((g = calloc(1, sizeof *g)) == NULL || gz_open(g, m->w) < 0)) {
-		oci_fail(e, "out of memory");
+	if (keep && keep_doc(r, a, m, &in, (size_t)size, e) < 0)
 		goto out;
-	}
-	if (keep) {
-		oci_hash_update(raw, m->mem, m->len);
-		m->size = m->len;
-		if (m->w && oci_blob_writer_write(m->w, m->mem, m->len, e) < 0)
-			goto out;
-	} else {
-		/* streamed: the first chunk is in buf already */
-		while (k > 0) {
-			oci_hash_update(raw, buf, (size_t)k);
-			m->size += (uint64_t)k;
-			if (m->layer ? gz_put(g, buf, (size_t)k, 0, e) < 0 :
-			    oci_blob_writer_write(m->w, buf, (size_t)k, e) < 0)
-				goto out;
-			if ((k = read_full(a, buf, OCI_IO_CHUNK)) < 0)
-				goto bad_read;
-		}
-	}
-	oci_hash_final(raw, m->layer ? m->diff_id : m->digest);
-	if (m->layer) {
-		if (gz_put(g, NULL, 0, 1, e) < 0)
-			goto out;
-		oci_hash_final(g->h, m->digest);
-		m->size = oci_hash_size(g->h);	/* isal's total_out is 32 bits */
-	}
-	if (named[0] && strcmp(named, m->layer ? m->diff_id : m->digest) != 0) {
-		oci_fail(e, "archive member %s: its bytes are %s", oci_printable(m->name),
-		    m->layer ? m->diff_id : m->digest);
-		goto out;
-	}
-done:
-	rc = 0;
-	goto out;
-bad_read:
-	oci_fail(e, "archive member %s: %s", oci_printable(m->name), archive_error_string(a));
+	if (!keep && !m->layer && !in.named[0] && r->kind == OCI_ARCHIVE_DOCKER)
+		rc = 0;	/* not a layer, too big for a document: read past it */
+	else
+		rc = store(r, a, m, &in, keep, e);
 out:
-	if (g) {
-		oci_hash_free(g->h);
-		free(g->level_buf);
-		free(g);
-	}
-	oci_hash_free(raw);
-	free(buf);
+	intake_free(&in);
 	return rc;
 }
 
@@ -421,7 +452,7 @@ take(struct reader *r, struct archive *a, struct archive_entry *ent, struct oci_
 
 	if (raw == NULL)
 		return oci_fail(e, "an archive member without a name");
-	if ((name = clean_name(raw, e)) == NULL)
+	if ((name = oci_archive_clean_name(raw, e)) == NULL)
 		return -1;
 	if (archive_entry_filetype(ent) == AE_IFDIR || name[0] == '\0') {
 		free(name);
@@ -431,7 +462,7 @@ take(struct reader *r, struct archive *a, struct archive_entry *ent, struct oci_
 		return -1;
 	if ((target = archive_entry_hardlink(ent))) {
 		/* a hard link names another member from the top */
-		if ((m->link = clean_name(target, e)) == NULL)
+		if ((m->link = oci_archive_clean_name(target, e)) == NULL)
 			return -1;
 		return 0;
 	}
@@ -465,8 +496,8 @@ reader_free(struct reader *r)
 }
 
 /* Give the blobs the image uses their names; the others are thrown away. */
-static int
-commit_used(struct reader *r, struct oci_err *e)
+int
+oci_archive_commit_used(struct reader *r, struct oci_err *e)
 {
 	size_t i;
 
@@ -483,206 +514,6 @@ commit_used(struct reader *r, struct oci_err *e)
 	return 0;
 }
 
-/* ---- docker-archive ---- */
-
-/* Does RepoTag tag name the image ref names ("busybox" is docker.io/library/busybox:latest)? */
-static int
-same_image(const char *tag, const char *ref)
-{
-	struct oci_source a, b;
-	struct oci_err ignored;
-	int same;
-
-	if (strcmp(tag, ref) == 0)
-		return 1;
-	if (oci_source_parse(tag, &a, &ignored) < 0)
-		return 0;
-	if (oci_source_parse(ref, &b, &ignored) < 0) {
-		oci_source_free(&a);
-		return 0;
-	}
-	same = strcmp(a.registry, b.registry) == 0 && strcmp(a.repo, b.repo) == 0 &&
-	    a.tag && b.tag && strcmp(a.tag, b.tag) == 0;
-	oci_source_free(&a);
-	oci_source_free(&b);
-	return same;
-}
-
-/* The entry of manifest.json that ref picks ("@N", or a RepoTag); the only one without ref. */
-static const json_t *
-pick_image(const json_t *list, const char *ref, struct oci_err *e)
-{
-	const json_t *img, *t;
-	char names[600] = "";
-	size_t i, j, len = 0;
-	char *end;
-	long n;
-
-	if (!json_is_array(list) || json_array_size(list) == 0) {
-		oci_fail(e, "manifest.json: not a list of images");
-		return NULL;
-	}
-	if (ref == NULL && json_array_size(list) == 1)
-		return json_array_get(list, 0);
-	if (ref && ref[0] == '@') {
-		n = strtol(ref + 1, &end, 10);
-		if (ref[1] == '\0' || *end != '\0' || n < 0 || (size_t)n >= json_array_size(list)) {
-			oci_fail(e, "manifest.json has images @0 to @%zu, not %s",
-			    json_array_size(list) - 1, ref);
-			return NULL;
-		}
-		return json_array_get(list, (size_t)n);
-	}
-	json_array_foreach(list, i, img) {
-		json_array_foreach(json_object_get(img, "RepoTags"), j, t) {
-			if (ref && json_is_string(t) && same_image(json_string_value(t), ref))
-				return img;
-			if (json_is_string(t) && len < sizeof names - 1)
-				len += (size_t)snprintf(names + len, sizeof names - len, "%s%s",
-				    len ? ", " : "", oci_printable(json_string_value(t)));
-		}
-		if (json_array_size(json_object_get(img, "RepoTags")) == 0 && len < sizeof names - 1)
-			len += (size_t)snprintf(names + len, sizeof names - len, "%s@%zu",
-			    len ? ", " : "", i);
-	}
-	if (ref)
-		oci_fail(e, "no image %s in the archive; it has %s", oci_printable(ref), names);
-	else
-		oci_fail(e, "the archive holds %zu images; name one (FILE:REF, REF a RepoTag or @N): %s",
-		    json_array_size(list), names);
-	return NULL;
-}
-
-/* A file manifest.json names, as a path inside the archive. */
-static struct member *
-named_member(struct reader *r, const json_t *v, const char *what, struct oci_err *e)
-{
-	const char *s = json_string_value(v);
-	struct member *m;
-	char *name;
-
-	if (s == NULL) {
-		oci_fail(e, "manifest.json: %s is not a file name", what);
-		return NULL;
-	}
-	if ((name = clean_name(s, e)) == NULL)
-		return NULL;
-	m = find(r, name);
-	if (m == NULL)
-		oci_fail(e, "manifest.json: %s \"%s\" is not in the archive", what, oci_printable(s));
-	free(name);
-	return m;
-}
-
-static int
-docker_image(struct reader *r, const char *ref, json_t **stored, char **repotag,
-    struct oci_err *e)
-{
-	struct member *mf = find(r, "manifest.json"), *cm, *lm;
-	json_t *list = NULL, *config = NULL, *layers = NULL, *manifest = NULL;
-	const json_t *img, *diff_ids, *v;
-	char *mbuf = NULL, cdigest[OCI_DIGEST_MAX], mdigest[OCI_DIGEST_MAX], what[32];
-	size_t i;
-	int rc = -1;
-
-	if (mf == NULL || mf->mem == NULL)
-		return oci_fail(e, "no manifest.json in the archive: not what docker save writes");
-	if ((list = json_loadb(mf->mem, mf->len, 0, NULL)) == NULL) {
-		oci_fail(e, "manifest.json: not JSON");
-		goto out;
-	}
-	if ((img = pick_image(list, ref, e)) == NULL)
-		goto out;
-	v = json_array_get(json_object_get(img, "RepoTags"), 0);
-	*repotag = json_is_string(v) ? strdup(json_string_value(v)) : NULL;
-
-	/* The config: the image's own account of its layers (rootfs.diff_ids). */
-	if ((cm = named_member(r, json_object_get(img, "Config"), "Config", e)) == NULL)
-		goto out;
-	if (cm->mem == NULL || cm->layer ||
-	    (config = json_loadb(cm->mem, cm->len, 0, NULL)) == NULL ||
-	    !json_is_array(diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids"))) {
-		oci_fail(e, "config %s: not an image config with rootfs.diff_ids", oci_printable(cm->name));
-		goto out;
-	}
-	cm->used = 1;
-	if (!json_is_array(json_object_get(img, "Layers")) ||
-	    json_array_size(json_object_get(img, "Layers")) != json_array_size(diff_ids)) {
-		oci_fail(e, "manifest.json names %zu layers, but the config has %zu diff_ids",
-		    json_array_size(json_object_get(img, "Layers")), json_array_size(diff_ids));
-		goto out;
-	}
-	if ((layers = json_array()) == NULL)
-		goto oom;
-	json_array_foreach(json_object_get(img, "Layers"), i, v) {
-		const char *want = json_string_value(json_array_get(diff_ids, i));
-		snprintf(what, sizeof what, "layer %zu", i + 1);
-		if ((lm = named_member(r, v, what, e)) == NULL)
-			goto out;
-		if (!lm->layer && (lm->w == NULL || lm->comp == OCI_COMP_NONE)) {
-			oci_fail(e, "layer %s: not a tar layer", oci_printable(lm->name));
-			goto out;
-		}
-		if (lm->layer && (want == NULL || strcmp(want, lm->diff_id) != 0)) {
-			oci_fail(e, "layer %s: its diff_id is %s, but the config says %s",
-			    oci_printable(lm->name), lm->diff_id, want ? oci_printable(want) : "nothing");
-			goto out;
-		}
-		lm->used = 1;
-		if (json_array_append_new(layers, oci_desc_new(lm->comp == OCI_COMP_ZSTD ?
-		    OCI_MT_LAYER_ZSTD : OCI_MT_LAYER_GZIP, lm->digest, lm->size)) < 0)
-			goto oom;
-	}
-
-	/*
-	 * Everything checked: the blobs get their names, then the config and a
-	 * manifest.  A layer that came compressed (Docker 25's blobs) can only
-	 * be inflated to check its diff_id once it is a blob: a mismatch then
-	 * stops before the config, the manifest and the tag.
-	 */
-	if (commit_used(r, e) < 0)
-		goto out;
-	json_array_foreach(json_object_get(img, "Layers"), i, v) {
-		char got[OCI_DIGEST_MAX];
-		const char *want = json_string_value(json_array_get(diff_ids, i));
-		if ((lm = named_member(r, v, "layer", e)) == NULL)
-			goto out;
-		if (lm->layer)
-			continue;
-		if (oci_layer_diff_id(r->l, lm->digest, got, e) < 0)
-			goto out;
-		if (strcmp(got, want) != 0) {
-			oci_fail(e, "layer %s: its diff_id is %s, but the config says %s",
-			    oci_printable(lm->name), got, oci_printable(want));
-			goto out;
-		}
-	}
-	if (oci_blob_put(r->l, cm->mem, cm->len, cdigest, e) < 0)
-		goto out;
-	manifest = json_pack("{si ss s{ss ss sI} sO}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST,
-	    "config", "mediaType", OCI_MT_CONFIG, "digest", cdigest, "size", (json_int_t)cm->len,
-	    "layers", layers);
-	if (manifest == NULL || (mbuf = json_dumps(manifest, JSON_COMPACT)) == NULL)
-		goto oom;
-	if (oci_blob_put(r->l, mbuf, strlen(mbuf), mdigest, e) < 0)
-		goto out;
-	oci_say("%s: config %s and %zu layers (gzipped, diff_ids checked) → manifest %s",
-	    oci_printable(*repotag ? *repotag : "the image"), oci_short(cdigest),
-	    json_array_size(layers), oci_short(mdigest));
-	*stored = oci_desc_new(OCI_MT_MANIFEST, mdigest, strlen(mbuf));
-	rc = 0;
-	goto out;
-oom:
-	oci_fail(e, "out of memory");
-out:
-	free(mbuf);
-	json_decref(manifest);
-	json_decref(layers);
-	json_decref(config);
-	json_decref(list);
-	return rc;
-}
-
 /* ---- oci-archive ---- */
 
 /* A blob the image uses: present, with the size its descriptor says; marked used. */
@@ -697,7 +528,7 @@ use_blob(struct reader *r, const json_t *desc, struct oci_err *e)
 		return NULL;
 	snprintf(name, sizeof name, "blobs/%.*s/%s", (int)strcspn(d.digest, ":"), d.digest,
 	    oci_digest_hex(d.digest));
-	if ((m = find(r, name)) == NULL || m->w == NULL) {
+	if ((m = oci_archive_find(r, name)) == NULL || m->w == NULL) {
 		oci_fail(e, "%s %s is not in the archive", oci_media_short(d.media_type), d.digest);
 		return NULL;
 	}
@@ -792,7 +623,7 @@ check_diff_ids(struct reader *r, const json_t *manifest, struct oci_err *e)
 		return -1;
 	snprintf(name, sizeof name, "blobs/%.*s/%s", (int)strcspn(cd.digest, ":"), cd.digest,
 	    oci_digest_hex(cd.digest));
-	if ((cm = find(r, name)) == NULL || cm->mem == NULL ||
+	if ((cm = oci_archive_find(r, name)) == NULL || cm->mem == NULL ||
 	    (config = json_loadb(cm->mem, cm->len, 0, NULL)) == NULL) {
 		oci_fail(e, "config %s: not JSON of at most %d bytes", cd.digest, OCI_DOC_MAX);
 		goto out;
@@ -823,7 +654,7 @@ static int
 oci_image(struct reader *r, const char *tag, const struct oci_platform *platform, int all,
     json_t **stored, char **reftag, struct oci_err *e)
 {
-	struct member *im = find(r, "index.json"), *lm = find(r, "oci-layout");
+	struct member *im = oci_archive_find(r, "index.json"), *lm = oci_archive_find(r, "oci-layout");
 	struct oci_ref ref = { 0 };
 	json_t *index = NULL, *desc = NULL, *top = NULL, *manifests, *v;
 	size_t i;
@@ -845,7 +676,8 @@ oci_image(struct reader *r, const char *tag, const struct oci_platform *platform
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	if (use_image(r, desc, platform, all, 0, &top, manifests, e) < 0 || commit_used(r, e) < 0)
+	if (use_image(r, desc, platform, all, 0, &top, manifests, e) < 0 ||
+	    oci_archive_commit_used(r, e) < 0)
 		goto out;
 	json_array_foreach(manifests, i, v)
 		if (check_diff_ids(r, v, e) < 0)
@@ -866,42 +698,47 @@ out:
 
 /* ---- the whole import ---- */
 
+/* Open file and take every member, in one pass; *fd is the caller's to close. */
+static int
+read_members(struct reader *r, struct archive *a, const char *file, int *fd, struct oci_err *e)
+{
+	struct archive_entry *ent;
+	int k;
+
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_xz(a);
+	if ((*fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return oci_fail_errno(e, "open");
+	if (archive_read_open_fd(a, *fd, 256 * 1024) != ARCHIVE_OK)
+		return oci_fail(e, "%s", archive_error_string(a));
+	while ((k = archive_read_next_header(a, &ent)) == ARCHIVE_OK)
+		if (take(r, a, ent, e) < 0)
+			return -1;
+	if (k != ARCHIVE_EOF)
+		return oci_fail(e, "%s", archive_error_string(a));
+	return 0;
+}
+
 int
 oci_archive_import(const struct oci_archive_ref *ar, struct oci_layout *l, const char *tag,
     const struct oci_platform *platform, int all, json_t **stored, struct oci_err *e)
 {
 	struct reader r = { ar->kind, l, NULL, 0, 0 };
 	struct archive *a = archive_read_new();
-	struct archive_entry *ent;
 	char *found_tag = NULL, *colon;
 	const char *t;
-	int fd = -1, rc = -1, k;
+	int fd = -1, rc = -1;
 
 	*stored = NULL;
 	if (a == NULL)
 		return oci_fail(e, "out of memory");
-	archive_read_support_format_tar(a);
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_filter_xz(a);
-	if ((fd = open(ar->file, O_RDONLY | O_CLOEXEC)) < 0) {
-		oci_fail_errno(e, "open");
+	if (read_members(&r, a, ar->file, &fd, e) < 0)
 		goto out;
-	}
-	if (archive_read_open_fd(a, fd, 256 * 1024) != ARCHIVE_OK) {
-		oci_fail(e, "%s", archive_error_string(a));
-		goto out;
-	}
-	while ((k = archive_read_next_header(a, &ent)) == ARCHIVE_OK)
-		if (take(&r, a, ent, e) < 0)
-			goto out;
-	if (k != ARCHIVE_EOF) {
-		oci_fail(e, "%s", archive_error_string(a));
-		goto out;
-	}
 	oci_say("%s: %zu files read, %zu bytes of documents kept", ar->file, r.n, r.docs);
 	if (ar->kind == OCI_ARCHIVE_DOCKER)
-		rc = docker_image(&r, ar->ref, stored, &found_tag, e);
+		rc = oci_archive_docker_image(&r, ar->ref, stored, &found_tag, e);
 	else
 		rc = oci_image(&r, ar->ref, platform, all, stored, &found_tag, e);
 	if (rc < 0)

@@ -178,6 +178,31 @@ PY
 	assert_file_exists rp/hello.txt
 }
 
+@test "Docker 25's form with a diff_id that is not a string: exit 1 naming the layer, not a crash" {
+	docker25 "$D/skopeo-oci.tar" d25.tar
+	python3 - d25.tar bad.tar <<'PY'
+import hashlib, io, json, sys, tarfile
+src, dst = sys.argv[1:]
+t = tarfile.open(src)
+files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+man = json.loads(files["manifest.json"])
+cfg = json.loads(files[man[0]["Config"]])
+cfg["rootfs"]["diff_ids"][0] = 1
+data = json.dumps(cfg).encode()
+man[0]["Config"] = "blobs/sha256/" + hashlib.sha256(data).hexdigest()
+files[man[0]["Config"]] = data
+files["manifest.json"] = json.dumps(man).encode()
+out = tarfile.open(dst, "w")
+for n, d in files.items():
+    ti = tarfile.TarInfo(n); ti.size = len(d); out.addfile(ti, io.BytesIO(d))
+out.close()
+PY
+	run -1 oci-fetch docker-archive:bad.tar out
+	assert_output --partial "layer blobs/sha256/"
+	assert_output --partial "but the config says nothing"
+	run -0 jq -e '.manifests == []' out/index.json
+}
+
 @test "a docker archive through gzip is read the same" {
 	gzip -c "$D/skopeo-docker.tar" >z.tar.gz
 	run -0 oci-fetch docker-archive:z.tar.gz out
