@@ -31,15 +31,15 @@
 enum mode { LOOKUP, TREE = 0x100, INIT, TAG, UNTAG };
 
 static void __attribute__((noreturn))
-usage(FILE *to)
+usage(FILE *f)
 {
-	fprintf(to,
+	fprintf(f,
 	    "usage: oci-index [-qv] [-p OS/ARCH[/VARIANT]] IMAGE|LAYOUT\n"
 	    "       oci-index [-qv] [-p OS/ARCH[/VARIANT]] --tree IMAGE|LAYOUT\n"
 	    "       oci-index [-qv] --init LAYOUT\n"
 	    "       oci-index [-qv] --tag TAG LAYOUT\n"
 	    "       oci-index [-qv] --untag TAG LAYOUT\n");
-	exit(to == stdout ? 0 : 2);
+	exit(f == stdout ? 0 : 2);
 }
 
 /* ---- looking up: IMAGE or LAYOUT, and -p ---- */

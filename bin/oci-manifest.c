@@ -24,12 +24,12 @@
 enum what { MANIFEST, CONFIG, LAYERS };
 
 static void __attribute__((noreturn))
-usage(FILE *to)
+usage(FILE *f)
 {
-	fprintf(to,
+	fprintf(f,
 	    "usage: oci-manifest [-qv] [-p OS/ARCH[/VARIANT]] [--config | --layers] IMAGE\n"
 	    "       oci-manifest [-qv] [-p OS/ARCH[/VARIANT]] [--config | --layers] LAYOUT < DESCRIPTORS\n");
-	exit(to == stdout ? 0 : 2);
+	exit(f == stdout ? 0 : 2);
 }
 
 /* Print what was asked for of one image whose manifest has been read and checked. */
