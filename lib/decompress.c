@@ -451,11 +451,14 @@ feed_init(struct feed *f, const struct oci_layer_src *src, struct oci_err *e)
 	/* A layer read from a file (oci-untar -f) has the file's size. */
 	if (f->size < 0 && fstat(src->fd, &fst) == 0 && S_ISREG(fst.st_mode))
 		f->size = fst.st_size;
-	if ((src->digest && oci_digest_check(src->digest, &alg, e) < 0) ||
-	    (src->digest && (f->stored = oci_hash_new(alg)) == NULL) ||
-	    (src->diff_id && oci_digest_check(src->diff_id, &alg, e) < 0) ||
-	    (src->diff_id && (f->tar = oci_hash_new(alg)) == NULL))
+	if (src->digest && oci_digest_check(src->digest, &alg, e) < 0)
 		return -1;
+	if (src->digest && (f->stored = oci_hash_new(alg)) == NULL)
+		return oci_fail(e, "out of memory");
+	if (src->diff_id && oci_digest_check(src->diff_id, &alg, e) < 0)
+		return -1;
+	if (src->diff_id && (f->tar = oci_hash_new(alg)) == NULL)
+		return oci_fail(e, "out of memory");
 	for (i = 0; i < NSLOT; i++)
 		if ((f->slot[i] = malloc(SLOT_SIZE)) == NULL)
 			return oci_fail(e, "out of memory");

@@ -968,7 +968,7 @@ int oci_registry_blobs(struct oci_registry *r, struct oci_layout *l, const json_
     struct oci_err *e);
 
 /*
- * For lib/push.c, which sends requests of its own to the registry open
+ * For lib/push_req.c, which sends requests of its own to the registry open
  * reached: the base URL it settled on ("https://host:port"), the
  * credentials and tokens, and the options.  All borrowed.
  */
@@ -1249,7 +1249,9 @@ int oci_overlay_can_mount(struct oci_err *e);
  * Mount with fsconfig(2), one "lowerdir+" per layer (Linux 6.8), so that
  * many layers fit.  Without it (or with OCI_OVERLAY_NO_LOWERDIR_PLUS=1 in
  * the environment) mount(2) gets one option string of at most a page, from
- * inside o->dir with short links in o->dir/l when o->dir is set.
+ * inside o->dir with short links in o->dir/l when o->dir is set.  The
+ * mount is registered with lib/undo.c: a run that does not end well
+ * (oci_undo_keep_all) takes it down again.
  */
 int oci_overlay_mount(const struct oci_overlay *o, const char *merged, struct oci_err *e);
 /*

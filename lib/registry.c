@@ -12,13 +12,14 @@
  * side, at most -j at a time.
  *
  * A registry may be broken or hostile, so every reply is checked, and
- * every wait is bounded by the --timeout limit (SECONDS below): a reply's
- * headers must come within SECONDS; a document (the /v2/ check, a
- * manifest) must come whole within SECONDS, its retries included; a body
- * must bring at least STALL_BYTES in every SECONDS; a Retry-After longer
- * than SECONDS is not waited for, and the waits between the attempts of
- * one request add up to SECONDS at most.  A reply that breaks a rule of HTTP or of
- * the distribution-spec fails with a message that says which.
+ * every wait is bounded by the --timeout limit, SECONDS (lib/transfer.c
+ * holds these rules for each transfer): a reply's headers must come within
+ * SECONDS; a document (the /v2/ check, a manifest) must come whole within
+ * SECONDS, its retries included; a body must bring at least STALL_BYTES in
+ * every SECONDS; a Retry-After longer than SECONDS is not waited for, and
+ * the waits between the attempts of one request add up to SECONDS at most.
+ * A reply that breaks a rule of HTTP or of the distribution-spec fails with
+ * a message that says which.
  */
 #include <stdlib.h>
 #include <string.h>

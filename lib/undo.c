@@ -4,8 +4,8 @@
  * Each thing a run makes is registered as it is made, by the library
  * function that makes it: a temporary file, a new blob that nothing names
  * yet, a directory it created (oci_undo_mkdir), a mount.  When the run is
- * done it keeps them (oci_undo_keep_all: index.c does that in the same
- * breath as it renames index.json, and every program as it ends well, in
+ * done it keeps them (oci_undo_keep_all: oci_file_replace in lib/fsutil.c does
+ * that in the same breath as it renames index.json, and every program as it ends well, in
  * oci_cli_done of lib/cli.c).  If instead it exits without keeping them
  * (an error, errx) or SIGINT, SIGTERM or SIGHUP arrives, they are
  * removed, last made first, and the signal is raised again, so that the
