@@ -14,10 +14,12 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <linux/close_range.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -195,48 +197,72 @@ process(const struct args *a, struct oci_process *proc)
 }
 
 /*
+ * Before any namespace, as the caller: a rootfs that other host users can
+ * reach is refused when container root would be host root on disk; the
+ * container's hostname is chosen; and we move into the rootfs, which is
+ * how the steps after unshare find it without looking its path up (a
+ * parent of mode 0700 would stop a remapped root).
+ */
+static void
+rootfs_dir(const struct args *a, char id[13])
+{
+	struct oci_err e = { "" };
+	char here[PATH_MAX];
+
+	if (oci_rootfs_cd(a->rootfs, &e) < 0)
+		errx(1, "%s", e.msg);
+	if (oci_ns_maps_host_root() &&
+	    (getcwd(here, sizeof here) == NULL || oci_rootfs_private(here, &e) < 0))
+		errx(1, "%s", e.msg[0] ? e.msg : "rootfs: getcwd failed");
+	/* A store's container keeps its id as its hostname, as docker's does. */
+	if (oci_store_hostname(".", id) < 0)
+		container_id(id);
+}
+
+/*
  * As root, container ids are a range of host ids that own nothing, seen
- * through an idmapped mount of the rootfs (*tree).  Returns the first of
- * the range, or -1 when container ids stay host ids.
+ * through an idmapped copy of the rootfs's mount (*tree); returns the
+ * first of the range, or -1 when container ids stay host ids.  Root makes
+ * the copy now, in the host's namespaces; anyone else makes it inside.
  */
 static uid_t
 remap_ids(const struct args *a, int *tree)
 {
 	struct oci_err e = { "" };
-	uid_t remap = (uid_t)-1;
+	uid_t remap;
 
-	if (a->rootfs && a->userns != 'h' && getuid() == 0 && oci_ns_initial_user()) {
-		remap = oci_ns_pick_range();
-		if ((*tree = oci_rootfs_idmap(a->rootfs, remap, &e)) < 0) {
-			if (a->userns == 'r')
-				errx(1, "--userns remap: %s", e.msg);
-			oci_say("%s: container ids stay host ids, as in docker's default", e.msg);
-			remap = (uid_t)-1;
-		}
-	} else if (a->userns == 'r') {
-		errx(1, "--userns remap: only root in the host's user namespace can remap ids");
+	if (!a->rootfs || getuid() != 0 || !oci_ns_initial_user()) {
+		if (a->userns == 'r')
+			errx(1, "--userns remap: only root in the host's user namespace can remap ids");
+		return (uid_t)-1;
 	}
-	return remap;
+	if (a->userns != 'h') {
+		remap = oci_ns_pick_range();
+		if ((*tree = oci_rootfs_tree(remap, &e)) >= 0)
+			return remap;
+		if (a->userns == 'r')
+			errx(1, "--userns remap: rootfs %s: %s", a->rootfs, e.msg);
+		oci_say("rootfs %s: %s: container ids stay host ids, as in docker's default", a->rootfs, e.msg);
+	}
+	if ((*tree = oci_rootfs_tree((uid_t)-1, &e)) < 0)
+		errx(1, "rootfs %s: %s", a->rootfs, e.msg);
+	return (uid_t)-1;
 }
 
 /* PID 1 of the new PID namespace: enter the rootfs and run the container, or mount /proc and exec. */
 static void __attribute__((noreturn))
-pid1(const struct args *a, struct oci_process *proc, int tree, const int console[2], int argc,
-    char *argv[])
+pid1(const struct args *a, struct oci_process *proc, int tree, int idmapped, const char *id,
+    const int console[2], int argc, char *argv[])
 {
 	struct oci_err e = { "" };
 	int slave = -1, status;
-	char id[13];
 
 	if (!a->rootfs) {
 		if (oci_ns_mount_proc("/proc", &e) < 0)
 			errx(1, "%s", e.msg);
 		exec_failed(&e, oci_process_exec(proc, &e));
 	}
-	/* A store's container keeps its id as its hostname, as docker's does. */
-	if (oci_store_hostname(a->rootfs, id) < 0)
-		container_id(id);
-	if (oci_rootfs_enter(a->rootfs, tree, id, &e) < 0)
+	if (oci_rootfs_enter(a->rootfs, tree, idmapped, id, &e) < 0)
 		errx(1, "%s", e.msg);
 	retitle(argc, argv);
 	if (console[1] >= 0) {
@@ -258,15 +284,21 @@ main(int argc, char *argv[])
 	struct oci_err e = { "" };
 	int status, tree = -1, master = -1;
 	int console[2] = { -1, -1 };
+	char id[13] = "";
 	uid_t remap;
 	pid_t pid;
 
 	parse_args(argc, argv, &a);
+	/* Nothing the caller left open reaches the container, not even oci-init. */
+	if (a.rootfs)
+		close_range(3, ~0U, 0);
 	/* First of all, so that the container can never reach a writable
 	 * runtime binary through /proc/self/exe. */
 	if (a.rootfs && oci_contain_reexec(argv, &e) < 0)
 		errx(1, "%s", e.msg);
 	process(&a, &proc);
+	if (a.rootfs)
+		rootfs_dir(&a, id);
 	remap = remap_ids(&a, &tree);
 	/* The host's terminal stays out of reach: a container run from one
 	 * gets a pseudo-terminal of its own, as `docker run -it` does. */
@@ -283,7 +315,7 @@ main(int argc, char *argv[])
 	if ((pid = oci_ns_fork(a.ns, &e)) < 0)
 		errx(1, "%s", e.msg);
 	if (pid == 0)
-		pid1(&a, &proc, tree, console, argc, argv);
+		pid1(&a, &proc, tree, remap != (uid_t)-1, id, console, argc, argv);
 	if (tree >= 0)
 		close(tree);
 	if (console[1] >= 0) {

@@ -10,10 +10,8 @@
  *   - the runtime re-executes itself from a sealed in-memory copy, so that
  *     /proc/self/exe never names a file that can be written (runc's
  *     CVE-2019-5736 fix: memfd_create(2) and F_SEAL_WRITE);
- *   - /proc/sys, /proc/sysrq-trigger, /proc/irq, /proc/bus and /proc/fs are
- *     read-only, and /proc/kcore, /proc/keys, /proc/timer_list … are masked
- *     (runtime-spec config-linux.md maskedPaths and readonlyPaths, with the
- *     lists docker gives runc);
+ *   - /proc/sys and friends are read-only and /proc/kcore and friends
+ *     masked (lib/procfs.c, mounted before the switch of root);
  *   - the command gets docker's default capability set, no_new_privs, and a
  *     seccomp filter refusing the system calls that reach what namespaces
  *     do not isolate (the kernel keyring, TIOCSTI, new user namespaces, …);
@@ -87,69 +85,6 @@ oci_contain_reexec(char *argv[], struct oci_err *e)
 	return -1;
 }
 
-/* ---- /proc: read-only and masked paths ---- */
-
-/* docker's defaults for runc (moby oci/defaults.go), and /proc/kallsyms. */
-static const char *const masked_paths[] = {
-	"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
-	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-	"/proc/scsi", "/proc/kallsyms",
-};
-static const char *const readonly_paths[] = {
-	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-};
-
-#define RO_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
-
-static int
-read_only(const char *path, struct oci_err *e)
-{
-	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
-		if (errno == ENOENT)
-			return 0;	/* not on this kernel */
-		return oci_fail_errno(e, "bind %s", path);
-	}
-	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | RO_FLAGS, NULL) < 0)
-		return oci_fail_errno(e, "make %s read-only", path);
-	return 0;
-}
-
-static int
-mask(const char *path, struct oci_err *e)
-{
-	struct stat st;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : oci_fail_errno(e, "%s", path);
-	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", path, "tmpfs", RO_FLAGS, "size=0") < 0)
-			return oci_fail_errno(e, "mask %s", path);
-		return 0;
-	}
-	/* /dev/null, read-only; not nodev, or reading it would fail. */
-	if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
-		return oci_fail_errno(e, "mask %s", path);
-	if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
-		return oci_fail_errno(e, "make the mask of %s read-only", path);
-	return 0;
-}
-
-int
-oci_contain_proc(struct oci_err *e)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++)
-		if (read_only(readonly_paths[i], e) < 0)
-			return -1;
-	for (i = 0; i < sizeof masked_paths / sizeof masked_paths[0]; i++)
-		if (mask(masked_paths[i], e) < 0)
-			return -1;
-	oci_say("/proc: sys, sysrq-trigger, irq, bus and fs read-only; kcore, keys, kallsyms, "
-	    "timer_list and %zu more masked, as runc does", sizeof masked_paths / sizeof masked_paths[0] - 4);
-	return 0;
-}
-
 /* ---- capabilities ---- */
 
 /* docker's default set (moby oci/caps/defaults.go); every other is dropped. */
@@ -159,18 +94,20 @@ static const int default_caps[] = {
 	CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
 };
 
+/*
+ * The highest capability this kernel knows, asked of the kernel itself:
+ * PR_CAPBSET_READ fails with EINVAL past it.  (Not from
+ * /proc/sys/kernel/cap_last_cap: a file read by path inside the
+ * container is whatever the image put there.)
+ */
 static int
 last_cap(void)
 {
-	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-	int n = CAP_LAST_CAP;
+	int c = 0;
 
-	if (f) {
-		if (fscanf(f, "%d", &n) != 1)
-			n = CAP_LAST_CAP;
-		fclose(f);
-	}
-	return n;
+	while (c < 63 && prctl(PR_CAPBSET_READ, c + 1, 0, 0, 0) >= 0)
+		c++;
+	return c;
 }
 
 static int

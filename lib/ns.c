@@ -9,12 +9,14 @@
  * its child is PID 1 there.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -108,20 +110,98 @@ helper_write_maps(pid_t pid, uid_t remap, struct oci_err *e)
 	return write_file(path, map, e);
 }
 
+/* Does [base, base+OCI_NS_RANGE) meet a range that some process's uid_map maps to? */
+static int
+range_in_use(uid_t base)
+{
+	char path[300], line[128];
+	unsigned long in, out, count;
+	struct dirent *d;
+	DIR *proc = opendir("/proc");
+	FILE *f;
+	int used = 0;
+
+	if (proc == NULL)
+		return 0;
+	while (!used && (d = readdir(proc))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/uid_map", d->d_name);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		while (fgets(line, sizeof line, f))
+			/* Every id mapped to itself is the host's own namespace, or one like it. */
+			if (sscanf(line, "%lu %lu %lu", &in, &out, &count) == 3 && count < 4294967295UL &&
+			    out < (unsigned long)base + OCI_NS_RANGE && base < out + count)
+				used = 1;
+		fclose(f);
+	}
+	closedir(proc);
+	return used;
+}
+
 /*
  * systemd's convention (UIDS-GIDS.md): ids 524288 to 1879048191 are for
  * containers' user namespaces, in blocks of 65536.  We take one at random,
  * as `systemd-nspawn --private-users=pick` and podman's --userns=auto give
- * each container a range of its own.
+ * each container a range of its own, and not one that a running
+ * container's user namespace already maps to.
  */
 uid_t
 oci_ns_pick_range(void)
 {
 	unsigned int r = 0;
+	uid_t base = 0;
+	int tries;
 
-	if (getrandom(&r, sizeof r, 0) != sizeof r)
-		r = (unsigned int)getpid();
-	return 524288 + (uid_t)OCI_NS_RANGE * (r % ((1879048192U - 524288U) / OCI_NS_RANGE));
+	for (tries = 0; tries < 64; tries++) {
+		if (getrandom(&r, sizeof r, 0) != sizeof r)
+			r = (unsigned int)getpid() + tries;
+		base = 524288 + (uid_t)OCI_NS_RANGE * (r % ((1879048192U - 524288U) / OCI_NS_RANGE));
+		if (!range_in_use(base))
+			break;
+	}
+	return base;
+}
+
+int
+oci_ns_maps_host_root(void)
+{
+	unsigned long in, out, count, uid = geteuid();
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	int root = 0;
+
+	if (f == NULL)
+		return uid == 0;
+	while (fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3)
+		if (in <= uid && uid - in < count && out + (uid - in) == 0)
+			root = 1;
+	fclose(f);
+	return root;
+}
+
+/* What /proc/self/setgroups said once our ids were mapped: 0 after "deny". */
+static int setgroups_ok = 1;
+
+int
+oci_ns_setgroups_allowed(void)
+{
+	return setgroups_ok;
+}
+
+/* Read now, from the procfs we came with: later, /proc is the container's. */
+static void
+note_setgroups(void)
+{
+	char buf[8] = "";
+	FILE *f = fopen("/proc/self/setgroups", "re");
+
+	if (f == NULL)
+		return;
+	if (fgets(buf, sizeof buf, f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	setgroups_ok = strncmp(buf, "deny", 4) != 0;
 }
 
 int
@@ -302,6 +382,8 @@ oci_ns_unshare(int ns, uid_t remap, struct oci_err *e)
 		oci_say("user namespace: uid %lu and gid %lu outside are 0 inside; setgroups denied",
 		    (unsigned long)uid, (unsigned long)gid);
 	}
+	if (ns & OCI_NS_USER)
+		note_setgroups();
 	if (ns & OCI_NS_MOUNT) {
 		/* Our mounts must not show up in the namespace we came from. */
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {

@@ -1072,7 +1072,7 @@ int oci_archive_export(struct oci_layout *l, const json_t *desc, const char *tag
 int oci_layer_diff_id(struct oci_layout *l, const char *digest, char out[OCI_DIGEST_MAX],
     struct oci_err *e);
 
-/* ------------------------------- ns.c rootfs.c passwd.c process.c overlay.c */
+/* ------------------------ ns.c rootfs.c procfs.c passwd.c process.c overlay.c */
 
 /*
  * Namespaces (ns.c).  oci_ns_unshare makes the namespaces asked for in one
@@ -1102,6 +1102,14 @@ uid_t oci_ns_pick_range(void);
 int oci_ns_userns_fd(uid_t remap, struct oci_err *e);
 /* 1 when this process is in the host's (initial) user namespace. */
 int oci_ns_initial_user(void);
+/* 1 when our uid is host uid 0, as far as our own uid_map tells. */
+int oci_ns_maps_host_root(void);
+/*
+ * May we call setgroups(2)?  Not after "deny" in /proc/self/setgroups
+ * (user_namespaces(7)), as read by oci_ns_unshare from the procfs we
+ * started with: the container's /proc is not asked.
+ */
+int oci_ns_setgroups_allowed(void);
 /* A new procfs on path (for the PID namespace we are in). */
 int oci_ns_mount_proc(const char *path, struct oci_err *e);
 /*
@@ -1132,30 +1140,51 @@ int oci_openat2_error(struct oci_err *e, const char *what);
  * context fs, fsmount(2) makes a detached mount of it with attrs
  * (MOUNT_ATTR_*), move_mount(2) attaches that at path under dirfd ("" for
  * dirfd itself).  fs stays the caller's: its log says why a create failed.
- * 0, or the step that failed with errno set (the caller, who knows what it
- * mounts, words the message).
+ * root, when not NULL, gets a descriptor of the new mount's root (the
+ * caller closes it).  0, or the step that failed with errno set (the
+ * caller, who knows what it mounts, words the message).
  */
 enum { OCI_MOUNT_CREATE = 1, OCI_MOUNT_FSMOUNT, OCI_MOUNT_MOVE };
-int oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path);
+int oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path, int *root);
 
 /*
- * Containers (rootfs.c).  In a new mount and PID namespace (we are PID 1):
- * bind dir onto itself (or attach tree there), a fresh /proc, a tmpfs /dev with null, zero, full,
- * random, urandom and tty bound read-only from the host, /dev/pts and /dev/shm;
- * pivot_root into dir and detach the old root; /proc's sensitive paths made
- * read-only or masked (oci_contain_proc); set hostname (may be NULL).
- * A mount point in dir that is a symlink leading out of dir is refused.
+ * Containers (rootfs.c).  oci_rootfs_tree: a detached, recursive copy of
+ * the mount of our working directory, nodev, and with remap not (uid_t)-1
+ * idmapped through a user namespace that maps 0… to remap… (a file owned
+ * by 0 on disk is then root's in a container whose ids are remap…); it
+ * fails where the filesystem cannot be idmapped (overlayfs).  The caller
+ * closes it, or hands it to oci_rootfs_enter.
+ *
+ * oci_rootfs_enter, in a new mount and PID namespace (we are PID 1), with
+ * dir our working directory: attach tree (-1: make one, not idmapped) on
+ * dir, mount /dev and /proc in it through descriptors, pivot_root into it,
+ * detach the old root, verify from inside (oci_procfs_verify) and set
+ * hostname (may be NULL).  idmapped says which tree it is, for -v.  A
+ * /proc or /dev that is a symlink or not a directory refuses the run.
+ *
+ * oci_rootfs_private: 0 when some directory from "/" down to dir (and, for
+ * an overlay mounted on dir, to its upper directory) is root's and closed
+ * to everyone else; otherwise -1 with a message that says what to close.
  */
-int oci_rootfs_enter(const char *dir, int tree, const char *hostname, struct oci_err *e);
+int oci_rootfs_tree(uid_t remap, struct oci_err *e);
+int oci_rootfs_enter(const char *dir, int tree, int idmapped, const char *hostname,
+    struct oci_err *e);
+int oci_rootfs_private(const char *dir, struct oci_err *e);
+/* chdir to dir, the rootfs; when a directory on the way is closed to us, the message names it. */
+int oci_rootfs_cd(const char *dir, struct oci_err *e);
+
 /*
- * A detached, recursive copy of the mount at dir, idmapped through a user
- * namespace that maps 0… to remap… (mount_setattr(2) MOUNT_ATTR_IDMAP): a
- * file owned by uid 0 on disk is owned by remap in it, and so by root in a
- * container whose ids are remap….  Pass it to oci_rootfs_enter as tree (-1:
- * bind dir as it is).  Fails where the filesystem cannot be idmapped
- * (overlayfs, or one mounted in another user namespace).
+ * A container's /proc (procfs.c).  oci_procfs_mount: a new procfs on
+ * target (a descriptor of the rootfs's /proc), then /proc/sys and friends
+ * read-only and /proc/kcore, /proc/keys and friends masked (by the /dev/null
+ * of devfd, the container's /dev), each through descriptors.
+ * oci_procfs_verify, after pivot_root: "/" is nodev, /proc is that procfs,
+ * every fence is in place; -1 refuses the run.  oci_procfs_narrate says
+ * what oci_procfs_mount did (for -v).
  */
-int oci_rootfs_idmap(const char *dir, uid_t remap, struct oci_err *e);
+int oci_procfs_mount(int target, int devfd, struct oci_err *e);
+int oci_procfs_verify(struct oci_err *e);
+void oci_procfs_narrate(void);
 /* chdir inside the current root, refusing /proc magic links on the way. */
 int oci_rootfs_chdir(const char *dir, struct oci_err *e);
 
@@ -1198,8 +1227,7 @@ int oci_process_exec(struct oci_process *p, struct oci_err *e);
  * What keeps a container in (contain.c), the defaults runc applies.
  * oci_contain_reexec: unless /proc/self/exe is already a sealed memfd,
  * copy it into one and re-execute with argv (returns only on failure).
- * oci_contain_proc: after pivot_root, /proc/sys and friends read-only,
- * /proc/keys, /proc/kcore and friends masked.  oci_contain_run: as PID 1,
+ * oci_contain_run: as PID 1,
  * in a session of its own, run p as a child under docker's default
  * capabilities, no_new_privs and the seccomp filter, and reap every orphan until it ends (tty: see below; -1 for none); *status
  * is its exit status (128+N for
@@ -1207,7 +1235,6 @@ int oci_process_exec(struct oci_process *p, struct oci_err *e);
  * 126 (exec refused it) or 1.
  */
 int oci_contain_reexec(char *argv[], struct oci_err *e);
-int oci_contain_proc(struct oci_err *e);
 int oci_contain_run(struct oci_process *p, int tty, int *status, struct oci_err *e);
 /*
  * With a terminal, the container gets its own, from its own /dev/pts (as

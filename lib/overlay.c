@@ -126,7 +126,7 @@ mount_lowerdir_plus(const struct oci_overlay *o, const char *merged, struct oci_
 		mount_error(fs, "overlayfs options", e);
 		goto out;
 	}
-	switch (oci_mount_attach(fs, 0, AT_FDCWD, merged)) {
+	switch (oci_mount_attach(fs, 0, AT_FDCWD, merged, NULL)) {
 	case OCI_MOUNT_CREATE:
 		mount_error(fs, "mount overlayfs", e);
 		goto out;

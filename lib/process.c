@@ -147,21 +147,6 @@ oci_process_free(struct oci_process *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* May this process still call setgroups(2)?  Not after "deny" (user_namespaces(7)). */
-static int
-setgroups_allowed(void)
-{
-	char buf[8] = "";
-	FILE *f = fopen("/proc/self/setgroups", "re");
-
-	if (f == NULL)
-		return 1;
-	if (fgets(buf, sizeof buf, f) == NULL)
-		buf[0] = '\0';
-	fclose(f);
-	return strncmp(buf, "deny", 4) != 0;
-}
-
 /* Become the config's User, found in the rootfs's own /etc/passwd and /etc/group. */
 static int
 become(const struct oci_process *p, char ***env, struct oci_err *e)
@@ -172,7 +157,7 @@ become(const struct oci_process *p, char ***env, struct oci_err *e)
 
 	if (oci_user_lookup(p->user, &u, e) < 0)
 		return -1;
-	if (setgroups_allowed() && setgroups(u.ngroups, u.groups) < 0)
+	if (oci_ns_setgroups_allowed() && setgroups(u.ngroups, u.groups) < 0)
 		return oci_fail_errno(e, "user %s: setgroups", p->user);
 	if (setgid(u.gid) < 0)
 		return oci_fail_errno(e, "user %s: gid %lu%s", p->user ? p->user : "0",

@@ -2,23 +2,31 @@
  * lib/rootfs.c — turn a directory into a container's "/".
  *
  * What runtime-spec config-linux.md asks of a runtime, in the small: a
- * private mount namespace, the rootfs bind-mounted onto itself, a fresh
- * /proc for the new PID namespace, a tmpfs /dev with a few host devices
- * bound in (runtime-spec "Default Devices"), /dev/pts and /dev/shm, then
- * pivot_root(2) and the old root detached.  Every mount point inside the
- * rootfs is opened with openat2(RESOLVE_BENEATH), so that a symlink such as
- * "proc -> /x" can never make us mount over the host's /x.
+ * private mount namespace, a copy of the rootfs's mount attached onto
+ * itself, a tmpfs /dev with a few host devices bound in (runtime-spec
+ * "Default Devices"), /dev/pts and /dev/shm, a fresh /proc for the new PID
+ * namespace (lib/procfs.c), then pivot_root(2) and the old root detached.
+ *
+ * The image controls every path in the rootfs, so the runtime mounts on
+ * none by name.  The rootfs's copy is made with open_tree(2) from a
+ * descriptor and mounted nodev (a device node in a layer opens nothing);
+ * each mount point in it is opened with openat2(2), symlinks refused, and
+ * each new filesystem is attached to that descriptor with move_mount(2).
+ * As root, oci_rootfs_private refuses a rootfs that other host users can
+ * reach: what container root writes there is host root's on disk.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "oci.h"
@@ -35,7 +43,7 @@ oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
 }
 
 int
-oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path)
+oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path, int *root)
 {
 	int mnt, saved, flags = MOVE_MOUNT_F_EMPTY_PATH | (path[0] ? 0 : MOVE_MOUNT_T_EMPTY_PATH);
 
@@ -49,7 +57,10 @@ oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path)
 		errno = saved;
 		return OCI_MOUNT_MOVE;
 	}
-	close(mnt);
+	if (root)
+		*root = mnt;
+	else
+		close(mnt);
 	return 0;
 }
 
@@ -75,34 +86,44 @@ oci_openat2_error(struct oci_err *e, const char *what)
 }
 
 /*
- * The directory NAME inside the rootfs, made if missing.  Symlinks may be
- * followed only while they stay beneath the rootfs; "/proc/self/fd/N"-style
- * magic links never.
+ * The directory NAME of the rootfs, made if missing, for the runtime to
+ * mount on.  No symlink is followed, not even one that stays inside: the
+ * image decides where its symlinks lead, and a /proc that leads to
+ * "dev/pts" is a procfs that lands where no fence looks for it (runc
+ * CVE-2019-19921, CVE-2023-27561: runc too wants /proc and /sys to be
+ * ordinary directories).
  */
 static int
 mount_point(int rootfd, const char *name, mode_t mode, struct oci_err *e)
 {
+	const unsigned long long resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 	char what[PATH_MAX + 16];
+	struct stat st;
 	int fd;
 
-	fd = oci_openat2(rootfd, name, O_PATH | O_DIRECTORY,
-	    RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+	fd = oci_openat2(rootfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, resolve);
 	if (fd < 0 && errno == ENOENT && mkdirat(rootfd, name, mode) == 0)
-		fd = oci_openat2(rootfd, name, O_PATH | O_DIRECTORY,
-		    RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+		fd = oci_openat2(rootfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, resolve);
 	if (fd >= 0)
 		return fd;
-	if (errno == EXDEV || errno == ELOOP)
-		return oci_fail(e, "rootfs: /%s is a symlink that leads outside the rootfs: refused", name);
+	if (errno == ENOTDIR && fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		errno = ELOOP;	/* O_DIRECTORY says so first */
+	if (errno == ELOOP || errno == EXDEV)
+		return oci_fail(e, "rootfs: /%s is a symlink: refused (the runtime mounts on /%s, "
+		    "so it must be an ordinary directory)", name, name);
 	if (errno == ENOTDIR)
-		return oci_fail(e, "rootfs: /%s is not a directory", name);
+		return oci_fail(e, "rootfs: /%s is not a directory: refused", name);
 	snprintf(what, sizeof what, "rootfs: /%s", name);
 	return oci_openat2_error(e, what);
 }
 
-/* A new filesystem of type fstype with options "k=v,k2" mounted on fd. */
+/*
+ * A new filesystem of type fstype with options "k=v,k2" mounted on fd;
+ * *root (when not NULL) gets a descriptor of its root, through which
+ * the caller goes on without looking the path up again.
+ */
 static int
-mount_new(const char *fstype, const char *opts, unsigned attrs, int target,
+mount_new(const char *fstype, const char *opts, unsigned attrs, int target, int *root,
     struct oci_err *e)
 {
 	char buf[256], *o, *next, *v;
@@ -121,7 +142,7 @@ mount_new(const char *fstype, const char *opts, unsigned attrs, int target,
 			goto out;
 		}
 	}
-	switch (oci_mount_attach(fs, attrs, target, "")) {
+	switch (oci_mount_attach(fs, attrs, target, "", root)) {
 	case OCI_MOUNT_CREATE:
 		oci_fail_errno(e, "make a %s filesystem", fstype);
 		goto out;
@@ -174,41 +195,41 @@ bind_device(int devfd, const char *name, struct oci_err *e)
 	return 0;
 }
 
+/* A tmpfs of ours over /dev, its nodes bound from the host; *devfd is its root. */
 static int
-make_dev(int rootfd, struct oci_err *e)
+make_dev(int rootfd, int *devfd, struct oci_err *e)
 {
 	static const char *devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	static const char *links[][2] = {
 		{ "ptmx", "pts/ptmx" }, { "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
 		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
 	};
-	int dev, sub, rc = -1;
+	int target, dev = -1, sub;
 	size_t i;
 
-	if ((dev = mount_point(rootfd, "dev", 0755, e)) < 0)
+	if ((target = mount_point(rootfd, "dev", 0755, e)) < 0)
 		return -1;
-	if (mount_new("tmpfs", "mode=755,size=65536k", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, dev, e) < 0)
-		goto out;
-	close(dev);
-	/* Reopen: the fd we had is the directory under the tmpfs. */
-	if ((dev = mount_point(rootfd, "dev", 0755, e)) < 0)
-		return -1;
+	/* Not nodev: the host's nodes are bound onto it.  The image's own
+	 * /dev is under it, out of reach. */
+	if (mount_new("tmpfs", "mode=755,size=65536k", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+	    target, &dev, e) < 0)
+		goto fail;
 	for (i = 0; i < sizeof devices / sizeof devices[0]; i++)
 		if (bind_device(dev, devices[i], e) < 0)
-			goto out;
+			goto fail;
 	for (i = 0; i < sizeof links / sizeof links[0]; i++)
 		if (symlinkat(links[i][1], dev, links[i][0]) < 0) {
 			oci_fail_errno(e, "/dev/%s", links[i][0]);
-			goto out;
+			goto fail;
 		}
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0 ||
 	    fchmodat(dev, "shm", 01777, 0) < 0) {
 		oci_fail_errno(e, "/dev/pts, /dev/shm");
-		goto out;
+		goto fail;
 	}
 	if ((sub = openat(dev, "pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 	    mount_new("devpts", "newinstance,ptmxmode=0666,mode=0620",
-	    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, sub, e) < 0) {
+	    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, sub, NULL, e) < 0) {
 		/* Some sandboxes refuse devpts; a container without ptys still runs. */
 		oci_warn("/dev/pts: %s", sub < 0 ? strerror(errno) : e->msg);
 	}
@@ -216,78 +237,87 @@ make_dev(int rootfd, struct oci_err *e)
 		close(sub);
 	if ((sub = openat(dev, "shm", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 	    mount_new("tmpfs", "mode=1777,size=65536k",
-	    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, sub, e) < 0) {
+	    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, sub, NULL, e) < 0) {
 		if (sub < 0)
 			oci_fail_errno(e, "/dev/shm");
-		goto out;
+		goto fail;
 	}
 	close(sub);
-	rc = 0;
-out:
-	close(dev);
-	return rc;
+	close(target);
+	*devfd = dev;
+	return 0;
+fail:
+	if (dev >= 0)
+		close(dev);
+	close(target);
+	return -1;
 }
 
 int
-oci_rootfs_idmap(const char *dir, uid_t remap, struct oci_err *e)
+oci_rootfs_tree(uid_t remap, struct oci_err *e)
 {
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };
-	int tree, userns;
+	/* nodev: a device node in the image (a layer can list any) opens
+	 * nothing; the container's devices are the runtime's own /dev. */
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_NODEV };
+	int tree, userns = -1;
 
-	if ((userns = oci_ns_userns_fd(remap, e)) < 0)
-		return -1;
-	tree = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-	if (tree < 0) {
-		oci_fail_errno(e, "rootfs %s", dir);
-		close(userns);
-		return -1;
+	if (remap != (uid_t)-1) {
+		if ((userns = oci_ns_userns_fd(remap, e)) < 0)
+			return -1;
+		attr.attr_set |= MOUNT_ATTR_IDMAP;
+		attr.userns_fd = userns;
 	}
-	attr.userns_fd = userns;
-	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
-		oci_fail_errno(e, "rootfs %s: idmapped mount", dir);
+	tree = open_tree(AT_FDCWD, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree < 0)
+		oci_fail_errno(e, "a copy of its mount");
+	else if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0) {
+		oci_fail_errno(e, remap != (uid_t)-1 ? "idmapped mount" : "nodev");
 		close(tree);
 		tree = -1;
 	}
-	close(userns);
+	if (userns >= 0)
+		close(userns);
+	return tree;
+}
+
+/* dir's tree, on the directory we are in (dir), and a descriptor of its root. */
+static int
+attach(const char *dir, int tree, struct oci_err *e)
+{
+	if (tree < 0 && (tree = oci_rootfs_tree((uid_t)-1, e)) < 0)
+		return oci_context(e, "rootfs %s", dir);
+	if (move_mount(tree, "", AT_FDCWD, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		oci_fail_errno(e, "rootfs %s: attach its mount", dir);
+		close(tree);
+		return -1;
+	}
 	return tree;
 }
 
 int
-oci_rootfs_enter(const char *dir, int tree, const char *hostname, struct oci_err *e)
+oci_rootfs_enter(const char *dir, int tree, int idmapped, const char *hostname, struct oci_err *e)
 {
-	int rootfd = -1, fd, rc = -1;
-	struct stat st;
+	int rootfd, fd, devfd = -1, rc = -1;
 
-	if (stat(dir, &st) < 0)
-		return oci_fail_errno(e, "rootfs %s", dir);
-	if (!S_ISDIR(st.st_mode))
-		return oci_fail(e, "rootfs %s: not a directory", dir);
-	/* pivot_root(2) wants the new root to be a mount point. */
-	if (tree >= 0) {
-		if (move_mount(tree, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			return oci_fail_errno(e, "attach the idmapped %s", dir);
-		close(tree);
-		oci_say("rootfs %s: an idmapped copy of its mount, on itself: "
-		    "files owned by 0 on disk are owned by root inside", dir);
-	} else {
-		if (mount(dir, dir, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return oci_fail_errno(e, "bind mount %s", dir);
-		oci_say("rootfs %s: bind-mounted onto itself", dir);
-	}
-	if ((rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return oci_fail_errno(e, "rootfs %s", dir);
-
+	/* pivot_root(2) wants the new root to be a mount point: a copy of
+	 * dir's, attached on dir, which is our working directory. */
+	if ((rootfd = attach(dir, tree, e)) < 0)
+		return -1;
+	oci_say(idmapped ? "rootfs %s: an idmapped copy of its mount, nodev, on itself: "
+	    "files owned by 0 on disk are owned by root inside" :
+	    "rootfs %s: a copy of its mount, nodev, on itself", dir);
+	if (make_dev(rootfd, &devfd, e) < 0)
+		goto out;
+	oci_say("/dev: a tmpfs with null, zero, full, random, urandom and tty bound read-only "
+	    "from the host; /dev/pts, /dev/shm; the image's own /dev is under it");
 	if ((fd = mount_point(rootfd, "proc", 0555, e)) < 0)
 		goto out;
-	if (mount_new("proc", "", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, fd, e) < 0) {
-		close(fd);
-		goto out;
-	}
+	rc = oci_procfs_mount(fd, devfd, e);
 	close(fd);
-	oci_say("/proc: a new procfs, it sees only this PID namespace");
-	if (make_dev(rootfd, e) < 0)
+	if (rc < 0)
 		goto out;
-	oci_say("/dev: a tmpfs with null, zero, full, random, urandom and tty bound read-only from the host; /dev/pts, /dev/shm");
+	rc = -1;
+	oci_procfs_narrate();
 
 	/* pivot_root(".", "."): the old root ends up stacked on "/", and
 	 * detaching it leaves the rootfs alone (pivot_root(2), NOTES). */
@@ -300,7 +330,7 @@ oci_rootfs_enter(const char *dir, int tree, const char *hostname, struct oci_err
 		goto out;
 	}
 	oci_say("pivot_root: %s is now /, the old root is detached", dir);
-	if (oci_contain_proc(e) < 0)
+	if (oci_procfs_verify(e) < 0)
 		goto out;
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0) {
 		oci_fail_errno(e, "sethostname");
@@ -310,6 +340,8 @@ oci_rootfs_enter(const char *dir, int tree, const char *hostname, struct oci_err
 		oci_say("hostname: %s", hostname);
 	rc = 0;
 out:
+	if (devfd >= 0)
+		close(devfd);
 	close(rootfd);
 	return rc;
 }
@@ -338,4 +370,123 @@ oci_rootfs_chdir(const char *dir, struct oci_err *e)
 	}
 	close(fd);
 	return 0;
+}
+
+int
+oci_rootfs_cd(const char *dir, struct oci_err *e)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i, n;
+
+	if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		return oci_fail(e, "rootfs %s: not a directory", dir);
+	if (chdir(dir) == 0)
+		return 0;
+	if (errno != EACCES)
+		return oci_fail_errno(e, "rootfs %s", dir);
+	/* Name the directory on the way that we may not pass. */
+	for (i = 1, n = strlen(dir); i <= n; i++) {
+		if (dir[i] != '/' && dir[i] != '\0')
+			continue;
+		snprintf(path, sizeof path, "%.*s", (int)i, dir);
+		if (access(path, X_OK) < 0 && errno == EACCES && stat(path, &st) == 0)
+			return oci_fail(e, "rootfs %s: %s (mode %04o, owner uid %lu) cannot be entered by "
+			    "uid %lu", dir, path, (unsigned)(st.st_mode & 07777), (unsigned long)st.st_uid,
+			    (unsigned long)geteuid());
+	}
+	errno = EACCES;
+	return oci_fail_errno(e, "rootfs %s", dir);
+}
+
+/* ---- who else can reach the rootfs ---- */
+
+/*
+ * Is the directory path closed to every host user but root?  Only root may
+ * own it, and neither others nor a group other than root's may search it;
+ * an access ACL could grant more than the mode shows, so one counts as open.
+ */
+static int
+closed(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0)
+		return 0;
+	if (getxattr(path, "system.posix_acl_access", NULL, 0) > 0)
+		return 0;
+	return !(st.st_mode & S_IXOTH) && (!(st.st_mode & S_IXGRP) || st.st_gid == 0);
+}
+
+/* The first directory from "/" down to abs (absolute, no symlinks) that is closed, or -1. */
+static int
+closed_on_the_way(const char *abs, char *which, size_t len)
+{
+	char path[PATH_MAX];
+	size_t i, n = strlen(abs);
+
+	for (i = 1; i <= n; i++) {
+		if (abs[i] != '/' && abs[i] != '\0')
+			continue;
+		snprintf(path, sizeof path, "%.*s", (int)i, abs);
+		if (closed(path)) {
+			snprintf(which, len, "%s", path);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* An overlayfs mounted on abs: its upperdir, from /proc/self/mountinfo ("" when none). */
+static void
+overlay_upper(const char *abs, char *upper, size_t len)
+{
+	char line[8192], *sep, *opt;
+	char mnt[PATH_MAX];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	upper[0] = '\0';
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		/* "id parent maj:min root mountpoint opts... - fstype source superopts" */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || strcmp(mnt, abs) != 0 ||
+		    (sep = strstr(line, " - overlay ")) == NULL)
+			continue;
+		upper[0] = '\0';
+		if ((opt = strstr(sep, ",upperdir=")) || (opt = strstr(sep, " upperdir=")))
+			snprintf(upper, len, "%.*s", (int)strcspn(opt + 10, ",\n"), opt + 10);
+	}
+	fclose(f);
+}
+
+int
+oci_rootfs_private(const char *dir, struct oci_err *e)
+{
+	char abs[PATH_MAX], upper[PATH_MAX], real[PATH_MAX], which[PATH_MAX];
+	const char *place = abs;
+
+	if (realpath(dir, abs) == NULL)
+		return oci_fail_errno(e, "rootfs %s", dir);
+	if (closed_on_the_way(abs, which, sizeof which) < 0)
+		goto open;
+	/* On an overlay, what the container writes lands in its upper directory. */
+	overlay_upper(abs, upper, sizeof upper);
+	if (upper[0] && realpath(upper, real) != NULL) {
+		place = real;
+		if (closed_on_the_way(real, which, sizeof which) < 0)
+			goto open;
+	}
+	oci_say("rootfs %s: only root can reach it on the host (%s is root's, closed to others)%s%s",
+	    dir, which, place == abs ? "" : ", upper directory ", place == abs ? "" : place);
+	return 0;
+open:
+	snprintf(which, sizeof which, "%s", place);
+	if (strrchr(which, '/') > which)
+		*strrchr(which, '/') = '\0';
+	return oci_fail(e, "rootfs %s: every host user can reach %s, and what root in the container "
+	    "writes there is root's on the host (a setuid file, a file capability): refused; "
+	    "keep containers under a directory of root's that only root can enter "
+	    "(chmod 700 %s), as docker keeps them under /var/lib/docker", dir,
+	    place == abs ? "it" : place, which);
 }

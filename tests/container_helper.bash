@@ -36,6 +36,34 @@ fixtures_dir() {
 	cd "$F"
 }
 
+# private_fixtures NAME...: copies of $F/NAME in P, a directory only root
+# can enter.  As root, oci-unshare --rootfs refuses a rootfs that other host
+# users can reach (what container root writes there is host root's), so a
+# root test runs its containers from P, and nobody's from F.
+private_fixtures() {
+	local n
+	export P=$BATS_FILE_TMPDIR/private
+	mkdir -m 700 "$P"
+	for n in "$@"; do cp -a "$F/$n" "$P/$n"; done
+}
+
+# fixtures_for WHO: where WHO's container fixtures are ($P for root, $F for nobody).
+fixtures_for() {
+	if [ "$1" = root ]; then echo "$P"; else echo "$F"; fi
+}
+
+# work_dir WHO: a directory in this test's T for WHO's own rootfs: for
+# root one that only root can enter, for nobody one open to nobody.
+work_dir() {
+	if [ "$1" = root ]; then
+		mkdir -p -m 700 "$T/closed"
+		echo "$T/closed"
+	else
+		open_to_nobody "$T/open"
+		echo "$T/open"
+	fi
+}
+
 # many_layers_image LAYOUT TAG N: N layers added with `umoci raw add-layer`;
 # layer i adds /layers/i and rewrites /top to "i"; layer i>1 also deletes
 # /layers/gone-(i-1), which layer i-1 made.

@@ -19,11 +19,15 @@ setup_file() {
 		attack_rootfs "$F/evil" "$F/bundle/rootfs"
 	} >/dev/null
 	chmod -R a+rX "$F"
+	private_fixtures bundle evil
 }
 
 teardown() {
-	# A test whose container outlived oci-unshare leaves nothing behind.
+	# A test whose container outlived oci-unshare leaves nothing behind;
+	# nor one that made a loop device or mounted an overlay.
 	[ -z "${ORPHAN:-}" ] || pkill -KILL -f -- "$ORPHAN" || true
+	[ -z "${LOOP:-}" ] || losetup -d "$LOOP" || true
+	grep -o " $T/[^ ]*" /proc/self/mounts | xargs -r -n1 umount -l 2>/dev/null || true
 }
 
 # ---- usage ----
@@ -34,10 +38,10 @@ teardown() {
 	run -2 oci-unshare --image "$F/bb:latest" true
 	assert_output --partial "--image needs --rootfs"
 	run -2 oci-unshare -e FOO true
-	run -2 oci-unshare --rootfs "$F/bundle/rootfs" -e FOO true
+	run -2 oci-unshare --rootfs "$P/bundle/rootfs" -e FOO true
 	assert_output --partial "--env FOO: give NAME=VALUE"
-	run -2 oci-unshare --rootfs "$F/bundle/rootfs" --network bridge true
-	run -2 oci-unshare --rootfs "$F/bundle/rootfs" --userns auto true
+	run -2 oci-unshare --rootfs "$P/bundle/rootfs" --network bridge true
+	run -2 oci-unshare --rootfs "$P/bundle/rootfs" --userns auto true
 }
 
 # ---- unshare -mur ----
@@ -89,15 +93,17 @@ socket.create_connection(s.getsockname(), timeout=5); print("connected")'
 # ---- containers ----
 
 image_cmd() {
-	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:latest"
+	local R
+	R=$(fixtures_for "$1")
+	run -0 as "$1" oci-unshare --rootfs "$R/bundle/rootfs" --image "$F/bb:latest"
 	assert_output "hi from /home/app as 0"
 	# Entrypoint + Cmd; a command replaces Cmd and keeps the Entrypoint.
-	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:entry"
+	run -0 as "$1" oci-unshare --rootfs "$R/bundle/rootfs" --image "$F/bb:entry"
 	assert_output --partial "entry sh -c echo"
-	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:entry" -- other words
+	run -0 as "$1" oci-unshare --rootfs "$R/bundle/rootfs" --image "$F/bb:entry" -- other words
 	assert_output "entry other words"
 	# Env from the config only, with a default PATH; HOME from the rootfs's passwd.
-	run -0 as "$1" env SECRET=host oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:latest" env
+	run -0 as "$1" env SECRET=host oci-unshare --rootfs "$R/bundle/rootfs" --image "$F/bb:latest" env
 	assert_line GREETING=hi
 	assert_line --regexp '^PATH=/usr/local/sbin:'
 	assert_line HOME=/root
@@ -107,9 +113,11 @@ image_cmd() {
 @test "--image runs the config's Entrypoint and Cmd with its Env and WorkingDir (nobody)" { image_cmd nobody; }
 
 inside() {
+	local R
+	R=$(fixtures_for "$1")
 	local host
 	host=$(uname -n)
-	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:latest" -- \
+	run -0 as "$1" oci-unshare --rootfs "$R/bundle/rootfs" --image "$F/bb:latest" -- \
 		sh -c 'id -u; hostname; echo $$; ls /proc | grep "^[0-9]"; ls /dev; cat /etc/passwd'
 	assert_line --index 0 0
 	assert_line --index 1 --regexp '^[0-9a-f]{12}$'
@@ -123,7 +131,7 @@ inside() {
 	for d in null zero full random urandom pts shm; do assert_line "$d"; done
 	assert_line "app:x:1000:1000:app:/home/app:/bin/sh"
 	# New user, mount, PID, UTS, IPC and network namespaces; the host's network only when asked.
-	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" sh -c 'for n in user mnt pid uts ipc net; do readlink /proc/self/ns/$n; done; cat /proc/net/dev'
+	run -0 as "$1" oci-unshare --rootfs "$R/bundle/rootfs" sh -c 'for n in user mnt pid uts ipc net; do readlink /proc/self/ns/$n; done; cat /proc/net/dev'
 	local i=0 n
 	for n in user mnt pid uts ipc net; do
 		[ "${lines[$i]}" != "$(readlink /proc/self/ns/$n)" ]
@@ -131,10 +139,10 @@ inside() {
 	done
 	[ "$(printf '%s\n' "${lines[@]:6}" | grep -c :)" -eq 1 ]
 	assert_output --partial "lo:"
-	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" --network host readlink /proc/self/ns/net
+	run -0 as "$1" oci-unshare --rootfs "$R/bundle/rootfs" --network host readlink /proc/self/ns/net
 	[ "$output" = "$(readlink /proc/self/ns/net)" ]
 	# Devices work, and there is a new hostname each time.
-	run -0 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" sh -c 'echo x >/dev/null && head -c 4 /dev/zero | od -An -tx1 && hostname'
+	run -0 as "$1" oci-unshare --rootfs "$R/bundle/rootfs" sh -c 'echo x >/dev/null && head -c 4 /dev/zero | od -An -tx1 && hostname'
 	assert_line --index 0 " 00 00 00 00"
 	[ "${lines[1]}" != "$host" ]
 }
@@ -142,13 +150,13 @@ inside() {
 @test "inside: id -u is 0, its own hostname, PID 1, only its own processes, a small /dev (nobody)" { inside nobody; }
 
 @test "User is looked up in the rootfs's /etc/passwd and /etc/group (root)" {
-	run -0 oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:app" id
+	run -0 oci-unshare --rootfs "$P/bundle/rootfs" --image "$F/bb:app" id
 	assert_output "uid=1000(app) gid=1000(app) groups=1000(app)"
-	run -0 oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:appwheel" id
+	run -0 oci-unshare --rootfs "$P/bundle/rootfs" --image "$F/bb:appwheel" id
 	assert_output "uid=1000(app) gid=10(wheel) groups=10(wheel)"
-	run -0 oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:latest" id
+	run -0 oci-unshare --rootfs "$P/bundle/rootfs" --image "$F/bb:latest" id
 	assert_output "uid=0(root) gid=0(root) groups=0(root),10(wheel)"
-	run -1 oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:ghost" id
+	run -1 oci-unshare --rootfs "$P/bundle/rootfs" --image "$F/bb:ghost" id
 	assert_output --partial "user ghost: not in the rootfs's /etc/passwd"
 }
 
@@ -160,15 +168,17 @@ inside() {
 }
 
 status_signals() {
-	run -3 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" sh -c 'exit 3'
-	run -127 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" no-such-command
+	local R
+	R=$(fixtures_for "$1")
+	run -3 as "$1" oci-unshare --rootfs "$R/bundle/rootfs" sh -c 'exit 3'
+	run -127 as "$1" oci-unshare --rootfs "$R/bundle/rootfs" no-such-command
 	assert_output --partial "exec no-such-command: No such file or directory"
-	run -126 as "$1" oci-unshare --rootfs "$F/bundle/rootfs" /etc/passwd
+	run -126 as "$1" oci-unshare --rootfs "$R/bundle/rootfs" /etc/passwd
 	run -5 as "$1" oci-unshare sh -c 'exit 5'
 	# SIGTERM reaches PID 1 (which, as init, must trap it to notice).
 	local pre=() pid i
 	[ "$1" = root ] || pre=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
-	"${pre[@]}" oci-unshare --rootfs "$F/bundle/rootfs" sh -c \
+	"${pre[@]}" oci-unshare --rootfs "$R/bundle/rootfs" sh -c \
 		'trap "echo got TERM; exit 7" TERM; echo ready; for i in $(seq 300); do sleep 0.1; done' >"$T/out" 2>&1 &
 	pid=$!
 	for i in $(seq 100); do grep -q ready "$T/out" && break; sleep 0.1; done
@@ -183,8 +193,10 @@ status_signals() {
 @test "exit status is the command's; 127 and 126 when it cannot start; SIGTERM is forwarded (nobody)" { open_to_nobody "$T"; status_signals nobody; }
 
 fds_closed() {
+	local R
+	R=$(fixtures_for "$1")
 	# fd 5 is open in the caller; inside, only 0, 1, 2 and ls's own directory remain.
-	run -0 as "$1" bash -c 'exec 5<'"$F/bb/index.json"'; oci-unshare --rootfs '"$F/bundle/rootfs"' ls /proc/self/fd'
+	run -0 as "$1" bash -c 'exec 5<'"$F/bb/index.json"'; oci-unshare --rootfs '"$R/bundle/rootfs"' ls /proc/self/fd'
 	assert_output $'0\n1\n2\n3'
 	run -0 as "$1" bash -c 'exec 5<'"$F/bb/index.json"'; oci-unshare ls /proc/self/fd'
 	assert_output $'0\n1\n2\n3'
@@ -194,33 +206,153 @@ fds_closed() {
 
 # ---- hostile rootfs and configs ----
 
-escapes() {
-	local r=$T/r
-	open_to_nobody "$T/outside"
-	as "$1" mkdir -p "$r/bin"
-	as "$1" cp /bin/busybox "$r/bin/sh"
-	as "$1" ln -s "$T/outside" "$r/proc"
-	run -1 as "$1" oci-unshare --rootfs "$r" /bin/sh -c true
-	assert_output "oci-unshare: rootfs: /proc is a symlink that leads outside the rootfs: refused"
-	as "$1" rm "$r/proc"
-	as "$1" ln -s ../../../../../../../.."$T/outside" "$r/dev"
-	run -1 as "$1" oci-unshare --rootfs "$r" /bin/sh -c true
-	assert_output "oci-unshare: rootfs: /dev is a symlink that leads outside the rootfs: refused"
-	[ -z "$(ls -A "$T/outside")" ]
-	as "$1" rm -r "$r/dev" "$r/proc"
-	# A missing /proc and /dev are made; a symlink that stays inside is followed.
-	as "$1" mkdir "$r/real-proc"
-	as "$1" ln -s real-proc "$r/proc"
-	run -0 as "$1" oci-unshare --rootfs "$r" /bin/sh -c 'echo $$; read x </dev/null; echo ok'
-	assert_output $'2\nok'
-	[ -d "$r/dev" ]
+# ---- fail closed: every mount target is the rootfs's own directory ----
+
+# a_rootfs WHO DIR: a busybox rootfs at DIR that WHO owns, with /attack.
+a_rootfs() {
+	as "$1" cp -a "$(fixtures_for "$1")/evil" "$2"
 }
-@test "a rootfs symlink (proc -> /x, dev -> ../..) that leads outside is refused (root)" { open_to_nobody "$T"; escapes root; }
-@test "a rootfs symlink (proc -> /x, dev -> ../..) that leads outside is refused (nobody)" { open_to_nobody "$T"; escapes nobody; }
+
+escapes() {
+	local w r out
+	w=$(work_dir "$1")
+	r=$w/r
+	out=$(work_dir nobody)/outside
+	open_to_nobody "$out"
+	a_rootfs "$1" "$r"
+	refused() {
+		run -1 as "$1" oci-unshare --rootfs "$r" /bin/sh -c 'echo ran'
+		assert_output "oci-unshare: rootfs: $2"
+	}
+	as "$1" rm -rf "$r/proc" "$r/dev"
+	as "$1" ln -s "$out" "$r/proc"
+	refused "$1" "/proc is a symlink: refused (the runtime mounts on /proc, so it must be an ordinary directory)"
+	as "$1" rm -r "$r/proc" "$r/dev"	# the run made /dev before it looked at /proc
+	as "$1" ln -s ../../../../../../../.."$out" "$r/dev"
+	refused "$1" "/dev is a symlink: refused (the runtime mounts on /dev, so it must be an ordinary directory)"
+	[ -z "$(ls -A "$out")" ]
+	as "$1" rm "$r/dev"
+	# Symlinks that stay inside are refused too: /proc -> dev/pts with
+	# dev/pts -> ../p1 put the procfs on /p1, where no mask looked.
+	as "$1" mkdir -p "$r/dev" "$r/p1"
+	as "$1" ln -s ../p1 "$r/dev/pts"
+	as "$1" ln -s dev/pts "$r/proc"
+	refused "$1" "/proc is a symlink: refused (the runtime mounts on /proc, so it must be an ordinary directory)"
+	as "$1" rm "$r/proc"
+	as "$1" ln -s . "$r/proc"
+	refused "$1" "/proc is a symlink: refused (the runtime mounts on /proc, so it must be an ordinary directory)"
+	as "$1" rm "$r/proc"
+	as "$1" touch "$r/proc"
+	refused "$1" "/proc is not a directory: refused"
+	[ -z "$(ls -A "$r/p1")" ]
+	# A missing /proc and /dev are made; the image's own /dev (its dev/pts
+	# symlink included) is under the runtime's tmpfs; files in the image's
+	# /proc (a cap_last_cap of "0") are under the new procfs and never read.
+	as "$1" rm -rf "$r/proc" "$r/dev" "$r/p1"
+	as "$1" mkdir -p "$r/proc/sys/kernel"
+	as "$1" sh -c "echo 0 > '$r/proc/sys/kernel/cap_last_cap'"
+	run -0 as "$1" oci-unshare -v --rootfs "$r" /bin/sh -c 'echo $$; read x </dev/null; grep CapBnd /proc/self/status; ls -d /dev/pts/; echo ok'
+	assert_line 2
+	assert_line --regexp $'^CapBnd:\t00000000a80425fb$'
+	assert_line /dev/pts/
+	assert_line ok
+	assert_line --partial "verified from inside: / is nodev, /proc is the procfs made for this container"
+	[ -d "$r/dev" ]
+	# /etc/hosts, /etc/hostname, /etc/resolv.conf: the runtime mounts nothing
+	# there, so a symlink to a host file is only the image's own path.
+	as "$1" rm -f "$r/etc/hosts" "$r/etc/hostname"
+	as "$1" ln -s "$out/hosts" "$r/etc/hosts"
+	as "$1" ln -s ../../../../../../"$out/hostname" "$r/etc/hostname"
+	run -0 as "$1" oci-unshare --rootfs "$r" /bin/sh -c 'echo x > /etc/hosts; echo y > /etc/hostname; echo ok'
+	assert_line ok
+	[ -z "$(ls -A "$out")" ]
+}
+@test "/proc or /dev as a symlink (outside, inside, proc -> dev/pts -> ../p1, proc -> .) refuses the run (root)" { escapes root; }
+@test "/proc or /dev as a symlink (outside, inside, proc -> dev/pts -> ../p1, proc -> .) refuses the run (nobody)" { escapes nobody; }
+
+# ---- nothing in the rootfs opens a host device ----
+
+devices() {
+	local w r loop img
+	w=$(work_dir "$1")
+	r=$w/r
+	a_rootfs root "$r"
+	# A loop device over a file we know, as a layer's "b MAJ MIN" would name it.
+	img=$(work_dir root)/disk.img
+	head -c 65536 /dev/zero | tr '\0' 'A' > "$img"
+	loop=$(losetup -f --show "$img")
+	LOOP=$loop
+	# shellcheck disable=SC2046 # major and minor, two words
+	mknod -m 666 "$r/disk" b $(stat -c '%Hr %Lr' "$loop")
+	mknod -m 666 "$r/kmsg" c 1 11
+	mknod -m 666 "$r/mem" c 1 1
+	[ "$1" = root ] || chown -R nobody "$r"
+	run -0 as "$1" oci-unshare --rootfs "$r" /bin/sh -c '
+		for d in disk kmsg mem; do head -c 4 /$d >/dev/null && echo "$d: read"; echo x >/$d && echo "$d: written"; done; echo checked'
+	assert_line checked
+	refute_output --partial ": read"
+	refute_output --partial ": written"
+	assert_output --partial "/disk: Permission denied"
+	[ "$(head -c 4 "$img")" = AAAA ]
+	# The same nodes through an overlay (as oci-overlay would mount the layer).
+	if [ "$1" = root ]; then
+		mkdir "$w/upper" "$w/work" "$w/merged"
+		mount -t overlay overlay -o "lowerdir=$r,upperdir=$w/upper,workdir=$w/work" "$w/merged"
+		run -0 oci-unshare --rootfs "$w/merged" /bin/sh -c 'head -c 4 /disk && echo read; echo x >/disk && echo written; echo checked'
+		umount "$w/merged"
+		assert_line checked
+		refute_line read
+		refute_line written
+	fi
+	[ "$(head -c 4 "$img")" = AAAA ]
+}
+@test "device nodes in the rootfs (a host loop device, kmsg, mem) open nothing, plain and overlay (root)" { devices root; }
+@test "device nodes in the rootfs (a host loop device, kmsg, mem) open nothing (nobody)" { devices nobody; }
+
+# ---- nothing a container writes raises a host user ----
+
+@test "as root, a rootfs other host users can reach is refused; in a closed one, plants reach nobody" {
+	local open closed
+	open=$(work_dir nobody)
+	closed=$(work_dir root)
+	a_rootfs root "$open/r"
+	run -1 oci-unshare --rootfs "$open/r" /attack plant
+	assert_output "oci-unshare: rootfs $open/r: every host user can reach it, and what root in the container writes there is root's on the host (a setuid file, a file capability): refused; keep containers under a directory of root's that only root can enter (chmod 700 $open), as docker keeps them under /var/lib/docker"
+	[ ! -e "$open/r/planted" ]
+	# An overlay whose merged directory is closed but whose upper is not.
+	mkdir "$closed/merged" "$open/upper" "$open/work"
+	mount -t overlay overlay -o "lowerdir=$open/r,upperdir=$open/upper,workdir=$open/work" "$closed/merged"
+	run -1 oci-unshare --rootfs "$closed/merged" /attack plant
+	umount "$closed/merged"
+	assert_output --partial "oci-unshare: rootfs $closed/merged: every host user can reach $open/upper, "
+	[ ! -e "$open/upper/planted" ]
+	# Closed: the plants are made, and no host user reaches them.
+	a_rootfs root "$closed/r"
+	run -0 oci-unshare --rootfs "$closed/r" /attack plant
+	assert_output $'setuid copy: done\nfile capability copy: done'
+	[ "$(stat -c %a "$closed/r/planted")" = 4755 ]
+	run -126 as nobody "$closed/r/planted" whoami
+	assert_output --partial "Permission denied"
+	run -126 as nobody "$closed/r/planted-cap" whoami
+	assert_output --partial "Permission denied"
+}
+
+@test "the plants, as nobody: container root is nobody on the host, its setuid files raise no one" {
+	local w
+	w=$(work_dir nobody)
+	a_rootfs nobody "$w/r"
+	run -0 as nobody oci-unshare --rootfs "$w/r" /attack plant
+	assert_line "setuid copy: done"
+	[ "$(stat -c %U "$w/r/planted")" = nobody ]
+	run -0 as nobody "$w/r/planted" whoami
+	assert_line "uid 65534 euid 65534"
+}
 
 workdir_escape() {
-	local r=$T/bundle
-	as "$1" cp -a "$F/bundle/rootfs" "$r"
+	local R r
+	R=$(fixtures_for "$1")
+	r=$(work_dir "$1")/bundle
+	as "$1" cp -a "$R/bundle/rootfs" "$r"
 	as "$1" ln -s /proc/self/cwd "$r/escape"
 	as "$1" ln -s /etc "$r/inside"
 	cp -a "$F/bb" "$T/bb"
@@ -233,11 +365,11 @@ workdir_escape() {
 	run -0 as "$1" oci-unshare --rootfs "$r" --image "$T/bb:inside" pwd
 	assert_output /etc
 }
-@test "a WorkingDir through /proc/self/... is refused; one inside the rootfs is followed (root)" { open_to_nobody "$T"; workdir_escape root; }
-@test "a WorkingDir through /proc/self/... is refused; one inside the rootfs is followed (nobody)" { open_to_nobody "$T"; workdir_escape nobody; }
+@test "a WorkingDir through /proc/self/... is refused; one inside the rootfs is followed (root)" { workdir_escape root; }
+@test "a WorkingDir through /proc/self/... is refused; one inside the rootfs is followed (nobody)" { workdir_escape nobody; }
 
 @test "an image that is not there, or a rootfs that is not a directory, fails with exit 1" {
-	run -1 oci-unshare --rootfs "$F/bundle/rootfs" --image "$F/bb:nope"
+	run -1 oci-unshare --rootfs "$P/bundle/rootfs" --image "$F/bb:nope"
 	assert_output --partial "oci-unshare: $F/bb:nope: "
 	run -1 oci-unshare --rootfs "$F/bb/index.json" true
 	assert_output --partial "not a directory"
@@ -248,9 +380,11 @@ workdir_escape() {
 # ---- a container contains: each attack of an untrusted image, refused ----
 
 host_knobs() {
+	local R
+	R=$(fixtures_for "$1")
 	# Each write puts back the value already there: were it let through,
 	# the host would still be unchanged.
-	run -0 as "$1" oci-unshare --rootfs "$F/evil" sh -c '
+	run -0 as "$1" oci-unshare --rootfs "$R/evil" sh -c '
 		for f in kernel/core_pattern vm/overcommit_memory; do
 			cat /proc/sys/$f > /proc/sys/$f && echo "$f: written"
 		done
@@ -269,7 +403,9 @@ host_knobs() {
 @test "/proc/sys, /proc/sysrq-trigger and the host's device nodes cannot be changed (nobody)" { host_knobs nobody; }
 
 masked() {
-	run -0 as "$1" oci-unshare --rootfs "$F/evil" sh -c '
+	local R
+	R=$(fixtures_for "$1")
+	run -0 as "$1" oci-unshare --rootfs "$R/evil" sh -c '
 		for f in keys timer_list kallsyms kcore; do
 			[ -e /proc/$f ] && echo "$f: $(cat /proc/$f 2>&1 | wc -c) bytes"
 		done; true'
@@ -281,7 +417,9 @@ masked() {
 @test "/proc/keys, /proc/kallsyms, /proc/timer_list and /proc/kcore are masked (nobody)" { masked nobody; }
 
 limits() {
-	run -0 as "$1" oci-unshare --rootfs "$F/evil" grep -E '^(CapBnd|CapEff|NoNewPrivs|Seccomp):' /proc/self/status
+	local R
+	R=$(fixtures_for "$1")
+	run -0 as "$1" oci-unshare --rootfs "$R/evil" grep -E '^(CapBnd|CapEff|NoNewPrivs|Seccomp):' /proc/self/status
 	# docker's default 14 capabilities: chown, dac_override, fowner, fsetid,
 	# kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot,
 	# mknod, audit_write, setfcap.
@@ -289,14 +427,16 @@ limits() {
 	assert_line --regexp $'^CapEff:\t00000000a80425fb$'
 	assert_line --regexp $'^NoNewPrivs:\t1$'
 	assert_line --regexp $'^Seccomp:\t2$'
-	run -0 as "$1" oci-unshare --rootfs "$F/evil" /attack seccomp
+	run -0 as "$1" oci-unshare --rootfs "$R/evil" /attack seccomp
 	assert_output $'keyctl: Operation not permitted\nunshare user: Operation not permitted\nbpf: Operation not permitted'
 }
 @test "the command has docker's default capabilities, no_new_privs and a seccomp filter (root)" { limits root; }
 @test "the command has docker's default capabilities, no_new_privs and a seccomp filter (nobody)" { limits nobody; }
 
 environment() {
-	run -0 as "$1" env SECRET=host oci-unshare --rootfs "$F/evil" -e GREETING=hello -e HOME=/tmp env
+	local R
+	R=$(fixtures_for "$1")
+	run -0 as "$1" env SECRET=host oci-unshare --rootfs "$R/evil" -e GREETING=hello -e HOME=/tmp env
 	refute_output --partial SECRET
 	assert_line --regexp '^PATH=/usr/local/sbin:'
 	assert_line GREETING=hello
@@ -306,9 +446,11 @@ environment() {
 @test "without --image the command gets a container's environment, not the host's; -e adds to it (nobody)" { environment nobody; }
 
 kill_group() {
+	local R
+	R=$(fixtures_for "$1")
 	# A bystander in oci-unshare's process group survives kill(0, SIGKILL) from inside.
 	run -137 as "$1" bash -c 'sleep 300 & b=$!
-		oci-unshare --rootfs "'"$F/evil"'" /attack kill0; rc=$?
+		oci-unshare --rootfs "'"$R/evil"'" /attack kill0; rc=$?
 		kill -0 $b && echo bystander alive; kill $b; exit $rc'
 	assert_output "bystander alive"
 }
@@ -316,14 +458,16 @@ kill_group() {
 @test "kill(0, SIGKILL) from inside reaches no host process (nobody)" { kill_group nobody; }
 
 outlive() {
+	local R
+	R=$(fixtures_for "$1")
 	ORPHAN=oci-orph-$RANDOM
 	open_to_nobody "$T"
-	as "$1" oci-unshare --rootfs "$F/evil" /attack orphan "$ORPHAN" >"$T/out" 2>&1 &
+	as "$1" oci-unshare --rootfs "$R/evil" /attack orphan "$ORPHAN" >"$T/out" 2>&1 &
 	local job=$! i pid
 	for i in $(seq 100); do grep -q "orphan ready" "$T/out" && break; sleep 0.1; done
 	run -0 pgrep -x "$ORPHAN"	# it is there, ignoring its parent's death
 	# The host-side oci-unshare (inside, PID 1 is "oci-init", the attack "/attack …").
-	pid=$(pgrep -f -- "oci-unshare --rootfs $F/evil /attack orphan $ORPHAN")
+	pid=$(pgrep -f -- "oci-unshare --rootfs $R/evil /attack orphan $ORPHAN")
 	[ -n "$pid" ]
 	kill -KILL "$pid"
 	wait "$job" || true
@@ -334,14 +478,16 @@ outlive() {
 @test "no container process outlives a SIGKILL of oci-unshare (nobody)" { outlive nobody; }
 
 runtime_rewrite() {
-	[ -x "$F/evil/lib64/ld-linux-x86-64.so.2" ] || skip "the loader attack is written for x86_64"
+	local R
+	R=$(fixtures_for "$1")
+	[ -x "$R/evil/lib64/ld-linux-x86-64.so.2" ] || skip "the loader attack is written for x86_64"
 	open_to_nobody "$T"
 	as "$1" mkdir "$T/rt"
 	as "$1" cp "$(command -v oci-unshare)" "$T/rt/oci-unshare"
 	local before
 	before=$(sha256sum <"$T/rt/oci-unshare")
 	# setsid: the attack signals its process group, and that must not be bats'.
-	run as "$1" setsid -w "$T/rt/oci-unshare" --rootfs "$F/evil" /proc/self/exe
+	run as "$1" setsid -w "$T/rt/oci-unshare" --rootfs "$R/evil" /proc/self/exe
 	assert_output --partial "open runtime for writing: "
 	refute_output --partial "write runtime: done"
 	sleep 0.5	# were anything left running inside, give it time to try
@@ -352,11 +498,13 @@ runtime_rewrite() {
 @test "a container cannot rewrite the runtime through /proc/self/exe, a copy the caller owns (nobody)" { runtime_rewrite nobody; }
 
 terminal() {
+	local R
+	R=$(fixtures_for "$1")
 	open_to_nobody "$T"
 	# script(1) gives us a terminal; the container must get one of its own.
 	# (The devpts instance tells the two apart: both can be pts 0.)
 	run -0 as "$1" script -qec "stat -L -c 'host terminal is on %d' /dev/stdin;
-		oci-unshare --rootfs '$F/evil' /attack tiocsti" /dev/null
+		oci-unshare --rootfs '$R/evil' /attack tiocsti" /dev/null
 	local host inside
 	host=$(sed -n 's/.*host terminal is on \([0-9]*\).*/\1/p' <<<"$output")
 	inside=$(sed -n 's/.*stdin is pts [0-9]* of the devpts on \([0-9]*\):\([0-9]*\).*/\1 \2/p' <<<"$output")
@@ -367,7 +515,7 @@ terminal() {
 	assert_output --partial "tiocsti /dev/tty: Operation not permitted"
 	refute_output --regexp 'tiocsti[^:]*: done'
 	# Without a terminal, the terminal fds it was given are no controlling terminal.
-	run -0 as "$1" script -qec "oci-unshare --rootfs '$F/evil' /attack tiocsti </dev/null" /dev/null
+	run -0 as "$1" script -qec "oci-unshare --rootfs '$R/evil' /attack tiocsti </dev/null" /dev/null
 	assert_output --partial "tiocsti fd 1: Operation not permitted"
 	assert_output --partial "/dev/tty: No such device or address"
 }
@@ -375,24 +523,30 @@ terminal() {
 @test "with a terminal, the container gets its own: no TIOCSTI into the host's (nobody)" { terminal nobody; }
 
 @test "as root, container ids are a range of their own through an idmapped rootfs; --userns host keeps host ids" {
-	cp -a "$F/bundle/rootfs" "$T/r"
-	run -0 oci-unshare --rootfs "$T/r" sh -c 'cat /proc/self/uid_map; id -u; echo made > /by-root; stat -c %u /bin/busybox'
+	# Under a parent of mode 0700, as a clone in /root would be: root
+	# reaches it before the switch, the remapped root never has to.
+	mkdir -m 700 "$T/closed"
+	cp -a "$P/bundle/rootfs" "$T/closed/r"
+	cd "$T/closed"
+	run -0 oci-unshare --rootfs "$T/closed/r" sh -c 'cat /proc/self/uid_map; id -u; echo made > /by-root; stat -c %u /bin/busybox'
 	read -r inside outside count <<<"${lines[0]}"
 	[ "$inside" -eq 0 ] && [ "$outside" -ge 524288 ] && [ "$count" -eq 65536 ]
 	assert_line --index 1 0
 	assert_line --index 2 0
 	# Through the idmapped mount, what root wrote inside is uid 0's on disk.
-	[ "$(stat -c %u:%g "$T/r/by-root")" = 0:0 ]
-	run -0 oci-unshare --rootfs "$T/r" --userns host cat /proc/self/uid_map
+	[ "$(stat -c %u:%g "$T/closed/r/by-root")" = 0:0 ]
+	run -0 oci-unshare --rootfs r --userns host cat /proc/self/uid_map
 	assert_output --regexp '^ +0 +0 +4294967295$'
 	run -1 as nobody oci-unshare --rootfs "$F/bundle/rootfs" --userns remap true
 	assert_output --partial "only root in the host's user namespace can remap ids"
 }
 
 @test "as root on a rootfs that cannot be idmapped (overlayfs), ids stay the host's and -v says why" {
+	mkdir -m 700 "$T/closed"
+	cd "$T/closed"
 	mkdir lower upper work merged
-	cp -a "$F/bundle/rootfs/." lower/
-	mount -t overlay overlay -o "lowerdir=$T/lower,upperdir=$T/upper,workdir=$T/work" merged
+	cp -a "$P/bundle/rootfs/." lower/
+	mount -t overlay overlay -o "lowerdir=$PWD/lower,upperdir=$PWD/upper,workdir=$PWD/work" merged
 	run -0 oci-unshare -v --rootfs merged cat /proc/self/uid_map
 	umount merged
 	assert_output --partial "idmapped mount: Invalid argument: container ids stay host ids"
@@ -401,6 +555,6 @@ terminal() {
 
 @test "where a seccomp filter refuses openat2 with EPERM, --rootfs says so instead of a bare EPERM" {
 	"$TESTS_DIR/sandbox/wrap.sh" "$OCI_BIN" "$T/sandbox"
-	run -1 "$T/sandbox/oci-unshare" --rootfs "$F/bundle/rootfs" -- /bin/true
+	run -1 "$T/sandbox/oci-unshare" --rootfs "$P/bundle/rootfs" -- /bin/true
 	assert_output --partial "openat2(2) is refused here (a seccomp profile that does not allow it"
 }

@@ -10,6 +10,10 @@
  *     attack orphan NAME    leave a process named NAME that ignores its parent's death
  *     attack rewrite FD     for 3 s, try to open FD (a handle on the runtime's
  *                           binary, from fake_ld.c) for writing, and write to it
+ *     attack plant          copy itself to /planted, setuid root, and to
+ *                           /planted-cap with the file capability cap_setuid+ep
+ *     attack whoami         (as a planted copy, run by a host user) setuid(0),
+ *                           then print the real and effective uid
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,7 +27,26 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <linux/capability.h>
 #include <unistd.h>
+
+/* A copy of this program at path, with mode (set after the copy, as chmod would). */
+static int
+copy_self(const char *path, mode_t mode)
+{
+	char buf[65536];
+	ssize_t n;
+	int in = open("/proc/self/exe", O_RDONLY), out;
+
+	if (in < 0 || (out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0700)) < 0)
+		return -1;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, n) != n)
+			return -1;
+	close(in);
+	return fchmod(out, mode) < 0 ? -1 : close(out);
+}
 
 static const char *
 said(long r)
@@ -90,6 +113,20 @@ main(int argc, char *argv[])
 			printf("write runtime: %s\n", said(write(w, "PWNED", 5)));
 		return 0;
 	}
-	fprintf(stderr, "usage: attack tiocsti|seccomp|kill0|orphan NAME|rewrite FD\n");
+	if (strcmp(mode, "plant") == 0) {
+		struct vfs_cap_data cap = { .magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE };
+
+		cap.data[0].permitted = 1U << CAP_SETUID;
+		printf("setuid copy: %s\n", said(copy_self("/planted", 04755)));
+		printf("file capability copy: %s\n", said(copy_self("/planted-cap", 0755) < 0 ? -1 :
+		    setxattr("/planted-cap", "security.capability", &cap, sizeof cap, 0)));
+		return 0;
+	}
+	if (strcmp(mode, "whoami") == 0) {
+		printf("setuid(0): %s\n", said(setuid(0)));
+		printf("uid %d euid %d\n", (int)getuid(), (int)geteuid());
+		return 0;
+	}
+	fprintf(stderr, "usage: attack tiocsti|seccomp|kill0|orphan NAME|rewrite FD|plant|whoami\n");
 	return 2;
 }
