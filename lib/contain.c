@@ -14,7 +14,8 @@
  *     masked (lib/procfs.c, mounted before the switch of root);
  *   - the command gets docker's default capability set, no_new_privs, and a
  *     seccomp filter refusing the system calls that reach what namespaces
- *     do not isolate (the kernel keyring, TIOCSTI, new user namespaces, …);
+ *     do not isolate (the kernel keyring, TIOCSTI, new user namespaces,
+ *     vsock, io_uring, …);
  *   - a small init of ours is PID 1 (as `docker run --init` does): it dies
  *     with oci-unshare, and with it every process of the container.
  */
@@ -35,6 +36,7 @@
 #include <termios.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -159,21 +161,51 @@ static const int denied_calls[] = {
 	SYS_fsopen, SYS_fsconfig, SYS_fsmount, SYS_fspick, SYS_move_mount, SYS_open_tree,
 	SYS_mount_setattr, SYS_acct, SYS_quotactl, SYS_syslog, SYS_settimeofday,
 	SYS_clock_settime, SYS_clock_adjtime, SYS_adjtimex,
+	/* io_uring's submissions do the work of calls that seccomp never
+	 * sees; docker refuses the three since 25.0 (moby#46762). */
+	SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register,
 #ifdef SYS_iopl
 	SYS_iopl, SYS_ioperm,
 #endif
 };
 
+/*
+ * The personalities docker's default profile allows (moby profiles,
+ * seccomp/default.json): Linux, 32-bit Linux, a 2.6 uname, both, and
+ * 0xffffffff, which only asks for the current one.  Every other is refused:
+ * READ_IMPLIES_EXEC makes every readable mapping executable, and
+ * ADDR_NO_RANDOMIZE turns address-space randomization off.
+ */
+static const uint32_t docker_personalities[] = {
+	PER_LINUX, PER_LINUX32, UNAME26, PER_LINUX32 | UNAME26, 0xffffffff,
+};
+
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+#ifndef AF_ALG
+#define AF_ALG 38
+#endif
+
+/* A BPF_W load reads 32 bits: on these little-endian ABIs an argument's
+ * low word is at its offset, its high word 4 bytes on. */
 #define LD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
 #define LD_ARG(n) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[n]))
+#define LD_ARG_HI(n) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[n]) + 4)
 #define RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
 #define DENY(err) RET(SECCOMP_RET_ERRNO | (err))
 
 static int
 seccomp_filter(struct oci_err *e)
 {
-	enum { NDENIED = sizeof denied_calls / sizeof denied_calls[0] };
-	struct sock_filter f[2 * NDENIED + 24];
+	enum {
+		NDENIED = sizeof denied_calls / sizeof denied_calls[0],
+		NPERS = sizeof docker_personalities / sizeof docker_personalities[0],
+	};
+	/* 6 for the ABI, 2 a denied call, 2 for clone3, 5 for new user
+	 * namespaces, 7 for sockets, 7 for personality and 1 a value, 6 for
+	 * the ioctls, 1 to allow. */
+	struct sock_filter f[6 + 2 * NDENIED + 2 + 5 + 7 + 7 + NPERS + 6 + 1];
 	struct sock_fprog prog;
 	size_t n = 0, i;
 
@@ -197,6 +229,33 @@ seccomp_filter(struct oci_err *e)
 	f[n++] = (struct sock_filter)LD_ARG(0);
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWUSER, 0, 1);
 	f[n++] = (struct sock_filter)DENY(EPERM);
+	/* No vsock socket: a network namespace does not isolate vsock, so a
+	 * port bound inside is taken on the host.  No AF_ALG socket either:
+	 * the kernel's crypto API, which a container has no use for.  docker
+	 * refuses these two families to socket() (AF_VSOCK since 24.0, AF_ALG
+	 * since 29.5) and lets socketpair() be; we refuse them to socketpair()
+	 * too, which runs the family's own code to make both sockets before
+	 * it asks for a pair.  The kernel reads the family as an int: the low
+	 * word is all of it. */
+	f[n++] = (struct sock_filter)LD_NR;
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 1, 0);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socketpair, 0, 4);
+	f[n++] = (struct sock_filter)LD_ARG(0);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_VSOCK, 1, 0);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_ALG, 0, 1);
+	f[n++] = (struct sock_filter)DENY(EPERM);
+	/* personality: docker's values only.  The kernel reads an unsigned
+	 * int, but docker compares all 64 bits, so the high word must be 0
+	 * too. */
+	f[n++] = (struct sock_filter)LD_NR;
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_personality, 0, NPERS + 5);
+	f[n++] = (struct sock_filter)LD_ARG_HI(0);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, NPERS + 1);
+	f[n++] = (struct sock_filter)LD_ARG(0);
+	for (i = 0; i < NPERS; i++)
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, docker_personalities[i], NPERS - i, 0);
+	f[n++] = (struct sock_filter)DENY(EPERM);
+	f[n++] = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
 	/* TIOCSTI and TIOCLINUX type into a terminal: into the host's shell. */
 	f[n++] = (struct sock_filter)LD_NR;
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 4);
@@ -231,11 +290,13 @@ oci_contain_limit(struct oci_err *e)
 		return oci_fail_errno(e, "no_new_privs");
 	if (seccomp_filter(e) < 0)
 		return -1;
+	/* "more": the rest of denied_calls, and clone3. */
 	oci_say("capabilities: docker's default %zu, every other dropped; no_new_privs; "
-	    "seccomp refuses keyctl, bpf, mount, new user namespaces, TIOCSTI and %zu more",
+	    "seccomp refuses keyctl, bpf, mount, io_uring and %zu more calls, new user namespaces, "
+	    "TIOCSTI, vsock and AF_ALG sockets, and the personalities docker refuses",
 	    sizeof default_caps / sizeof default_caps[0],
 #ifdef SECCOMP_ARCH
-	    sizeof denied_calls / sizeof denied_calls[0] - 4
+	    sizeof denied_calls / sizeof denied_calls[0] - 6 + 1
 #else
 	    (size_t)0
 #endif

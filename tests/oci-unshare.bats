@@ -433,6 +433,22 @@ limits() {
 @test "the command has docker's default capabilities, no_new_privs and a seccomp filter (root)" { limits root; }
 @test "the command has docker's default capabilities, no_new_privs and a seccomp filter (nobody)" { limits nobody; }
 
+like_docker() {
+	local R
+	R=$(fixtures_for "$1")
+	run -0 as "$1" oci-unshare --rootfs "$R/evil" /attack vsock
+	assert_output $'vsock: Operation not permitted\nvsock socketpair: Operation not permitted'
+	run -0 as "$1" oci-unshare --rootfs "$R/evil" /attack alg
+	assert_output 'alg: Operation not permitted'
+	run -0 as "$1" oci-unshare --rootfs "$R/evil" /attack io_uring
+	assert_output 'io_uring_setup: Operation not permitted'
+	# Only the personalities docker allows; the query is one of them.
+	run -0 as "$1" oci-unshare --rootfs "$R/evil" /attack personality
+	assert_output $'personality READ_IMPLIES_EXEC: Operation not permitted\npersonality 1 << 32: Operation not permitted\npersonality query: done'
+}
+@test "seccomp refuses what docker's profile refuses: vsock and AF_ALG sockets, io_uring, other personalities (root)" { like_docker root; }
+@test "seccomp refuses what docker's profile refuses: vsock and AF_ALG sockets, io_uring, other personalities (nobody)" { like_docker nobody; }
+
 environment() {
 	local R
 	R=$(fixtures_for "$1")

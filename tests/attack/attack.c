@@ -2,10 +2,16 @@
  * tests/attack/attack.c — what an untrusted image would try from inside
  * oci-unshare --rootfs; built static by tests/oci-unshare.bats and run as
  * the container's command.  Each mode prints what the kernel answered, one
- * line per attempt; the suite checks that every attempt was refused.
+ * line per attempt; the suite checks that every attempt was refused, and
+ * that what docker allows still works.
  *
  *     attack tiocsti        type into the terminal (TIOCSTI on fds 0-2, /dev/tty)
  *     attack seccomp        keyctl, a new user namespace, bpf
+ *     attack vsock          socket and socketpair of AF_VSOCK, the host's ports
+ *     attack alg            an AF_ALG socket, the kernel's crypto API
+ *     attack io_uring       io_uring_setup: seccomp never sees its submissions
+ *     attack personality    personality READ_IMPLIES_EXEC and 1 << 32, then the
+ *                           query (0xffffffff), which docker allows
  *     attack kill0          SIGKILL to our whole process group
  *     attack orphan NAME    leave a process named NAME that ignores its parent's death
  *     attack rewrite FD     for 3 s, try to open FD (a handle on the runtime's
@@ -18,12 +24,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -47,6 +56,13 @@ copy_self(const char *path, mode_t mode)
 	close(in);
 	return fchmod(out, mode) < 0 ? -1 : close(out);
 }
+
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+#ifndef AF_ALG
+#define AF_ALG 38
+#endif
 
 static const char *
 said(long r)
@@ -80,6 +96,34 @@ main(int argc, char *argv[])
 		printf("keyctl: %s\n", said(syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0)));
 		printf("unshare user: %s\n", said(unshare(CLONE_NEWUSER)));
 		printf("bpf: %s\n", said(syscall(SYS_bpf, 0, NULL, 0)));
+		return 0;
+	}
+	if (strcmp(mode, "vsock") == 0) {
+		int sv[2];
+
+		printf("vsock: %s\n", said(socket(AF_VSOCK, SOCK_STREAM, 0)));
+		printf("vsock socketpair: %s\n", said(socketpair(AF_VSOCK, SOCK_STREAM, 0, sv)));
+		return 0;
+	}
+	if (strcmp(mode, "alg") == 0) {
+		printf("alg: %s\n", said(socket(AF_ALG, SOCK_SEQPACKET, 0)));
+		return 0;
+	}
+	if (strcmp(mode, "io_uring") == 0) {
+		struct io_uring_params params;
+
+		memset(&params, 0, sizeof params);
+		printf("io_uring_setup: %s\n", said(syscall(SYS_io_uring_setup, 1, &params)));
+		return 0;
+	}
+	if (strcmp(mode, "personality") == 0) {
+		/* The raw call: glibc's personality() takes the call never to
+		 * fail, and leaves errno alone.  The kernel reads an unsigned
+		 * int, so 1 << 32 asks for PER_LINUX in a value docker refuses. */
+		printf("personality READ_IMPLIES_EXEC: %s\n",
+		    said(syscall(SYS_personality, READ_IMPLIES_EXEC)));
+		printf("personality 1 << 32: %s\n", said(syscall(SYS_personality, 1UL << 32)));
+		printf("personality query: %s\n", said(syscall(SYS_personality, 0xffffffffUL)));
 		return 0;
 	}
 	if (strcmp(mode, "kill0") == 0) {
@@ -127,6 +171,7 @@ main(int argc, char *argv[])
 		printf("uid %d euid %d\n", (int)getuid(), (int)geteuid());
 		return 0;
 	}
-	fprintf(stderr, "usage: attack tiocsti|seccomp|kill0|orphan NAME|rewrite FD|plant|whoami\n");
+	fprintf(stderr, "usage: attack tiocsti|seccomp|vsock|alg|io_uring|personality|kill0|orphan NAME|"
+	    "rewrite FD|plant|whoami\n");
 	return 2;
 }
