@@ -485,7 +485,10 @@ make_dirs(const char *dir, char abs[PATH_MAX], int empty, struct oci_err *e)
 {
 	int dirfd, layersfd = -1;
 
-	if (oci_undo_mkdir(dir, 0755, e) < 0)
+	/* 0700: what container root writes lands in DIR/upper as host root's
+	 * files (setuid ones too), so no other host user may reach it, as no
+	 * one but root reaches docker's /var/lib/docker (0710). */
+	if (oci_undo_mkdir(dir, 0700, e) < 0)
 		return -1;
 	if (realpath(dir, abs) == NULL ||
 	    (dirfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)

@@ -186,7 +186,8 @@ store_open(const char *path, int create, struct store *s, struct oci_err *e)
 	struct oci_err ignored;
 
 	s->fd = s->lfd = s->cfd = -1;
-	if ((create && mkdir(path, 0755) < 0 && errno != EEXIST) || realpath(path, s->path) == NULL ||
+	/* 0700, for the reason oci-overlay's DIR is (lib/overlay.c). */
+	if ((create && mkdir(path, 0700) < 0 && errno != EEXIST) || realpath(path, s->path) == NULL ||
 	    (s->fd = open(s->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return oci_fail_errno(e, "%s", path);
 	if (flock(s->fd, LOCK_EX | LOCK_NB) < 0) {
