@@ -1251,6 +1251,56 @@ int oci_contain_console(int sock, int *slave, struct oci_err *e);
 int oci_contain_console_recv(int sock);
 int oci_contain_relay(pid_t child, int master, struct oci_err *e);
 
+/* ----------------------------------------------------- Cgroups (cgroup.c) */
+
+/*
+ * A cgroup of its own for each container that root runs: a pids limit
+ * and, where the kernel has a devices controller, the device allow-list
+ * runc gives every container.  cgroup v1 (and hybrid): oci-NAME under this
+ * process's own cgroup, in the pids hierarchy and in the devices one.
+ * cgroup v2 (/sys/fs/cgroup is cgroup2): /sys/fs/cgroup/oci-unshare/NAME,
+ * its devices limited by a BPF program.  Every value is read back; a
+ * cgroup that is not what was asked is removed and the call fails.
+ */
+#define OCI_CGROUP_DIRS 2
+struct oci_cgroup {
+	int version;		/* 1 or 2 */
+	int n;			/* directories made: v1 pids (and devices), v2 one */
+	int entered;		/* this process is in them (oci_cgroup_enter) */
+	char dir[OCI_CGROUP_DIRS][PATH_MAX];	/* the cgroups made */
+	char from[OCI_CGROUP_DIRS][PATH_MAX];	/* this process's cgroup in the same hierarchy */
+};
+/*
+ * As root: make the cgroup NAME ([A-Za-z0-9_.-]) for one container, with
+ * pids.max limit (limit < 0: "max", none).  0, or -1 with nothing left
+ * made.  A cgroup of that name already there is an error.
+ */
+int oci_cgroup_create(struct oci_cgroup *cg, const char *name, long limit, struct oci_err *e);
+/* Move this process in (the children it forks from now on are born there). */
+int oci_cgroup_enter(struct oci_cgroup *cg, struct oci_err *e);
+/* Move this process back where it was; its children stay. */
+int oci_cgroup_leave(struct oci_cgroup *cg, struct oci_err *e);
+/*
+ * Leave it if still in, and rmdir each directory, trying again for a
+ * moment while killed tasks drain (EBUSY); what stays is warned about.
+ * Nothing on a cg that oci_cgroup_create failed on or that was removed.
+ */
+void oci_cgroup_remove(struct oci_cgroup *cg);
+/*
+ * cgroup v2's device allow-list alone: load it as a
+ * BPF_PROG_TYPE_CGROUP_DEVICE program and attach it, in addition to any
+ * above, to the cgroup2 directory dirfd; read back with BPF_PROG_QUERY.
+ * oci_cgroup_create calls it on v2; on its own it serves a hybrid
+ * machine's cgroup2 hierarchy (/sys/fs/cgroup/unified), where such
+ * programs are enforced too.
+ */
+int oci_cgroup_devices_bpf(int dirfd, struct oci_err *e);
+/*
+ * Not root (no cgroups to make): RLIMIT_NPROC, soft and hard, lowered to
+ * limit (limit < 0: left as it is) for this process and its children.
+ */
+int oci_cgroup_rlimit(long limit, struct oci_err *e);
+
 /* -------------------------------------------------------------- overlay.c */
 
 /*
