@@ -31,7 +31,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: oci-unshare [-mnpqruv] [--] [CMD [ARG...]]\n"
 	    "       oci-unshare --rootfs DIR [--image IMAGE] [-e K=V]... [--network none|host]\n"
-	    "                   [--userns remap|host] [-qv] [--] [CMD [ARG...]]\n");
+	    "                   [--userns remap|host] [--pids-limit N] [-qv] [--] [CMD [ARG...]]\n");
 	exit(f == stdout ? 0 : 2);
 }
 
@@ -90,13 +90,15 @@ struct args {
 	int ns;				/* OCI_NS_* to unshare */
 	int hostnet;			/* --network host */
 	int userns;			/* --userns: 'r'emap, 'h'ost, or 'a's root may */
+	long pids;			/* --pids-limit: at most this many processes, -1 none */
+	int haspids;			/* --pids-limit was given */
 	char **cmd;			/* CMD [ARG...], or empty */
 };
 
 static void
 parse_args(int argc, char *argv[], struct args *a)
 {
-	enum { OPT_ROOTFS = 0x100, OPT_IMAGE, OPT_NETWORK, OPT_USERNS };
+	enum { OPT_ROOTFS = 0x100, OPT_IMAGE, OPT_NETWORK, OPT_USERNS, OPT_PIDS };
 	static const struct option longopts[] = {
 		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
 		{ "image", required_argument, NULL, OPT_IMAGE },
@@ -108,13 +110,16 @@ parse_args(int argc, char *argv[], struct args *a)
 		{ "env", required_argument, NULL, 'e' },
 		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "userns", required_argument, NULL, OPT_USERNS },
+		{ "pids-limit", required_argument, NULL, OPT_PIDS },
 		OCI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t nenv = 0;
+	char *end;
 	int c;
 
 	a->userns = 'a';
+	a->pids = 2048;		/* podman's default pids_limit */
 	while ((c = oci_getopt(argc, argv, "+mupnre:hvq", longopts, usage)) != -1) {
 		switch (c) {
 		case 'm': a->ns |= OCI_NS_MOUNT; break;
@@ -148,18 +153,27 @@ parse_args(int argc, char *argv[], struct args *a)
 			}
 			a->userns = optarg[0];
 			break;
+		case OPT_PIDS:
+			a->pids = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || a->pids == 0 || a->pids < -1 ||
+			    a->pids > 4194304) {
+				warnx("--pids-limit %s: give a number of processes, or -1 for no limit", optarg);
+				usage(stderr);
+			}
+			a->haspids = 1;
+			break;
 		}
 	}
 	a->cmd = argv + optind;
-	if ((a->image || a->env || a->hostnet || a->userns != 'a') && !a->rootfs) {
+	if ((a->image || a->env || a->hostnet || a->userns != 'a' || a->haspids) && !a->rootfs) {
 		warnx("%s needs --rootfs (it sets up a container)", a->image ? "--image" :
-		    a->env ? "--env" : a->hostnet ? "--network" : "--userns");
+		    a->env ? "--env" : a->hostnet ? "--network" : a->haspids ? "--pids-limit" : "--userns");
 		usage(stderr);
 	}
 	if (a->ns == 0 && !a->rootfs)
 		a->ns = OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_UTS;	/* unshare -mur */
 	if (a->rootfs) {
-		a->ns |= OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_PID | OCI_NS_UTS | OCI_NS_IPC;
+		a->ns |= OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_PID | OCI_NS_UTS | OCI_NS_IPC | OCI_NS_CGROUP;
 		if (!a->hostnet)
 			a->ns |= OCI_NS_NET;
 	}
@@ -249,6 +263,44 @@ remap_ids(const struct args *a, int *tree)
 	return (uid_t)-1;
 }
 
+/*
+ * At most a->pids processes.  As host root, a cgroup of the container's
+ * own, with runc's device allow-list as a second wall behind the nodev
+ * rootfs; it is made and entered now, as host root, so that the
+ * container is born in it, and a keeper outside removes it at the end.
+ * RLIMIT_NPROC does not bind host root, so no cgroup means no run.
+ */
+static void
+limit_root(const struct args *a, const char *id, struct oci_cgroup *cg)
+{
+	struct oci_err e = { "" };
+	char name[64];
+
+	if (!a->rootfs || !oci_ns_maps_host_root())
+		return;
+	snprintf(name, sizeof name, "%s.%d", id, (int)getpid());
+	if (oci_cgroup_create(cg, name, a->pids, &e) < 0)
+		errx(1, "cgroup: %s", e.msg);
+	if (oci_cgroup_keeper(cg, &e) < 0 || oci_cgroup_enter(cg, &e) < 0) {
+		oci_cgroup_remove(cg);
+		errx(1, "cgroup: %s", e.msg);
+	}
+}
+
+/*
+ * Anyone else: RLIMIT_NPROC, set inside the new user namespace, where the
+ * kernel counts the processes of each uid of that namespace apart (Linux
+ * 5.14 and later): the container's own.
+ */
+static void
+limit_user(const struct args *a, const struct oci_cgroup *cg)
+{
+	struct oci_err e = { "" };
+
+	if (a->rootfs && cg->n == 0 && oci_cgroup_rlimit(a->pids, &e) < 0)
+		errx(1, "%s", e.msg);
+}
+
 /* PID 1 of the new PID namespace: enter the rootfs and run the container, or mount /proc and exec. */
 static void __attribute__((noreturn))
 pid1(const struct args *a, struct oci_process *proc, int tree, int idmapped, const char *id,
@@ -271,6 +323,14 @@ pid1(const struct args *a, struct oci_process *proc, int tree, int idmapped, con
 			warnx("%s: running without a terminal", e.msg);
 		close(console[1]);
 	}
+	/* oci-init keeps nothing of ours either (the cgroup keeper's pipe,
+	 * say): only the terminal, when there is one, as fd 3. */
+	if (slave >= 0 && slave != 3) {
+		dup2(slave, 3);
+		close(slave);
+		slave = 3;
+	}
+	close_range(slave >= 0 ? 4 : 3, ~0U, 0);
 	if (oci_contain_run(proc, slave, &status, &e) < 0)
 		warnx("%s", e.msg);
 	_exit(status);
@@ -285,6 +345,7 @@ main(int argc, char *argv[])
 	int status, tree = -1, master = -1;
 	int console[2] = { -1, -1 };
 	char id[13] = "";
+	struct oci_cgroup cg = { 0 };
 	uid_t remap;
 	pid_t pid;
 
@@ -300,6 +361,7 @@ main(int argc, char *argv[])
 	if (a.rootfs)
 		rootfs_dir(&a, id);
 	remap = remap_ids(&a, &tree);
+	limit_root(&a, id, &cg);
 	/* The host's terminal stays out of reach: a container run from one
 	 * gets a pseudo-terminal of its own, as `docker run -it` does. */
 	if (a.rootfs && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
@@ -310,12 +372,14 @@ main(int argc, char *argv[])
 		errx(1, "%s", e.msg);
 	if (oci_ns_unshare(a.ns, remap, &e) < 0)
 		errx(1, "%s", e.msg);
+	limit_user(&a, &cg);
 	if (!(a.ns & OCI_NS_PID))
 		exec_failed(&e, oci_process_exec(&proc, &e));
 	if ((pid = oci_ns_fork(a.ns, &e)) < 0)
 		errx(1, "%s", e.msg);
 	if (pid == 0)
 		pid1(&a, &proc, tree, remap != (uid_t)-1, id, console, argc, argv);
+	oci_cgroup_keeper_leave(&cg);	/* only the container counts */
 	if (tree >= 0)
 		close(tree);
 	if (console[1] >= 0) {
@@ -325,6 +389,7 @@ main(int argc, char *argv[])
 	}
 	if ((status = master >= 0 ? oci_contain_relay(pid, master, &e) : oci_ns_wait(pid, &e)) < 0)
 		errx(1, "%s", e.msg);
+	oci_cgroup_keeper_done(&cg);
 	if (a.rootfs)
 		oci_process_free(&proc);
 	free(a.env);

@@ -5,8 +5,9 @@
  * cannot make cgroups, RLIMIT_NPROC stands in for the pids limit.
  *
  * Namespaces do not limit how much a container takes.  A fork bomb inside
- * one fills the host's process table; root inside one that keeps CAP_MKNOD
- * can make a node for the host's disk and read it.  Control groups are the
+ * one fills the host's process table (pid_max is the host's); a device
+ * node that a layer ships (oci-untar makes them, as root) names one of the
+ * host's devices, and opening it opens that device.  Control groups are the
  * kernel's answer to both (cgroups(7); the kernel's
  * Documentation/admin-guide/cgroup-v2.rst, and cgroup-v1/pids.rst and
  * cgroup-v1/devices.rst for version 1):
@@ -30,12 +31,14 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -605,13 +608,14 @@ fail:
 	return -1;
 }
 
+/* Move process pid (0: this one) into the cgroup dir. */
 static int
-move_to(const char *dir, struct oci_err *e)
+move_to(const char *dir, pid_t pid, struct oci_err *e)
 {
-	char pid[32];
+	char s[32];
 
-	snprintf(pid, sizeof pid, "%d", (int)getpid());
-	return put(dir, "cgroup.procs", pid, e);
+	snprintf(s, sizeof s, "%d", (int)(pid ? pid : getpid()));
+	return put(dir, "cgroup.procs", s, e);
 }
 
 int
@@ -621,9 +625,9 @@ oci_cgroup_enter(struct oci_cgroup *cg, struct oci_err *e)
 	int i, j;
 
 	for (i = 0; i < cg->n; i++)
-		if (move_to(cg->dir[i], e) < 0) {
+		if (move_to(cg->dir[i], 0, e) < 0) {
 			for (j = 0; j < i; j++)
-				move_to(cg->from[j], &ignored);
+				move_to(cg->from[j], 0, &ignored);
 			return -1;
 		}
 	cg->entered = 1;
@@ -638,7 +642,7 @@ oci_cgroup_leave(struct oci_cgroup *cg, struct oci_err *e)
 	int i, r = 0;
 
 	for (i = 0; i < cg->n; i++)
-		if (move_to(cg->from[i], r < 0 ? &later : e) < 0)
+		if (move_to(cg->from[i], 0, r < 0 ? &later : e) < 0)
 			r = -1;
 	if (r == 0)
 		cg->entered = 0;
@@ -674,6 +678,70 @@ oci_cgroup_remove(struct oci_cgroup *cg)
 }
 
 /*
+ * Once we are in a user namespace of the container's, we are no longer
+ * host root, and may neither move ourselves out of the cgroup nor remove
+ * it.  So a keeper, forked before (outside the cgroup, host root like us),
+ * does both when told: 'l' moves us (its parent) back where we came from,
+ * and end of input (we are done, or dead) removes the cgroup.
+ */
+int
+oci_cgroup_keeper(struct oci_cgroup *cg, struct oci_err *e)
+{
+	int p[2], i;
+	pid_t parent = getpid();
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return oci_fail_errno(e, "pipe");
+	if ((cg->keeper = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return oci_fail_errno(e, "fork");
+	}
+	if (cg->keeper == 0) {
+		struct oci_err ke = { "" };
+
+		/* A ^C for the container must not stop the clean-up. */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		close(p[1]);
+		while (read(p[0], &c, 1) == 1)
+			for (i = 0; c == 'l' && i < cg->n; i++)
+				if (move_to(cg->from[i], parent, &ke) < 0)
+					oci_warn("cgroup: leave %s: %s", cg->dir[i], ke.msg);
+		cg->entered = 0;
+		oci_cgroup_remove(cg);
+		_exit(0);
+	}
+	close(p[0]);
+	cg->keeper_fd = p[1];
+	return 0;
+}
+
+void
+oci_cgroup_keeper_leave(struct oci_cgroup *cg)
+{
+	if (cg->keeper > 0 && write(cg->keeper_fd, "l", 1) == 1)
+		cg->entered = 0;
+}
+
+void
+oci_cgroup_keeper_done(struct oci_cgroup *cg)
+{
+	int st;
+
+	if (cg->keeper <= 0)
+		return;
+	close(cg->keeper_fd);
+	while (waitpid(cg->keeper, &st, 0) < 0 && errno == EINTR)
+		;
+	cg->keeper = 0;
+	cg->n = 0;
+}
+
+/*
  * getrlimit(2): RLIMIT_NPROC is the number of processes (threads) of the
  * caller's real uid, and fork fails with EAGAIN at it; it does not bind
  * real uid 0, nor CAP_SYS_ADMIN or CAP_SYS_RESOURCE.  Since Linux 5.14
@@ -689,7 +757,7 @@ oci_cgroup_rlimit(long limit, struct oci_err *e)
 	struct rlimit rl;
 
 	if (limit < 0) {
-		oci_say("cgroup: none (not root); no pids limit asked, RLIMIT_NPROC unchanged");
+		oci_say("cgroup: none, only host root makes cgroups here; --pids-limit -1: RLIMIT_NPROC unchanged");
 		return 0;
 	}
 	if (getrlimit(RLIMIT_NPROC, &rl) < 0)
@@ -706,8 +774,8 @@ oci_cgroup_rlimit(long limit, struct oci_err *e)
 	    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)limit)
 		return oci_fail(e, "RLIMIT_NPROC: set %ld, reads soft %llu, hard %llu", limit,
 		    (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
-	oci_say("cgroup: an ordinary user cannot make cgroups here; RLIMIT_NPROC %llu (read back) "
-	    "binds uid %u: its processes, the container's with the rest, fork no further",
+	oci_say("cgroup: none, only host root makes cgroups here; RLIMIT_NPROC %llu (read back) "
+	    "bounds uid %u of this user namespace instead, whose processes the kernel counts apart",
 	    (unsigned long long)rl.rlim_cur, (unsigned)getuid());
 	return 0;
 }

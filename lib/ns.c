@@ -442,8 +442,10 @@ oci_ns_fork(int ns, struct oci_err *e)
 	/* clone(2) as a fork whose child alone is in the new PID namespace:
 	 * after unshare(CLONE_NEWPID) every later child of ours would go there
 	 * too, and none can once its PID 1 has exited.  The child gets its own
-	 * mount namespace too, so that its /proc and pivot_root are not ours. */
+	 * mount namespace too, so that its /proc and pivot_root are not ours,
+	 * and with OCI_NS_CGROUP a cgroup namespace rooted where it is born. */
 	pid = syscall(SYS_clone, SIGCHLD | (ns & OCI_NS_PID ? CLONE_NEWPID : 0) |
+	    (ns & OCI_NS_CGROUP ? CLONE_NEWCGROUP : 0) |
 	    (ns & OCI_NS_MOUNT ? CLONE_NEWNS : 0), NULL, NULL, NULL, 0);
 	if (pid < 0)
 		return oci_fail_errno(e, "fork");
@@ -453,6 +455,9 @@ oci_ns_fork(int ns, struct oci_err *e)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent && getppid() != 0)
 			_exit(1);
+		if (ns & OCI_NS_CGROUP)
+			oci_say("cgroup namespace: the cgroup we were born in is \"/\" in /proc/self/cgroup, "
+			    "as docker's private cgroup namespace on cgroup v2");
 	}
 	return pid;
 }

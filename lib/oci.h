@@ -1089,6 +1089,7 @@ enum {
 	OCI_NS_UTS = 1 << 3,
 	OCI_NS_IPC = 1 << 4,
 	OCI_NS_NET = 1 << 5,
+	OCI_NS_CGROUP = 1 << 6,	/* made by oci_ns_fork: rooted at the child's cgroup */
 };
 int oci_ns_unshare(int ns, uid_t remap, struct oci_err *e);
 /*
@@ -1269,6 +1270,8 @@ struct oci_cgroup {
 	int entered;		/* this process is in them (oci_cgroup_enter) */
 	char dir[OCI_CGROUP_DIRS][PATH_MAX];	/* the cgroups made */
 	char from[OCI_CGROUP_DIRS][PATH_MAX];	/* this process's cgroup in the same hierarchy */
+	pid_t keeper;		/* oci_cgroup_keeper's process, or 0 */
+	int keeper_fd;		/* the pipe it reads */
 };
 /*
  * As root: make the cgroup NAME ([A-Za-z0-9_.-]) for one container, with
@@ -1295,6 +1298,16 @@ void oci_cgroup_remove(struct oci_cgroup *cg);
  * programs are enforced too.
  */
 int oci_cgroup_devices_bpf(int dirfd, struct oci_err *e);
+/*
+ * For a caller about to leave host root behind (a user namespace): start
+ * a keeper process, outside the cgroup, that stays host root.
+ * oci_cgroup_keeper_leave has it move us back where we came from (our
+ * children stay); oci_cgroup_keeper_done has it remove the cgroup and
+ * waits for it.  Should we die first, it removes the cgroup all the same.
+ */
+int oci_cgroup_keeper(struct oci_cgroup *cg, struct oci_err *e);
+void oci_cgroup_keeper_leave(struct oci_cgroup *cg);
+void oci_cgroup_keeper_done(struct oci_cgroup *cg);
 /*
  * Not root (no cgroups to make): RLIMIT_NPROC, soft and hard, lowered to
  * limit (limit < 0: left as it is) for this process and its children.

@@ -25,7 +25,7 @@ setup_file() {
 teardown() {
 	# A test whose container outlived oci-unshare leaves nothing behind;
 	# nor one that made a loop device or mounted an overlay.
-	[ -z "${ORPHAN:-}" ] || pkill -KILL -f -- "$ORPHAN" || true
+	[ -z "${ORPHAN:-}" ] || pkill -KILL -x -- "$ORPHAN" || true
 	[ -z "${LOOP:-}" ] || losetup -d "$LOOP" || true
 	grep -o " $T/[^ ]*" /proc/self/mounts | xargs -r -n1 umount -l 2>/dev/null || true
 }
@@ -42,6 +42,11 @@ teardown() {
 	assert_output --partial "--env FOO: give NAME=VALUE"
 	run -2 oci-unshare --rootfs "$P/bundle/rootfs" --network bridge true
 	run -2 oci-unshare --rootfs "$P/bundle/rootfs" --userns auto true
+	run -2 oci-unshare --rootfs "$P/bundle/rootfs" --pids-limit 0 true
+	assert_output --partial "--pids-limit 0: give a number of processes, or -1 for no limit"
+	run -2 oci-unshare --rootfs "$P/bundle/rootfs" --pids-limit x true
+	run -2 oci-unshare --pids-limit 10 true
+	assert_output --partial "--pids-limit needs --rootfs"
 }
 
 # ---- unshare -mur ----
@@ -193,8 +198,15 @@ status_signals() {
 @test "exit status is the command's; 127 and 126 when it cannot start; SIGTERM is forwarded (nobody)" { open_to_nobody "$T"; status_signals nobody; }
 
 fds_closed() {
-	local R
+	local R pid i
 	R=$(fixtures_for "$1")
+	# Not even oci-init, PID 1 inside, keeps what the caller had open.
+	as "$1" bash -c 'exec 5<'"$F/bb/index.json"'; exec oci-unshare --rootfs '"$R/bundle/rootfs"' sleep 5' &
+	for i in $(seq 50); do pid=$(pgrep -n -x oci-init) && break; sleep 0.1; done
+	run -0 ls "/proc/$pid/fd"
+	kill "$pid"
+	wait || true
+	assert_output $'0\n1\n2'
 	# fd 5 is open in the caller; inside, only 0, 1, 2 and ls's own directory remain.
 	run -0 as "$1" bash -c 'exec 5<'"$F/bb/index.json"'; oci-unshare --rootfs '"$R/bundle/rootfs"' ls /proc/self/fd'
 	assert_output $'0\n1\n2\n3'
@@ -449,6 +461,31 @@ like_docker() {
 @test "seccomp refuses what docker's profile refuses: vsock and AF_ALG sockets, io_uring, other personalities (root)" { like_docker root; }
 @test "seccomp refuses what docker's profile refuses: vsock and AF_ALG sockets, io_uring, other personalities (nobody)" { like_docker nobody; }
 
+# ---- bounded: processes, and what the container's own cgroup holds ----
+
+bounded() {
+	local R
+	R=$(fixtures_for "$1")
+	run -0 as "$1" oci-unshare --rootfs "$R/evil" --pids-limit 20 /attack flood 100
+	assert_output --regexp '^forked 1[0-9] of 100: Resource temporarily unavailable$'
+	# The container's cgroups are "/" to it: a cgroup namespace of its own.
+	run -0 as "$1" oci-unshare --rootfs "$R/evil" cat /proc/self/cgroup
+	run -1 grep -v ':/$' <<<"$output"
+	run -0 as "$1" oci-unshare -v --rootfs "$R/evil" true
+	if [ "$1" = root ]; then
+		# podman's default, in a cgroup of its own that is gone when the run is.
+		local dir
+		dir=$(sed -n 's/^oci-unshare: cgroup: \(\/sys\/fs\/cgroup\/[^:]*\): pids.max 2048 (read back).*/\1/p' <<<"$output")
+		[ -n "$dir" ]
+		[ ! -e "$dir" ]
+		assert_output --partial "runc's device allow-list, every other device refused (read back)"
+	else
+		assert_output --partial "cgroup: none, only host root makes cgroups here; RLIMIT_NPROC 2048 (read back)"
+	fi
+}
+@test "--pids-limit bounds a process flood; the cgroup is the container's own, and gone after (root)" { bounded root; }
+@test "--pids-limit bounds a process flood with RLIMIT_NPROC; the cgroup namespace is its own (nobody)" { bounded nobody; }
+
 environment() {
 	local R
 	R=$(fixtures_for "$1")
@@ -483,7 +520,8 @@ outlive() {
 	for i in $(seq 100); do grep -q "orphan ready" "$T/out" && break; sleep 0.1; done
 	run -0 pgrep -x "$ORPHAN"	# it is there, ignoring its parent's death
 	# The host-side oci-unshare (inside, PID 1 is "oci-init", the attack "/attack …").
-	pid=$(pgrep -f -- "oci-unshare --rootfs $R/evil /attack orphan $ORPHAN")
+	# The oldest: as root, a cgroup keeper of the same command line is its child.
+	pid=$(pgrep -o -f -- "oci-unshare --rootfs $R/evil /attack orphan $ORPHAN")
 	[ -n "$pid" ]
 	kill -KILL "$pid"
 	wait "$job" || true

@@ -16,6 +16,7 @@
  *     attack orphan NAME    leave a process named NAME that ignores its parent's death
  *     attack rewrite FD     for 3 s, try to open FD (a handle on the runtime's
  *                           binary, from fake_ld.c) for writing, and write to it
+ *     attack flood N        fork N children that wait, and say how many forks worked
  *     attack plant          copy itself to /planted, setuid root, and to
  *                           /planted-cap with the file capability cap_setuid+ep
  *     attack whoami         (as a planted copy, run by a host user) setuid(0),
@@ -28,6 +29,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/personality.h>
@@ -157,6 +159,19 @@ main(int argc, char *argv[])
 			printf("write runtime: %s\n", said(write(w, "PWNED", 5)));
 		return 0;
 	}
+	if (strcmp(mode, "flood") == 0 && argc > 2) {
+		int n = atoi(argv[2]), i;
+		pid_t pid = 0;
+
+		for (i = 0; i < n && (pid = fork()) > 0; i++)
+			;
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		printf("forked %d of %d%s%s\n", i, n, pid < 0 ? ": " : "", pid < 0 ? strerror(errno) : "");
+		return 0;	/* PID 1 ends, and every child with it */
+	}
 	if (strcmp(mode, "plant") == 0) {
 		struct vfs_cap_data cap = { .magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE };
 
@@ -172,6 +187,6 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	fprintf(stderr, "usage: attack tiocsti|seccomp|vsock|alg|io_uring|personality|kill0|orphan NAME|"
-	    "rewrite FD|plant|whoami\n");
+	    "rewrite FD|flood N|plant|whoami\n");
 	return 2;
 }

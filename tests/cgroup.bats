@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# lib/cgroup.c, before oci-unshare uses it: a cgroup of its own for a
+# lib/cgroup.c, under oci-unshare --rootfs: a cgroup of its own for a
 # container run by root (a pids limit, runc's device allow-list; cgroup v1,
 # or v2 with a BPF device program), and RLIMIT_NPROC for everyone else.
 # tests/attack/cgroup_try.c drives the library and reports what the kernel
@@ -144,7 +144,7 @@ cgroup_v1() { [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; }
 
 @test "not root: RLIMIT_NPROC, soft and hard, binds the user's processes" {
 	run -0 as nobody "$CGT" rlimit 5 20
-	assert_line --regexp "^say: cgroup: an ordinary user cannot make cgroups here; RLIMIT_NPROC 5 \\(read back\\) binds uid 65534"
+	assert_line --regexp "^say: cgroup: none, only host root makes cgroups here; RLIMIT_NPROC 5 \\(read back\\) bounds uid 65534"
 	# The hard limit too: the container cannot raise the soft one again.
 	assert_line "RLIMIT_NPROC: soft 5, hard 5"
 	# At most 4 more besides us (other processes of nobody's count too), and the next fork fails.
