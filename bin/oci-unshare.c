@@ -265,22 +265,27 @@ remap_ids(const struct args *a, int *tree)
 
 /*
  * At most a->pids processes.  As host root, a cgroup of the container's
- * own, with runc's device allow-list as a second wall behind the nodev
- * rootfs; it is made and entered now, as host root, so that the
- * container is born in it, and a keeper outside removes it at the end.
- * RLIMIT_NPROC does not bind host root, so no cgroup means no run.
+ * own, with (in the host's user namespace) runc's device allow-list as a
+ * second wall behind the nodev rootfs; it is made and entered now, before
+ * any namespace, so that the container is born in it, and a keeper
+ * outside removes it at the end.  RLIMIT_NPROC does not bind host root,
+ * so no cgroup means no run.
  */
 static void
 limit_root(const struct args *a, const char *id, struct oci_cgroup *cg)
 {
 	struct oci_err e = { "" };
+	int devices = oci_ns_initial_user();
 	char name[64];
 
 	if (!a->rootfs || !oci_ns_maps_host_root())
 		return;
 	snprintf(name, sizeof name, "%s.%d", id, (int)getpid());
-	if (oci_cgroup_create(cg, name, a->pids, &e) < 0)
+	if (oci_cgroup_create(cg, name, a->pids, devices, &e) < 0)
 		errx(1, "cgroup: %s", e.msg);
+	if (!devices)
+		oci_say("cgroup: no device allow-list: it needs CAP_SYS_ADMIN in the host's user namespace, "
+		    "which an oci-unshare inside another does not have; the nodev rootfs, verified, is the wall");
 	if (oci_cgroup_keeper(cg, &e) < 0 || oci_cgroup_enter(cg, &e) < 0) {
 		oci_cgroup_remove(cg);
 		errx(1, "cgroup: %s", e.msg);

@@ -510,7 +510,7 @@ oci_cgroup_devices_bpf(int dirfd, struct oci_err *e)
  * in its cgroup.subtree_control; memory or cpu can be enabled there alike.
  */
 static int
-v2_create(struct oci_cgroup *cg, const char *name, long limit, char *said, size_t cap,
+v2_create(struct oci_cgroup *cg, const char *name, long limit, int devices, char *said, size_t cap,
     struct oci_err *e)
 {
 	char line[PATH_MAX + 8], want[32], got[512];
@@ -553,6 +553,10 @@ v2_create(struct oci_cgroup *cg, const char *name, long limit, char *said, size_
 	if (pids_max(cg->dir[0], limit, want, sizeof want, e) < 0)
 		return -1;
 
+	if (!devices) {
+		snprintf(said, cap, "%s: pids.max %s (read back)", cg->dir[0], want);
+		return 0;
+	}
 	if ((fd = open(cg->dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return oci_fail_errno(e, "%s", cg->dir[0]);
 	if (oci_cgroup_devices_bpf(fd, e) < 0) {
@@ -580,9 +584,9 @@ name_ok(const char *name)
 }
 
 int
-oci_cgroup_create(struct oci_cgroup *cg, const char *name, long limit, struct oci_err *e)
+oci_cgroup_create(struct oci_cgroup *cg, const char *name, long limit, int devices, struct oci_err *e)
 {
-	char pids[PATH_MAX + 512], devices[PATH_MAX + 512];
+	char pids[PATH_MAX + 512], devices_said[PATH_MAX + 512];
 	struct statfs st;
 
 	memset(cg, 0, sizeof *cg);
@@ -592,16 +596,19 @@ oci_cgroup_create(struct oci_cgroup *cg, const char *name, long limit, struct oc
 		return oci_fail_errno(e, "%s", V2_ROOT);
 	if (st.f_type == CGROUP2_SUPER_MAGIC) {
 		cg->version = 2;
-		if (v2_create(cg, name, limit, pids, sizeof pids, e) < 0)
+		if (v2_create(cg, name, limit, devices, pids, sizeof pids, e) < 0)
 			goto fail;
 		oci_say("cgroup: %s", pids);
 		return 0;
 	}
 	cg->version = 1;
 	if (v1_pids(cg, name, limit, pids, sizeof pids, e) < 0 ||
-	    v1_devices(cg, name, devices, sizeof devices, e) < 0)
+	    (devices && v1_devices(cg, name, devices_said, sizeof devices_said, e) < 0))
 		goto fail;
-	oci_say("cgroup: %s; %s", pids, devices);
+	if (devices)
+		oci_say("cgroup: %s; %s", pids, devices_said);
+	else
+		oci_say("cgroup: %s", pids);
 	return 0;
 fail:
 	oci_cgroup_remove(cg);

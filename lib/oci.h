@@ -1275,10 +1275,13 @@ struct oci_cgroup {
 };
 /*
  * As root: make the cgroup NAME ([A-Za-z0-9_.-]) for one container, with
- * pids.max limit (limit < 0: "max", none).  0, or -1 with nothing left
- * made.  A cgroup of that name already there is an error.
+ * pids.max limit (limit < 0: "max", none) and, when devices, the device
+ * allow-list (which needs CAP_SYS_ADMIN in the host's user namespace).
+ * 0, or -1 with nothing left made.  A cgroup of that name already there
+ * is an error.
  */
-int oci_cgroup_create(struct oci_cgroup *cg, const char *name, long limit, struct oci_err *e);
+int oci_cgroup_create(struct oci_cgroup *cg, const char *name, long limit, int devices,
+    struct oci_err *e);
 /* Move this process in (the children it forks from now on are born there). */
 int oci_cgroup_enter(struct oci_cgroup *cg, struct oci_err *e);
 /* Move this process back where it was; its children stay. */

@@ -150,7 +150,7 @@ try_lib(const char *name, long limit, int n, const char *dir, int wait)
 			return 1;
 		open_nodes(dir, "outside");
 	}
-	if (oci_cgroup_create(&cg, name, limit, &e) < 0) {
+	if (oci_cgroup_create(&cg, name, limit, 1, &e) < 0) {
 		printf("create: %s\n", e.msg);
 		return 1;
 	}
