@@ -1,21 +1,25 @@
 /*
- * lib/contain.c — what keeps a container in: the defaults that runc (and so
- * docker and podman) applies to every container, in the small.
+ * lib/contain.c — what keeps a container in, once its namespaces and its
+ * root are there: most of it what runc (and so docker and podman) applies
+ * to every container by default, in the small, and a little more.
  *
  * Namespaces alone do not contain.  Root inside a user namespace still owns
  * whatever its uid owns outside, procfs still offers host-wide knobs such as
  * /proc/sys/kernel/core_pattern, and a process that runs the runtime's own
- * binary (/proc/self/exe) could rewrite it.  So, as runc does:
+ * binary (/proc/self/exe) could rewrite it.  So:
  *
  *   - the runtime re-executes itself from a sealed in-memory copy, so that
  *     /proc/self/exe never names a file that can be written (runc's
  *     CVE-2019-5736 fix: memfd_create(2) and F_SEAL_WRITE);
  *   - /proc/sys and friends are read-only and /proc/kcore and friends
  *     masked (lib/procfs.c, mounted before the switch of root);
- *   - the command gets docker's default capability set, no_new_privs, and a
- *     seccomp filter refusing the system calls that reach what namespaces
- *     do not isolate (the kernel keyring, TIOCSTI, new user namespaces,
- *     vsock, io_uring, …);
+ *   - the command gets docker's default capability set; no_new_privs,
+ *     which docker sets only when asked (--security-opt no-new-privileges);
+ *     and a seccomp filter of our own, a deny-list where docker's profile
+ *     is an allow-list, refusing the system calls that reach what
+ *     namespaces do not isolate (the kernel keyring, TIOCSTI, new user
+ *     namespaces, vsock, io_uring, …); each is read back before the
+ *     command runs;
  *   - a small init of ours is PID 1 (as `docker run --init` does): it dies
  *     with oci-unshare, and with it every process of the container.
  */
@@ -280,20 +284,55 @@ seccomp_filter(struct oci_err *e)
 }
 #endif
 
+/* Are the capabilities, no_new_privs and the filter what oci_contain_limit set? */
+static int
+limits_verified(uint64_t keep, struct oci_err *e)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	uint64_t eff, prm, inh;
+	int c, last = last_cap();
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return oci_fail_errno(e, "verify: capget");
+	eff = d[0].effective | (uint64_t)d[1].effective << 32;
+	prm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	inh = d[0].inheritable | (uint64_t)d[1].inheritable << 32;
+	if (eff != keep || prm != keep || inh != 0)
+		return oci_fail(e, "verify: capabilities are not docker's default set: refused");
+	for (c = 0; c <= last && c < 64; c++)
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) != !!(keep & (1ULL << c)) ||
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0) > 0)
+			return oci_fail(e, "verify: capability %d is still there: refused", c);
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		return oci_fail(e, "verify: no_new_privs is not set: refused");
+#ifdef SECCOMP_ARCH
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != SECCOMP_MODE_FILTER)
+		return oci_fail(e, "verify: the seccomp filter is not in place: refused");
+#endif
+	return 0;
+}
+
 /* What the command runs under: docker's default capabilities, no_new_privs, the seccomp filter. */
 static int
 oci_contain_limit(struct oci_err *e)
 {
+	uint64_t keep = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof default_caps / sizeof default_caps[0]; i++)
+		keep |= 1ULL << default_caps[i];
 	if (bound_caps(e) < 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return oci_fail_errno(e, "no_new_privs");
-	if (seccomp_filter(e) < 0)
+	if (seccomp_filter(e) < 0 || limits_verified(keep, e) < 0)
 		return -1;
 	/* "more": the rest of denied_calls, and clone3. */
 	oci_say("capabilities: docker's default %zu, every other dropped; no_new_privs; "
 	    "seccomp refuses keyctl, bpf, mount, io_uring and %zu more calls, new user namespaces, "
-	    "TIOCSTI, vsock and AF_ALG sockets, and the personalities docker refuses",
+	    "TIOCSTI, vsock and AF_ALG sockets, and the personalities docker refuses (capabilities and "
+	    "no_new_privs read back, the filter seen in place)",
 	    sizeof default_caps / sizeof default_caps[0],
 #ifdef SECCOMP_ARCH
 	    sizeof denied_calls / sizeof denied_calls[0] - 6 + 1

@@ -250,6 +250,14 @@ escapes() {
 	as "$1" ln -s ../p1 "$r/dev/pts"
 	as "$1" ln -s dev/pts "$r/proc"
 	refused "$1" "/proc is a symlink: refused (the runtime mounts on /proc, so it must be an ordinary directory)"
+	if [ "$1" = root ]; then
+		# The same chain in a layer under an overlay, as the walkthroughs run it.
+		mkdir "$w/upper" "$w/work" "$w/merged"
+		mount -t overlay overlay -o "lowerdir=$r,upperdir=$w/upper,workdir=$w/work" "$w/merged"
+		run -1 oci-unshare --rootfs "$w/merged" /bin/sh -c 'echo ran'
+		umount "$w/merged"
+		assert_output "oci-unshare: rootfs: /proc is a symlink: refused (the runtime mounts on /proc, so it must be an ordinary directory)"
+	fi
 	as "$1" rm "$r/proc"
 	as "$1" ln -s . "$r/proc"
 	refused "$1" "/proc is a symlink: refused (the runtime mounts on /proc, so it must be an ordinary directory)"
