@@ -94,23 +94,9 @@ static int
 put(const char *dir, const char *file, const char *value, struct oci_err *e)
 {
 	char path[PATH_MAX + 64];
-	size_t len = strlen(value);
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof path, "%s/%s", dir, file);
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
-		return oci_fail_errno(e, "%s", path);
-	n = write(fd, value, len);
-	if (n != (ssize_t)len) {
-		if (n >= 0)
-			errno = EIO;
-		oci_fail_errno(e, "write \"%s\" to %s", value, path);
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return oci_write_knob(path, value, e);
 }
 
 /* The file's text, without its last newline, into buf. */

@@ -19,6 +19,26 @@
 #include "oci.h"
 
 int
+oci_write_knob(const char *path, const char *text, struct oci_err *e)
+{
+	size_t n = strlen(text);
+	ssize_t w;
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return oci_fail_errno(e, "%s", path);
+	if ((w = write(fd, text, n)) != (ssize_t)n) {
+		if (w >= 0)
+			errno = EIO;
+		oci_fail_errno(e, "write \"%.*s\" to %s", (int)strcspn(text, "\n"), text, path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
 oci_write_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;

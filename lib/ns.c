@@ -44,24 +44,6 @@ oci_ns_initial_user(void)
 	return st.st_ino == INIT_USER_NS_INO;
 }
 
-/* Write a whole small file at once: the kernel takes a map in one write(2). */
-static int
-write_file(const char *path, const char *text, struct oci_err *e)
-{
-	size_t n = strlen(text);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return oci_fail_errno(e, "%s", path);
-	if (write(fd, text, n) != (ssize_t)n) {
-		oci_fail_errno(e, "%s: write \"%.*s\"", path, (int)strcspn(text, "\n"), text);
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 /*
  * Every range mapped in our own user namespace, mapped to itself: root
  * keeps all the ids it has ("0 0 4294967295" on the host).  Only a process
@@ -102,12 +84,12 @@ helper_write_maps(pid_t pid, uid_t remap, struct oci_err *e)
 	else if (identity_map("/proc/self/uid_map", map, sizeof map, e) < 0)
 		return -1;
 	snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
-	if (write_file(path, map, e) < 0)
+	if (oci_write_knob(path, map, e) < 0)
 		return -1;
 	if (remap == (uid_t)-1 && identity_map("/proc/self/gid_map", map, sizeof map, e) < 0)
 		return -1;
 	snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
-	return write_file(path, map, e);
+	return oci_write_knob(path, map, e);
 }
 
 /* Does [base, base+OCI_NS_RANGE) meet a range that some process's uid_map maps to? */
@@ -258,13 +240,13 @@ map_self_to_root(uid_t uid, gid_t gid, struct oci_err *e)
 
 	/* Without "deny", an unprivileged process may not write gid_map:
 	 * dropping groups could grant access that a negative ACL refused. */
-	if (write_file("/proc/self/setgroups", "deny", e) < 0)
+	if (oci_write_knob("/proc/self/setgroups", "deny", e) < 0)
 		return -1;
 	snprintf(map, sizeof map, "0 %lu 1\n", (unsigned long)uid);
-	if (write_file("/proc/self/uid_map", map, e) < 0)
+	if (oci_write_knob("/proc/self/uid_map", map, e) < 0)
 		return -1;
 	snprintf(map, sizeof map, "0 %lu 1\n", (unsigned long)gid);
-	return write_file("/proc/self/gid_map", map, e);
+	return oci_write_knob("/proc/self/gid_map", map, e);
 }
 
 static int

@@ -94,6 +94,11 @@ void oci_undo_block(sigset_t *old);
 /* Write all n bytes of buf to fd, through short writes and EINTR: 0, or -1 with errno. */
 int oci_write_all(int fd, const void *buf, size_t n);
 /*
+ * Write text to a kernel's file (a procfs map, a cgroup's knob) in one
+ * write(2), as such files want it: a short write is an error.
+ */
+int oci_write_knob(const char *path, const char *text, struct oci_err *e);
+/*
  * Make name in dirfd (a directory called dir in messages) hold data,
  * atomically: a new temporary file beside it (never one planted there),
  * written in full, fsync'd and renamed over name.  A failure, or an
