@@ -5,6 +5,7 @@
  * line per attempt; the suite checks that every attempt was refused.
  *
  *     attack tiocsti        type into the terminal (TIOCSTI on fds 0-2, /dev/tty)
+ *     attack ttyfds         which of fds 0-2 are terminals; put each in raw mode
  *     attack seccomp        keyctl, a new user namespace, bpf
  *     attack kill0          SIGKILL to our whole process group
  *     attack orphan NAME    leave a process named NAME that ignores its parent's death
@@ -23,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
 static const char *
@@ -51,6 +53,23 @@ main(int argc, char *argv[])
 		printf("/dev/tty: %s\n", said(fd));
 		if (fd >= 0)
 			printf("tiocsti /dev/tty: %s\n", said(ioctl(fd, TIOCSTI, "#")));
+		return 0;
+	}
+	if (strcmp(mode, "ttyfds") == 0) {
+		struct termios t;
+
+		for (fd = 0; fd < 3; fd++)
+			printf("fd %d: %s\n", fd, isatty(fd) ? "tty" : "not a tty");
+		/* Raw, no echo: what would leave the host's terminal unusable. */
+		for (fd = 0; fd < 3; fd++) {
+			long r = tcgetattr(fd, &t);
+
+			if (r == 0) {
+				cfmakeraw(&t);
+				r = tcsetattr(fd, TCSANOW, &t);
+			}
+			printf("raw fd %d: %s\n", fd, said(r));
+		}
 		return 0;
 	}
 	if (strcmp(mode, "seccomp") == 0) {
@@ -90,6 +109,6 @@ main(int argc, char *argv[])
 			printf("write runtime: %s\n", said(write(w, "PWNED", 5)));
 		return 0;
 	}
-	fprintf(stderr, "usage: attack tiocsti|seccomp|kill0|orphan NAME|rewrite FD\n");
+	fprintf(stderr, "usage: attack tiocsti|ttyfds|seccomp|kill0|orphan NAME|rewrite FD\n");
 	return 2;
 }
