@@ -221,8 +221,8 @@ remap_ids(const struct args *a, int *tree)
 
 /* PID 1 of the new PID namespace: enter the rootfs and run the container, or mount /proc and exec. */
 static void __attribute__((noreturn))
-pid1(const struct args *a, struct oci_process *proc, int tree, const int console[2], int argc,
-    char *argv[])
+pid1(const struct args *a, struct oci_process *proc, int tree, const int console[2],
+    struct oci_pipes *pipes, int argc, char *argv[])
 {
 	struct oci_err e = { "" };
 	int slave = -1, status;
@@ -245,6 +245,8 @@ pid1(const struct args *a, struct oci_process *proc, int tree, const int console
 			warnx("%s: running without a terminal", e.msg);
 		close(console[1]);
 	}
+	if (oci_contain_pipes_use(pipes, slave >= 0, &e) < 0)
+		errx(1, "%s", e.msg);
 	if (oci_contain_run(proc, slave, &status, &e) < 0)
 		warnx("%s", e.msg);
 	_exit(status);
@@ -258,6 +260,7 @@ main(int argc, char *argv[])
 	struct oci_err e = { "" };
 	int status, tree = -1, master = -1;
 	int console[2] = { -1, -1 };
+	struct oci_pipes pipes = { { -1, -1, -1 }, { -1, -1, -1 } };
 	uid_t remap;
 	pid_t pid;
 
@@ -268,11 +271,15 @@ main(int argc, char *argv[])
 		errx(1, "%s", e.msg);
 	process(&a, &proc);
 	remap = remap_ids(&a, &tree);
-	/* The host's terminal stays out of reach: a container run from one
-	 * gets a pseudo-terminal of its own, as `docker run -it` does. */
+	/* The host's terminal stays out of reach: with stdin and stdout
+	 * terminals, the container gets a pseudo-terminal of its own, as
+	 * `docker run -it` does; otherwise, or when it cannot have one, pipes
+	 * in place of those of fds 0-2 that are terminals. */
 	if (a.rootfs && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
 		err(1, "socketpair");
+	if (a.rootfs && oci_contain_pipes(&pipes, &e) < 0)
+		errx(1, "%s", e.msg);
 	if (console[0] >= 0 && !has_term(proc.env) &&
 	    oci_process_setenv(&proc, (char *[]){ "TERM=xterm", NULL }, &e) < 0)
 		errx(1, "%s", e.msg);
@@ -283,7 +290,7 @@ main(int argc, char *argv[])
 	if ((pid = oci_ns_fork(a.ns, &e)) < 0)
 		errx(1, "%s", e.msg);
 	if (pid == 0)
-		pid1(&a, &proc, tree, console, argc, argv);
+		pid1(&a, &proc, tree, console, &pipes, argc, argv);
 	if (tree >= 0)
 		close(tree);
 	if (console[1] >= 0) {
@@ -291,7 +298,10 @@ main(int argc, char *argv[])
 		master = oci_contain_console_recv(console[0]);
 		close(console[0]);
 	}
-	if ((status = master >= 0 ? oci_contain_relay(pid, master, &e) : oci_ns_wait(pid, &e)) < 0)
+	if (master >= 0)
+		oci_contain_pipes_close(&pipes);	/* it has a terminal of its own */
+	if ((status = master >= 0 ? oci_contain_relay(pid, master, &e) :
+	    oci_contain_relay_pipes(pid, &pipes, &e)) < 0)
 		errx(1, "%s", e.msg);
 	if (a.rootfs)
 		oci_process_free(&proc);
