@@ -306,10 +306,19 @@ limit_user(const struct args *a, const struct oci_cgroup *cg)
 		errx(1, "%s", e.msg);
 }
 
+/* What main hands PID 1, and keeps for itself: the container's plumbing. */
+struct run {
+	int tree;		/* the rootfs's copy (oci_rootfs_tree), or -1 */
+	int idmapped;		/* tree is idmapped */
+	char id[13];		/* the container's id, its hostname */
+	int console[2];		/* the socket the pseudo-terminal comes back on */
+	struct oci_pipes pipes;	/* in place of the host's terminal fds */
+	struct oci_cgroup cg;	/* as host root, the container's cgroup */
+};
+
 /* PID 1 of the new PID namespace: enter the rootfs and run the container, or mount /proc and exec. */
 static void __attribute__((noreturn))
-pid1(const struct args *a, struct oci_process *proc, int tree, int idmapped, const char *id,
-    const int console[2], int argc, char *argv[])
+pid1(const struct args *a, struct oci_process *proc, struct run *r, int argc, char *argv[])
 {
 	struct oci_err e = { "" };
 	int slave = -1, status;
@@ -319,15 +328,17 @@ pid1(const struct args *a, struct oci_process *proc, int tree, int idmapped, con
 			errx(1, "%s", e.msg);
 		exec_failed(&e, oci_process_exec(proc, &e));
 	}
-	if (oci_rootfs_enter(a->rootfs, tree, idmapped, id, &e) < 0)
+	if (oci_rootfs_enter(a->rootfs, r->tree, r->idmapped, r->id, &e) < 0)
 		errx(1, "%s", e.msg);
 	retitle(argc, argv);
-	if (console[1] >= 0) {
-		close(console[0]);
-		if (oci_contain_console(console[1], &slave, &e) < 0)
+	if (r->console[1] >= 0) {
+		close(r->console[0]);
+		if (oci_contain_console(r->console[1], &slave, &e) < 0)
 			warnx("%s: running without a terminal", e.msg);
-		close(console[1]);
+		close(r->console[1]);
 	}
+	if (oci_contain_pipes_use(&r->pipes, slave >= 0, &e) < 0)
+		errx(1, "%s", e.msg);
 	/* oci-init keeps nothing of ours either (the cgroup keeper's pipe,
 	 * say): only the terminal, when there is one, as fd 3. */
 	if (slave >= 0 && slave != 3) {
@@ -347,10 +358,9 @@ main(int argc, char *argv[])
 	struct oci_process proc = { 0 };
 	struct args a = { 0 };
 	struct oci_err e = { "" };
-	int status, tree = -1, master = -1;
-	int console[2] = { -1, -1 };
-	char id[13] = "";
-	struct oci_cgroup cg = { 0 };
+	struct run r = { .tree = -1, .console = { -1, -1 },
+	    .pipes = { { -1, -1, -1 }, { -1, -1, -1 } } };
+	int status, master = -1;
 	uid_t remap;
 	pid_t pid;
 
@@ -364,37 +374,45 @@ main(int argc, char *argv[])
 		errx(1, "%s", e.msg);
 	process(&a, &proc);
 	if (a.rootfs)
-		rootfs_dir(&a, id);
-	remap = remap_ids(&a, &tree);
-	limit_root(&a, id, &cg);
-	/* The host's terminal stays out of reach: a container run from one
-	 * gets a pseudo-terminal of its own, as `docker run -it` does. */
+		rootfs_dir(&a, r.id);
+	remap = remap_ids(&a, &r.tree);
+	r.idmapped = remap != (uid_t)-1;
+	limit_root(&a, r.id, &r.cg);
+	/* The host's terminal stays out of reach: with stdin and stdout
+	 * terminals, the container gets a pseudo-terminal of its own, as
+	 * `docker run -it` does; otherwise, or when it cannot have one, pipes
+	 * in place of those of fds 0-2 that are terminals. */
 	if (a.rootfs && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) &&
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, r.console) < 0)
 		err(1, "socketpair");
-	if (console[0] >= 0 && !has_term(proc.env) &&
+	if (a.rootfs && oci_contain_pipes(&r.pipes, &e) < 0)
+		errx(1, "%s", e.msg);
+	if (r.console[0] >= 0 && !has_term(proc.env) &&
 	    oci_process_setenv(&proc, (char *[]){ "TERM=xterm", NULL }, &e) < 0)
 		errx(1, "%s", e.msg);
 	if (oci_ns_unshare(a.ns, remap, &e) < 0)
 		errx(1, "%s", e.msg);
-	limit_user(&a, &cg);
+	limit_user(&a, &r.cg);
 	if (!(a.ns & OCI_NS_PID))
 		exec_failed(&e, oci_process_exec(&proc, &e));
 	if ((pid = oci_ns_fork(a.ns, &e)) < 0)
 		errx(1, "%s", e.msg);
 	if (pid == 0)
-		pid1(&a, &proc, tree, remap != (uid_t)-1, id, console, argc, argv);
-	oci_cgroup_keeper_leave(&cg);	/* only the container counts */
-	if (tree >= 0)
-		close(tree);
-	if (console[1] >= 0) {
-		close(console[1]);
-		master = oci_contain_console_recv(console[0]);
-		close(console[0]);
+		pid1(&a, &proc, &r, argc, argv);
+	oci_cgroup_keeper_leave(&r.cg);	/* only the container counts */
+	if (r.tree >= 0)
+		close(r.tree);
+	if (r.console[1] >= 0) {
+		close(r.console[1]);
+		master = oci_contain_console_recv(r.console[0]);
+		close(r.console[0]);
 	}
-	if ((status = master >= 0 ? oci_contain_relay(pid, master, &e) : oci_ns_wait(pid, &e)) < 0)
+	if (master >= 0)
+		oci_contain_pipes_close(&r.pipes);	/* it has a terminal of its own */
+	if ((status = master >= 0 ? oci_contain_relay(pid, master, &e) :
+	    oci_contain_relay_pipes(pid, &r.pipes, &e)) < 0)
 		errx(1, "%s", e.msg);
-	oci_cgroup_keeper_done(&cg);
+	oci_cgroup_keeper_done(&r.cg);
 	if (a.rootfs)
 		oci_process_free(&proc);
 	free(a.env);

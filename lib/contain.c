@@ -33,6 +33,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
@@ -546,4 +547,184 @@ oci_contain_relay(pid_t child, int master, struct oci_err *e)
 	close(master);
 	rc = oci_ns_wait(child, e);
 	return rc;
+}
+
+/* ---- pipes in place of the host's terminal ---- */
+
+static void
+pipes_none(struct oci_pipes *p)
+{
+	for (int fd = 0; fd < 3; fd++)
+		p->inner[fd] = p->outer[fd] = -1;
+}
+
+void
+oci_contain_pipes_close(struct oci_pipes *p)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (p->inner[fd] >= 0)
+			close(p->inner[fd]);
+		if (p->outer[fd] >= 0)
+			close(p->outer[fd]);
+	}
+	pipes_none(p);
+}
+
+int
+oci_contain_pipes(struct oci_pipes *p, struct oci_err *e)
+{
+	int end[2];
+
+	pipes_none(p);
+	for (int fd = 0; fd < 3; fd++) {
+		if (!isatty(fd))
+			continue;	/* a file, a pipe, /dev/null: passed as it is */
+		if (pipe2(end, O_CLOEXEC) < 0) {
+			oci_contain_pipes_close(p);
+			return oci_fail_errno(e, "a pipe in place of the terminal on fd %d", fd);
+		}
+		/* The container reads its stdin from the pipe, and writes its
+		 * stdout and stderr into it. */
+		p->inner[fd] = fd == 0 ? end[0] : end[1];
+		p->outer[fd] = fd == 0 ? end[1] : end[0];
+	}
+	return 0;
+}
+
+/* "stdin and stderr", "0, 1 and 2": the names of the fds in set (bit fd). */
+static const char *
+names(char *out, size_t size, unsigned set, const char *const name[3])
+{
+	int n = 0, total = __builtin_popcount(set);
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (int fd = 0; fd < 3; fd++)
+		if (set & (1U << fd)) {
+			n++;
+			len += snprintf(out + len, size - len, "%s%s",
+			    n == 1 ? "" : n == total ? " and " : ", ", name[fd]);
+		}
+	return out;
+}
+
+/* Say which of fds 0-2 became pipes, and why. */
+static void
+say_pipes(const struct oci_pipes *p)
+{
+	static const char *const stream[3] = { "stdin", "stdout", "stderr" };
+	static const char *const number[3] = { "0", "1", "2" };
+	char ttys[32], rest[32], others[48], fds[16];
+	unsigned set = 0;
+	int many;
+
+	for (int fd = 0; fd < 3; fd++)
+		if (p->inner[fd] >= 0)
+			set |= 1U << fd;
+	if (set == 0)
+		return;
+	many = __builtin_popcount(set) > 1;
+	names(ttys, sizeof ttys, set, stream);
+	names(fds, sizeof fds, set, number);
+	if (set == 7)
+		others[0] = '\0';
+	else
+		snprintf(others, sizeof others, ", %s %s not", names(rest, sizeof rest, ~set & 7, stream),
+		    __builtin_popcount(~set & 7) > 1 ? "are" : "is");
+	oci_say("terminal: %s %s the host's terminal%s: the container gets %s for %s, relayed, "
+	    "as docker run -i without -t", ttys, many ? "are" : "is", others, many ? "pipes" : "a pipe", fds);
+}
+
+int
+oci_contain_pipes_use(struct oci_pipes *p, int own_tty, struct oci_err *e)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (p->outer[fd] >= 0) {
+			close(p->outer[fd]);
+			p->outer[fd] = -1;
+		}
+	if (!own_tty) {
+		say_pipes(p);
+		for (int fd = 0; fd < 3; fd++)
+			if (p->inner[fd] >= 0 && dup2(p->inner[fd], fd) < 0) {
+				oci_fail_errno(e, "a pipe in place of the terminal on fd %d", fd);
+				oci_contain_pipes_close(p);
+				return -1;
+			}
+	}
+	oci_contain_pipes_close(p);
+	return 0;
+}
+
+int
+oci_contain_relay_pipes(pid_t child, struct oci_pipes *p, struct oci_err *e)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	struct pollfd fds[4];
+	char buf[4096];
+	size_t have = 0, off = 0;	/* what was read from stdin and not yet into the pipe */
+	ssize_t n;
+	int *out = p->outer;
+
+	oci_ns_forward(child);
+	for (int fd = 0; fd < 3; fd++)
+		if (p->inner[fd] >= 0) {
+			close(p->inner[fd]);
+			p->inner[fd] = -1;
+		}
+	/* The container may be gone when we write to its stdin: EPIPE, not a
+	 * signal that would end us before its status is known. */
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, &old);
+	/* Never blocked writing to a container that does not read, while what
+	 * it writes waits for us. */
+	if (out[0] >= 0)
+		fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
+	while (out[0] >= 0 || out[1] >= 0 || out[2] >= 0) {
+		/* Read the host's stdin only when the last of it is in the
+		 * pipe, and only while the container may still read it. */
+		fds[0] = (struct pollfd){ .fd = out[0] >= 0 && have == 0 ? STDIN_FILENO : -1, .events = POLLIN };
+		fds[1] = (struct pollfd){ .fd = out[0], .events = have ? POLLOUT : 0 };
+		fds[2] = (struct pollfd){ .fd = out[1], .events = POLLIN };
+		fds[3] = (struct pollfd){ .fd = out[2], .events = POLLIN };
+		if (poll(fds, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;	/* a signal, forwarded */
+			break;	/* stop relaying; the container still ends, and is waited for */
+		}
+		/* POLLERR on the pipe's write end: no reader is left, the
+		 * container has ended. */
+		if (fds[1].revents & POLLERR) {
+			close(out[0]);
+			out[0] = -1;
+		} else if (fds[1].revents & POLLOUT) {
+			n = write(out[0], buf + off, have - off);
+			if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				close(out[0]);
+				out[0] = -1;
+			} else if (n > 0 && (off += n) == have) {
+				have = off = 0;
+			}
+		}
+		if (out[0] >= 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			n = read(STDIN_FILENO, buf, sizeof buf);
+			if (n > 0) {
+				have = n;
+				off = 0;
+			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+				close(out[0]);	/* end of the host's stdin: the container's too */
+				out[0] = -1;
+			}
+		}
+		/* Until the end of file, when the last writer in the container
+		 * is gone: what it wrote just before is still read. */
+		for (int fd = 1; fd < 3; fd++)
+			if ((fds[fd + 1].revents & (POLLIN | POLLHUP | POLLERR)) && pass(out[fd], fd) <= 0) {
+				close(out[fd]);
+				out[fd] = -1;
+			}
+	}
+	oci_contain_pipes_close(p);
+	sigaction(SIGPIPE, &old, NULL);
+	return oci_ns_wait(child, e);
 }

@@ -1256,6 +1256,27 @@ int oci_contain_run(struct oci_process *p, int tty, int *status, struct oci_err 
 int oci_contain_console(int sock, int *slave, struct oci_err *e);
 int oci_contain_console_recv(int sock);
 int oci_contain_relay(pid_t child, int master, struct oci_err *e);
+/*
+ * Without a terminal of its own, the container still never gets the host's
+ * as a file descriptor, with which it could put it in raw mode with echo
+ * off, and leave it so: each of fds 0, 1 and 2 that is a terminal becomes a
+ * pipe, relayed by oci-unshare (what is no terminal is passed as it is).
+ * inner[fd] is the container's end, outer[fd] ours; -1 for none.
+ * oci_contain_pipes, before oci_ns_fork, makes them; oci_contain_pipes_use,
+ * in PID 1, makes the inner ends its fds 0-2 unless own_tty (the command has
+ * a pseudo-terminal, oci_contain_console), and closes the rest;
+ * oci_contain_pipes_close closes every end still open.  On the host,
+ * oci_contain_relay_pipes copies stdin into the container's until either
+ * ends, and the container's stdout and stderr to ours until their end of
+ * file, and returns oci_ns_wait(child).  The host's terminal is left as it is.
+ */
+struct oci_pipes {
+	int inner[3], outer[3];
+};
+int oci_contain_pipes(struct oci_pipes *p, struct oci_err *e);
+int oci_contain_pipes_use(struct oci_pipes *p, int own_tty, struct oci_err *e);
+void oci_contain_pipes_close(struct oci_pipes *p);
+int oci_contain_relay_pipes(pid_t child, struct oci_pipes *p, struct oci_err *e);
 
 /* ----------------------------------------------------- Cgroups (cgroup.c) */
 

@@ -6,6 +6,7 @@
  * that what docker allows still works.
  *
  *     attack tiocsti        type into the terminal (TIOCSTI on fds 0-2, /dev/tty)
+ *     attack ttyfds         which of fds 0-2 are terminals; put each in raw mode
  *     attack seccomp        keyctl, a new user namespace, bpf
  *     attack vsock          socket and socketpair of AF_VSOCK, the host's ports
  *     attack alg            an AF_ALG socket, the kernel's crypto API
@@ -40,6 +41,7 @@
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <linux/capability.h>
+#include <termios.h>
 #include <unistd.h>
 
 /* A copy of this program at path, with mode (set after the copy, as chmod would). */
@@ -92,6 +94,23 @@ main(int argc, char *argv[])
 		printf("/dev/tty: %s\n", said(fd));
 		if (fd >= 0)
 			printf("tiocsti /dev/tty: %s\n", said(ioctl(fd, TIOCSTI, "#")));
+		return 0;
+	}
+	if (strcmp(mode, "ttyfds") == 0) {
+		struct termios t;
+
+		for (fd = 0; fd < 3; fd++)
+			printf("fd %d: %s\n", fd, isatty(fd) ? "tty" : "not a tty");
+		/* Raw, no echo: what would leave the host's terminal unusable. */
+		for (fd = 0; fd < 3; fd++) {
+			long r = tcgetattr(fd, &t);
+
+			if (r == 0) {
+				cfmakeraw(&t);
+				r = tcsetattr(fd, TCSANOW, &t);
+			}
+			printf("raw fd %d: %s\n", fd, said(r));
+		}
 		return 0;
 	}
 	if (strcmp(mode, "seccomp") == 0) {
@@ -186,7 +205,7 @@ main(int argc, char *argv[])
 		printf("uid %d euid %d\n", (int)getuid(), (int)geteuid());
 		return 0;
 	}
-	fprintf(stderr, "usage: attack tiocsti|seccomp|vsock|alg|io_uring|personality|kill0|orphan NAME|"
-	    "rewrite FD|flood N|plant|whoami\n");
+	fprintf(stderr, "usage: attack tiocsti|ttyfds|seccomp|vsock|alg|io_uring|personality|kill0|"
+	    "orphan NAME|rewrite FD|flood N|plant|whoami\n");
 	return 2;
 }
