@@ -95,6 +95,35 @@ struct args {
 	char **cmd;			/* CMD [ARG...], or empty */
 };
 
+/* The namespaces to make: what was asked, or `unshare -mur`'s; a container's whole set. */
+static void
+namespaces(struct args *a)
+{
+	if (a->ns == 0 && !a->rootfs)
+		a->ns = OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_UTS;	/* unshare -mur */
+	if (a->rootfs) {
+		a->ns |= OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_PID | OCI_NS_UTS | OCI_NS_IPC | OCI_NS_CGROUP;
+		if (!a->hostnet)
+			a->ns |= OCI_NS_NET;
+	}
+	if (getuid() != 0)
+		a->ns |= OCI_NS_USER;	/* nothing else is permitted without it */
+}
+
+/* --pids-limit N: a number of processes, or -1 for none (a usage error otherwise). */
+static long
+pids_limit(const char *s)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || n == 0 || n < -1 || n > 4194304) {
+		warnx("--pids-limit %s: give a number of processes, or -1 for no limit", s);
+		usage(stderr);
+	}
+	return n;
+}
+
 static void
 parse_args(int argc, char *argv[], struct args *a)
 {
@@ -115,7 +144,6 @@ parse_args(int argc, char *argv[], struct args *a)
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t nenv = 0;
-	char *end;
 	int c;
 
 	a->userns = 'a';
@@ -154,12 +182,7 @@ parse_args(int argc, char *argv[], struct args *a)
 			a->userns = optarg[0];
 			break;
 		case OPT_PIDS:
-			a->pids = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || a->pids == 0 || a->pids < -1 ||
-			    a->pids > 4194304) {
-				warnx("--pids-limit %s: give a number of processes, or -1 for no limit", optarg);
-				usage(stderr);
-			}
+			a->pids = pids_limit(optarg);
 			a->haspids = 1;
 			break;
 		}
@@ -170,15 +193,7 @@ parse_args(int argc, char *argv[], struct args *a)
 		    a->env ? "--env" : a->hostnet ? "--network" : a->haspids ? "--pids-limit" : "--userns");
 		usage(stderr);
 	}
-	if (a->ns == 0 && !a->rootfs)
-		a->ns = OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_UTS;	/* unshare -mur */
-	if (a->rootfs) {
-		a->ns |= OCI_NS_USER | OCI_NS_MOUNT | OCI_NS_PID | OCI_NS_UTS | OCI_NS_IPC | OCI_NS_CGROUP;
-		if (!a->hostnet)
-			a->ns |= OCI_NS_NET;
-	}
-	if (getuid() != 0)
-		a->ns |= OCI_NS_USER;	/* nothing else is permitted without it */
+	namespaces(a);
 }
 
 /* What runs: CMD, or the image's Entrypoint and Cmd; with --rootfs, in the container's environment. */
