@@ -58,14 +58,18 @@ run ls -A ctr/merged/var/spool
 run_sh 'getfattr -d -m overlay ctr/upper/var/spool 2>/dev/null || true'
 run oci-whiteout ctr/upper
 say "docker diff lists a container's changes one path a line: A added, C changed," \
-    "D deleted. oci-diff reads the same list from the upper directory, against the" \
-    "image below it:"
+    "D deleted, read from this upper directory. oci-diff reads it too, against the" \
+    "image below it, and differs in one place: a directory removed and made again" \
+    "(opaque) is one line, D, in docker diff, even though it is there; oci-diff says" \
+    "it changed (C) and lists each entry of the image that it hides as deleted (D):"
 run oci-diff --short busybox:latest ctr/upper
 
 step "The container layer, committed"
-say "oci-commit makes the upper directory a layer, as docker commit does. A layer is" \
-    "a tar archive, which has no 0:0 devices or overlay xattrs to say \"deleted\": the" \
-    "whiteouts become .wh. files, the opaque directory a .wh..wh..opq entry."
+say "oci-commit makes the upper directory a layer, as docker commit does. A tar could" \
+    "hold a 0:0 device or an overlay xattr, but that is overlayfs's way of saying" \
+    "\"deleted\"; the image-spec says it with .wh. names (layer.md, Whiteouts), which" \
+    "every runtime reads: the whiteouts become .wh. files, the opaque directory a" \
+    ".wh..wh..opq entry."
 run oci-overlay -u ctr/merged
 run oci-commit -q -m "the container's changes" ctr/upper busybox:latest committed
 top=$(oci-manifest --layers busybox:committed | tail -n 1 | jq -r .digest)
