@@ -108,7 +108,7 @@ static int
 check_list(const char *list)
 {
 	char *line = NULL, *name, d[OCI_DIGEST_MAX];
-	size_t cap = 0, lineno = 0, bad = 0, total = 0;
+	size_t cap = 0, lineno = 0, bad = 0, total = 0, formatted = 0;
 	struct oci_err e;
 	enum oci_alg alg;
 	ssize_t len;
@@ -123,6 +123,7 @@ check_list(const char *list)
 			line[--len] = '\0';
 		if (len == 0)
 			continue;
+		total++;
 		/* "<digest>  <file>" — two spaces, or one and a '*' (binary mode). */
 		name = strchr(line, ' ');
 		if (name == NULL || (name[1] != ' ' && name[1] != '*') || name[2] == '\0') {
@@ -132,7 +133,7 @@ check_list(const char *list)
 		}
 		*name = '\0';
 		name += 2;
-		total++;
+		formatted++;
 		if (oci_digest_check(line, &alg, &e) < 0) {
 			warnx("%s:%zu: %s", list, lineno, e.msg);
 			bad++;
@@ -155,6 +156,11 @@ check_list(const char *list)
 	free(line);
 	if (f != stdin)
 		fclose(f);
+	/* As sha256sum -c: a list with nothing to check is a failure, not a pass. */
+	if (formatted == 0) {
+		warnx("%s: no properly formatted \"DIGEST  FILE\" lines found", list);
+		return 1;
+	}
 	if (bad)
 		warnx("WARNING: %zu of %zu line%s did not check out", bad, total, total == 1 ? "" : "s");
 	return bad ? 1 : 0;

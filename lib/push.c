@@ -542,8 +542,9 @@ oci_push(struct oci_registry *r, const struct oci_source *dest, struct oci_layou
 		oci_fail(e, "the image is %s, not %s", td.digest, dest->digest);
 		goto out;
 	}
-	oci_say("pushing %zu blobs and %zu manifests to %s/%s", p.njobs,
-	    json_array_size(manifests), dest->registry, dest->repo);
+	oci_say("pushing %zu blob%s and %zu manifest%s to %s/%s", p.njobs, p.njobs == 1 ? "" : "s",
+	    json_array_size(manifests), json_array_size(manifests) == 1 ? "" : "s", dest->registry,
+	    dest->repo);
 	if (p.njobs > 0 && push_blobs(&p, e) < 0)
 		goto out;
 	/* Children of an index go by digest; the last one under the tag. */

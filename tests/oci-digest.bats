@@ -127,6 +127,19 @@ ABC512=sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a21
 	assert_output --partial "needs 64 hex digits"
 	run -1 oci-digest -c <<<"$ABC  missing"
 	assert_line "missing: FAILED open or read"
+	# One good line and one bad: 1 of 2, as sha256sum -c counts them.
+	run -1 oci-digest -c <<<"$ABC  abc
+nonsense"
+	assert_line "abc: OK"
+	assert_output --partial "WARNING: 1 of 2 lines did not check out"
+}
+
+@test "-c with nothing to check fails, as sha256sum -c does" {
+	run -1 oci-digest -c </dev/null
+	assert_output 'oci-digest: -: no properly formatted "DIGEST  FILE" lines found'
+	run -1 oci-digest -c <<<"nonsense"
+	assert_output --partial 'no properly formatted "DIGEST  FILE" lines found'
+	run -1 sha256sum -c </dev/null
 }
 
 # --- --expect ------------------------------------------------------------

@@ -142,7 +142,7 @@ skopeo_digest() {
 
 @test "-v narrates each request; -j 1 still pushes everything" {
 	run -0 oci-push -v -j 1 "$SRC:img" "$PLAIN/push/told:1"
-	assert_line --partial "pushing 4 blobs and 1 manifests to $PLAIN/push/told"
+	assert_line --partial "pushing 4 blobs and 1 manifest to $PLAIN/push/told"
 	assert_line --regexp "HEAD /v2/push/told/blobs/sha256:[0-9a-f]{64} → 404"
 	assert_line --partial "POST /v2/push/told/blobs/uploads/ → 202"
 	assert_line --regexp "PUT /v2/push/told/blobs/uploads/.*digest=sha256:[0-9a-f]{64} → 201"
