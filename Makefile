@@ -58,10 +58,16 @@ deps:
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" -eq 0 ]; then \
 		echo "make deps: installing $$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || exit 1; \
+		case " $$missing " in *" docker-registry "*) \
+			echo "make deps: Debian's docker-registry package enables a registry on port 5000 of every"; \
+			echo "  interface at boot; the tests start their own on 127.0.0.1, so that service is disabled"; \
+			systemctl disable docker-registry >/dev/null 2>&1 || true; \
+			systemctl stop docker-registry >/dev/null 2>&1 || true;; \
+		esac; \
 	else \
 		echo "make deps: missing packages; as root run:"; \
-		echo "  apt-get install -y $$missing"; exit 1; \
+		echo "  apt-get update && apt-get install -y $$missing"; exit 1; \
 	fi
 
 asan:
