@@ -86,11 +86,15 @@ bench: all
 # walkthroughs/preflight first: it names what this machine lacks and how to fix it.
 demo: deps
 	$(MAKE) all
-	walkthroughs/preflight -q
-	@set -e; for w in walkthroughs/[0-9]*.sh; do \
+	@set -e; start=$$(date +%s); n=0; \
+	walkthroughs/preflight -q; \
+	for w in walkthroughs/[0-9]*.sh; do \
 		[ -e "$$w" ] || { echo "make demo: no walkthroughs yet"; break; }; \
 		PATH="$(CURDIR)/bin:$$PATH" bash "$$w" </dev/null; \
-	done
+		n=$$((n + 1)); \
+	done; \
+	echo "make demo: preflight and $$n walkthroughs ran in $$(($$(date +%s) - start)) s;" \
+		"the lab is $${OCI_LAB:-$(CURDIR)/oci-lab}"
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
