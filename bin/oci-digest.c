@@ -298,6 +298,11 @@ check_layout(const char *path)
 			bad += check_alg_dir(bfd, path, de->d_name, &count);
 	closedir(dir);
 	oci_layout_close(l);
+	/* "every blob is what its name says" of no blob at all would mislead. */
+	if (count == 0 && bad == 0) {
+		warnx("%s: no blobs: nothing to check", path);
+		return 1;
+	}
 	if (bad)
 		oci_say("%s: %zu blob%s checked, %d bad", path, count, count == 1 ? "" : "s", bad);
 	else

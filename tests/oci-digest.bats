@@ -185,6 +185,12 @@ nonsense"
 	assert_line --partial "img/blobs/sha256/$blob: content hashes to sha256:"
 }
 
+@test "--layout on a layout with no blob says so and fails: there is nothing to vouch for" {
+	umoci init --layout empty
+	run -1 oci-digest --layout empty
+	assert_output "oci-digest: empty: no blobs: nothing to check"
+}
+
 @test "--layout passes a layout made by skopeo from a registry" {
 	umoci_image src latest
 	registry_start "$T/reg"
