@@ -95,7 +95,15 @@ layout_new(const char *path, int dirfd)
 		return NULL;
 	}
 	l->dirfd = dirfd;
+	l->undo = -1;
 	return l;
+}
+
+/* Something is in blobs/: a layout this run made stays, to be read or resumed. */
+static void
+layout_keep(struct oci_layout *l)
+{
+	oci_undo_keep(__atomic_exchange_n(&l->undo, -1, __ATOMIC_ACQ_REL));
 }
 
 /* Read a small regular file (not through a symlink) into memory. */
@@ -238,7 +246,7 @@ oci_layout_create(const char *path, struct oci_layout **out, struct oci_err *e)
 	static const char index_doc[] = "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_INDEX
 	    "\",\"manifests\":[]}";
 	struct stat st;
-	int fd, blobs;
+	int fd, blobs, made = stat(path, &st) < 0 && errno == ENOENT;
 
 	*out = NULL;
 	if (mkdirs(path, e) < 0)
@@ -256,7 +264,12 @@ oci_layout_create(const char *path, struct oci_layout **out, struct oci_err *e)
 	    oci_file_replace(fd, path, "index.json", index_doc, sizeof index_doc - 1, 0, e) < 0)
 		goto bad;
 	close(fd);
-	return oci_layout_open(path, out, e);
+	if (oci_layout_open(path, out, e) < 0)
+		return -1;
+	/* A first fetch that fails leaves no empty layout behind. */
+	if (made)
+		(*out)->undo = oci_undo_add(OCI_UNDO_RMTREE, AT_FDCWD, path);
+	return 0;
 bad:
 	close(fd);
 	return oci_context(e, "create layout %s", path);
@@ -506,6 +519,7 @@ oci_blob_writer_resume(struct oci_layout *l, const char *digest, int64_t max_siz
 		return -1;
 	}
 	w->written_back = *got = oci_hash_size(w->hash);
+	layout_keep(l);		/* the .partial is what a later run resumes from */
 	*out = w;
 	return 0;
 }
@@ -617,6 +631,7 @@ oci_blob_writer_commit(struct oci_blob_writer *w, const char *want_digest, int64
 		goto bad;
 	}
 	oci_undo_keep(w->undo);
+	layout_keep(w->layout);
 	if (w->layout->provisional && !existed)
 		oci_undo_add(OCI_UNDO_UNLINK, w->dirfd, oci_digest_hex(got));
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -322,6 +322,12 @@ struct oci_layout {
 	char *path;	/* as given */
 	int dirfd;	/* the layout directory, O_DIRECTORY */
 	/*
+	 * A layout oci_layout_create made in this run goes again if the run
+	 * fails before anything lands in its blobs/ (a blob, or a .partial to
+	 * resume from): its oci_undo handle until then, -1 after.
+	 */
+	int undo;
+	/*
 	 * Set by a program that builds on the layout (oci-commit, oci-config):
 	 * each blob it adds is removed again (oci_undo) unless the run ends
 	 * with index.json naming it.

@@ -203,6 +203,49 @@ PY
 	run -0 jq -e '.manifests == []' out/index.json
 }
 
+# moby_classic SRC OUT: SRC, a docker-archive with each layer at the top as
+# <diff_id>.tar (skopeo's and podman's form), laid out as docker save wrote
+# it before Docker 25 (moby image/tarexport): each layer <id>/layer.tar with
+# <id>/json and <id>/VERSION beside it, and a repositories file.
+moby_classic() {
+	python3 - "$1" "$2" <<'PY'
+import hashlib, io, json, sys, tarfile
+src, dst = sys.argv[1:]
+t = tarfile.open(src)
+files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+man = json.loads(files["manifest.json"])
+out = tarfile.open(dst, "w")
+def add(name, data):
+    ti = tarfile.TarInfo(name); ti.size = len(data); out.addfile(ti, io.BytesIO(data))
+layers, parent = [], ""
+for name in man[0]["Layers"]:
+    v1 = hashlib.sha256((parent + name).encode()).hexdigest()
+    d = tarfile.TarInfo(v1); d.type = tarfile.DIRTYPE; d.mode = 0o755; out.addfile(d)
+    add(v1 + "/VERSION", b"1.0")
+    add(v1 + "/json", json.dumps({"id": v1, "parent": parent} if parent else {"id": v1}).encode())
+    add(v1 + "/layer.tar", files[name])
+    layers.append(v1 + "/layer.tar")
+    parent = v1
+add(man[0]["Config"], files[man[0]["Config"]])
+man[0]["Layers"] = layers
+add("manifest.json", json.dumps(man).encode())
+repo, tag = man[0]["RepoTags"][0].rsplit(":", 1)
+add("repositories", json.dumps({repo: {tag: parent}}).encode())
+out.close()
+PY
+}
+
+@test "docker save's form before Docker 25 (<id>/layer.tar, json, VERSION, repositories) is read too" {
+	moby_classic "$D/skopeo-docker.tar" classic.tar
+	run -0 tar -tf classic.tar
+	assert_line --regexp '^[0-9a-f]{64}/layer\.tar$'
+	assert_line repositories
+	run -0 oci-fetch docker-archive:classic.tar out
+	diff <(our_rootfs out:1 ours) <(umoci_rootfs "$D/src:img" theirs)
+	# The config is the same bytes: the same IMAGE ID.
+	[ "$(oci-manifest --config out:1 | oci-digest)" = "$(oci-manifest --config "$D/src:img" | oci-digest)" ]
+}
+
 @test "a docker archive through gzip is read the same" {
 	gzip -c "$D/skopeo-docker.tar" >z.tar.gz
 	run -0 oci-fetch docker-archive:z.tar.gz out
