@@ -9,7 +9,8 @@ title "7. An overlay mount by hand"
 
 step "Four directories"
 run mkdir lowerdir upperdir workdir merged
-run touch lowerdir/base.old lowerdir/base.new
+run mkdir lowerdir/logs
+run touch lowerdir/base.old lowerdir/base.new lowerdir/logs/old.log
 run_sh 'echo "from the lower layer" > lowerdir/base.new'
 run find . -mindepth 1
 
@@ -28,10 +29,11 @@ step "Mount it, in namespaces of our own"
 say "The article runs unshare -mur: new mount (-m), UTS (-u) and user (-r: map us to" \
     "root) namespaces, so the mount cannot touch the host. oci-unshare with no" \
     "options makes the same three. Everything in this step runs in there, and the" \
-    "mount goes away with it. Inside a user namespace overlayfs needs the userxattr" \
-    "option, which oci-overlay adds: its extended attributes (an opaque directory's" \
-    "mark) are then user.overlay.* instead of trusted.overlay.*; a whiteout is still" \
-    "a 0:0 device. The commands are in inside.sh, in the lab; each is shown as it runs."
+    "mount goes away with it. Inside a user namespace overlayfs can write its" \
+    "extended attributes (an opaque directory's mark) only with the userxattr option," \
+    "as user.overlay.* instead of trusted.overlay.*; oci-overlay adds it. A whiteout" \
+    "is a 0:0 device either way. The commands are in inside.sh, in the lab; each is" \
+    "shown as it runs."
 cat >inside.sh <<'SH'
 set -eu
 show() { printf '$ %s\n' "$*"; "$@"; }
@@ -59,15 +61,26 @@ say "workdir now holds work/, an empty directory overlayfs made for its own use.
 
 if command -v unshare >/dev/null && command -v mount >/dev/null; then
 	step "Side by side: the article's own commands"
-	say "The same mount with util-linux's unshare and mount(8), on fresh copies of the" \
-	    "directories. mount needs userxattr here too: without it overlayfs uses trusted.*" \
-    "attributes, which need CAP_SYS_ADMIN (xattr(7)), and the root of a user namespace" \
-    "does not have it over the host's filesystem: the first copy-up fails."
+	say "The article's line as it types it, with util-linux's unshare and mount(8), on" \
+	    "fresh upper and work directories:"
 	run rm -rf upper2 work2 merged2
 	run mkdir upper2 work2 merged2
-	if peer unshare -mur sh -c 'mount -t overlay overlay -o lowerdir=lowerdir,upperdir=upper2,workdir=work2,userxattr merged2 && echo changed > merged2/base.new && rm merged2/base.old && ls -l upper2'; then
-		say "The same two entries as in upperdir: a copied-up file and a 0:0 whiteout."
-	fi
+	peer unshare -mur sh -c 'mount -t overlay example-overlay -o lowerdir=lowerdir,upperdir=upper2,workdir=work2 merged2 && echo changed > merged2/base.new && rm merged2/base.old && ls -l upper2' || true
+	say "It mounts, copies a file up and makes a 0:0 whiteout. But overlayfs could not" \
+	    "set its trusted.overlay.* attributes, which need CAP_SYS_ADMIN over the host's" \
+	    "filesystem (xattr(7)), and root of a user namespace lacks it: the kernel logged" \
+	    "\"failed to set xattr on upper\" and went on without them (fs/overlayfs/super.c)." \
+	    "What needs them fails, such as removing a directory that came from the lower" \
+	    "layer (Input/output error):"
+	run rm -rf upper3 work3 merged3
+	run mkdir upper3 work3 merged3
+	peer unshare -mur sh -c 'mount -t overlay example-overlay -o lowerdir=lowerdir,upperdir=upper3,workdir=work3 merged3 && rm -r merged3/logs' || true
+	say "With userxattr, as oci-overlay mounts it in a user namespace, the removal works" \
+	    "(a 0:0 whiteout named logs), and a directory made again in its place is opaque:" \
+	    "the attribute user.overlay.opaque says so."
+	run rm -rf upper4 work4 merged4
+	run mkdir upper4 work4 merged4
+	peer unshare -mur sh -c 'mount -t overlay example-overlay -o lowerdir=lowerdir,upperdir=upper4,workdir=work4,userxattr merged4 && rm -r merged4/logs && mkdir merged4/logs && getfattr -d -m overlay upper4/logs' || true
 fi
 
 step "After the namespace is gone"
