@@ -333,6 +333,20 @@ SH
 	blobs_verified out
 }
 
+@test "a first fetch that fails leaves no layout; one into a directory that was there leaves it" {
+	run -1 oci-fetch --plain-http 127.0.0.1:1/test/img:1 fresh
+	assert_output --partial "127.0.0.1:1"
+	[ ! -e fresh ]
+	mkdir was-there
+	run -1 oci-fetch --plain-http 127.0.0.1:1/test/img:1 was-there
+	[ -d was-there ]
+	# A layout with blobs in it stays: that is what a later run resumes from.
+	run -0 oci-fetch "$PLAIN/test/img:1" full
+	run -1 oci-fetch --plain-http 127.0.0.1:1/test/img:1 full
+	blobs_verified full
+	[ "$(jq '.manifests | length' full/index.json)" -eq 1 ]
+}
+
 # ---- TLS
 
 @test "TLS: an untrusted certificate is an error; --cacert and --insecure work; HTTPS is not downgraded" {
@@ -407,8 +421,9 @@ SH
 	run oci-fetch "$PROXY/test/img:1" out
 	[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
 	blobs_verified out
+	# A layout with no blob (nor a .partial) in it is not left behind.
 	if [ "$status" -eq 1 ]; then
-		[ "$(jq '.manifests | length' out/index.json)" -eq 0 ]
+		[ ! -e out ] || [ "$(jq '.manifests | length' out/index.json)" -eq 0 ]
 	fi
 }
 
@@ -428,8 +443,7 @@ SH
 	fetch_proxy_start huge-always@manifests
 	run -1 oci-fetch "$PROXY/test/img:1" out
 	assert_output --partial "over 4194304 bytes is refused"
-	[ "$(jq '.manifests | length' out/index.json)" -eq 0 ]
-	[ -z "$(ls out/blobs/sha256)" ]
+	[ ! -e out ]	# a first fetch that stored nothing leaves no layout
 	run -1 oci-fetch --manifest "$PROXY/test/img:1"
 	assert_output --partial "over 4194304 bytes is refused"
 }
@@ -438,8 +452,7 @@ SH
 	fetch_proxy_start corrupt-always@manifests
 	run -1 oci-fetch "$PROXY/test/img:1" out
 	assert_output --partial "digest mismatch"
-	[ "$(jq '.manifests | length' out/index.json)" -eq 0 ]
-	[ -z "$(ls out/blobs/sha256)" ]
+	[ ! -e out ]
 	digest=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' docker://"$PLAIN/test/img:1")
 	run -1 oci-fetch "$PROXY/test/img@$digest" out
 	assert_output --partial "digest mismatch: expected $digest"
@@ -465,11 +478,11 @@ SH
 	fetch_proxy_start endless@manifests
 	run -1 timeout 60 oci-fetch "$PROXY/test/img:1" out
 	assert_output --partial "manifests/1: not found"
-	[ "$(jq '.manifests | length' out/index.json)" -eq 0 ]
+	[ ! -e out ]
 	fetch_proxy_stop
 	fetch_proxy_start endless-always
 	run -1 timeout 60 oci-fetch "$PROXY/test/img:1" out2
 	assert_output --partial "not found"
 	blobs_verified out2
-	[ "$(jq '.manifests | length' out2/index.json)" -eq 0 ]
+	[ ! -e out2 ]
 }
