@@ -47,6 +47,9 @@ platforms() {
 free_port() {
 	python3 -c 'import socket, sys
 s = socket.socket()
+# As the registry (Go) binds: connections of an earlier run in TIME-WAIT
+# do not make the port taken; a listener does.
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except (IndexError, OSError):
