@@ -5,12 +5,12 @@
 . "$(dirname "$0")/lib.sh"
 # RUN needs root: as another user, the whole walkthrough runs in a user
 # namespace (the lab's registry is started first, outside it).
-[ "$(id -u)" -eq 0 ] || { "$WALK_DIR/registry" start >/dev/null; exec oci-unshare bash "$0" "$@"; }
+[ "$(id -u)" -eq 0 ] || { "$WALK_DIR/registry" start >/dev/null; unshared_note; exec oci-unshare bash "$0" "$@"; }
 lab 05
 EXERCISES_PULL=1    # the exercises build FROM the lab's registry
-export SOURCE_DATE_EPOCH=1700000000
 
 title "5. Build an image, twice"
+fixed_time
 registry_up
 
 step "A Containerfile"

@@ -2,7 +2,7 @@
 # walkthroughs/06-container-fs.sh — image layers plus a container layer:
 # copy-on-write when a file is changed, created and deleted.
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" -eq 0 ] || { "$WALK_DIR/registry" start >/dev/null; exec oci-unshare env WALK_UNSHARED=1 bash "$0" "$@"; }
+[ "$(id -u)" -eq 0 ] || { "$WALK_DIR/registry" start >/dev/null; unshared_note; exec oci-unshare env WALK_UNSHARED=1 bash "$0" "$@"; }
 lab 06
 
 title "6. The container filesystem"

@@ -7,9 +7,9 @@
 . "$(dirname "$0")/lib.sh"
 root_or_unshare "$0" "$@"
 lab 08
-export SOURCE_DATE_EPOCH=1700000000
 
 title "8. How an engine stores it"
+fixed_time
 registry_up
 oci-fetch -q "$SOURCE" busybox:latest >/dev/null
 

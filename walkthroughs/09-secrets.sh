@@ -5,9 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 root_or_unshare "$0" "$@"	# RUN needs root
 lab 09
-export SOURCE_DATE_EPOCH=1700000000
 
 title "9. What a deleted file leaves behind"
+fixed_time
 registry_up
 
 step "A build that makes a secret, uses it, and deletes it"

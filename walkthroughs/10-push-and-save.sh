@@ -5,9 +5,9 @@
 # The article: "docker save" as the analogue of skopeo copy; docker push, docker load.
 . "$(dirname "$0")/lib.sh"
 lab 10
-export SOURCE_DATE_EPOCH=1700000000
 
 title "10. Push, pull, save, load"
+fixed_time
 # Pushing needs a registry we may write to: always our own, even with IMAGE set.
 IMAGE='' registry_up
 REG=${SOURCE%%/*}

@@ -117,7 +117,15 @@ wait_http() {
 # mounts): as another user, run SCRIPT again, whole, inside oci-unshare (a
 # user namespace in which we are root).  As root, nothing.
 root_or_unshare() {
-	[ "$(id -u)" -eq 0 ] || exec oci-unshare bash "$@"
+	[ "$(id -u)" -eq 0 ] || { unshared_note; exec oci-unshare bash "$@"; }
+}
+
+# unshared_note: said as a walkthrough runs again inside oci-unshare, so that a
+# student who types its commands by hand knows where they work.
+unshared_note() {
+	echo "   You are not root: this walkthrough runs again, whole, inside oci-unshare (a"
+	echo "   user namespace in which you are root). To type its commands by hand, start"
+	echo "   that shell first:  oci-unshare bash"
 }
 
 # as_root CMD...: run CMD as root: as it is when we are root, else inside

@@ -71,6 +71,16 @@ step() {
 	printf '\n%s-- %d. %s%s\n' "$B" "$STEP" "$*" "$R"
 }
 
+# fixed_time: what a walkthrough builds takes its times from
+# SOURCE_DATE_EPOCH, so that its digests are the same on every machine; the
+# export is shown, since commands pasted into a fresh shell need it too.
+fixed_time() {
+	say "What is built here takes its times from SOURCE_DATE_EPOCH, so that the same" \
+	    "build gives the same digests on every machine. Commands you type by hand need" \
+	    "it too:"
+	run export SOURCE_DATE_EPOCH=1700000000
+}
+
 # say TEXT...: narration, folded to the terminal's width.
 say() {
 	printf '%s\n' "$*" | fold -s -w 76 | sed "s/ *\$//; s/^/   $C/; s/\$/$R/"
