@@ -11,7 +11,6 @@ lab 08
 title "8. How an engine stores it"
 fixed_time
 registry_up
-oci-fetch -q "$SOURCE" busybox:latest >/dev/null
 
 # ctr_id NAME: the container's id, from the store's list.
 ctr_id() {
@@ -19,6 +18,18 @@ ctr_id() {
 }
 
 step "Run a container"
+say "The image first, from the lab's registry:"
+run oci-fetch -q "$SOURCE" busybox:latest
+say "overlay2 is docker's default storage driver, one of several: btrfs and zfs keep" \
+    "each layer as a snapshot of a subvolume or dataset, vfs copies every layer whole" \
+    "(no copy-on-write, but it works on any filesystem), fuse-overlayfs does" \
+    "overlayfs's work in user space; devicemapper was removed in Docker 25." \
+    "/proc/filesystems lists what this kernel can mount now:"
+run_sh "grep -w overlay /proc/filesystems || echo 'overlay: not loaded yet (modprobe overlay, as root, loads it)'"
+say "Docker 29 and later, on a fresh install, keep images in containerd's image" \
+    "store instead, through containerd's overlayfs snapshotter: there the article's" \
+    "chase through /var/lib/docker/overlay2 and GraphDriver looks different. What" \
+    "follows is the overlay2 layout the article shows."
 say "oci-overlay --store keeps containers in one directory laid out like docker's" \
     "/var/lib/docker/overlay2. It prints the container's GraphDriver, as" \
     "docker inspect does."
