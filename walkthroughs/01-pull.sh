@@ -26,7 +26,9 @@ echo
 
 step "index.json, the entry point"
 say "One descriptor: the media type, digest and size of the image's manifest. The" \
-    "annotation org.opencontainers.image.ref.name is the tag we asked for."
+    "annotation org.opencontainers.image.ref.name is the tag we asked for. The article" \
+    "puts the tag annotations in the manifest; they are here, on the descriptor in" \
+    "index.json (image-spec image-layout.md), and the manifest does not name its tag."
 run jq . busybox/index.json
 
 step "The blobs"

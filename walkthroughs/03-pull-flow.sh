@@ -27,6 +27,10 @@ fi
 run_sh "oci-fetch -v '$SOURCE' busybox:latest 2>&1 | tee pull.log"
 
 step "The manifest as the registry serves it"
+say "The article has the registry return the digest of an index.json; a registry" \
+    "has no index.json (that file is the layout's, on disk). The tag resolves to a" \
+    "manifest, or to an image index when the image has several platforms, and" \
+    "Docker-Content-Digest names it (distribution-spec, \"Pulling manifests\")."
 say "--manifest prints what GET /v2/<name>/manifests/<tag> returned, and stores nothing."
 run_sh "oci-fetch --manifest '$SOURCE' | jq ."
 

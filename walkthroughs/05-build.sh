@@ -65,7 +65,11 @@ run_sh 'oci-manifest --config byhand:latest | jq -c ".rootfs.diff_ids" > byhand.
 run_sh 'oci-manifest --config built:latest | jq -c ".config | {Env, Entrypoint, Cmd}"'
 run_sh 'oci-manifest --config byhand:latest | jq -c ".config | {Env, Entrypoint, Cmd}"'
 if cmp -s built.diff_ids byhand.diff_ids; then
-	say "The layers are the same bytes: the same diff_ids, so a store would keep them once."
+	say "The layers are the same bytes: the same diff_ids, so a store would keep them once." \
+	    "The article calls the two images identical; that holds only where every time" \
+	    "in them is fixed, as SOURCE_DATE_EPOCH fixes ours. Left to the clock, the" \
+	    "files' times and the config's created differ from one build to the next, and" \
+	    "so do the digests."
 else
 	say "The diff_ids differ: one of the trees was not the same, byte for byte."
 	run diff built.diff_ids byhand.diff_ids || true
@@ -88,7 +92,11 @@ say "The base layer stayed; the COPY layer changed, and so did the RUN layer aft
     "the same. podman build keeps such a cache too, with --layers."
 
 step "podman run, with oci-*"
-say "The image's own Entrypoint and Cmd, in a container of its own."
+say "The image's own Entrypoint and Cmd, in a container of its own. (podman sees" \
+    "what buildah built because both keep images in containers/storage:" \
+    "/var/lib/containers/storage as root, ~/.local/share/containers/storage" \
+    "otherwise. podman build is buildah's code built into podman; podman does not" \
+    "run buildah, as the article has it.)"
 run oci-overlay -q built:latest run
 run_sh "oci-unshare --rootfs run/merged --image built:latest | tee run.out"
 run oci-overlay -u run/merged

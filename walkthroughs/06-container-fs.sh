@@ -43,7 +43,10 @@ run ls -l ctr/upper/root
 
 step "Delete a file: a whiteout"
 say "A lower layer cannot lose a file, so the upper layer records the deletion: a" \
-    "character device with device number 0:0."
+    "character device with device number 0:0. Nothing is copied up for it: the" \
+    "article says a file from the image is first copied into the container layer," \
+    "then turned into a whiteout, but overlayfs makes the whiteout directly, and a" \
+    "file that is only in the upper layer is simply unlinked."
 run rm ctr/merged/etc/group
 run ls -l ctr/upper/etc
 run_sh 'ls ctr/merged/etc'

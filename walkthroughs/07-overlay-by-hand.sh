@@ -15,6 +15,12 @@ run_sh 'echo "from the lower layer" > lowerdir/base.new'
 run find . -mindepth 1
 
 step "The mount command"
+say "The article first checks lsmod | grep overlay and, when it prints nothing, says" \
+    "to update the kernel. Nothing there can also mean overlayfs is built into the" \
+    "kernel, or its module is not loaded yet: /proc/filesystems lists what the kernel" \
+    "can mount now, and modprobe overlay (as root) loads the module. overlayfs has" \
+    "been in Linux since 3.18; 4.0 brought more than one lower directory."
+run_sh "grep -w overlay /proc/filesystems || echo 'overlay: not loaded yet (modprobe overlay, as root, loads it)'"
 say "oci-overlay -n prints the mount(8) line for these directories, as the article" \
     "types it. The workdir must be an empty directory on the same filesystem as the" \
     "upperdir (overlayfs.rst); overlayfs makes a directory of its own in it, as you" \
