@@ -229,6 +229,13 @@ check_10() {
 	assert_output --partial "usage:"
 	run -1 "$W/build.sh" -t x:latest -f nope .
 	assert_output --partial "nope: no such Containerfile"
+	run -1 "$W/build.sh" -t x:latest .
+	assert_output --partial "build.sh: .: no Containerfile or Dockerfile (or give one with -f)"
+	# A Dockerfile when there is no Containerfile, as buildah and podman take it.
+	printf 'FROM scratch\nENV FROM=dockerfile\n' >Dockerfile
+	run -0 "$W/build.sh" -t "$T/df:latest" .
+	[ "$(oci-config "$T/df:latest" | jq -r '.config.Env[0]')" = FROM=dockerfile ]
+	rm Dockerfile
 	printf 'FROM scratch\nHEALTHCHECK NONE\n' >Containerfile
 	run -1 "$W/build.sh" -t "$T/img:latest" .
 	assert_output --partial "HEALTHCHECK is not an instruction this interpreter knows"

@@ -3,6 +3,8 @@
 #
 #   walkthroughs/build.sh -t LAYOUT:TAG [-f Containerfile] [CONTEXT]
 #
+# Without -f, CONTEXT/Containerfile, or CONTEXT/Dockerfile when there is no
+# Containerfile, as buildah build and podman build look for them.
 # Each instruction prints every command it runs, as you could type it, and
 # then what it made: a layer (its diff_id) or a config change (its history
 # entry, with empty_layer).  Paste the commands in order and you get the
@@ -36,7 +38,11 @@ done
 shift $((OPTIND - 1))
 [ -n "$target" ] || usage
 context=${1:-.}
-file=${file:-$context/Containerfile}
+if [ -z "$file" ]; then
+	file=$context/Containerfile
+	[ -f "$file" ] || [ ! -f "$context/Dockerfile" ] || file=$context/Dockerfile
+	[ -f "$file" ] || { echo "build.sh: $context: no Containerfile or Dockerfile (or give one with -f)" >&2; exit 1; }
+fi
 [ -f "$file" ] || { echo "build.sh: $file: no such Containerfile" >&2; exit 1; }
 case $target in *:*) ;; *) target=$target:latest ;; esac
 
