@@ -15,12 +15,11 @@ say "The first RUN makes a signing key, the way a build might make or fetch a" \
     "credential, and uses it; the second RUN deletes the key. It is made inside the" \
     "RUN, not written on its command line: build.sh, like docker build, records each" \
     "RUN's command line in the config's history, where anyone can read it."
-cat >Containerfile <<CF
+write_file Containerfile <<CF
 FROM $SOURCE
 RUN head -c 24 /dev/urandom | base64 > /secret.txt && echo "signed with \$(wc -c < /secret.txt)-byte key" > /app.conf
 RUN rm /secret.txt
 CF
-run cat Containerfile
 run "$WALK_DIR/build.sh" -t leaky:latest .
 
 step "The rootfs has no /secret.txt"
@@ -66,11 +65,10 @@ say "A layer holds what its RUN left behind, so a file made and deleted by the s
     "--mount=type=secret, which mounts the secret for one RUN and keeps it out of the" \
     "image; and a multi-stage build copies only the result out of the stage that" \
     "used it.)"
-cat >Containerfile.fixed <<CF
+write_file Containerfile.fixed <<CF
 FROM $SOURCE
 RUN head -c 24 /dev/urandom | base64 > /secret.txt && echo "signed with \$(wc -c < /secret.txt)-byte key" > /app.conf && rm /secret.txt
 CF
-run cat Containerfile.fixed
 run "$WALK_DIR/build.sh" -t fixed:latest -f Containerfile.fixed .
 run oci-diff --short --which /secret.txt fixed:latest
 run oci-diff --short --summary fixed:latest

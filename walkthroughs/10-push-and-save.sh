@@ -15,14 +15,16 @@ REG=${SOURCE%%/*}
 step "Your own image"
 say "A Containerfile with no RUN: a file of yours on top of busybox, and the command" \
     "that runs it. walkthroughs/build.sh turns it into a new tag of a layout."
-printf '#!/bin/sh\necho "hello from my own image"\n' >hello
-chmod 755 hello
-cat >Containerfile <<CF
+write_file hello <<'SH'
+#!/bin/sh
+echo "hello from my own image"
+SH
+run chmod 755 hello
+write_file Containerfile <<CF
 FROM $SOURCE
 COPY ./hello /usr/local/bin/
 CMD ["/usr/local/bin/hello"]
 CF
-run cat Containerfile
 run "$WALK_DIR/build.sh" -t mine:1 .
 run oci-index --tree mine:1
 
