@@ -220,8 +220,26 @@ check_10() {
 	rm "$L/answers/3"
 	run -1 "$W/check" 1
 	assert_line "exercise 3: no answer yet (answers/3)"
-	run -2 "$W/check" 10
+	# --json: a line per exercise, for a class table.
+	run -1 "$W/check" --json 1
+	assert_output '{"walkthrough":"01","exercise":1,"result":"right"}
+{"walkthrough":"01","exercise":2,"result":"not yet"}
+{"walkthrough":"01","exercise":3,"result":"not yet"}'
+	run -2 "$W/check" 11
 	run -0 "$W/check" --help
+}
+
+@test "walkthroughs/check 10: the exercises on pushing and docker save's format are marked" {
+	export OCI_LAB=$ROOT_LAB
+	L=$ROOT_LAB/10
+	oci-manifest "$L/mine:1" | jq -r .config.digest >"$L/answers/1"
+	tar tf "$L/hello.tar" | grep -c '\.tar$' >"$L/answers/2"
+	echo manifest.json >"$L/answers/3"
+	run -0 "$W/check" 10
+	assert_output --partial "3 right, 0 to go"
+	echo repositories >"$L/answers/3"
+	run -1 "$W/check" 10
+	assert_line --partial "exercise 3: not yet"
 }
 
 @test "build.sh: usage, a missing Containerfile, an unknown instruction" {

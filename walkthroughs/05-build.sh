@@ -104,5 +104,5 @@ run oci-overlay -u run/merged
 exercises \
     "How many layers does built:latest have? Write the number to answers/1." \
     "Add the line 'LABEL course=containers' to the Containerfile, build it in $LAB with: $WALK_FROM_LAB/build.sh -t labelled:latest . and write the manifest digest it prints last to answers/2." \
-    "Which instructions of the Containerfile added no layer of their own? Write them, one per line, in any order, to answers/3." \
+    "Which instructions of the Containerfile as step 1 wrote it added no layer of their own? Write them, one per line, in any order, to answers/3." \
     "Change only the ENV line of the Containerfile (ENV IMAGE=\"other\"), build it as env2:latest the same way, and write how many of its diff_ids differ from built:latest's to answers/4."

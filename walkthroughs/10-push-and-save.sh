@@ -74,3 +74,8 @@ run oci-index --tree loaded:1
 run_sh "oci-manifest --config loaded:1 | oci-digest; oci-manifest --config mine:1 | oci-digest"
 run oci-untar -C rootfs loaded:1
 run cat rootfs/usr/local/bin/hello
+
+exercises \
+    "What is the IMAGE ID of mine:1, the digest of its config? Write it to answers/1." \
+    "How many layers does hello.tar hold (tar tf hello.tar lists them)? Write the number to answers/2." \
+    "Which file of hello.tar names the image's tag (its RepoTags)? Write its name to answers/3."
