@@ -28,13 +28,15 @@ BINS = $(PROGSRC:%.c=$(B)%)
 MANS = $(PROGSRC:%.c=%.1)
 MAN7 = $(wildcard bin/*.7)
 
-# What the build, the tests and the walkthroughs need (Debian package names).
-DEPS = build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev \
-	libjansson-dev zlib1g-dev jq bats bats-assert bats-support bats-file \
-	skopeo umoci docker-registry oci-image-tool busybox-static \
-	python3 python3-jwt python3-bcrypt openssl attr util-linux \
-	libisal-dev libzstd-dev time zstd xz-utils mandoc man-db bsdextrautils \
-	curl procps podman python3-seccomp clang libclang-rt-14-dev
+# What the build and the walkthroughs need (Debian package names): make demo.
+# skopeo is the walkthroughs' side-by-side peer.
+DEPS_DEMO = build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev \
+	libjansson-dev zlib1g-dev libisal-dev libzstd-dev \
+	jq curl python3 docker-registry busybox-static attr util-linux skopeo
+# And what the tests need besides: make check.
+DEPS = $(DEPS_DEMO) bats bats-assert bats-support bats-file umoci oci-image-tool \
+	python3-jwt python3-bcrypt openssl time zstd xz-utils mandoc man-db bsdextrautils \
+	procps podman python3-seccomp clang libclang-rt-14-dev
 
 all: $(BINS)
 
@@ -50,25 +52,33 @@ $(B)bin/%: bin/%.c $(LIB) $(HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(OCI_CFLAGS) $(OCI_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-# Install what is missing; as non-root, say the apt-get line to run.
+# Install what is missing; as non-root, say the apt-get lines to run.
 deps:
-	@missing=$$(for p in $(DEPS); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
-	done | tr '\n' ' '); \
-	if [ -z "$$missing" ]; then exit 0; fi; \
-	if [ "$$(id -u)" -eq 0 ]; then \
-		echo "make deps: installing $$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || exit 1; \
-		case " $$missing " in *" docker-registry "*) \
-			echo "make deps: Debian's docker-registry package enables a registry on port 5000 of every"; \
-			echo "  interface at boot; the tests start their own on 127.0.0.1, so that service is disabled"; \
-			systemctl disable docker-registry >/dev/null 2>&1 || true; \
-			systemctl stop docker-registry >/dev/null 2>&1 || true;; \
-		esac; \
-	else \
-		echo "make deps: missing packages; as root run:"; \
-		echo "  apt-get update && apt-get install -y $$missing"; exit 1; \
-	fi
+	@$(call install_missing,$(DEPS))
+
+deps-demo:
+	@$(call install_missing,$(DEPS_DEMO))
+
+# install_missing PACKAGES: apt-get install those not installed yet.
+define install_missing
+missing=$$(for p in $(1); do \
+	dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+done | tr '\n' ' '); \
+if [ -z "$$missing" ]; then exit 0; fi; \
+if [ "$$(id -u)" -eq 0 ]; then \
+	echo "make deps: installing $$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || exit 1; \
+	case " $$missing " in *" docker-registry "*) \
+		echo "make deps: Debian's docker-registry package enables a registry on port 5000 of every"; \
+		echo "  interface at boot; the lab and the tests start their own on 127.0.0.1, so that service is disabled"; \
+		systemctl disable docker-registry >/dev/null 2>&1 || true; \
+		systemctl stop docker-registry >/dev/null 2>&1 || true;; \
+	esac; \
+else \
+	echo "make deps: missing packages; as root run:"; \
+	echo "  apt-get update && apt-get install -y $$missing"; exit 1; \
+fi
+endef
 
 asan:
 	$(MAKE) B=build/asan/ SAN=1 all
@@ -84,7 +94,7 @@ bench: all
 	@for b in tests/bench/*.sh; do echo "== $$b"; OCI_BIN=$(CURDIR)/bin bash $$b || exit 1; done
 
 # walkthroughs/preflight first: it names what this machine lacks and how to fix it.
-demo: deps
+demo: deps-demo
 	$(MAKE) all
 	@set -e; start=$$(date +%s); n=0; \
 	walkthroughs/preflight -q; \
@@ -139,5 +149,5 @@ fuzz-check: fuzz
 clean:
 	rm -rf build lib/*.o lib/liboci.a $(PROGS)
 
-.PHONY: all asan deps check bench demo install uninstall clean fuzz fuzz-check
+.PHONY: deps-demo all asan deps check bench demo install uninstall clean fuzz fuzz-check
 .SECONDARY: $(LIBOBJ)
