@@ -47,7 +47,15 @@ ran() {
 	fi
 }
 
-both() { for lab in "$ROOT_LAB" "$NOBODY_LAB"; do "$@" "$lab" || return 1; done; }
+# both CHECK: CHECK LAB for each lab.  No "|| return" here: a command
+# followed by || runs without errexit, and every assertion inside CHECK but
+# its last would stop counting.
+both() {
+	local lab
+	for lab in "$ROOT_LAB" "$NOBODY_LAB"; do
+		"$@" "$lab"
+	done
+}
 
 @test "every walkthrough runs unattended, as root and as nobody, with no leftover mounts" {
 	for n in 01 02 03 04 05 06 07 08 09; do
@@ -304,13 +312,25 @@ build_prints_commands() {
 }
 @test "05: every build step prints the commands it runs and what it made" { both build_prints_commands; }
 
-rerun_keeps_answers() {
-	in_lab "$1" "mkdir -p oci-lab/07/answers && echo mine > oci-lab/07/answers/1 &&
-		bash '$W/07-overlay-by-hand.sh' </dev/null >/dev/null 2>&1"
-	[ "$(cat "$1/oci-lab/07/answers/1")" = mine ]
-	[ -f "$1/oci-lab/07/upperdir/created" ]
+rerun_keeps_work() {
+	local L=$1/oci-lab/07 w=$W/07-overlay-by-hand.sh
+	# Nothing done since the last run: it runs again.
+	run -0 in_lab "$1" "bash '$w' </dev/null >/dev/null 2>&1"
+	# An answer and a file made after it: kept, and said.
+	in_lab "$1" "echo mine > '$L/answers/1' && echo an exercise > '$L/upperdir/mine'"
+	run -1 in_lab "$1" "bash '$w' </dev/null 2>&1 >/dev/null"
+	assert_line "walkthrough: $L holds your work since its last run:"
+	assert_line "  answers/: 1 (kept whatever you choose)"
+	assert_line "  upperdir/mine"
+	assert_output --partial "OCI_FRESH=1"
+	[ -f "$L/upperdir/mine" ]
+	# Asked for: the lab starts again, answers/ stays.
+	run -0 in_lab "$1" "OCI_FRESH=1 bash '$w' </dev/null >/dev/null 2>&1"
+	[ "$(cat "$L/answers/1")" = mine ]
+	[ ! -e "$L/upperdir/mine" ]
+	[ -f "$L/upperdir/created" ]
 }
-@test "running a walkthrough again keeps answers/" { both rerun_keeps_answers; }
+@test "running a walkthrough again keeps the exercises' work unless asked, and answers/ always" { both rerun_keeps_work; }
 
 check_from_lab() {
 	local L=$1/02 d
@@ -356,16 +376,25 @@ exercises_after_exit() {
 	run -1 in_lab "$lab" "cd '$lab/03' && '$W/check' 3"
 	assert_line "exercise 3: right"
 	assert_line "exercise 4: right"
+	# Another platform's manifest is not the answer.
+	in_lab "$lab" "cd '$lab/03' && oci-index other:latest | jq -r .digest > answers/3"
+	run -1 in_lab "$lab" "cd '$lab/03' && '$W/check' 3"
+	assert_line --partial "exercise 3: not yet"
 	# 05's: a LABEL, built with the command the text gives.
 	build=$(said "$lab" 05 "[^ ]*/build.sh -t labelled:latest \.")
 	[ -n "$build" ]
+	# An image built without the label is not the answer, whatever its digest.
+	in_lab "$lab" "cd '$lab/05' && $build > labelled.out 2>&1 && tail -n 1 labelled.out > answers/2"
+	run -1 in_lab "$lab" "cd '$lab/05' && '$W/check' 5"
+	assert_line "exercise 2: not yet — build labelled:latest first, from the Containerfile with the LABEL line"
 	in_lab "$lab" "cd '$lab/05' && echo 'LABEL course=containers' >> Containerfile &&
 		$build > labelled.out 2>&1 && tail -n 1 labelled.out > answers/2 &&
-		printf 'CMD\nFROM\nENV\nENTRYPOINT\nLABEL\n' > answers/3"
+		printf 'CMD\nFROM\nENV\nENTRYPOINT\n' > answers/3"
 	# 4: a changed ENV changes no layer.
 	in_lab "$lab" "cd '$lab/05' && sed -i 's/^ENV IMAGE=.*/ENV IMAGE=\"other\"/' Containerfile &&
 		${build/labelled/env2} > env2.out 2>&1 && echo 0 > answers/4"
 	run -1 in_lab "$lab" "cd '$lab/05' && '$W/check' 5"
+	assert_line "check: the answers in $lab/05/answers"
 	assert_line "exercise 2: right"
 	assert_line "exercise 3: right"
 	assert_line "exercise 4: right"

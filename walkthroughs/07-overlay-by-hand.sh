@@ -80,7 +80,7 @@ if command -v unshare >/dev/null && command -v mount >/dev/null; then
 	    "layer (Input/output error):"
 	run rm -rf upper3 work3 merged3
 	run mkdir upper3 work3 merged3
-	peer unshare -mur sh -c 'mount -t overlay example-overlay -o lowerdir=lowerdir,upperdir=upper3,workdir=work3 merged3 && rm -r merged3/logs' || true
+	peer_fails unshare -mur sh -c 'mount -t overlay example-overlay -o lowerdir=lowerdir,upperdir=upper3,workdir=work3 merged3 && rm -r merged3/logs'
 	say "With userxattr, as oci-overlay mounts it in a user namespace, the removal works" \
 	    "(a 0:0 whiteout named logs), and a directory made again in its place is opaque:" \
 	    "the attribute user.overlay.opaque says so."

@@ -41,9 +41,13 @@ else
 fi
 
 # lab NN: make the walkthrough's own directory and go there.  An earlier
-# run's files go, except answers/: the student's work.
+# run's files go, except answers/: the student's work.  When that earlier run
+# was finished and the student has worked in it since (answers written, files
+# made or changed by the exercises), it is kept unless asked: at a terminal
+# the walkthrough asks; otherwise OCI_FRESH=1 says so.
 lab() {
 	LAB=$OCI_LAB/$1
+	keep_work "$1"
 	# A run that was killed may have left its mounts behind: undo them first.
 	awk -v d="$LAB/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r |
 	    while read -r m; do umount "$m" 2>/dev/null || true; done
@@ -56,6 +60,32 @@ lab() {
 	# The walkthroughs' directory as a command typed in the lab names it.
 	WALK_FROM_LAB=$(realpath --relative-to=. "$WALK_DIR")
 	[ "${#WALK_FROM_LAB}" -le "${#WALK_DIR}" ] || WALK_FROM_LAB=$WALK_DIR
+}
+
+# keep_work NN: stop before a re-run would delete what the student did in
+# $LAB after the last run ended (exercises() leaves $LAB/.done behind): files
+# made or changed since, answers written since.
+keep_work() {
+	local done=$LAB/.done work answer yes=
+	[ -f "$done" ] && [ "${OCI_FRESH:-}" != 1 ] || return 0
+	work=$(cd "$LAB" && find . -mindepth 1 -newer .done ! -path ./answers ! -path './answers/*' \
+	    -printf '  %P\n' 2>/dev/null | head -n 4)
+	answer=$(cd "$LAB" && find answers -type f -newer .done -printf '%P ' 2>/dev/null)
+	[ -n "$work$answer" ] || return 0
+	{
+		echo "walkthrough: $LAB holds your work since its last run:"
+		[ -z "$answer" ] || echo "  answers/: $answer(kept whatever you choose)"
+		[ -z "$work" ] || printf '%s\n' "$work" | sed '4s/.*/  …/'
+		echo "A new run starts this lab again from nothing: what the exercises made there" \
+		    "goes, and answers about it may no longer be right."
+	} >&2
+	if [ -t 0 ] && [ -t 1 ]; then
+		read -r -p "Start $1 again from nothing? [y/N] " yes || true
+		case $yes in [yY]*) return 0 ;; esac
+	fi
+	echo "Kept. To start it again anyway, put OCI_FRESH=1 before the command" \
+	    "(OCI_FRESH=1 $0), or copy $LAB somewhere first." >&2
+	exit 1
 }
 
 # title TEXT: the walkthrough's name.
@@ -130,6 +160,20 @@ peer() {
 	return "$rc"
 }
 
+# peer_fails CMD...: a peer's command that is meant to fail here, to show why.
+peer_fails() {
+	local rc=0
+	command -v "$1" >/dev/null || return 0
+	printf '%s$ %s%s\n' "$B" "$(quoted "$@")" "$R"
+	"$@" || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		say "(It worked on this kernel, where it was expected to fail: the text above" \
+		    "no longer holds here.)"
+	else
+		printf '%s   (exit status %s, as expected)%s\n' "$D" "$rc" "$R"
+	fi
+}
+
 # peer_sh TOOL 'pipeline': the same for a pipeline that begins with TOOL.
 peer_sh() {
 	local rc=0
@@ -152,6 +196,7 @@ exercises() {
 	printf '\n%sExercises%s (answers go in %s/answers/; check them with: %s%s/check %s)\n' \
 	    "$B" "$R" "$LAB" "$LAB_ENV" "$WALK_REL" "${LAB##*/}"
 	mkdir -p "$LAB/answers"
+	touch "$LAB/.done"    # what changes after this is the student's (keep_work)
 	local n=0 line
 	for line in "$@"; do
 		n=$((n + 1))
