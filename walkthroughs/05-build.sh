@@ -95,7 +95,7 @@ step "podman run, with oci-*"
 say "The image's own Entrypoint and Cmd, in a container of its own. (podman sees" \
     "what buildah built because both keep images in containers/storage:" \
     "/var/lib/containers/storage as root, ~/.local/share/containers/storage" \
-    "otherwise. podman build is buildah's code built into podman; podman does not" \
+    "otherwise (\$XDG_DATA_HOME/containers/storage when that is set). podman build is buildah's code built into podman; podman does not" \
     "run buildah, as the article has it.)"
 run oci-overlay -q built:latest run
 run_sh "oci-unshare --rootfs run/merged --image built:latest | tee run.out"

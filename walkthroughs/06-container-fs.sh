@@ -61,18 +61,20 @@ run ls -A ctr/merged/var/spool
 run_sh 'getfattr -d -m overlay ctr/upper/var/spool 2>/dev/null || true'
 run oci-whiteout ctr/upper
 say "docker diff lists a container's changes one path a line: A added, C changed," \
-    "D deleted, read from this upper directory. oci-diff reads it too, against the" \
-    "image below it, and differs in one place: a directory removed and made again" \
-    "(opaque) is one line, D, in docker diff, even though it is there; oci-diff says" \
-    "it changed (C) and lists each entry of the image that it hides as deleted (D):"
+    "D deleted. It finds them by comparing the container's whole tree with the" \
+    "image's, not by reading the upper directory. oci-diff reads this upper" \
+    "directory against the image below it, and gives the same kind of list: the" \
+    "directory removed and made again (opaque) is changed (C), and each entry of the" \
+    "image it now hides is deleted (D). (Docker releases before mid-2018 showed an" \
+    "opaque directory as one D line, a bug moby fixed in its pull request 37313.)"
 run oci-diff --short busybox:latest ctr/upper
 
 step "The container layer, committed"
 say "oci-commit makes the upper directory a layer, as docker commit does. A tar could" \
     "hold a 0:0 device or an overlay xattr, but that is overlayfs's way of saying" \
     "\"deleted\"; the image-spec says it with .wh. names (layer.md, Whiteouts), which" \
-    "every runtime reads: the whiteouts become .wh. files, the opaque directory a" \
-    ".wh..wh..opq entry."
+    "every tool that unpacks layers (docker, podman, containerd) understands: the" \
+    "whiteouts become .wh. files, the opaque directory a .wh..wh..opq entry."
 run oci-overlay -u ctr/merged
 run oci-commit -q -m "the container's changes" ctr/upper busybox:latest committed
 top=$(oci-manifest --layers busybox:committed | tail -n 1 | jq -r .digest)

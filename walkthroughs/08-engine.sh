@@ -20,7 +20,7 @@ ctr_id() {
 step "Run a container"
 say "The image first, from the lab's registry:"
 run oci-fetch -q "$SOURCE" busybox:latest
-say "overlay2 is docker's default storage driver, one of several: btrfs and zfs keep" \
+say "overlay2 is the default of docker's classic storage drivers, one of several: btrfs and zfs keep" \
     "each layer as a snapshot of a subvolume or dataset, vfs copies every layer whole" \
     "(no copy-on-write, but it works on any filesystem), fuse-overlayfs does" \
     "overlayfs's work in user space; devicemapper was removed in Docker 25." \

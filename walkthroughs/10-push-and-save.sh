@@ -50,10 +50,12 @@ run_sh "oci-index mine:1 | jq -r .digest; oci-index pulled:1 | jq -r .digest"
 step "docker save's format"
 say "docker save writes an image as one tar that docker load (and podman load) read" \
     "back: manifest.json lists, for each image, its config file, its tags" \
-    "(RepoTags) and its layers, each an uncompressed tar. oci-push writes it as" \
-    "podman save and skopeo do, each layer at the top as <diff_id>.tar; docker save" \
-    "before Docker 25 put each in a directory of its own (<id>/layer.tar, with json" \
-    "and VERSION), and Docker 25 and later put an OCI layout in the tar."
+    "(RepoTags) and its layers. oci-push writes it as podman save and skopeo do," \
+    "each layer an uncompressed tar at the top named <diff_id>.tar (they add" \
+    "old-style <id>/layer.tar links to it, with json and VERSION; oci-push does" \
+    "not). docker save before Docker 25 put each layer in such a directory of its" \
+    "own; Docker 25 and later put an OCI layout in the tar as well, and with the" \
+    "containerd image store its layers are the blobs as stored, usually gzipped."
 run oci-push -q pulled:1 docker-archive:hello.tar:lab/hello:1
 run tar tvf hello.tar
 run_sh "tar xOf hello.tar manifest.json | jq ."
