@@ -54,28 +54,38 @@ $(B)bin/%: bin/%.c $(LIB) $(HDR)
 
 # Install what is missing; as non-root, say the apt-get lines to run.
 deps:
-	@$(call install_missing,$(DEPS))
+	@$(call install_missing,deps,$(DEPS))
 
 deps-demo:
-	@$(call install_missing,$(DEPS_DEMO))
+	@$(call install_missing,deps-demo,$(DEPS_DEMO))
 
-# install_missing PACKAGES: apt-get install those not installed yet.
+# install_missing TARGET,PACKAGES: apt-get install those not installed yet.
+# Debian's docker-registry starts a registry on :5000 of every interface at
+# boot; what turned it on is turned off again, and what was done is said.
 define install_missing
-missing=$$(for p in $(1); do \
+missing=$$(for p in $(2); do \
 	dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
 done | tr '\n' ' '); \
 if [ -z "$$missing" ]; then exit 0; fi; \
 if [ "$$(id -u)" -eq 0 ]; then \
-	echo "make deps: installing $$missing"; \
+	echo "make $(1): installing $$missing"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || exit 1; \
 	case " $$missing " in *" docker-registry "*) \
-		echo "make deps: Debian's docker-registry package enables a registry on port 5000 of every"; \
-		echo "  interface at boot; the lab and the tests start their own on 127.0.0.1, so that service is disabled"; \
-		systemctl disable docker-registry >/dev/null 2>&1 || true; \
-		systemctl stop docker-registry >/dev/null 2>&1 || true;; \
+		echo "make $(1): Debian's docker-registry package starts a registry on port 5000 of every"; \
+		echo "  interface at boot; the lab and the tests start their own on 127.0.0.1."; \
+		if command -v systemctl >/dev/null; then \
+			systemctl disable --now docker-registry >/dev/null 2>&1 || true; \
+			if [ "$$(systemctl is-enabled docker-registry 2>/dev/null)" = enabled ]; then \
+				echo "  It is still enabled: as root, run systemctl disable --now docker-registry"; \
+			else echo "  Its service is disabled and stopped (systemctl disable --now docker-registry)."; fi; \
+		elif [ -x /etc/init.d/docker-registry ] && command -v update-rc.d >/dev/null; then \
+			/etc/init.d/docker-registry stop >/dev/null 2>&1 || true; \
+			update-rc.d docker-registry disable >/dev/null 2>&1 || true; \
+			echo "  Its init script is stopped and disabled (update-rc.d docker-registry disable)."; \
+		else echo "  No init system here starts it."; fi;; \
 	esac; \
 else \
-	echo "make deps: missing packages; as root run:"; \
+	echo "make $(1): missing packages; as root run:"; \
 	echo "  apt-get update && apt-get install -y $$missing"; exit 1; \
 fi
 endef

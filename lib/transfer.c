@@ -573,6 +573,9 @@ cut_short(struct xfer *x, CURLcode res)
 	/* libcurl's own words say more than its error code ("…in chunked-encoding"). */
 	snprintf(why, sizeof why, "%s%s%s%s", curl_easy_strerror(res), x->curl_err[0] ? " (" : "",
 	    x->curl_err, x->curl_err[0] ? ")" : "");
+	/* "Couldn't resolve host name (Could not resolve host: …)" says it twice. */
+	if (res == CURLE_COULDNT_RESOLVE_HOST)
+		snprintf(why, sizeof why, "cannot resolve the host name (no network here, or no DNS?)");
 	switch (res) {
 	case CURLE_OUT_OF_MEMORY:
 		if (x->headers_done)
