@@ -201,6 +201,35 @@ check_09() {
 	assert_line "exercise 1: not yet — oci-diff --which /secret.txt"
 }
 
+@test "09 with CHALLENGE=: a teacher's image to search, marked by check 9" {
+	# The teacher's image: a base layer, a file written, then deleted, and an
+	# opaque directory that hides what the base had there.
+	mkdir -p base/etc/conf.d add/etc del/etc/conf.d
+	echo one >base/etc/conf.d/a
+	echo two >base/etc/conf.d/b
+	echo token >add/etc/token
+	: >del/etc/.wh.token
+	: >del/etc/conf.d/.wh..wh..opq
+	echo new >del/etc/conf.d/c
+	oci-commit -q base teacher:1
+	tar -cf add.tar -C add etc
+	tar -cf del.tar -C del etc
+	umoci raw add-layer --image teacher:1 add.tar
+	umoci raw add-layer --image teacher:1 del.tar
+	oci-push -q teacher:1 "docker-archive:$T/challenge.tar:class/challenge:1"
+	mkdir -p lab
+	(cd lab && OCI_LAB=$T/lab CHALLENGE=docker-archive:$T/challenge.tar timeout 300 \
+		bash "$W/09-secrets.sh" </dev/null >09.out 2>&1) || { tail -n 30 lab/09.out; false; }
+	grep -q '^4\. Which paths of challenge:latest did a later layer delete' lab/09.out
+	export OCI_LAB=$T/lab
+	printf '/etc/token\n/etc/conf.d/b\n' >lab/09/answers/4
+	run -1 "$W/check" 9
+	assert_line "exercise 4: not yet — oci-diff challenge:latest says what each layer deleted"
+	printf '/etc/conf.d/b\n/etc/token\n/etc/conf.d/a\n' >lab/09/answers/4
+	run -1 "$W/check" 9
+	assert_line "exercise 4: right"
+}
+
 check_10() {
 	local L=$1/10
 	ran "$1" 10

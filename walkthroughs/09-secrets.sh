@@ -73,7 +73,20 @@ run "$WALK_DIR/build.sh" -t fixed:latest -f Containerfile.fixed .
 run oci-diff --short --which /secret.txt fixed:latest
 run oci-diff --short --summary fixed:latest
 
+# CHALLENGE=SOURCE: an image of the teacher's, where the class looks for what
+# a later layer deleted and a layer below still ships (check 9 marks it).
+more=()
+if [ -n "${CHALLENGE:-}" ]; then
+	step "The challenge"
+	say "An image you did not build: $CHALLENGE. Its layers may delete files that a" \
+	    "layer below still ships. Find them with the commands above."
+	run oci-fetch -q "$CHALLENGE" challenge:latest
+	run oci-manifest --layers challenge:latest
+	more=("Which paths of challenge:latest did a later layer delete, though a layer below still ships them? Write them (like /secret.txt), one per line, in any order, to answers/4.")
+fi
+
 exercises \
     "Which layer of leaky:latest (1 = the bottom one) holds the bytes of /secret.txt? Write its number to answers/1." \
     "How many bytes does leaky:latest ship that its rootfs never shows? Add up every layer's wasted bytes and write the number to answers/2." \
-    "Which layer of fixed:latest does the rootfs take /app.conf from? Write that layer's diff_id to answers/3."
+    "Which layer of fixed:latest does the rootfs take /app.conf from? Write that layer's diff_id to answers/3." \
+    "${more[@]}"

@@ -12,6 +12,9 @@
 #   OCI_LAB  where the lab directories go (default: ./oci-lab); each
 #            walkthrough works in $OCI_LAB/NN and leaves its files there to
 #            explore; the lab's registry keeps its images in $OCI_LAB/registry
+#   OCI_FRESH=1  start $OCI_LAB/NN again even when the student has worked
+#            in it since its last run (answers/ stays; see keep_work)
+#   CHALLENGE  (09 only) an image to search for deleted files, exercise 4
 
 set -eu
 
