@@ -266,8 +266,10 @@ remap_ids(const struct args *a, int *tree)
 		return (uid_t)-1;
 	}
 	if (a->userns != 'h') {
-		remap = oci_ns_pick_range();
-		if ((*tree = oci_rootfs_tree(remap, &e)) >= 0)
+		if ((remap = oci_ns_pick_range()) == (uid_t)-1)
+			oci_fail(&e, "no range of ids that no user namespace maps to was found in 64 picks "
+			    "(/proc unreadable, or ranges all taken)");
+		else if ((*tree = oci_rootfs_tree(remap, &e)) >= 0)
 			return remap;
 		if (a->userns == 'r')
 			errx(1, "--userns remap: rootfs %s: %s", a->rootfs, e.msg);

@@ -308,11 +308,11 @@ v1_devices(struct oci_cgroup *cg, const char *name, char *said, size_t cap, stru
 
 	if ((r = v1_own("devices", from, sizeof from, e)) < 0)
 		return -1;
-	if (r == 0) {
-		oci_warn("cgroup: no devices controller mounted: device nodes are not limited");
-		snprintf(said, cap, "no devices controller");
-		return 0;
-	}
+	if (r == 0)
+		return oci_fail(e, "cgroup: no devices controller is mounted (cgroup v1), so which devices "
+		    "container root may open or make cannot be limited: refused (mount one: "
+		    "mkdir -p /sys/fs/cgroup/devices && mount -t cgroup -o devices cgroup "
+		    "/sys/fs/cgroup/devices)");
 	trim_slash(from);
 	if ((size_t)snprintf(dir, sizeof dir, "%s/oci-%s", from, name) >= sizeof dir)
 		return oci_fail(e, "%s/oci-%s: path too long", from, name);

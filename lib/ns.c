@@ -92,7 +92,8 @@ helper_write_maps(pid_t pid, uid_t remap, struct oci_err *e)
 	return oci_write_knob(path, map, e);
 }
 
-/* Does [base, base+OCI_NS_RANGE) meet a range that some process's uid_map maps to? */
+/* Does [base, base+OCI_NS_RANGE) meet a range that some process's uid_map maps to?
+ * Without /proc to read, it cannot be known to be free: in use. */
 static int
 range_in_use(uid_t base)
 {
@@ -104,7 +105,7 @@ range_in_use(uid_t base)
 	int used = 0;
 
 	if (proc == NULL)
-		return 0;
+		return 1;
 	while (!used && (d = readdir(proc))) {
 		if (d->d_name[0] < '1' || d->d_name[0] > '9')
 			continue;
@@ -127,13 +128,14 @@ range_in_use(uid_t base)
  * containers' user namespaces, in blocks of 65536.  We take one at random,
  * as `systemd-nspawn --private-users=pick` and podman's --userns=auto give
  * each container a range of its own, and not one that a running
- * container's user namespace already maps to.
+ * container's user namespace already maps to.  (uid_t)-1 when 64 picks
+ * found none free.
  */
 uid_t
 oci_ns_pick_range(void)
 {
 	unsigned int r = 0;
-	uid_t base = 0;
+	uid_t base;
 	int tries;
 
 	for (tries = 0; tries < 64; tries++) {
@@ -141,9 +143,9 @@ oci_ns_pick_range(void)
 			r = (unsigned int)getpid() + tries;
 		base = 524288 + (uid_t)OCI_NS_RANGE * (r % ((1879048192U - 524288U) / OCI_NS_RANGE));
 		if (!range_in_use(base))
-			break;
+			return base;
 	}
-	return base;
+	return (uid_t)-1;
 }
 
 int

@@ -1106,7 +1106,8 @@ int oci_ns_unshare(int ns, uid_t remap, struct oci_err *e);
 /*
  * remap, for root: instead of every id mapped to itself, ids 0 to
  * OCI_NS_RANGE-1 inside are remap… outside ((uid_t)-1: no remapping).
- * oci_ns_pick_range picks such a base for a container; oci_ns_userns_fd
+ * oci_ns_pick_range picks such a base for a container, one no process's
+ * uid_map meets ((uid_t)-1 when none was found); oci_ns_userns_fd
  * opens a user namespace with that mapping (for an idmapped mount).
  */
 #define OCI_NS_RANGE 65536U

@@ -437,56 +437,253 @@ closed_on_the_way(const char *abs, char *which, size_t len)
 	return -1;
 }
 
-/* An overlayfs mounted on abs: its upperdir, from /proc/self/mountinfo ("" when none). */
+/* Undo mountinfo's octal escapes ("\040" for a space) in place. */
 static void
-overlay_upper(const char *abs, char *upper, size_t len)
+unescape(char *s)
 {
-	char line[8192], *sep, *opt;
-	char mnt[PATH_MAX];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *out = s;
 
-	upper[0] = '\0';
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof line, f)) {
-		/* "id parent maj:min root mountpoint opts... - fstype source superopts" */
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || strcmp(mnt, abs) != 0 ||
-		    (sep = strstr(line, " - overlay ")) == NULL)
-			continue;
-		upper[0] = '\0';
-		if ((opt = strstr(sep, ",upperdir=")) || (opt = strstr(sep, " upperdir=")))
-			snprintf(upper, len, "%.*s", (int)strcspn(opt + 10, ",\n"), opt + 10);
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
 	}
-	fclose(f);
+	*out = '\0';
+}
+
+/* One line of /proc/self/mountinfo, its paths unescaped. */
+struct mnt {
+	int id;
+	char dev[32];			/* "maj:min" */
+	char root[PATH_MAX];		/* the mount's root, within its filesystem */
+	char point[PATH_MAX];		/* where it is mounted */
+	char type[64];
+	char upper[PATH_MAX];		/* an overlay's upperdir= as written; "" when none */
+};
+
+static int
+parse_mnt(char *line, struct mnt *m)
+{
+	char *save = NULL, *f[5], *sep, *opt;
+	int i;
+
+	if ((sep = strstr(line, " - ")) == NULL)
+		return -1;
+	*sep = '\0';
+	for (i = 0; i < 5; i++)
+		if ((f[i] = strtok_r(i ? NULL : line, " ", &save)) == NULL)
+			return -1;
+	m->id = atoi(f[0]);
+	snprintf(m->dev, sizeof m->dev, "%s", f[2]);
+	snprintf(m->root, sizeof m->root, "%s", f[3]);
+	snprintf(m->point, sizeof m->point, "%s", f[4]);
+	unescape(m->root);
+	unescape(m->point);
+	/* "fstype source superopts" */
+	sep += 3;
+	snprintf(m->type, sizeof m->type, "%.*s", (int)strcspn(sep, " \n"), sep);
+	m->upper[0] = '\0';
+	sep += strcspn(sep, " \n");
+	if (*sep == ' ' && (sep = strchr(sep + 1, ' ')) != NULL) {
+		for (opt = sep + 1; *opt && *opt != '\n'; opt += strcspn(opt, ",\n") + (opt[strcspn(opt, ",\n")] == ',')) {
+			if (strncmp(opt, "upperdir=", 9) == 0) {
+				snprintf(m->upper, sizeof m->upper, "%.*s", (int)strcspn(opt + 9, ",\n"), opt + 9);
+				unescape(m->upper);
+			}
+			if (opt[strcspn(opt, ",\n")] != ',')
+				break;
+		}
+	}
+	return 0;
+}
+
+/* The mount path lies on (by mount id when the kernel says it; else the
+ * deepest mount point above it, the last one listed when several are there). */
+static int
+find_mnt(FILE *mi, const char *path, struct mnt *m)
+{
+	struct statx stx;
+	struct mnt cur;
+	char *line = NULL;
+	size_t cap = 0, best = 0, n;
+	int id = -1, found = 0;
+
+	if (statx(AT_FDCWD, path, 0, STATX_MNT_ID, &stx) == 0 && (stx.stx_mask & STATX_MNT_ID))
+		id = (int)stx.stx_mnt_id;
+	rewind(mi);
+	while (getline(&line, &cap, mi) > 0) {
+		if (parse_mnt(line, &cur) < 0)
+			continue;
+		n = strlen(cur.point);
+		if (id >= 0 ? cur.id == id :
+		    (strncmp(path, cur.point, n) == 0 && (path[n] == '/' || path[n] == '\0' || n == 1) &&
+		     n >= best)) {
+			*m = cur;
+			best = n;
+			found = 1;
+		}
+	}
+	free(line);
+	return found ? 0 : -1;
+}
+
+/* path (absolute, under mount m) as a path within m's filesystem. */
+static void
+within_fs(const struct mnt *m, const char *path, char *out, size_t len)
+{
+	const char *rest = path + (strcmp(m->point, "/") == 0 ? 0 : strlen(m->point));
+
+	if (*rest == '\0')
+		snprintf(out, len, "%s", m->root);
+	else
+		snprintf(out, len, "%s%s", strcmp(m->root, "/") == 0 ? "" : m->root, rest);
+}
+
+/*
+ * Is abs (absolute, no symlinks) closed to other host users wherever this
+ * mount namespace shows it: on its own path, and through every other mount
+ * of the same filesystem whose root lies above it (a bind mount elsewhere)?
+ * 0: closed, with which the closed directory; 1: open, with which the path
+ * that is not; -1: mountinfo cannot say.
+ */
+static int
+closed_everywhere(FILE *mi, const char *abs, char *which, size_t len)
+{
+	struct mnt own, cur;
+	char fspath[PATH_MAX], alt[2 * PATH_MAX], scratch[2 * PATH_MAX], *line = NULL;
+	size_t cap = 0, n;
+	int rc = 0;
+
+	if (closed_on_the_way(abs, which, len) < 0) {
+		snprintf(which, len, "%s", abs);
+		return 1;
+	}
+	if (find_mnt(mi, abs, &own) < 0)
+		return -1;
+	within_fs(&own, abs, fspath, sizeof fspath);
+	rewind(mi);
+	while (rc == 0 && getline(&line, &cap, mi) > 0) {
+		if (parse_mnt(line, &cur) < 0 || cur.id == own.id || strcmp(cur.dev, own.dev) != 0)
+			continue;
+		n = strcmp(cur.root, "/") == 0 ? 0 : strlen(cur.root);
+		if (strncmp(fspath, cur.root, n) != 0 || (fspath[n] != '/' && fspath[n] != '\0'))
+			continue;
+		snprintf(alt, sizeof alt, "%s%s", strcmp(cur.point, "/") == 0 ? "" : cur.point, fspath + n);
+		if (closed_on_the_way(alt, scratch, sizeof scratch) < 0) {
+			snprintf(which, len, "%s", alt);
+			rc = 1;
+		}
+	}
+	free(line);
+	return rc;
+}
+
+/* overlayfs's own escapes in a mount(2) option string ("\," for a comma): drop each backslash. */
+static void
+unbackslash(const char *s, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < len; s++) {
+		if (*s == '\\' && s[1])
+			s++;
+		out[n++] = *s;
+	}
+	out[n] = '\0';
+}
+
+/* Is cand the overlay's upper directory?  overlayfs reports the upper root's inode as its root's. */
+static int
+is_upper(const char *cand, const struct stat *top, char *upper, size_t len)
+{
+	struct stat st;
+
+	return stat(cand, &st) == 0 && S_ISDIR(st.st_mode) && st.st_ino == top->st_ino &&
+	    realpath(cand, upper) != NULL && strlen(upper) < len;
+}
+
+/*
+ * The overlay m's upper directory, as a real path in upper.  mountinfo
+ * shows upperdir= as the mounter wrote it: perhaps with overlayfs's "\,"
+ * escapes, perhaps relative to where the mounter stood (docker's long form,
+ * oci-overlay's short links), where it is looked for beside the mount point
+ * and above.  Taken only where its inode is the one the overlay's root
+ * shows; -1 when it cannot be found for sure.
+ */
+static int
+overlay_upper(const struct mnt *m, char *upper, size_t len)
+{
+	char base[PATH_MAX], names[2][PATH_MAX], cand[2 * PATH_MAX], *slash;
+	struct stat top;
+	int i;
+
+	if (strcmp(m->root, "/") != 0 || stat(m->point, &top) < 0)
+		return -1;
+	snprintf(names[0], sizeof names[0], "%s", m->upper);
+	unbackslash(m->upper, names[1], sizeof names[1]);
+	for (i = 0; i < 2; i++) {
+		if (names[i][0] == '/') {
+			if (is_upper(names[i], &top, upper, len))
+				return 0;
+			continue;
+		}
+		snprintf(base, sizeof base, "%s", m->point);
+		while ((slash = strrchr(base, '/')) != NULL) {
+			*slash = '\0';
+			if (snprintf(cand, sizeof cand, "%s/%s", base, names[i]) < (int)sizeof cand &&
+			    is_upper(cand, &top, upper, len))
+				return 0;
+		}
+	}
+	return -1;
 }
 
 int
 oci_rootfs_private(const char *dir, struct oci_err *e)
 {
-	char abs[PATH_MAX], upper[PATH_MAX], real[PATH_MAX], which[PATH_MAX];
+	char abs[PATH_MAX], upper[PATH_MAX], which[2 * PATH_MAX], open_dir[2 * PATH_MAX];
 	const char *place = abs;
+	struct mnt m;
+	FILE *mi;
+	int r;
 
 	if (realpath(dir, abs) == NULL)
 		return oci_fail_errno(e, "rootfs %s", dir);
-	if (closed_on_the_way(abs, which, sizeof which) < 0)
-		goto open;
-	/* On an overlay, what the container writes lands in its upper directory. */
-	overlay_upper(abs, upper, sizeof upper);
-	if (upper[0] && realpath(upper, real) != NULL) {
-		place = real;
-		if (closed_on_the_way(real, which, sizeof which) < 0)
-			goto open;
+	if ((mi = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return oci_fail_errno(e, "rootfs %s: /proc/self/mountinfo, which says where else it can "
+		    "be reached: refused", dir);
+	r = closed_everywhere(mi, abs, which, sizeof which);
+	if (r == 0 && find_mnt(mi, abs, &m) == 0 && strcmp(m.type, "overlay") == 0 && m.upper[0]) {
+		/* On an overlay, what the container writes lands in its upper directory. */
+		if (overlay_upper(&m, upper, sizeof upper) < 0) {
+			fclose(mi);
+			return oci_fail(e, "rootfs %s: on the overlay mounted on %s, whose upper directory "
+			    "(upperdir=%s) cannot be found for sure, so who else can reach what the "
+			    "container writes cannot be checked: refused (mount it with the upper "
+			    "directory's absolute path)", dir, m.point, m.upper);
+		}
+		place = upper;
+		r = closed_everywhere(mi, upper, which, sizeof which);
 	}
-	oci_say("rootfs %s: only root can reach it on the host (%s is root's, closed to others)%s%s",
-	    dir, which, place == abs ? "" : ", upper directory ", place == abs ? "" : place);
-	return 0;
-open:
-	snprintf(which, sizeof which, "%s", place);
-	if (strrchr(which, '/') > which)
-		*strrchr(which, '/') = '\0';
+	fclose(mi);
+	if (r < 0)
+		return oci_fail(e, "rootfs %s: /proc/self/mountinfo does not show the mount it is on, "
+		    "so who else can reach it cannot be checked: refused", dir);
+	if (r == 0) {
+		oci_say("rootfs %s: only root can reach it on the host (%s is root's, closed to others)%s%s",
+		    dir, which, place == abs ? "" : ", upper directory ", place == abs ? "" : place);
+		return 0;
+	}
+	snprintf(open_dir, sizeof open_dir, "%s", which);
+	if (strrchr(open_dir, '/') > open_dir)
+		*strrchr(open_dir, '/') = '\0';
 	return oci_fail(e, "rootfs %s: every host user can reach %s, and what root in the container "
 	    "writes there is root's on the host (a setuid file, a file capability): refused; "
-	    "keep containers under a directory of root's that only root can enter "
-	    "(chmod 700 %s), as docker keeps them under /var/lib/docker", dir,
-	    place == abs ? "it" : place, which);
+	    "keep containers under a directory owned by root that only root can enter "
+	    "(chown root: and chmod 700 %s), as docker keeps them under /var/lib/docker", dir,
+	    strcmp(which, abs) == 0 ? "it" : which, open_dir);
 }

@@ -152,3 +152,14 @@ cgroup_v1() { [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; }
 	run -0 as nobody "$CGT" rlimit -1 1
 	assert_line --partial "RLIMIT_NPROC unchanged"
 }
+
+@test "cgroup v1 with no devices controller mounted: the run is refused, not made without it" {
+	cgroup_v1 || skip "cgroup v2 limits devices with a BPF program"
+	[ -d /sys/fs/cgroup/devices ] || skip "no v1 devices controller at /sys/fs/cgroup/devices"
+	# In a mount namespace of this test's own, where the controller is unmounted.
+	run -1 unshare -m --propagation private sh -c \
+		"umount /sys/fs/cgroup/devices && exec '$CGT' lib '$NAME' 10 1 -"
+	assert_output "create: cgroup: no devices controller is mounted (cgroup v1), so which devices container root may open or make cannot be limited: refused (mount one: mkdir -p /sys/fs/cgroup/devices && mount -t cgroup -o devices cgroup /sys/fs/cgroup/devices)"
+	run -0 find /sys/fs/cgroup -name "*$NAME"
+	assert_output ""
+}

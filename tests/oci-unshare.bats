@@ -337,7 +337,7 @@ devices() {
 	closed=$(work_dir root)
 	a_rootfs root "$open/r"
 	run -1 oci-unshare --rootfs "$open/r" /attack plant
-	assert_output "oci-unshare: rootfs $open/r: every host user can reach it, and what root in the container writes there is root's on the host (a setuid file, a file capability): refused; keep containers under a directory of root's that only root can enter (chmod 700 $open), as docker keeps them under /var/lib/docker"
+	assert_output "oci-unshare: rootfs $open/r: every host user can reach it, and what root in the container writes there is root's on the host (a setuid file, a file capability): refused; keep containers under a directory owned by root that only root can enter (chown root: and chmod 700 $open), as docker keeps them under /var/lib/docker"
 	[ ! -e "$open/r/planted" ]
 	# An overlay whose merged directory is closed but whose upper is not.
 	mkdir "$closed/merged" "$open/upper" "$open/work"
@@ -355,6 +355,58 @@ devices() {
 	assert_output --partial "Permission denied"
 	run -126 as nobody "$closed/r/planted-cap" whoami
 	assert_output --partial "Permission denied"
+}
+
+# refused_at ROOTFS PATH: oci-unshare as root refuses ROOTFS, which host users reach at PATH.
+refused_at() {
+	run -1 oci-unshare --rootfs "$1" /attack plant
+	assert_output --partial "oci-unshare: rootfs $1: every host user can reach $2, "
+	[ ! -e "$2/planted" ]
+}
+
+@test "as root, a closed rootfs that other host users reach another way is refused: a bind mount, an overlay above it" {
+	local open closed
+	open=$(work_dir nobody)
+	closed=$(work_dir root)
+	a_rootfs root "$closed/r"
+	# The same directory, bound where everyone can reach it.
+	mkdir "$open/alias"
+	mount --bind "$closed/r" "$open/alias"
+	refused_at "$closed/r" "$open/alias"
+	umount "$open/alias"
+	# A directory inside an overlay whose upper directory is open.
+	mkdir "$closed/m" "$open/up" "$open/wk"
+	mount -t overlay overlay -o "lowerdir=$closed,upperdir=$open/up,workdir=$open/wk" "$closed/m"
+	refused_at "$closed/m/r" "$open/up"
+	umount "$closed/m"
+	# An upper directory named relative to where the mounter stood, and not
+	# beside the mount: it cannot be found for sure, so it is refused.
+	mkdir -p "$open/c/up" "$open/c/wk" "$closed/m2"
+	(cd "$open" && mount -t overlay overlay -o "lowerdir=$closed/r,upperdir=c/up,workdir=c/wk" "$closed/m2")
+	run -1 oci-unshare --rootfs "$closed/m2" /attack plant
+	umount "$closed/m2"
+	assert_output "oci-unshare: rootfs $closed/m2: on the overlay mounted on $closed/m2, whose upper directory (upperdir=c/up) cannot be found for sure, so who else can reach what the container writes cannot be checked: refused (mount it with the upper directory's absolute path)"
+	[ ! -e "$open/c/up/planted" ]
+}
+
+@test "as root, an overlay's upper directory is found as mountinfo shows it: relative (oci-overlay's short form), or with a comma and a space" {
+	local closed
+	closed=$(work_dir root)
+	cp -a "$P/evil" "$closed/img"
+	# oci-overlay's mount(2) form gives upperdir relative to the container's directory.
+	OCI_OVERLAY_NO_LOWERDIR_PLUS=1 oci-overlay -q "$F/bb:latest" "$closed/c" >/dev/null
+	grep -q " $closed/c/merged .* - overlay .*,upperdir=upper," /proc/self/mountinfo
+	run -0 oci-unshare -v --rootfs "$closed/c/merged" /bin/sh -c 'echo x > /planted'
+	assert_line "oci-unshare: rootfs $closed/c/merged: only root can reach it on the host ($closed is root's, closed to others), upper directory $closed/c/upper"
+	[ -e "$closed/c/upper/planted" ]
+	oci-overlay -u "$closed/c/merged"
+	# overlayfs shows "\," in the option as it was given, and mountinfo escapes the rest.
+	mkdir -p "$closed/u,x y" "$closed/w" "$closed/m"
+	mount -t overlay overlay -o "lowerdir=$closed/img,upperdir=$closed/u\,x y,workdir=$closed/w" "$closed/m"
+	run -0 oci-unshare -v --rootfs "$closed/m" /attack plant
+	umount "$closed/m"
+	assert_line "oci-unshare: rootfs $closed/m: only root can reach it on the host ($closed is root's, closed to others), upper directory $closed/u,x y"
+	[ -e "$closed/u,x y/planted" ]
 }
 
 @test "the plants, as nobody: container root is nobody on the host, its setuid files raise no one" {
