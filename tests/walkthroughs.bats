@@ -193,7 +193,8 @@ check_09() {
 	L=$ROOT_LAB/09
 	echo 2 >"$L/answers/1"
 	echo 33 >"$L/answers/2"
-	oci-manifest --config "$L/fixed:latest" | jq -r '.rootfs.diff_ids[1]' >"$L/answers/3"
+	# The last line of oci-diff --which, as its hint says, holds the answer.
+	oci-diff --which /app.conf "$L/fixed:latest" | tail -n 1 >"$L/answers/3"
 	run -0 "$W/check" 9
 	assert_output --partial "3 right, 0 to go"
 	echo 3 >"$L/answers/1"
@@ -266,10 +267,23 @@ check_10() {
 	run -0 "$W/check" --help
 }
 
+@test "walkthroughs/check 8: an answer as jq prints it, quotes and all, is marked right" {
+	export OCI_LAB=$ROOT_LAB
+	L=$ROOT_LAB/08
+	jq .Data.LowerDir "$L/graphdriver.json" >"$L/answers/2"
+	run -1 "$W/check" 8
+	assert_line "exercise 2: right"
+	echo '"not/the/lowerdir"' >"$L/answers/2"
+	run -1 "$W/check" 8
+	assert_line "exercise 2: not yet — jq .Data.LowerDir"
+	rm "$L/answers/2"
+}
+
 @test "walkthroughs/check 10: the exercises on pushing and docker save's format are marked" {
 	export OCI_LAB=$ROOT_LAB
 	L=$ROOT_LAB/10
-	oci-manifest "$L/mine:1" | jq -r .config.digest >"$L/answers/1"
+	# The IMAGE ID as docker shows it: hex digits, no algorithm.
+	oci-manifest "$L/mine:1" | jq -r .config.digest | cut -d: -f2 >"$L/answers/1"
 	tar tf "$L/hello.tar" | grep -c '\.tar$' >"$L/answers/2"
 	echo manifest.json >"$L/answers/3"
 	run -0 "$W/check" 10

@@ -56,6 +56,6 @@ if command -v skopeo >/dev/null; then
 fi
 
 exercises \
-    "Which digest does the tag latest point to? Write it (sha256:…) to answers/1." \
-    "How many blobs does the layout hold? Write the number to answers/2." \
-    "How many bytes is the largest blob? Write the number to answers/3."
+    "In the layout busybox, which digest does the tag latest point to? Write it (sha256:…) to answers/1." \
+    "How many blobs does busybox hold? Write the number to answers/2." \
+    "How many bytes is its largest blob? Write the number to answers/3."

@@ -56,6 +56,6 @@ say "Given an image, oci-untar extracts every layer bottom first, checking each"
 run oci-untar -v -C rootfs busybox:latest
 
 exercises \
-    "Copy layer to overlay (cp -a layer overlay), extract layer2.tar into it with --whiteouts=overlay (as root, or inside oci-unshare: oci-unshare oci-untar ...; not for the 0:0 device, which any user may make since Linux 5.8, but for the opaque tmp/, whose overlay xattr an ordinary user cannot set), and write the type of overlay/etc/group (what 'stat -c %F' says) to answers/1." \
+    "Copy layer to overlay (cp -a layer overlay), extract layer2.tar into it with --whiteouts=overlay, and write the type of overlay/etc/group (what 'stat -c %F' says) to answers/1. (Any user may: the 0:0 device since Linux 5.8; the opaque mark on tmp/ goes in trusted.overlay.opaque as root and in user.overlay.opaque otherwise, which overlayfs reads when mounted with userxattr.)" \
     "Write the whiteout lines oci-whiteout prints for layer2.tar, in any order, to answers/2." \
     "How many entries does applied/tmp have (ls -A | wc -l)? Write the number to answers/3."

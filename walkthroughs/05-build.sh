@@ -29,8 +29,9 @@ CF
 
 step "buildah build, with oci-*"
 say "walkthroughs/build.sh is a small interpreter written in shell: each instruction" \
-    "prints every command it runs, then what it made. FROM adds no layer: the image" \
-    "starts with the base image's layers. COPY and RUN each add one layer; ENV," \
+    "prints every command it runs, then what it made. FROM adds no layer of its own:" \
+    "the image starts with the base image's layers. (The article counts FROM among" \
+    "the instructions that make layers; it brings the base's layers, and makes none.) COPY and RUN each add one layer; ENV," \
     "ENTRYPOINT and CMD only change the config, and the history records them with" \
     "empty_layer. podman build does the same by default (its --layers, default true," \
     "commits each step and caches it). buildah build's --layers defaults to false:" \

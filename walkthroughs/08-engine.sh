@@ -129,4 +129,4 @@ exercises \
     "Write the LowerDir of graphdriver.json to answers/2." \
     "Write the diff_id of the committed layer (the last one) to answers/3." \
     "Write the name of the short link in store/l that leads to the busybox layer both containers share to answers/4." \
-    "Make a third container, named third, from busybox:committed in the store (oci-overlay --store store busybox:committed third). How many directories did store/ get for it? Write the number to answers/5."
+    "Run ls store, then make a third container, named third, from busybox:committed in the store (oci-overlay --store store busybox:committed third), and ls store again. How many new entries did the top of store/ get for it? Write the number to answers/5."

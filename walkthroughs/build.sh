@@ -134,7 +134,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 		else
 			do_cmd oci-fetch -q "$args" "$target"
 			workdir=$(oci-config "$target" | jq -r '.config.WorkingDir // "/" | if . == "" then "/" else . end')
-			oci-config "$target" | jq -r '.rootfs.diff_ids[] | "    # a base layer: diff_id \(.)"'
+			oci-config "$target" | jq -r '"    # no layer of its own: the base image'"'"'s \(.rootfs.diff_ids | length) to start from",
+			    (.rootfs.diff_ids[] | "    #   base layer diff_id \(.)")'
 		fi
 		;;
 	ENV | LABEL)

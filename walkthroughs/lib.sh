@@ -23,6 +23,8 @@ WALK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WALK_REL=$(dirname "$0")
 . "$WALK_DIR/common.sh"
 # Use the programs of this checkout when they are built, else those on PATH.
+# (Whether the student's own shell finds them: exercises() says how if not.)
+ON_STUDENT_PATH=$(command -v oci-digest || true)
 if [ -x "$WALK_DIR/../bin/oci-digest" ]; then
 	PATH="$(cd "$WALK_DIR/../bin" && pwd):$PATH"
 fi
@@ -205,6 +207,11 @@ exercises() {
 		n=$((n + 1))
 		printf '%s\n' "$n. $line" | fold -s -w 76 | sed 's/ *$//; 2,$s/^/   /'
 	done
+	if [ -z "$ON_STUDENT_PATH" ] && [ -x "$WALK_DIR/../bin/oci-digest" ]; then
+		say "The oci-* programs are in $(cd "$WALK_DIR/../bin" && pwd), which your shell" \
+		    "does not search yet; before typing them, run:" \
+		    "export PATH=$(quoted "$(cd "$WALK_DIR/../bin" && pwd)"):\$PATH"
+	fi
 	registry_note
 }
 
