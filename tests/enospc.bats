@@ -44,7 +44,10 @@ room() { mount -o remount,size=64m "$T/disk"; }
 @test "oci-fetch on a full disk: exit 1, the path, no blob under its name; then it resumes" {
 	run -1 oci-fetch --plain-http "$REG/test/big:1" "$T/disk/out:big"
 	assert_output --regexp "write $T/disk/out/blobs/sha256/\.partial-[0-9a-f]{64}: No space left on device"
-	run -0 oci-digest --layout "$T/disk/out"
+	# Every blob stored is what its name says; the pull may have stored none
+	# yet (its blobs come in parallel), which oci-digest says with exit 1.
+	run oci-digest --layout "$T/disk/out"
+	[ "$status" -eq 0 ] || assert_output "oci-digest: $T/disk/out: no blobs: nothing to check"
 	[ "$(jq '.manifests | length' "$T/disk/out/index.json")" -eq 0 ]
 	run -0 find "$T/disk/out/blobs/sha256" -name '[0-9a-f]*' -size +1M
 	assert_output ""
