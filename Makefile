@@ -36,7 +36,7 @@ DEPS_DEMO = build-essential pkg-config libarchive-dev libssl-dev libcurl4-openss
 # And what the tests need besides: make check.
 DEPS = $(DEPS_DEMO) bats bats-assert bats-support bats-file umoci oci-image-tool \
 	python3-jwt python3-bcrypt openssl time zstd xz-utils mandoc man-db bsdextrautils \
-	procps podman python3-seccomp clang libclang-rt-14-dev
+	procps podman python3-seccomp clang libclang-rt-14-dev chromium
 
 all: $(BINS)
 
