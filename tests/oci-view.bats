@@ -8,16 +8,12 @@
 
 load helper
 load untar_helper
+load view_fixtures
 
 setup_file() {
 	T=$BATS_FILE_TMPDIR
 	cd "$T" || return 1
 	umoci_image "$T/umoci" latest
-}
-
-# data PAGE: the JSON embedded in the page, as jq reads it.
-data() {
-	sed -n 's|^<script type="application/json" id="data">\(.*\)</script>$|\1|p' "$1"
 }
 
 # inline PAGE style|script: the text of the page's one inline <style> or <script>.
@@ -82,23 +78,6 @@ last_change() { jq -r --arg p "$2" '[.changes[] | select(.[0] == $p)] | last | "
 	[ "$(last_change data.json /etc/motd)" = "2 D" ]
 	[ "$(last_change data.json /data/a)" = "3 D" ]
 	[ "$(last_change data.json /nowhere)" = "null null" ]
-}
-
-# hostile_image: umoci's image and a layer of names that are markup, quotes, newlines, not UTF-8.
-hostile_image() {
-	cp -r "$BATS_FILE_TMPDIR/umoci" evil
-	python3 - "$T/evil.tar" <<'PY'
-import io, sys, tarfile
-t = tarfile.open(sys.argv[1], "w", format=tarfile.GNU_FORMAT, encoding="utf-8", errors="surrogateescape")
-for name in ("h", "h/</script><script>alert(1)</script>", 'h/say "hi"\nthere', b"h/bad\xff\xfe".decode("utf-8", "surrogateescape"), "h/<!--"):
-    i = tarfile.TarInfo(name)
-    if name == "h":
-        i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i)
-    else:
-        i.size = 3; t.addfile(i, io.BytesIO(b"hi\n"))
-t.close()
-PY
-	umoci raw add-layer --image evil:latest "$T/evil.tar"
 }
 
 @test "hostile names: only inside the JSON, escaped; read back as they are" {
@@ -174,9 +153,7 @@ PY
 }
 
 @test "--store: every container, its layers once with the containers that use them, the disk each takes" {
-	local img=$BATS_FILE_TMPDIR/umoci:latest
-	run -0 oci-unshare -m sh -c "oci-overlay -q --store S '$img' one >/dev/null && oci-overlay -q --store S '$img' two >/dev/null && echo ok"
-	assert_output ok
+	two_containers S
 	oci-overlay --store S --ls >ls.json
 	run -0 oci-view --store S
 	echo "$output" >page.html

@@ -143,7 +143,7 @@ function tags(n) {
 	if (last.c === 'D') out.push(el('span', 'tag gone', 'deleted in ' + layerName(last.l)));
 	else out.push(el('span', 'tag ' + (layerName(last.l) === 'upper' ? 'upper' : 'layer'), layerName(last.l)));
 	const hidden = n.ev.slice(0, -1).filter((e) => e.c !== 'D').map((e) => layerName(e.l));
-	if (hidden.length) out.push(el('span', 'tag hides', 'hides ' + hidden.join(', ')));
+	if (hidden.length) out.push(el('span', 'tag hides', (last.c === 'D' ? 'still in ' : 'hides ') + hidden.join(', ')));
 	return out;
 }
 const shown = new Map();	// path -> its <li>, once drawn
@@ -267,7 +267,7 @@ function drawStore() {
 	add(t, add(el('tr'), el('th', null, 'layer (chain id)'), el('th', null, 'short link'), el('th', null, 'disk'), el('th', null, 'used by')));
 	for (const l of layers) {
 		add(t, add(el('tr'), add(el('td'), digest('sha256:' + l.layer)), el('td', 'mono', l.link),
-			el('td', null, size(l.disk)), el('td', 'used-by', (l.used_by || []).join(', '))));
+			el('td', null, size(l.disk)), el('td', 'used-by', (l.used_by || []).slice().sort().join(', '))));
 	}
 	$('store').appendChild(t);
 	$('store-section').hidden = false;
