@@ -106,3 +106,16 @@ shot() {
 	assert_output ""
 	shot page.html store
 }
+
+@test "an index: every platform drawn, the one shown in full marked" {
+	multi_image mk
+	oci-view -p linux/amd64 -o page.html mk:multi
+	run -0 --separate-stderr view_dom page.html
+	assert_equal "$stderr" ""
+	echo "$output" >dom.html
+	grep -q '<span class="kind">index</span>' dom.html
+	[ "$(grep -o '<div class="node picked"><span class="kind">manifest</span>' dom.html | wc -l)" -eq 1 ]
+	[ "$(grep -o '<span class="kind">manifest</span>' dom.html | wc -l)" -eq 2 ]
+	grep -q 'linux/arm64/v8' dom.html
+	shot page.html index
+}

@@ -64,6 +64,21 @@ csp_hash() { printf "'sha256-%s'" "$(inline "$1" "$2" | openssl dgst -sha256 -bi
 	[ "$(jq -r '.config.config.Entrypoint[0]' data.json)" = /bin/hello ]
 }
 
+@test "an index: every platform it lists is in the chain; -p picks the image shown in full" {
+	multi_image mk
+	d=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "multi") | .digest' mk/index.json)
+	oci-view -p linux/arm64 -o arm.html mk:multi
+	data arm.html >arm.json
+	[ "$(jq -r '.chain.top.digest' arm.json)" = "$d" ]
+	[ "$(jq -r '[.chain.index.manifests[].platform | "\(.os)/\(.architecture)"] | join(" ")' arm.json)" = "linux/amd64 linux/arm64" ]
+	[ "$(jq -r '.chain.manifest_desc.digest' arm.json)" = "$(jq -r .manifests[1].digest idx.json)" ]
+	[ "$(jq '.layers | length' arm.json)" -eq 0 ]
+	oci-view -p linux/amd64 -o amd.html mk:multi
+	[ "$(data amd.html | jq '.layers | length')" -eq 3 ]
+	run -1 oci-view -p linux/s390x mk:multi
+	run -2 oci-view -p nonsense mk:multi
+}
+
 # last_change DATA PATH: the layer and change of PATH's last change in the data.
 last_change() { jq -r --arg p "$2" '[.changes[] | select(.[0] == $p)] | last | "\(.[1]) \(.[2])"' "$1"; }
 

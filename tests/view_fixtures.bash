@@ -31,3 +31,21 @@ two_containers() {
 	oci-unshare -m sh -c "oci-overlay -q --store '$1' '$BATS_FILE_TMPDIR/umoci:latest' one >/dev/null &&
 		oci-overlay -q --store '$1' '$BATS_FILE_TMPDIR/umoci:latest' two >/dev/null"
 }
+
+# multi_image LAYOUT: umoci's image as linux/amd64 and an empty linux/arm64/v8 one, in an
+# OCI index tagged multi (idx.json in the current directory is the index's bytes).
+multi_image() {
+	local rn=org.opencontainers.image.ref.name amd arm d s l=$1
+	cp -r "$BATS_FILE_TMPDIR/umoci" "$l"
+	umoci config --image "$l":latest --os linux --architecture amd64
+	umoci new --image "$l":arm
+	umoci config --image "$l":arm --os linux --architecture arm64
+	amd=$(jq -c --arg rn $rn '.manifests[] | select(.annotations[$rn] == "latest") | del(.annotations) + {platform: {architecture: "amd64", os: "linux"}}' "$l/index.json")
+	arm=$(jq -c --arg rn $rn '.manifests[] | select(.annotations[$rn] == "arm") | del(.annotations) + {platform: {architecture: "arm64", os: "linux", variant: "v8"}}' "$l/index.json")
+	jq -nc --argjson a "$amd" --argjson b "$arm" \
+		'{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [$a, $b]}' >idx.json
+	read -r d s < <(blob_put "$l" idx.json)
+	jq -c --arg d "$d" --argjson s "$s" --arg rn $rn \
+		'.manifests += [{mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s, annotations: {($rn): "multi"}}]' \
+		"$l/index.json" >i && mv i "$l/index.json"
+}
