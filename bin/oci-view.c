@@ -201,9 +201,13 @@ view_store(const char *store, const char *name, json_t *data, struct oci_err *e)
 				fclose(f);
 			}
 		}
-		oci_say("%s %s: %s on disk", id ? "container" : "layer",
-		    oci_printable(id ? json_string_value(json_object_get(o, "container")) : layer),
-		    oci_human_size(bytes));
+		if (id)
+			oci_say("container %s: %s on disk, its -init layer %s",
+			    oci_printable(json_string_value(json_object_get(o, "container"))),
+			    oci_human_size((uint64_t)json_integer_value(json_object_get(o, "disk"))),
+			    oci_human_size(bytes));
+		else
+			oci_say("layer %.12s…: %s on disk", layer, oci_human_size(bytes));
 	}
 	if (name)
 		json_object_set_new(data, "name", json_string(name));

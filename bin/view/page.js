@@ -257,7 +257,7 @@ function drawStore() {
 		row('work', c.id + '/work', '');
 		row('merged', c.id + '/merged', c.mounted ? 'mounted' : 'not mounted');
 		row('init', c.id + '-init/diff', size(c.init_disk) + (c.init_link ? ' · l/' + c.init_link : ''));
-		c.lower.slice(1).forEach((l, i) => row('lower ' + (i + 1), l.slice(0, 12) + '…/diff', 'shared below'));
+		c.lower.slice(1).forEach((l, i) => row('lower ' + (i + 1) + (i ? '' : ' (top)'), l.slice(0, 12) + '…/diff', 'an image layer, in the table below'));
 		b.appendChild(t);
 		box.appendChild(b);
 	}
