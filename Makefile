@@ -32,11 +32,11 @@ MAN7 = $(wildcard bin/*.7)
 # skopeo is the walkthroughs' side-by-side peer.
 DEPS_DEMO = build-essential pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev \
 	libjansson-dev zlib1g-dev libisal-dev libzstd-dev \
-	jq curl python3 docker-registry busybox-static attr util-linux skopeo
+	jq curl python3 docker-registry busybox-static attr util-linux skopeo xxd
 # And what the tests need besides: make check.
 DEPS = $(DEPS_DEMO) bats bats-assert bats-support bats-file umoci oci-image-tool \
 	python3-jwt python3-bcrypt openssl time zstd xz-utils mandoc man-db bsdextrautils \
-	procps podman python3-seccomp clang libclang-rt-14-dev
+	procps podman python3-seccomp clang libclang-rt-14-dev chromium
 
 all: $(BINS)
 
@@ -51,6 +51,17 @@ $(LIB): $(LIBOBJ)
 $(B)bin/%: bin/%.c $(LIB) $(HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(OCI_CFLAGS) $(OCI_LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# oci-view's page, bin/view/page.{html,css,js}, as C arrays (xxd -i) in the build directory.
+VIEWPAGE = $(or $(B),build/)view/page.c
+$(VIEWPAGE): bin/view/page.html bin/view/page.css bin/view/page.js
+	@mkdir -p $(@D)
+	cd bin/view && for f in page.html page.css page.js; do xxd -i $$f || exit 1; done >$(CURDIR)/$@.tmp
+	mv $@.tmp $@
+
+$(B)bin/oci-view: bin/oci-view.c $(VIEWPAGE) $(LIB) $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(OCI_CFLAGS) $(OCI_LDFLAGS) -o $@ $< $(VIEWPAGE) $(LIB) $(LDLIBS)
 
 # Install what is missing; as non-root, say the apt-get lines to run.
 deps:

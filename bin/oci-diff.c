@@ -40,21 +40,6 @@ struct out {
 	unsigned after_layer;		/* the layer after was found for */
 };
 
-/* A path as JSON: a name that is not UTF-8 is shown with \xNN escapes. */
-static json_t *
-json_path(const char *path)
-{
-	char buf[4 * PATH_MAX + 1], *o = buf;
-	json_t *s = json_string(path);
-
-	if (s)
-		return s;
-	for (; *path; path++)
-		o += (unsigned char)*path < 0x80 ? sprintf(o, "%c", *path) :
-		    sprintf(o, "\\x%02x", (unsigned char)*path);
-	return json_string(buf);
-}
-
 /* --which: the name the path has in the rootfs before the next layer. */
 static void
 where_before(struct out *o)
@@ -90,7 +75,7 @@ print_change(const struct oci_change *c, void *arg, struct oci_err *e)
 		json_object_set_new(j, "layer", json_integer(c->layer));
 		json_object_set_new(j, "diff_id", json_string(o->diff_id));
 	}
-	json_object_set_new(j, "path", json_path(c->path));
+	json_object_set_new(j, "path", oci_json_path(c->path));
 	json_object_set_new(j, "change", json_string(names[c->change]));
 	json_object_set_new(j, "type", json_string(oci_diff_type_name(c->type)));
 	json_object_set_new(j, "size", json_integer(c->size));
@@ -167,14 +152,14 @@ print_which(struct oci_diff *d, const json_t *diff_ids, struct out *o, int upper
 		return;
 	}
 	if (there) {
-		from = json_pack("{s:o, s:I, s:s, s:I}", "path", json_path(at), "layer", (json_int_t)c.layer,
+		from = json_pack("{s:o, s:I, s:s, s:I}", "path", oci_json_path(at), "layer", (json_int_t)c.layer,
 		    "type", oci_diff_type_name(c.type), "size", (json_int_t)c.size);
 		if (c.layer <= json_array_size(diff_ids))
 			json_object_set(from, "diff_id", json_array_get(diff_ids, c.layer - 1));
 		else
 			json_object_set_new(from, "upper", json_true());
 	}
-	j = json_pack("{s:o, s:o}", "path", json_path(path), "rootfs", from);
+	j = json_pack("{s:o, s:o}", "path", oci_json_path(path), "rootfs", from);
 	oci_desc_write(stdout, j);
 	json_decref(j);
 }

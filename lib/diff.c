@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -834,4 +835,18 @@ oci_diff_find(struct oci_diff *d, const char *path, char *resolved, struct oci_c
 	c->type = x->type;
 	c->size = x->size;
 	return 1;
+}
+
+json_t *
+oci_json_path(const char *path)
+{
+	char buf[4 * PATH_MAX + 1], *o = buf;
+	json_t *s = json_string(path);
+
+	if (s)
+		return s;
+	for (; *path && o < buf + sizeof buf - 5; path++)
+		o += (unsigned char)*path < 0x80 ? sprintf(o, "%c", *path) :
+		    sprintf(o, "\\x%02x", (unsigned char)*path);
+	return json_string(buf);
 }

@@ -763,6 +763,24 @@ void oci_diff_bytes(const struct oci_diff *d, uint64_t *files, uint64_t *wasted)
  * "/usr/bin/sh").  1 and c's path, layer, type and size; 0 when it is not there.
  */
 int oci_diff_find(struct oci_diff *d, const char *path, char *resolved, struct oci_change *c);
+/* A path as JSON (caller decrefs): a name that is not UTF-8 gets "\xNN" for each byte >= 0x80. */
+json_t *oci_json_path(const char *path);
+
+/* ----------------------------------------------------------------- view.c */
+
+/* oci-view's page: its template (with @CSP@, @CSS@, @JS@ and @DATA@ in it), style and script. */
+struct oci_view_parts {
+	const char *html, *css, *js;
+	size_t html_len, css_len, js_len;
+};
+/*
+ * The page, one self-contained file: the style and script inlined and
+ * allowed by their sha256 in a Content-Security-Policy that allows nothing
+ * else, and data as JSON with every '<', '>' and '&' written as a \u escape.
+ */
+int oci_view_page(FILE *out, const struct oci_view_parts *p, const json_t *data, struct oci_err *e);
+/* The disk the files under path take (st_blocks), not crossing mounts; symlinks not followed. */
+int oci_disk_usage(const char *path, uint64_t *bytes, struct oci_err *e);
 
 /* ---------------------------------------------------------------- layer.c */
 

@@ -8,7 +8,7 @@ load helper
 load container_helper
 load manpages_helper
 
-PROGS="oci-commit oci-config oci-diff oci-digest oci-fetch oci-index oci-manifest oci-overlay oci-push oci-unshare oci-untar oci-whiteout"
+PROGS="oci-commit oci-config oci-diff oci-digest oci-fetch oci-index oci-manifest oci-overlay oci-push oci-unshare oci-untar oci-view oci-whiteout"
 
 @test "every program has a man page, and every man page a program" {
 	local c p n=0
@@ -165,6 +165,10 @@ PROGS="oci-commit oci-config oci-diff oci-digest oci-fetch oci-index oci-manifes
 
 @test "oci-diff.1: the examples run" {
 	run_examples "$SRC_DIR/bin/oci-diff.1"
+}
+
+@test "oci-view.1: the examples run" {
+	run_examples "$SRC_DIR/bin/oci-view.1"
 }
 
 @test "oci-config.1: the examples run" {
