@@ -83,6 +83,15 @@ check_02() {
 	grep -q 'digest mismatch' "$1/02.out"
 	grep -q 'diff_ids' "$1/02.out"
 	grep -q '└── ' "$1/02.out" || grep -q '`-- ' "$1/02.out"
+	page_of "$L/busybox.html" "$1/02.out"
+}
+
+# page_of PAGE OUT: the walkthrough wrote oci-view's page PAGE, one file
+# that asks for nothing, and said its file:// address.
+page_of() {
+	[ -s "$1" ]
+	grep -q "Content-Security-Policy" "$1"
+	grep -q "^   file://$1" "$2"
 }
 @test "02 follows index → manifest → config → layer and catches a changed byte" { both check_02; }
 
@@ -124,6 +133,7 @@ check_05() {
 check_06() {
 	local L=$1/06
 	[ "$(stat -c '%F %t:%T' "$L/ctr/upper/etc/group")" = "character special file 0:0" ]
+	page_of "$L/container.html" "$1/06.out"
 	grep -q student "$L/ctr/upper/etc/passwd"
 	! grep -q student "$L"/ctr/layers/*/etc/passwd
 	[ -f "$L/ctr/upper/root/new-file" ]
@@ -164,6 +174,7 @@ check_07() {
 check_08() {
 	local L=$1/08 id
 	[ "$(cat "$L/note.out")" = "written in the container" ]
+	page_of "$L/store.html" "$1/08.out"
 	# Three containers on two image layers: each layer once, l/ links for all 8.
 	[ "$(ls "$L/store" | grep -c '^[0-9a-f]\{64\}$')" -eq 5 ]
 	[ "$(ls "$L/store/l" | wc -l)" -eq 8 ]
@@ -180,6 +191,8 @@ check_08() {
 check_09() {
 	local L=$1/09
 	[ ! -e "$L/rootfs/secret.txt" ]
+	page_of "$L/leaky.html" "$1/09.out"
+	grep -q "^   file://$L/leaky.html#which=/secret.txt$" "$1/09.out"
 	[ -s "$L/recovered/secret.txt" ]
 	grep -qx 'layer 3: D /secret.txt' "$1/09.out"
 	grep -q 'hides /secret.txt from layer 2 — its 33 B still ship in layer 2$' "$1/09.out"

@@ -46,6 +46,13 @@ run_sh "printf '{' | dd of=broken/blobs/sha256/${config#sha256:} bs=1 seek=1 con
 expect_fail oci-digest --layout broken
 expect_fail oci-manifest --config broken:latest
 
+step "The chain, drawn"
+say "oci-view draws what this walkthrough followed by hand as one page: index," \
+    "manifest, config and layer, each with its digest and size, the layer's files," \
+    "and the config."
+run oci-view -q -o busybox.html busybox:latest
+view_page busybox.html
+
 exercises \
     "What is the diff_id of the image's first layer? Write it to answers/1." \
     "Which blob of the broken layout is bad? Write its path (blobs/sha256/…) to answers/2." \

@@ -91,6 +91,10 @@ else
 	    "of their own, and gives you a shell there; the mount lasts as long as the shell:"
 	printf "   cd %s && oci-unshare sh -c 'oci-overlay busybox:latest ctr && exec sh'\n" "$(quoted "$LAB")"
 fi
+say "oci-view draws the container's changes over its image as one page, as" \
+    "oci-diff busybox:latest ctr/upper lists them:"
+run oci-view -q -o container.html busybox:latest ctr/upper
+view_page container.html
 
 exercises \
     "Which directories exist in ctr/upper now? Write their paths relative to ctr/upper (like etc), one per line, in any order, to answers/1." \

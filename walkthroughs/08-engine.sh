@@ -123,6 +123,11 @@ run oci-overlay --store store -u first
 say "The containers stay in the store, unmounted. Mount one again with" \
     "oci-overlay --store store busybox:latest first (inside oci-unshare when you" \
     "are not root); remove one with oci-overlay --store store --rm NAME."
+say "oci-view draws the store as the article does: each container with its lower" \
+    "layers (the shared one once, with both containers), its -init layer, upper," \
+    "work and merged, and the disk each takes."
+run oci-view -q -o store.html --store store
+view_page store.html
 
 exercises \
     "How many layers does busybox:committed have? Write the number to answers/1." \

@@ -73,6 +73,11 @@ run "$WALK_DIR/build.sh" -t fixed:latest -f Containerfile.fixed .
 run oci-diff --short --which /secret.txt fixed:latest
 run oci-diff --short --summary fixed:latest
 
+say "oci-view draws leaky:latest as one page; its search box answers which layer" \
+    "ships a path, and the address below opens the answer for the secret:"
+run oci-view -q -o leaky.html leaky:latest
+view_page leaky.html which=/secret.txt
+
 # CHALLENGE=SOURCE: an image of the teacher's, where the class looks for what
 # a later layer deleted and a layer below still ships (check 9 marks it).
 more=()

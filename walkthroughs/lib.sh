@@ -215,6 +215,14 @@ exercises() {
 	registry_note
 }
 
+# view_page FILE [FRAGMENT]: say how to open a page oci-view wrote in the lab.
+view_page() {
+	local url
+	url="file://$(realpath "$1" | sed 's/%/%25/g; s/ /%20/g; s/#/%23/g')${2:+#$2}"
+	say "Open it in a browser; it asks nothing of the network:"
+	printf '   %s\n' "$url"
+}
+
 # short DIGEST: its first 12 hex digits, as people read it.
 short() {
 	local d=${1#*:}

@@ -286,3 +286,7 @@ if (D.view === 'store') {
 	drawTree();
 	drawConfig();
 }
+// When the page was drawn, in ms since navigation began, and when it had
+// loaded: tests/bench/view.sh reads them from the DOM.
+document.body.dataset.drawnMs = Math.round(performance.now());
+window.addEventListener('load', () => { document.body.dataset.loadedMs = Math.round(performance.now()); });
