@@ -37,13 +37,13 @@ usage(FILE *f)
 	exit(f == stdout ? 0 : 2);
 }
 
-/* Each change as [path, layer, "A"|"M"|"D", type, size, from, inside]. */
+/* Each change as [path, layer, "A"|"M"|"D", type, size, from, inside, opaque]. */
 static int
 add_change(const struct oci_change *c, void *arg, struct oci_err *e)
 {
-	json_t *j = json_pack("[o, I, s#, s, I, I, b]", oci_json_path(c->path), (json_int_t)c->layer,
+	json_t *j = json_pack("[o, I, s#, s, I, I, b, b]", oci_json_path(c->path), (json_int_t)c->layer,
 	    "AMD" + c->change, (size_t)1, oci_diff_type_name(c->type), (json_int_t)c->size,
-	    (json_int_t)c->from, c->inside);
+	    (json_int_t)c->from, c->inside, c->opaque);
 
 	if (j == NULL || json_array_append_new(arg, j) < 0)
 		return oci_fail(e, "out of memory");

@@ -47,6 +47,7 @@ struct node {
 	unsigned layer, before_layer;	/* the layer it comes from */
 	unsigned seen;			/* the last layer that changed it */
 	unsigned mine;			/* the last layer that wrote it, or a path below it */
+	unsigned opaque;		/* the last layer that made it opaque (.wh..wh..opq) */
 	unsigned char type, before_type, alive, before, written;
 };
 
@@ -419,6 +420,7 @@ opaque(struct oci_diff *d, const char *dir, struct oci_err *e)
 		return 0;
 	}
 	mark_mine(d, x);
+	x->opaque = d->layer;
 	d->unseen = 0;
 	if (prune_lower(d, x) < 0)
 		return oci_fail(e, "out of memory");
@@ -611,6 +613,7 @@ report(struct oci_diff *d, oci_change_fn fn, void *arg, struct oci_diff_counts *
 			/* docker diff shows a deleted directory, not what was in it */
 			c.inside = x->parent && !x->parent->alive && x->parent->seen == d->layer &&
 			    x->parent->before;
+			c.opaque = !c.inside && x->parent && x->parent->opaque == d->layer;
 		} else {
 			continue;
 		}

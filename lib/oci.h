@@ -718,6 +718,7 @@ struct oci_change {
 	unsigned layer;			/* the layer that changes it, 1 = bottom */
 	unsigned from;			/* modified, deleted: the layer it came from */
 	int inside;			/* deleted with its deleted parent: docker diff shows only the parent */
+	int opaque;			/* deleted: hidden by its directory's opaque marker in this layer */
 };
 typedef int (*oci_change_fn)(const struct oci_change *c, void *arg, struct oci_err *e);
 

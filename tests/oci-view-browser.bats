@@ -119,3 +119,12 @@ shot() {
 	grep -q 'linux/arm64/v8' dom.html
 	shot page.html index
 }
+
+@test "an opaque directory is drawn as one, and #which says a path it hides is its doing" {
+	opaque_image
+	oci-view -o page.html opq:latest
+	view_dom page.html which=/data/c >dom.html
+	which_text dom.html | grep -q "^/data/c: deleted in layer 4 (.*), hidden by its directory's opaque marker; still shipped by layer 3$"
+	grep -q '<span class="tag gone">opaque in L4</span>' dom.html
+	grep -q '<span class="tag gone">hidden by its opaque directory in L4</span>' dom.html
+}

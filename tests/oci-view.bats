@@ -185,3 +185,13 @@ last_change() { jq -r --arg p "$2" '[.changes[] | select(.[0] == $p)] | last | "
 	[ "$(data two.html | jq -r .name)" = two ]
 	run -1 oci-view --store nowhere
 }
+
+@test "an opaque directory: what it hides is marked as its doing, a whiteout's deletion is not" {
+	opaque_image
+	oci-view -o page.html opq:latest
+	data page.html >data.json
+	run -0 jq -r '.changes[] | select(.[1] == 4 and .[2] == "D") | "\(.[0]) \(.[7])"' data.json
+	assert_output "/data/c true"
+	run -0 jq -r '.changes[] | select(.[0] == "/etc/motd" and .[2] == "D") | .[7]' data.json
+	assert_output false
+}

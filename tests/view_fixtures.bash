@@ -49,3 +49,14 @@ multi_image() {
 		'.manifests += [{mediaType: "application/vnd.oci.image.index.v1+json", digest: $d, size: $s, annotations: {($rn): "multi"}}]' \
 		"$l/index.json" >i && mv i "$l/index.json"
 }
+
+# opaque_image: umoci's image and a fourth layer that makes /data opaque
+# (.wh..wh..opq, hiding layer 3's /data/c) and adds /data/d.
+opaque_image() {
+	cp -r "$BATS_FILE_TMPDIR/umoci" opq
+	mkdir -p opq-layer/data
+	: >opq-layer/data/.wh..wh..opq
+	echo d >opq-layer/data/d
+	tar -cf opq.tar -C opq-layer data
+	umoci raw add-layer --image opq:latest opq.tar
+}

@@ -140,7 +140,8 @@ function layerName(l) { return D.upper && l === D.layers.length + 1 ? 'upper' : 
 function tags(n) {
 	const out = [], last = n.ev[n.ev.length - 1];
 	if (!last) return out;
-	if (last.c === 'D') out.push(el('span', 'tag gone', 'deleted in ' + layerName(last.l)));
+	if (n.opaque) out.push(el('span', 'tag gone', 'opaque in ' + n.opaque.map(layerName).join(', ')));
+	if (last.c === 'D') out.push(el('span', 'tag gone', (last.o ? 'hidden by its opaque directory in ' : 'deleted in ') + layerName(last.l)));
 	else out.push(el('span', 'tag ' + (layerName(last.l) === 'upper' ? 'upper' : 'layer'), layerName(last.l)));
 	const hidden = n.ev.slice(0, -1).filter((e) => e.c !== 'D').map((e) => layerName(e.l));
 	if (hidden.length) out.push(el('span', 'tag hides', (last.c === 'D' ? 'still in ' : 'hides ') + hidden.join(', ')));
@@ -174,7 +175,15 @@ function list(dir) {
 	return ul;
 }
 function drawTree() {
-	for (const c of D.changes) nodeFor(c[0]).ev.push({ l: c[1], c: c[2], t: c[3], s: c[4], from: c[5] });
+	for (const c of D.changes) {
+		nodeFor(c[0]).ev.push({ l: c[1], c: c[2], t: c[3], s: c[4], from: c[5], o: c[7] });
+		// A path hidden by an opaque directory: that directory is opaque in that layer.
+		if (c[7]) {
+			const d = nodeFor(c[0].slice(0, c[0].lastIndexOf('/')) || '/');
+			if (!d.opaque) d.opaque = [];
+			if (!d.opaque.includes(c[1])) d.opaque.push(c[1]);
+		}
+	}
 	$('tree').appendChild(list(root));
 	$('fs-section').hidden = false;
 	$('search').addEventListener('submit', (ev) => { ev.preventDefault(); which($('q').value, true); });
@@ -194,7 +203,8 @@ function which(q, reveal) {
 	const last = ev[ev.length - 1];
 	let text;
 	if (!last) text = p + ': not in the rootfs';
-	else if (last.c === 'D') text = p + ': deleted in ' + describe(last.l);
+	else if (last.c === 'D') text = p + ': deleted in ' + describe(last.l) +
+		(last.o ? ', hidden by its directory\'s opaque marker' : '');
 	else text = p + ': ' + describe(last.l);
 	const earlier = ev.slice(0, -1).filter((e) => e.c !== 'D').map((e) => e.l);
 	if (earlier.length) text += '; ' + (last.c === 'D' ? 'still shipped by' : 'hides the version in') +
