@@ -88,7 +88,9 @@ view_run() {
 		if declare -F open_to_nobody >/dev/null; then open_to_nobody "$profile"; fi
 	fi
 	rc=0
-	HOME=$profile XDG_CONFIG_HOME=$profile XDG_CACHE_HOME=$profile \
+	# TMPDIR too: Chromium makes its profile's socket directory there, which
+	# must be one VIEW_USER can write (a checkout's TMPDIR may not be).
+	HOME=$profile XDG_CONFIG_HOME=$profile XDG_CACHE_HOME=$profile TMPDIR=$profile \
 		VIEW_TIMEOUT=$VIEW_TIMEOUT VIEW_QUIET_MS=$VIEW_QUIET_MS \
 		view_jail python3 -I -c "$VIEW_PY" "$mode" "$VIEW_EXE" "$profile" "$page" "$frag" || rc=$?
 	# The PID namespace ended them all; make sure.
