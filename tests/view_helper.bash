@@ -78,7 +78,7 @@ view_jail() {
 
 # view_run MODE PAGE FRAGMENT: the work of the three above.
 view_run() {
-	local mode=$1 page=$2 frag=$3 profile rc left
+	local mode=$1 page=$2 frag=$3 profile sock rc left
 	view_chromium || return
 	[ -r "$page" ] || { echo "view: cannot read $page" >&2; return 2; }
 	page=$(realpath "$page")
@@ -88,11 +88,15 @@ view_run() {
 		if declare -F open_to_nobody >/dev/null; then open_to_nobody "$profile"; fi
 	fi
 	rc=0
-	# TMPDIR too: Chromium makes its profile's socket directory there, which
-	# must be one VIEW_USER can write (a checkout's TMPDIR may not be).
-	HOME=$profile XDG_CONFIG_HOME=$profile XDG_CACHE_HOME=$profile TMPDIR=$profile \
+	# Chromium makes its profile's socket directory in TMPDIR: one VIEW_USER
+	# can write (a checkout's TMPDIR may not be), with a short path (a socket's
+	# path is at most 107 bytes).
+	sock=$(mktemp -d /tmp/oci-view.XXXXXX)
+	[ "${VIEW_USER:-root}" = root ] || chown "$VIEW_USER" "$sock"
+	HOME=$profile XDG_CONFIG_HOME=$profile XDG_CACHE_HOME=$profile TMPDIR=$sock \
 		VIEW_TIMEOUT=$VIEW_TIMEOUT VIEW_QUIET_MS=$VIEW_QUIET_MS \
 		view_jail python3 -I -c "$VIEW_PY" "$mode" "$VIEW_EXE" "$profile" "$page" "$frag" || rc=$?
+	rm -rf "$sock"
 	# The PID namespace ended them all; make sure.
 	left=$(pgrep -f -- "--user-data-dir=$profile" || true)
 	if [ -n "$left" ]; then
