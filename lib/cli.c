@@ -8,6 +8,7 @@
  * line redrawn in place.
  */
 #include <err.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,8 @@
 #include "cli.h"
 
 int oci_quiet;
+
+static oci_usage_fn usage_fn;	/* the program's usage, given to oci_getopt */
 
 /* glibc sets this from argv[0]: "oci-fetch" */
 extern char *program_invocation_short_name;
@@ -48,6 +51,7 @@ oci_getopt(int argc, char *argv[], const char *shortopts, const struct option *l
 	int c;
 
 	oci_set_reporter(report);
+	usage_fn = usage;
 	for (;;) {
 		switch (c = getopt_long(argc, argv, shortopts, longopts, NULL)) {
 		case 'h':
@@ -70,6 +74,28 @@ oci_getopt(int argc, char *argv[], const char *shortopts, const struct option *l
 	}
 }
 
+void
+oci_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	if (usage_fn)
+		usage_fn(stderr);
+	exit(2);
+}
+
+void
+oci_cli_ref(const char *arg, struct oci_ref *ref)
+{
+	struct oci_err e;
+
+	if (oci_ref_parse(arg, ref, &e) < 0)
+		oci_usage_error("%s", e.msg);
+}
+
 struct oci_platform *
 oci_cli_platform(const char *arg, struct oci_platform *buf)
 {
@@ -78,7 +104,7 @@ oci_cli_platform(const char *arg, struct oci_platform *buf)
 	if (arg == NULL)
 		return NULL;
 	if (oci_platform_parse(arg, buf, &e) < 0)
-		errx(2, "%s", e.msg);
+		oci_usage_error("%s", e.msg);
 	return buf;
 }
 
@@ -109,7 +135,7 @@ oci_registry_option(int c, char *arg, struct oci_registry_opts *ro)
 	case 'j':
 		ro->jobs = (int)strtol(arg, &end, 10);
 		if (*arg == '\0' || *end != '\0' || ro->jobs < 1 || ro->jobs > 64)
-			errx(2, "-j %s: expected a number from 1 to 64", arg);
+			oci_usage_error("-j %s: expected a number from 1 to 64", arg);
 		return 1;
 	case OCI_OPT_PLAIN_HTTP: ro->plain_http = 1; return 1;
 	case OCI_OPT_INSECURE: ro->tls.insecure = 1; return 1;
@@ -132,6 +158,6 @@ oci_registry_creds(struct oci_registry_opts *ro)
 		*colon = '\0';
 		ro->pass = colon + 1;
 	} else if ((ro->pass = getpass("Password: ")) == NULL) {
-		errx(2, "--creds %s: no :PASS and no terminal to ask for it", creds);
+		oci_usage_error("--creds %s: no :PASS and no terminal to ask for it", creds);
 	}
 }

@@ -46,6 +46,21 @@ typedef void (*oci_usage_fn)(FILE *f) __attribute__((noreturn));
 int oci_getopt(int argc, char *argv[], const char *shortopts, const struct option *longopts,
     oci_usage_fn usage);
 
+/*
+ * A usage error (oci(7), EXIT STATUS): "oci-X: message" on stderr, then
+ * the usage oci_getopt was given, to stderr, and exit 2.  Every argument
+ * the program cannot take (a malformed IMAGE, a number out of range, a
+ * path where none can be) ends here, as an unknown option does.
+ */
+void oci_usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/*
+ * The IMAGE argument (LAYOUT[:TAG] or LAYOUT@DIGEST) into ref, to free
+ * with oci_ref_free or give to oci_image_open_ref; a malformed one is a
+ * usage error.
+ */
+void oci_cli_ref(const char *arg, struct oci_ref *ref);
+
 /* -p OS/ARCH[/VARIANT] into *buf: buf, or NULL without arg; a bad one is a usage error. */
 struct oci_platform *oci_cli_platform(const char *arg, struct oci_platform *buf);
 
