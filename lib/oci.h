@@ -455,6 +455,16 @@ struct oci_image {
 /* platform NULL: this machine's. Free with oci_image_free. */
 int oci_image_open(const char *arg, const struct oci_platform *platform,
     struct oci_image **img, struct oci_err *e);
+/* The same for an IMAGE already parsed (oci_ref_parse); the image keeps a copy of ref. */
+int oci_image_open_ref(const struct oci_ref *ref, const struct oci_platform *platform,
+    struct oci_image **img, struct oci_err *e);
+/*
+ * The first step of the walk: the entry of the layout's index.json that
+ * ref names (its tag, its digest, or the layout's one entry), checked with
+ * oci_desc_parse, in *desc (json_decref'd by the caller).
+ */
+int oci_image_entry(struct oci_layout *l, const struct oci_ref *ref, json_t **desc,
+    struct oci_err *e);
 /*
  * Follow one descriptor (from index.json or stdin) to its manifest, through
  * image indexes by platform (NULL: this machine's).  *desc_out gets the

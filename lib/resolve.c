@@ -142,45 +142,76 @@ bad:
 }
 
 int
-oci_image_open(const char *arg, const struct oci_platform *platform, struct oci_image **out,
+oci_image_entry(struct oci_layout *l, const struct oci_ref *ref, json_t **desc,
     struct oci_err *e)
 {
-	struct oci_image *img;
-	json_t *index = NULL, *desc = NULL;
+	json_t *index;
 	struct oci_desc d;
+
+	*desc = NULL;
+	if ((index = oci_index_load(l, e)) == NULL)
+		return -1;
+	if (oci_index_find(index, ref, desc, e) < 0) {
+		json_decref(index);
+		return -1;
+	}
+	json_decref(index);
+	if (oci_desc_parse(*desc, &d, e) < 0) {
+		json_decref(*desc);
+		*desc = NULL;
+		return oci_context(e, "%s/index.json", l->path);
+	}
+	oci_say("index.json: %s%s → %s %s (%lld bytes)", ref->tag ? "tag " : "",
+	    ref->tag ? ref->tag : ref->digest ? "digest" : "its one entry",
+	    oci_media_short(d.media_type), oci_short(d.digest), (long long)d.size);
+	return 0;
+}
+
+int
+oci_image_open_ref(const struct oci_ref *ref, const struct oci_platform *platform,
+    struct oci_image **out, struct oci_err *e)
+{
+	struct oci_image *img;
+	json_t *desc = NULL;
 
 	*out = NULL;
 	img = calloc(1, sizeof *img);
 	if (img == NULL)
 		return oci_fail(e, "out of memory");
-	if (oci_ref_parse(arg, &img->ref, e) < 0 ||
-	    oci_layout_open(img->ref.layout, &img->layout, e) < 0)
-		goto bad;
-	index = oci_index_load(img->layout, e);
-	if (index == NULL || oci_index_find(index, &img->ref, &desc, e) < 0)
-		goto bad;
-	if (oci_desc_parse(desc, &d, e) < 0) {
-		oci_context(e, "%s/index.json", img->layout->path);
-		goto bad;
+	img->ref.layout = strdup(ref->layout);
+	img->ref.tag = ref->tag ? strdup(ref->tag) : NULL;
+	img->ref.digest = ref->digest ? strdup(ref->digest) : NULL;
+	if (img->ref.layout == NULL || !img->ref.tag != !ref->tag ||
+	    !img->ref.digest != !ref->digest) {
+		oci_image_free(img);
+		return oci_fail(e, "out of memory");
 	}
-	if (img->ref.tag)
-		oci_say("index.json: tag %s → %s %s (%lld bytes)", img->ref.tag,
-		    oci_media_short(d.media_type), oci_short(d.digest), (long long)d.size);
-	else
-		oci_say("index.json: %s %s (%lld bytes)", oci_media_short(d.media_type),
-		    oci_short(d.digest), (long long)d.size);
-	if (oci_resolve_manifest(img->layout, desc, platform, &img->desc, &img->manifest_buf,
-	    &img->manifest_len, &img->manifest, e) < 0)
-		goto bad;
+	if (oci_layout_open(img->ref.layout, &img->layout, e) < 0 ||
+	    oci_image_entry(img->layout, &img->ref, &desc, e) < 0 ||
+	    oci_resolve_manifest(img->layout, desc, platform, &img->desc, &img->manifest_buf,
+	    &img->manifest_len, &img->manifest, e) < 0) {
+		json_decref(desc);
+		oci_image_free(img);
+		return -1;
+	}
 	json_decref(desc);
-	json_decref(index);
 	*out = img;
 	return 0;
-bad:
-	json_decref(desc);
-	json_decref(index);
-	oci_image_free(img);
-	return -1;
+}
+
+int
+oci_image_open(const char *arg, const struct oci_platform *platform, struct oci_image **out,
+    struct oci_err *e)
+{
+	struct oci_ref ref;
+	int rc;
+
+	*out = NULL;
+	if (oci_ref_parse(arg, &ref, e) < 0)
+		return -1;
+	rc = oci_image_open_ref(&ref, platform, out, e);
+	oci_ref_free(&ref);
+	return rc;
 }
 
 int
