@@ -50,34 +50,29 @@ usage(FILE *f)
  * for that platform and prints the manifest's descriptor instead.
  */
 static void
-lookup(const char *arg, const struct oci_platform *platform)
+lookup(struct oci_ref *ref, const struct oci_platform *platform)
 {
 	struct oci_layout *l;
-	struct oci_ref ref;
 	struct oci_err e;
-	struct oci_desc d;
 	json_t *index, *desc, *mdesc, *doc, *entry;
 	char *buf;
 	size_t len, i;
 
-	if (oci_ref_parse(arg, &ref, &e) < 0 || oci_layout_open(ref.layout, &l, &e) < 0 ||
-	    (index = oci_index_load(l, &e)) == NULL)
+	if (oci_layout_open(ref->layout, &l, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (ref.tag == NULL && ref.digest == NULL && platform == NULL) {
+	if (ref->tag == NULL && ref->digest == NULL && platform == NULL) {
+		if ((index = oci_index_load(l, &e)) == NULL)
+			errx(1, "%s", e.msg);
 		oci_say("%s/index.json: %zu entr%s", l->path,
 		    json_array_size(json_object_get(index, "manifests")),
 		    json_array_size(json_object_get(index, "manifests")) == 1 ? "y" : "ies");
 		json_array_foreach(json_object_get(index, "manifests"), i, entry)
 			oci_desc_write(stdout, entry);
+		json_decref(index);
 		goto out;
 	}
-	if (oci_index_find(index, &ref, &desc, &e) < 0)
+	if (oci_image_entry(l, ref, &desc, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (oci_desc_parse(desc, &d, &e) < 0)
-		errx(1, "index.json: %s", e.msg);
-	oci_say("index.json: %s%s → %s %s (%lld bytes)", ref.tag ? "tag " : "",
-	    ref.tag ? ref.tag : ref.digest ? "digest" : "its one entry", oci_media_short(d.media_type),
-	    oci_short(d.digest), (long long)d.size);
 	if (platform == NULL) {
 		oci_desc_write(stdout, desc);
 	} else {
@@ -90,9 +85,7 @@ lookup(const char *arg, const struct oci_platform *platform)
 	}
 	json_decref(desc);
 out:
-	json_decref(index);
 	oci_layout_close(l);
-	oci_ref_free(&ref);
 }
 
 /* ---- --tree: a drawing, as tree(1) draws a directory ---- */
@@ -198,10 +191,9 @@ tree_node(struct tree *t, const json_t *desc, const char *prefix, int last, int 
  * platform's manifest with -p), drawn down to configs and layers.
  */
 static void
-tree(const char *arg, const struct oci_platform *platform)
+tree(const char *arg, const struct oci_ref *ref, const struct oci_platform *platform)
 {
 	struct tree t = { 0 };
-	struct oci_ref ref;
 	struct oci_err e;
 	json_t *index, *list, *desc, *mdesc, *doc;
 	char *buf;
@@ -214,14 +206,16 @@ tree(const char *arg, const struct oci_platform *platform)
 		t.branch = "|-- ", t.last = "`-- ", t.pipe = "|   ", t.blank = "    ", t.bad = "!";
 	}
 	t.seen = json_object();
-	if (oci_ref_parse(arg, &ref, &e) < 0 || oci_layout_open(ref.layout, &t.layout, &e) < 0 ||
-	    (index = oci_index_load(t.layout, &e)) == NULL)
+	if (oci_layout_open(ref->layout, &t.layout, &e) < 0)
 		errx(1, "%s", e.msg);
 	list = json_array();
-	if (ref.tag == NULL && ref.digest == NULL && platform == NULL) {
+	if (ref->tag == NULL && ref->digest == NULL && platform == NULL) {
+		if ((index = oci_index_load(t.layout, &e)) == NULL)
+			errx(1, "%s", e.msg);
 		json_array_extend(list, json_object_get(index, "manifests"));
+		json_decref(index);
 	} else {
-		if (oci_index_find(index, &ref, &desc, &e) < 0)
+		if (oci_image_entry(t.layout, ref, &desc, &e) < 0)
 			errx(1, "%s", e.msg);
 		if (platform) {
 			if (oci_resolve_manifest(t.layout, desc, platform, &mdesc, &buf, &len, &doc,
@@ -240,10 +234,8 @@ tree(const char *arg, const struct oci_platform *platform)
 		errx(1, "%s%s%s", t.first.msg, t.problems > 1 ? " (and more problems, marked " : "",
 		    t.problems > 1 ? t.bad : "");
 	json_decref(list);
-	json_decref(index);
 	json_decref(t.seen);
 	oci_layout_close(t.layout);
-	oci_ref_free(&ref);
 }
 
 /* ---- --init, --tag, --untag: editing index.json ---- */
@@ -288,7 +280,7 @@ tag(const char *name, const char *path)
 	int rc;
 
 	if (isatty(STDIN_FILENO))
-		errx(2, "--tag reads the descriptor to tag on stdin (e.g. from oci-index or oci-digest -d)");
+		oci_usage_error("--tag reads the descriptor to tag on stdin (e.g. from oci-index or oci-digest -d)");
 	if ((rc = oci_desc_read(stdin, &desc, &e)) <= 0)
 		errx(1, "stdin: %s", rc < 0 ? e.msg : "no descriptor to tag");
 	if ((rc = oci_desc_read(stdin, &extra, &e)) != 0)
@@ -341,6 +333,7 @@ struct args {
 	const char *name;	/* the TAG of --tag and --untag */
 	struct oci_platform plat, *platform;	/* -p */
 	const char *arg;	/* IMAGE or LAYOUT */
+	struct oci_ref ref;	/* arg, parsed, for a lookup or --tree */
 };
 
 static void
@@ -367,8 +360,7 @@ parse_args(int argc, char *argv[], struct args *a)
 		case TAG:
 		case UNTAG:
 			if (a->mode != LOOKUP && a->mode != (enum mode)c) {
-				warnx("--tree, --init, --tag and --untag go alone");
-				usage(stderr);
+				oci_usage_error("--tree, --init, --tag and --untag go alone");
 			}
 			a->mode = c;
 			a->name = optarg;
@@ -379,6 +371,8 @@ parse_args(int argc, char *argv[], struct args *a)
 	if (argc - optind != 1 || (a->platform && a->mode != LOOKUP && a->mode != TREE))
 		usage(stderr);
 	a->arg = argv[optind];
+	if (a->mode == LOOKUP || a->mode == TREE)
+		oci_cli_ref(a->arg, &a->ref);
 }
 
 int
@@ -389,10 +383,10 @@ main(int argc, char *argv[])
 	parse_args(argc, argv, &a);
 	switch (a.mode) {
 	case LOOKUP:
-		lookup(a.arg, a.platform);
+		lookup(&a.ref, a.platform);
 		break;
 	case TREE:
-		tree(a.arg, a.platform);
+		tree(a.arg, &a.ref, a.platform);
 		break;
 	case INIT:
 		init(a.arg);
@@ -404,5 +398,6 @@ main(int argc, char *argv[])
 		untag(a.name, a.arg);
 		break;
 	}
+	oci_ref_free(&a.ref);
 	return oci_cli_done(0);
 }

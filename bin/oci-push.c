@@ -50,16 +50,14 @@ push_archive(struct oci_ref ref, struct oci_archive_ref *a, const struct oci_pus
 {
 	struct oci_layout *l;
 	struct oci_err e;
-	json_t *index, *desc, *written;
+	json_t *desc, *written;
 
-	if (oci_layout_open(ref.layout, &l, &e) < 0 || (index = oci_index_load(l, &e)) == NULL ||
-	    oci_index_find(index, &ref, &desc, &e) < 0 ||
+	if (oci_layout_open(ref.layout, &l, &e) < 0 || oci_image_entry(l, &ref, &desc, &e) < 0 ||
 	    oci_archive_export(l, desc, oci_desc_tag(desc), a, po, &written, &e) < 0)
 		errx(1, "%s", e.msg);
 	oci_desc_write(stdout, written);
 	json_decref(written);
 	json_decref(desc);
-	json_decref(index);
 	oci_layout_close(l);
 	oci_ref_free(&ref);
 	oci_archive_ref_free(a);
@@ -98,7 +96,7 @@ parse_args(int argc, char *argv[], struct args *a)
 		case OPT_CHUNK:
 			a->po.chunk = strtoll(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || a->po.chunk < 1)
-				errx(2, "--chunk-size %s: expected a number of bytes", optarg);
+				oci_usage_error("--chunk-size %s: expected a number of bytes", optarg);
 			break;
 		default: oci_registry_option(c, optarg, &a->ro); break;
 		}
@@ -121,7 +119,7 @@ check_mount_from(const struct oci_source *dest, const char *mount)
 	if (asprintf(&name, "%s/%s", dest->registry, mount) < 0)
 		err(1, "asprintf");
 	if (oci_source_parse(name, &from, &e) < 0 || strcmp(from.repo, mount) != 0)
-		errx(2, "--mount-from %s: expected a repository name of %s", mount, dest->registry);
+		oci_usage_error("--mount-from %s: expected a repository name of %s", mount, dest->registry);
 	oci_source_free(&from);
 	free(name);
 }
@@ -136,18 +134,17 @@ main(int argc, char *argv[])
 	struct oci_layout *l;
 	struct oci_ref ref;
 	struct oci_err e;
-	json_t *index, *desc, *pushed;
+	json_t *desc, *pushed;
 	int c;
 
 	parse_args(argc, argv, &a);
-	if (oci_ref_parse(a.image, &ref, &e) < 0)
-		errx(2, "%s", e.msg);
+	oci_cli_ref(a.image, &ref);
 	if ((c = oci_archive_parse(a.dest, &archive, &e)) < 0)
-		errx(2, "%s", e.msg);
+		oci_usage_error("%s", e.msg);
 	if (c > 0)
 		return push_archive(ref, &archive, &a.po);
 	if (oci_source_parse(a.dest, &dest, &e) < 0)
-		errx(2, "%s", e.msg);
+		oci_usage_error("%s", e.msg);
 	if (a.po.mount_from)
 		check_mount_from(&dest, a.po.mount_from);
 	oci_say("destination %s/%s%s%s%s%s (served at %s)", dest.registry, dest.repo,
@@ -157,8 +154,7 @@ main(int argc, char *argv[])
 		a.ro.progress = draw;
 
 	/* The image first: nothing goes out for a tag that is not there. */
-	if (oci_layout_open(ref.layout, &l, &e) < 0 || (index = oci_index_load(l, &e)) == NULL ||
-	    oci_index_find(index, &ref, &desc, &e) < 0)
+	if (oci_layout_open(ref.layout, &l, &e) < 0 || oci_image_entry(l, &ref, &desc, &e) < 0)
 		errx(1, "%s", e.msg);
 	if (oci_registry_open(&dest, &a.ro, &r, &e) < 0)
 		errx(1, "%s", e.msg);
@@ -168,7 +164,6 @@ main(int argc, char *argv[])
 
 	json_decref(pushed);
 	json_decref(desc);
-	json_decref(index);
 	oci_registry_close(r);
 	oci_layout_close(l);
 	oci_ref_free(&ref);
