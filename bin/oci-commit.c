@@ -40,6 +40,7 @@ parse_args(int argc, char *argv[], struct args *a)
 		{ "message", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct oci_ref ref;
 	int c;
 
 	a->created_by = "oci-commit";
@@ -55,6 +56,9 @@ parse_args(int argc, char *argv[], struct args *a)
 	a->dir = argv[0];
 	a->image = argv[1];
 	a->newtag = argc == 3 ? argv[2] : NULL;
+	/* Checked here, so that a malformed IMAGE is a usage error; oci_build_open reads it. */
+	oci_cli_ref(a->image, &ref);
+	oci_ref_free(&ref);
 }
 
 int

@@ -35,7 +35,7 @@ usage(FILE *f)
 
 /* Print the config's exact bytes. */
 static void
-print_config(const char *image)
+print_config(const struct oci_ref *ref)
 {
 	struct oci_image *img;
 	struct oci_err e;
@@ -43,7 +43,7 @@ print_config(const char *image)
 	size_t len;
 	char *buf;
 
-	if (oci_image_open(image, NULL, &img, &e) < 0)
+	if (oci_image_open_ref(ref, NULL, &img, &e) < 0)
 		errx(1, "%s", e.msg);
 	if (oci_image_config(img, &buf, &len, &config, &e) < 0) {
 		oci_image_free(img);
@@ -81,7 +81,8 @@ struct args {
 	int nedits, nep, ncmd;
 	int scratch;		/* --scratch */
 	const char *newtag;	/* -t NEWTAG */
-	const char *image;
+	const char *image;	/* IMAGE, as given (oci_build_open parses it) */
+	struct oci_ref ref;	/* IMAGE, parsed */
 };
 
 static void
@@ -117,8 +118,7 @@ parse_args(int argc, char *argv[], struct args *a)
 		case OPT_ENV:
 		case OPT_LABEL:
 			if (optarg[0] == '=' || strchr(optarg, '=') == NULL) {
-				warnx("%s: expected KEY=VALUE", optarg);
-				usage(stderr);
+				oci_usage_error("%s: expected KEY=VALUE", optarg);
 			}
 			/* FALLTHROUGH */
 		case OPT_UNSET_ENV:
@@ -133,6 +133,7 @@ parse_args(int argc, char *argv[], struct args *a)
 	if (argc - optind != 1 || (a->newtag && a->newtag[0] == '\0'))
 		usage(stderr);
 	a->image = argv[optind];
+	oci_cli_ref(a->image, &a->ref);
 }
 
 /* A new config with the edits, a new manifest for it, and the tag moved. */
@@ -167,9 +168,10 @@ main(int argc, char *argv[])
 
 	parse_args(argc, argv, &a);
 	if (a.nedits == 0 && a.nep == 0 && a.ncmd == 0 && a.newtag == NULL && !a.scratch)
-		print_config(a.image);
+		print_config(&a.ref);
 	else
 		edit(&a);
+	oci_ref_free(&a.ref);
 	free(a.edits);
 	free(a.opts);
 	free(a.ep);

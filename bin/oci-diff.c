@@ -166,7 +166,7 @@ print_which(struct oci_diff *d, const json_t *diff_ids, struct out *o, int upper
 
 /* Every layer of IMAGE, bottom first; then UPPERDIR (may be NULL). */
 static int
-diff_image(const char *arg, const char *upperdir, const struct oci_platform *plat,
+diff_image(const struct oci_ref *ref, const char *upperdir, const struct oci_platform *plat,
     struct out *o, struct oci_err *e)
 {
 	struct oci_diff_counts *n = NULL;
@@ -177,7 +177,7 @@ diff_image(const char *arg, const char *upperdir, const struct oci_platform *pla
 	size_t i;
 	int rc = -1, fd;
 
-	if (oci_image_open(arg, plat, &img, e) < 0)
+	if (oci_image_open_ref(ref, plat, &img, e) < 0)
 		return -1;
 	if (oci_image_stack(img, &config, &layers, &diff_ids, e) < 0)
 		goto out;
@@ -248,7 +248,8 @@ struct args {
 	struct out o;			/* --which, --summary, --short */
 	char which[PATH_MAX];		/* --which PATH, cleaned */
 	struct oci_platform plat, *platform;	/* -p */
-	const char *image, *upper;	/* IMAGE [UPPERDIR] */
+	struct oci_ref image;		/* IMAGE */
+	const char *upper;		/* [UPPERDIR] */
 };
 
 static void
@@ -271,7 +272,7 @@ parse_args(int argc, char *argv[], struct args *a)
 		switch (c) {
 		case OPT_WHICH:
 			if (oci_clean_path(optarg, a->which, &e) < 0)
-				errx(2, "--which: %s", e.msg);
+				oci_usage_error("--which: %s", e.msg);
 			a->o.which = a->which;
 			break;
 		case OPT_SUMMARY: a->o.summary = 1; break;
@@ -284,9 +285,9 @@ parse_args(int argc, char *argv[], struct args *a)
 	if (argc < 1 || argc > 2 || (a->o.summary && (a->o.which || argc != 1)))
 		usage(stderr);
 	if (a->o.which && a->o.which[0] == '\0')
-		errx(2, "--which: give a path below /");
+		oci_usage_error("--which: give a path below /");
 	a->platform = oci_cli_platform(pflag, &a->plat);
-	a->image = argv[0];
+	oci_cli_ref(argv[0], &a->image);
 	a->upper = argc == 2 ? argv[1] : NULL;
 }
 
@@ -297,7 +298,8 @@ main(int argc, char *argv[])
 	struct oci_err e;
 
 	parse_args(argc, argv, &a);
-	if (diff_image(a.image, a.upper, a.platform, &a.o, &e) < 0)
+	if (diff_image(&a.image, a.upper, a.platform, &a.o, &e) < 0)
 		errx(1, "%s", e.msg);
+	oci_ref_free(&a.image);
 	return oci_cli_done(0);
 }

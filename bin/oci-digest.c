@@ -177,10 +177,8 @@ expect(const char *want, int64_t want_size)
 	ssize_t n;
 	int rc;
 
-	if (oci_digest_check(want, &alg, &e) < 0) {
-		warnx("--expect: %s", e.msg);
-		usage(stderr);
-	}
+	if (oci_digest_check(want, &alg, &e) < 0)
+		oci_usage_error("--expect: %s", e.msg);
 	h = oci_hash_new(alg);
 	buf = malloc(OCI_IO_CHUNK);
 	if (h == NULL || buf == NULL)
@@ -346,10 +344,8 @@ parse_args(int argc, char *argv[], struct args *a)
 	while ((c = oci_getopt(argc, argv, "a:dt:chvq", longopts, usage)) != -1) {
 		switch (c) {
 		case 'a':
-			if (oci_alg_parse(optarg, &a->alg, &e) < 0) {
-				warnx("%s", e.msg);
-				usage(stderr);
-			}
+			if (oci_alg_parse(optarg, &a->alg, &e) < 0)
+				oci_usage_error("%s", e.msg);
 			break;
 		case 'd': a->descriptor = 1; break;
 		case 't': a->media_type = optarg; break;
@@ -358,10 +354,8 @@ parse_args(int argc, char *argv[], struct args *a)
 		case OPT_SIZE:
 			errno = 0;
 			a->size = strtoll(optarg, &end, 10);
-			if (errno || *end || end == optarg || a->size < 0) {
-				warnx("--size: \"%s\" is not a byte count", optarg);
-				usage(stderr);
-			}
+			if (errno || *end || end == optarg || a->size < 0)
+				oci_usage_error("--size: \"%s\" is not a byte count", optarg);
 			break;
 		case OPT_LAYOUT: a->layout = optarg; break;
 		}
@@ -370,14 +364,10 @@ parse_args(int argc, char *argv[], struct args *a)
 	a->nfiles = argc - optind;
 
 	modes = a->descriptor + a->check + (a->want != NULL) + (a->layout != NULL);
-	if (modes > 1) {
-		warnx("-d, -c, --expect and --layout do not go together");
-		usage(stderr);
-	}
-	if ((a->media_type && !a->descriptor) || (a->size >= 0 && !a->want)) {
-		warnx("%s", a->media_type ? "-t goes with -d" : "--size goes with --expect");
-		usage(stderr);
-	}
+	if (modes > 1)
+		oci_usage_error("-d, -c, --expect and --layout do not go together");
+	if ((a->media_type && !a->descriptor) || (a->size >= 0 && !a->want))
+		oci_usage_error("%s", a->media_type ? "-t goes with -d" : "--size goes with --expect");
 	if ((modes == 1 && a->nfiles > 1) || ((a->want || a->layout) && a->nfiles > 0))
 		usage(stderr);
 }

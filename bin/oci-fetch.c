@@ -103,9 +103,9 @@ parse_dest(const char *arg, struct oci_ref *dest)
 	struct oci_err e;
 
 	if (oci_ref_parse(arg, dest, &e) < 0)
-		errx(2, "%s", e.msg);
+		oci_usage_error("%s", e.msg);
 	if (dest->digest)
-		errx(2, "%s: the destination is LAYOUT[:TAG]; the digest is the image's own", arg);
+		oci_usage_error("%s: the destination is LAYOUT[:TAG]; the digest is the image's own", arg);
 }
 
 /* SOURCE is docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]: the image comes from a file. */
@@ -170,7 +170,7 @@ parse_args(int argc, char *argv[], struct args *a)
 			a->ro.timeout = strtod(optarg, &end);
 			if (*optarg == '\0' || *end != '\0' ||
 			    !(a->ro.timeout >= 0.1 && a->ro.timeout <= 3600))
-				errx(2, "--timeout %s: expected seconds from 0.1 to 3600", optarg);
+				oci_usage_error("--timeout %s: expected seconds from 0.1 to 3600", optarg);
 			break;
 		case OPT_MIRROR: a->mirror = optarg; break;
 		default: oci_registry_option(c, optarg, &a->ro); break;
@@ -181,7 +181,7 @@ parse_args(int argc, char *argv[], struct args *a)
 	if (argc != ((a->manifest || a->blob) ? 1 : 2) || (a->manifest && a->blob))
 		usage(stderr);
 	if (a->blob && oci_digest_check(a->blob, NULL, &e) < 0)
-		errx(2, "--blob: %s", e.msg);
+		oci_usage_error("--blob: %s", e.msg);
 	a->source = argv[0];
 	a->dest = argc == 2 ? argv[1] : NULL;
 }
@@ -199,15 +199,15 @@ main(int argc, char *argv[])
 
 	parse_args(argc, argv, &a);
 	if ((c = oci_archive_parse(a.source, &archive, &e)) < 0)
-		errx(2, "%s", e.msg);
+		oci_usage_error("%s", e.msg);
 	if (c > 0 && (a.manifest || a.blob))
-		errx(2, "--manifest and --blob read a registry, not %s", a.source);
+		oci_usage_error("--manifest and --blob read a registry, not %s", a.source);
 	if (c > 0)
 		return fetch_archive(&archive, a.dest, &a.po);
 	if (a.mirror && oci_host_check(a.mirror, &e) < 0)
-		errx(2, "--mirror: %s", e.msg);
+		oci_usage_error("--mirror: %s", e.msg);
 	if (oci_source_parse(a.source, &src, &e) < 0)
-		errx(2, "%s", e.msg);
+		oci_usage_error("%s", e.msg);
 	oci_say("source %s/%s%s%s%s%s (served at %s)", src.registry, src.repo, src.tag ? ":" : "",
 	    src.tag ? src.tag : "", src.digest ? "@" : "", src.digest ? src.digest : "", src.host);
 	oci_registry_creds(&a.ro);

@@ -79,7 +79,7 @@ from_stdin(const char *path, const struct oci_platform *platform, enum what what
 	int rc, n = 0;
 
 	if (isatty(STDIN_FILENO))
-		errx(2, "%s: LAYOUT alone reads descriptors on stdin; name an image as "
+		oci_usage_error("%s: LAYOUT alone reads descriptors on stdin; name an image as "
 		    "LAYOUT:TAG or LAYOUT@DIGEST", path);
 	if (oci_layout_open(path, &img.layout, &e) < 0)
 		errx(1, "%s", e.msg);
@@ -106,7 +106,7 @@ from_stdin(const char *path, const struct oci_platform *platform, enum what what
 struct args {
 	enum what what;		/* --config, --layers */
 	struct oci_platform plat, *platform;	/* -p */
-	const char *image;	/* IMAGE or LAYOUT */
+	struct oci_ref ref;	/* IMAGE or LAYOUT */
 };
 
 static void
@@ -129,8 +129,7 @@ parse_args(int argc, char *argv[], struct args *a)
 		case 'c':
 		case 'l':
 			if (a->what != MANIFEST) {
-				warnx("--config and --layers go alone");
-				usage(stderr);
+				oci_usage_error("--config and --layers go alone");
 			}
 			a->what = c == 'c' ? CONFIG : LAYERS;
 			break;
@@ -139,7 +138,7 @@ parse_args(int argc, char *argv[], struct args *a)
 	a->platform = oci_cli_platform(pflag, &a->plat);
 	if (argc - optind != 1)
 		usage(stderr);
-	a->image = argv[optind];
+	oci_cli_ref(argv[optind], &a->ref);
 }
 
 int
@@ -147,20 +146,17 @@ main(int argc, char *argv[])
 {
 	struct args a = { 0 };
 	struct oci_image *img;
-	struct oci_ref ref;
 	struct oci_err e;
 
 	parse_args(argc, argv, &a);
-	if (oci_ref_parse(a.image, &ref, &e) < 0)
-		errx(1, "%s", e.msg);
-	if (ref.tag == NULL && ref.digest == NULL) {
-		from_stdin(ref.layout, a.platform, a.what);
+	if (a.ref.tag == NULL && a.ref.digest == NULL) {
+		from_stdin(a.ref.layout, a.platform, a.what);
 	} else {
-		if (oci_image_open(a.image, a.platform, &img, &e) < 0)
+		if (oci_image_open_ref(&a.ref, a.platform, &img, &e) < 0)
 			errx(1, "%s", e.msg);
 		print(img, a.what);
 		oci_image_free(img);
 	}
-	oci_ref_free(&ref);
+	oci_ref_free(&a.ref);
 	return oci_cli_done(0);
 }

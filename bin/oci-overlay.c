@@ -60,6 +60,7 @@ struct args {
 	struct oci_platform plat, *platform;	/* -p */
 	int argc;				/* the operands */
 	char **argv;
+	struct oci_ref ref;			/* argv[0], when it is the IMAGE */
 };
 
 static void
@@ -93,10 +94,8 @@ parse_args(int argc, char *argv[], struct args *a)
 		case OPT_RM: a->rm = 1; break;
 		case OPT_LS: a->ls = 1; break;
 		case 'p':
-			if (oci_platform_parse(optarg, &a->plat, &e) < 0) {
-				warnx("%s", e.msg);
-				usage(stderr);
-			}
+			if (oci_platform_parse(optarg, &a->plat, &e) < 0)
+				oci_usage_error("%s", e.msg);
 			a->platform = &a->plat;
 			break;
 		}
@@ -116,6 +115,8 @@ parse_args(int argc, char *argv[], struct args *a)
 		usage(stderr);
 	a->argc = argc;
 	a->argv = argv;
+	if (a->store ? !a->ls && !a->unmount && !a->rm : !a->unmount && !a->lower)
+		oci_cli_ref(argv[0], &a->ref);
 }
 
 /* --store: a container made (and mounted), unmounted, removed, or the store listed. */
@@ -145,7 +146,7 @@ store(const struct args *a, const struct oci_extract_progress *p)
 	} else {
 		if (oci_overlay_can_mount(&e) < 0)
 			errx(1, "%s", e.msg);
-		if (oci_image_open(a->argv[0], a->platform, &img, &e) < 0)
+		if (oci_image_open_ref(&a->ref, a->platform, &img, &e) < 0)
 			errx(1, "%s: %s", a->argv[0], e.msg);
 		if (oci_store_create(a->store, img, a->argv[1], &so, &o, &e) < 0)
 			errx(1, "%s", e.msg);
@@ -220,7 +221,7 @@ mount_overlay(const struct args *a, const struct oci_extract_progress *shown)
 			o.upper = o.work = NULL;
 		}
 	} else {
-		if (oci_image_open(a->argv[0], a->platform, &img, &e) < 0 ||
+		if (oci_image_open_ref(&a->ref, a->platform, &img, &e) < 0 ||
 		    oci_overlay_layers(img, a->argv[1], o.userxattr, shown, &o, &e) < 0)
 			errx(1, "%s: %s", a->argv[0], e.msg);
 		oci_image_free(img);
@@ -251,13 +252,17 @@ main(int argc, char *argv[])
 {
 	struct oci_extract_progress progress = { draw, NULL }, *shown = NULL;
 	struct args a = { 0 };
+	int rc;
 
 	parse_args(argc, argv, &a);
 	if (oci_cli_progress())
 		shown = &progress;	/* progress only for people at a terminal */
 	if (a.store)
-		return store(&a, shown);
-	if (a.unmount)
-		return unmount(a.argv[0]);
-	return mount_overlay(&a, shown);
+		rc = store(&a, shown);
+	else if (a.unmount)
+		rc = unmount(a.argv[0]);
+	else
+		rc = mount_overlay(&a, shown);
+	oci_ref_free(&a.ref);
+	return rc;
 }

@@ -86,6 +86,7 @@ exec_failed(struct oci_err *e, int r)
 /* What the command line asks for. */
 struct args {
 	const char *rootfs, *image;	/* --rootfs DIR, --image IMAGE */
+	struct oci_ref ref;		/* --image IMAGE, parsed */
 	char **env;			/* -e K=V..., NULL-terminated; NULL when none */
 	int ns;				/* OCI_NS_* to unshare */
 	int hostnet;			/* --network host */
@@ -117,10 +118,8 @@ pids_limit(const char *s)
 	char *end;
 	long n = strtol(s, &end, 10);
 
-	if (*s == '\0' || *end != '\0' || n == 0 || n < -1 || n > 4194304) {
-		warnx("--pids-limit %s: give a number of processes, or -1 for no limit", s);
-		usage(stderr);
-	}
+	if (*s == '\0' || *end != '\0' || n == 0 || n < -1 || n > 4194304)
+		oci_usage_error("--pids-limit %s: give a number of processes, or -1 for no limit", s);
 	return n;
 }
 
@@ -158,27 +157,21 @@ parse_args(int argc, char *argv[], struct args *a)
 		case OPT_ROOTFS: a->rootfs = optarg; break;
 		case OPT_IMAGE: a->image = optarg; break;
 		case 'e':
-			if (!strchr(optarg, '=')) {
-				warnx("--env %s: give NAME=VALUE", optarg);
-				usage(stderr);
-			}
+			if (!strchr(optarg, '='))
+				oci_usage_error("--env %s: give NAME=VALUE", optarg);
 			if ((a->env = realloc(a->env, (nenv + 2) * sizeof *a->env)) == NULL)
 				err(1, "--env");
 			a->env[nenv++] = optarg;
 			a->env[nenv] = NULL;
 			break;
 		case OPT_NETWORK:
-			if (strcmp(optarg, "host") != 0 && strcmp(optarg, "none") != 0) {
-				warnx("--network %s: none (the default) or host", optarg);
-				usage(stderr);
-			}
+			if (strcmp(optarg, "host") != 0 && strcmp(optarg, "none") != 0)
+				oci_usage_error("--network %s: none (the default) or host", optarg);
 			a->hostnet = strcmp(optarg, "host") == 0;
 			break;
 		case OPT_USERNS:
-			if (strcmp(optarg, "host") != 0 && strcmp(optarg, "remap") != 0) {
-				warnx("--userns %s: remap or host", optarg);
-				usage(stderr);
-			}
+			if (strcmp(optarg, "host") != 0 && strcmp(optarg, "remap") != 0)
+				oci_usage_error("--userns %s: remap or host", optarg);
 			a->userns = optarg[0];
 			break;
 		case OPT_PIDS:
@@ -188,11 +181,11 @@ parse_args(int argc, char *argv[], struct args *a)
 		}
 	}
 	a->cmd = argv + optind;
-	if ((a->image || a->env || a->hostnet || a->userns != 'a' || a->haspids) && !a->rootfs) {
-		warnx("%s needs --rootfs (it sets up a container)", a->image ? "--image" :
+	if ((a->image || a->env || a->hostnet || a->userns != 'a' || a->haspids) && !a->rootfs)
+		oci_usage_error("%s needs --rootfs (it sets up a container)", a->image ? "--image" :
 		    a->env ? "--env" : a->hostnet ? "--network" : a->haspids ? "--pids-limit" : "--userns");
-		usage(stderr);
-	}
+	if (a->image)
+		oci_cli_ref(a->image, &a->ref);
 	namespaces(a);
 }
 
@@ -207,7 +200,7 @@ process(const struct args *a, struct oci_process *proc)
 	char *cfgbuf = NULL;
 
 	if (a->image) {
-		if (oci_image_open(a->image, NULL, &img, &e) < 0 ||
+		if (oci_image_open_ref(&a->ref, NULL, &img, &e) < 0 ||
 		    oci_image_config(img, &cfgbuf, &(size_t){ 0 }, &config, &e) < 0 ||
 		    oci_process_from_config(config, a->cmd, proc, &e) < 0)
 			errx(1, "%s: %s", a->image, e.msg);

@@ -36,7 +36,7 @@ usage(FILE *f)
 
 /* Every layer of IMAGE, bottom first, each with its diff_id. */
 static int
-untar_image(int rootfd, const char *arg, const struct oci_platform *plat,
+untar_image(int rootfd, const struct oci_ref *ref, const struct oci_platform *plat,
     const struct oci_untar_opts *o, struct oci_err *e)
 {
 	struct oci_image *img;
@@ -45,7 +45,7 @@ untar_image(int rootfd, const char *arg, const struct oci_platform *plat,
 	size_t i;
 	int rc = -1;
 
-	if (oci_image_open(arg, plat, &img, e) < 0)
+	if (oci_image_open_ref(ref, plat, &img, e) < 0)
 		return -1;
 	if (oci_image_stack(img, &config, &layers, &diff_ids, e) < 0)
 		goto out;
@@ -103,7 +103,7 @@ untar_file(int rootfd, const char *file, const struct oci_untar_opts *o, struct 
 struct args {
 	const char *dir;		/* -C DIR */
 	const char *file;		/* -f FILE, or NULL */
-	const char *image;		/* IMAGE or LAYOUT, without -f */
+	struct oci_ref ref;		/* IMAGE or LAYOUT, without -f */
 	struct oci_platform plat, *platform;	/* -p */
 	struct oci_untar_opts o;	/* --whiteouts */
 };
@@ -137,15 +137,15 @@ parse_args(int argc, char *argv[], struct args *a)
 			else if (strcmp(optarg, "keep") == 0)
 				a->o.whiteouts = OCI_WHITEOUTS_KEEP;
 			else {
-				warnx("--whiteouts: \"%s\" is not apply, overlay or keep", optarg);
-				usage(stderr);
+				oci_usage_error("--whiteouts: \"%s\" is not apply, overlay or keep", optarg);
 			}
 			break;
 		}
 	}
 	if (a->dir == NULL || argc - optind != (a->file ? 0 : 1))
 		usage(stderr);
-	a->image = argv[optind];
+	if (a->file == NULL)
+		oci_cli_ref(argv[optind], &a->ref);
 	a->platform = oci_cli_platform(pflag, &a->plat);
 }
 
@@ -153,7 +153,6 @@ int
 main(int argc, char *argv[])
 {
 	struct args a = { 0 };
-	struct oci_ref ref;
 	struct oci_err e;
 	int rootfd, rc;
 
@@ -172,16 +171,12 @@ main(int argc, char *argv[])
 
 	if (a.file)
 		rc = untar_file(rootfd, a.file, &a.o, &e);
-	else if (oci_ref_parse(a.image, &ref, &e) < 0)
-		rc = -1;
-	else {
-		/* A bare LAYOUT reads descriptors from stdin, unless that is a terminal. */
-		if (ref.tag || ref.digest || isatty(STDIN_FILENO))
-			rc = untar_image(rootfd, a.image, a.platform, &a.o, &e);
-		else
-			rc = untar_stdin(rootfd, ref.layout, &a.o, &e);
-		oci_ref_free(&ref);
-	}
+	/* A bare LAYOUT reads descriptors from stdin, unless that is a terminal. */
+	else if (a.ref.tag || a.ref.digest || isatty(STDIN_FILENO))
+		rc = untar_image(rootfd, &a.ref, a.platform, &a.o, &e);
+	else
+		rc = untar_stdin(rootfd, a.ref.layout, &a.o, &e);
+	oci_ref_free(&a.ref);
 	close(rootfd);
 	if (rc < 0)
 		errx(1, "%s", e.msg);

@@ -84,8 +84,8 @@ out:
 
 /* Every layer of IMAGE, bottom first, then UPPERDIR (may be NULL), into data. */
 static int
-view_image(const char *arg, const char *upperdir, const struct oci_platform *plat,
-    json_t *data, struct oci_err *e)
+view_image(const char *arg, const struct oci_ref *ref, const char *upperdir,
+    const struct oci_platform *plat, json_t *data, struct oci_err *e)
 {
 	struct oci_diff_counts *n = NULL;
 	uint64_t *files = NULL, *wasted = NULL;
@@ -98,7 +98,7 @@ view_image(const char *arg, const char *upperdir, const struct oci_platform *pla
 
 	json_object_set_new(data, "changes", changes);
 	json_object_set_new(data, "layers", out);
-	if (oci_image_open(arg, plat, &img, e) < 0)
+	if (oci_image_open_ref(ref, plat, &img, e) < 0)
 		return -1;
 	oci_say("%s: manifest %s", arg, oci_short(json_string_value(json_object_get(img->desc, "digest"))));
 	if (oci_image_stack(img, &config, &layers, &diff_ids, e) < 0 || add_chain(img, data, e) < 0)
@@ -251,6 +251,7 @@ struct args {
 	struct oci_platform plat, *platform;	/* -p */
 	const char *out, *store;		/* -o, --store */
 	const char *arg, *arg2;			/* IMAGE [UPPERDIR] or [NAME] */
+	struct oci_ref ref;			/* IMAGE, parsed */
 };
 
 static void
@@ -281,6 +282,8 @@ parse_args(int argc, char *argv[], struct args *a)
 	a->platform = oci_cli_platform(pflag, &a->plat);
 	a->arg = argc > 0 ? argv[0] : NULL;
 	a->arg2 = argc > 1 ? argv[1] : NULL;
+	if (a->store == NULL)
+		oci_cli_ref(a->arg, &a->ref);
 }
 
 int
@@ -295,8 +298,9 @@ main(int argc, char *argv[])
 	if (!a.store)
 		json_object_set_new(data, "image", json_string(a.arg));
 	if ((a.store ? view_store(a.store, a.arg, data, &e) :
-	    view_image(a.arg, a.arg2, a.platform, data, &e)) < 0 || write_page(a.out, data, &e) < 0)
+	    view_image(a.arg, &a.ref, a.arg2, a.platform, data, &e)) < 0 || write_page(a.out, data, &e) < 0)
 		errx(1, "%s", e.msg);
 	json_decref(data);
+	oci_ref_free(&a.ref);
 	return oci_cli_done(0);
 }
