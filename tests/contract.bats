@@ -116,7 +116,7 @@ setup() {
 	usage_error oci-fetch -j x localhost:5000/lab/a "$T/l:t"
 	usage_error oci-push --chunk-size x "$T/l:t" localhost:5000/lab/a
 	usage_error oci-push --mount-from 'Bad Name' "$T/l:t" localhost:5000/lab/a
-	usage_error oci-diff --which relative "$T/l:t"
+	usage_error oci-diff --which / "$T/l:t"
 }
 
 @test "a failure while doing the work exits 1, without the usage" {
