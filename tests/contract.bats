@@ -27,6 +27,13 @@ usage_error() {
 	fi
 }
 
+# The options PROG's usage shows followed by a word ("-C DIR", "--tag TAG
+# LAYOUT", "[-a sha256|sha512]"), but not -h, -v or -q.
+options_before_a_word() {
+	"$1" -h | grep -oE '(^|[[ ])(-[a-zA-Z]|--[a-z-]+)[ =][A-Za-z]' |
+	    sed -E 's/^[[ ]//; s/[ =].$//' | grep -vxE -- '-[hvq]' | sort -u
+}
+
 # The programs whose arguments are all optional: a list of files or a
 # command (oci-digest reads stdin, oci-unshare runs a shell).
 takes_a_list() {
@@ -66,6 +73,13 @@ setup() {
 	[ "${#lines[@]}" -ge 13 ]
 }
 
+@test "the options are found in the usage" {
+	run -0 options_before_a_word oci-untar
+	assert_line -- -C
+	assert_line -- --whiteouts
+	refute_line -- -v
+}
+
 @test "an unknown option is a usage error, in every program" {
 	local p
 	for p in $(programs); do
@@ -78,8 +92,9 @@ setup() {
 	local p opt
 	for p in $(programs); do
 		takes_a_list "$p" || usage_error "$p"
-		# Each option of the usage that takes an argument, given none.
-		for opt in $("$p" -h | grep -oE '\[-[a-zA-Z] [A-Z]|\[--[a-z-]+[ =][A-Z]' | sed 's/^\[//; s/[ =].*//' | sort -u); do
+		# Each option the usage shows followed by a word, given alone: the
+		# option's argument, or the operand that goes with it, is missing.
+		for opt in $(options_before_a_word "$p"); do
 			usage_error "$p" "$opt"
 		done
 	done
