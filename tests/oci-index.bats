@@ -68,13 +68,15 @@ load layouts_helper
 	assert_output --partial 'tag "latest" is ambiguous'
 }
 
-@test "an unknown tag or digest exits 1, naming the tags there are" {
+@test "an unknown tag or digest exits 1, naming the tags there are; a malformed digest is a usage error" {
 	run -1 oci-index "$F/um:nope"
 	assert_output "oci-index: no tag \"nope\" in $F/um/index.json (tags: latest, v1)"
 	run -1 oci-index "$F/um@sha256:$(printf '%064d' 0)"
 	assert_output --partial "no manifest sha256:000000000000 in"
-	run -1 oci-index "$F/um@sha256:zz"
-	assert_output --partial "sha256:zz"
+	run -2 --separate-stderr oci-index "$F/um@sha256:zz"
+	[ -z "$output" ]
+	[[ "$stderr" == "oci-index: image \"$F/um@sha256:zz\": bad digest \"sha256:zz\": "* ]]
+	[[ "$stderr" == *"usage: oci-index"* ]]
 }
 
 @test "-p follows the index to the platform's manifest, as jq picks it" {
