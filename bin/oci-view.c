@@ -54,15 +54,14 @@ add_change(const struct oci_change *c, void *arg, struct oci_err *e)
 static int
 add_chain(struct oci_image *img, json_t *data, struct oci_err *e)
 {
-	json_t *index = oci_index_load(img->layout, e), *top = NULL, *doc = NULL;
+	json_t *top = img->entry, *doc = NULL;
 	struct oci_desc d;
 	char *buf = NULL;
 	size_t len;
 	enum oci_kind kind;
 	int rc = -1;
 
-	if (index == NULL || oci_index_find(index, &img->ref, &top, e) < 0 ||
-	    oci_desc_parse(top, &d, e) < 0)
+	if (oci_desc_parse(top, &d, e) < 0)
 		goto out;
 	if (oci_media_kind(d.media_type) == OCI_KIND_INDEX) {
 		oci_say("%s: an image index; every platform it has is drawn", oci_short(d.digest));
@@ -77,8 +76,6 @@ add_chain(struct oci_image *img, json_t *data, struct oci_err *e)
 	rc = 0;
 out:
 	free(buf);
-	json_decref(top);
-	json_decref(index);
 	return rc;
 }
 

@@ -447,6 +447,7 @@ int oci_layout_tag(struct oci_layout *l, const char *tag, const json_t *desc,
 struct oci_image {
 	struct oci_layout *layout;
 	struct oci_ref ref;
+	json_t *entry;		/* the entry of index.json that ref names */
 	json_t *desc;		/* the manifest's descriptor */
 	char *manifest_buf;	/* its exact bytes */
 	size_t manifest_len;

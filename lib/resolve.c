@@ -172,7 +172,6 @@ oci_image_open_ref(const struct oci_ref *ref, const struct oci_platform *platfor
     struct oci_image **out, struct oci_err *e)
 {
 	struct oci_image *img;
-	json_t *desc = NULL;
 
 	*out = NULL;
 	img = calloc(1, sizeof *img);
@@ -187,14 +186,12 @@ oci_image_open_ref(const struct oci_ref *ref, const struct oci_platform *platfor
 		return oci_fail(e, "out of memory");
 	}
 	if (oci_layout_open(img->ref.layout, &img->layout, e) < 0 ||
-	    oci_image_entry(img->layout, &img->ref, &desc, e) < 0 ||
-	    oci_resolve_manifest(img->layout, desc, platform, &img->desc, &img->manifest_buf,
-	    &img->manifest_len, &img->manifest, e) < 0) {
-		json_decref(desc);
+	    oci_image_entry(img->layout, &img->ref, &img->entry, e) < 0 ||
+	    oci_resolve_manifest(img->layout, img->entry, platform, &img->desc,
+	    &img->manifest_buf, &img->manifest_len, &img->manifest, e) < 0) {
 		oci_image_free(img);
 		return -1;
 	}
-	json_decref(desc);
 	*out = img;
 	return 0;
 }
@@ -299,6 +296,7 @@ oci_image_free(struct oci_image *img)
 	json_decref(img->manifest);
 	free(img->manifest_buf);
 	json_decref(img->desc);
+	json_decref(img->entry);
 	oci_layout_close(img->layout);
 	oci_ref_free(&img->ref);
 	free(img);
