@@ -117,9 +117,8 @@ parse_args(int argc, char *argv[], struct args *a)
 		case OPT_CMD: a->cmd[a->ncmd++] = optarg; break;
 		case OPT_ENV:
 		case OPT_LABEL:
-			if (optarg[0] == '=' || strchr(optarg, '=') == NULL) {
+			if (optarg[0] == '=' || strchr(optarg, '=') == NULL)
 				oci_usage_error("%s: expected KEY=VALUE", optarg);
-			}
 			/* FALLTHROUGH */
 		case OPT_UNSET_ENV:
 		case OPT_UNSET_LABEL:

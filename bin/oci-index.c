@@ -50,7 +50,7 @@ usage(FILE *f)
  * for that platform and prints the manifest's descriptor instead.
  */
 static void
-lookup(struct oci_ref *ref, const struct oci_platform *platform)
+lookup(const struct oci_ref *ref, const struct oci_platform *platform)
 {
 	struct oci_layout *l;
 	struct oci_err e;
@@ -359,9 +359,8 @@ parse_args(int argc, char *argv[], struct args *a)
 		case INIT:
 		case TAG:
 		case UNTAG:
-			if (a->mode != LOOKUP && a->mode != (enum mode)c) {
+			if (a->mode != LOOKUP && a->mode != (enum mode)c)
 				oci_usage_error("--tree, --init, --tag and --untag go alone");
-			}
 			a->mode = c;
 			a->name = optarg;
 			break;

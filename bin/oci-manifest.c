@@ -128,9 +128,8 @@ parse_args(int argc, char *argv[], struct args *a)
 		case 'p': pflag = optarg; break;
 		case 'c':
 		case 'l':
-			if (a->what != MANIFEST) {
+			if (a->what != MANIFEST)
 				oci_usage_error("--config and --layers go alone");
-			}
 			a->what = c == 'c' ? CONFIG : LAYERS;
 			break;
 		}

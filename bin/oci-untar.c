@@ -136,9 +136,8 @@ parse_args(int argc, char *argv[], struct args *a)
 				a->o.whiteouts = OCI_WHITEOUTS_OVERLAY;
 			else if (strcmp(optarg, "keep") == 0)
 				a->o.whiteouts = OCI_WHITEOUTS_KEEP;
-			else {
+			else
 				oci_usage_error("--whiteouts: \"%s\" is not apply, overlay or keep", optarg);
-			}
 			break;
 		}
 	}
