@@ -653,6 +653,37 @@ int oci_open_in_root(int rootfd, const char *path, int follow);
  */
 int oci_rmtree_at(int dirfd, const char *name, struct oci_err *e);
 
+/* --------------------------------------------------------- image_layers.c */
+
+/*
+ * The layers of an image, bottom first, each with its diff_id (the
+ * manifest's "layers" and the config's rootfs.diff_ids side by side), and
+ * its blob opened on demand as a stream that oci_layer_read checks against
+ * the descriptor's digest and size and the diff_id.
+ */
+struct oci_layers {
+	struct oci_image *img;		/* borrowed */
+	json_t *config;			/* the image's config, parsed */
+	const json_t *layers, *diff_ids;	/* borrowed from img and config */
+	size_t i, n;			/* after oci_layers_next: layer i (from 1) of n */
+	struct oci_desc desc;		/* its descriptor (borrowed from img) */
+	const char *diff_id;		/* its diff_id (borrowed from config) */
+	struct oci_layer_src src;	/* after oci_layers_open: its blob, and what it must be */
+};
+/* Read img's config and check its layers and diff_ids; end with oci_layers_end, even after -1. */
+int oci_layers_start(struct oci_image *img, struct oci_layers *it, struct oci_err *e);
+/* The next layer into it->desc and it->diff_id: 1, 0 after the last, -1 on error. */
+int oci_layers_next(struct oci_layers *it, struct oci_err *e);
+/*
+ * The current layer's blob, opened into it->src (progress: as
+ * oci_layer_src's, may be NULL); closed by the next call or by
+ * oci_layers_end.  The caller says which layer failed ("layer sha256:…").
+ */
+int oci_layers_open(struct oci_layers *it, const struct oci_extract_progress *progress,
+    struct oci_err *e);
+/* Close the blob and free the config: layers, diff_ids and desc go with them. */
+void oci_layers_end(struct oci_layers *it);
+
 /* ---------------------------------------------------------------- untar.c */
 
 /* What to do with a layer's whiteouts (oci-untar(1) --whiteouts=). */
@@ -679,10 +710,9 @@ struct oci_untar_opts {
  */
 int oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o,
     const char *digest, int64_t size, const char *diff_id, struct oci_err *e);
-/* oci_untar_fd, reporting to p (NULL: to oci_meter) while it reads. */
-int oci_untar_fd_progress(int rootfd, int layer_fd, const struct oci_untar_opts *o,
-    const char *digest, int64_t size, const char *diff_id,
-    const struct oci_extract_progress *p, struct oci_err *e);
+/* oci_untar_fd for a stream and its checks as oci_layer_read takes them (progress too). */
+int oci_untar_src(int rootfd, const struct oci_layer_src *src, const struct oci_untar_opts *o,
+    struct oci_err *e);
 /*
  * One layer of a layout, named by its descriptor: its blob is extracted
  * with oci_untar_fd, checked against the descriptor's digest and size and
@@ -691,6 +721,9 @@ int oci_untar_fd_progress(int rootfd, int layer_fd, const struct oci_untar_opts 
  */
 int oci_untar_layer(int rootfd, struct oci_layout *l, const json_t *desc,
     const char *diff_id, const struct oci_untar_opts *o, struct oci_err *e);
+/* Every layer of img, bottom first, as oci_untar_layer, each checked against its diff_id. */
+int oci_untar_image(int rootfd, struct oci_image *img, const struct oci_untar_opts *o,
+    struct oci_err *e);
 
 /* ----------------------------------------------------------------- diff.c */
 
