@@ -767,16 +767,15 @@ struct oci_diff;
 struct oci_diff *oci_diff_new(void);
 void oci_diff_free(struct oci_diff *d);
 /*
- * The next layer, a stream read from fd and checked as oci_untar_fd checks
+ * The next layer, the stream src read and checked as oci_untar_fd checks
  * it (digest, size, diff_id: NULL / -1 for none).  When it is read, fn (may
  * be NULL) gets each of its changes in path order; n (may be NULL) the counts.
  * Names oci-untar refuses fail here too, naming the entry; an entry written
  * through a symlink is where oci-untar puts it (symlinks followed inside the
  * rootfs, as openat2's RESOLVE_IN_ROOT follows them).
  */
-int oci_diff_layer(struct oci_diff *d, int fd, const char *digest, int64_t size,
-    const char *diff_id, oci_change_fn fn, void *arg, struct oci_diff_counts *n,
-    struct oci_err *e);
+int oci_diff_layer(struct oci_diff *d, const struct oci_layer_src *src, oci_change_fn fn,
+    void *arg, struct oci_diff_counts *n, struct oci_err *e);
 /*
  * An overlayfs upper directory as one more layer on top: its 0:0 devices and
  * .wh. files are whiteouts, its opaque directories opaque.  Nothing in it is
@@ -790,6 +789,22 @@ int oci_diff_upper(struct oci_diff *d, int dirfd, oci_change_fn fn, void *arg,
  * it ships (a hardlink group once) and wasted[n] those the rootfs never shows.
  */
 void oci_diff_bytes(const struct oci_diff *d, uint64_t *files, uint64_t *wasted);
+/* What oci_diff_image tells its caller on the way (each may be NULL). */
+struct oci_diff_walk {
+	/* before each layer: its number (from 1) and diff_id (NULL: the upper directory) */
+	void (*before)(void *arg, size_t layer, const char *diff_id);
+	oci_change_fn fn;		/* the changes of the image's layers */
+	oci_change_fn upper_fn;		/* those of the upper directory */
+	void *arg;
+};
+/*
+ * The changes of an image: every layer of it (started with oci_layers_start),
+ * bottom first, read into d with oci_diff_layer, then the upper directory
+ * upperdir (NULL: none) with oci_diff_upper.  n: one struct per layer (it->n),
+ * filled with each layer's counts.
+ */
+int oci_diff_image(struct oci_diff *d, struct oci_layers *it, const char *upperdir,
+    const struct oci_diff_walk *w, struct oci_diff_counts *n, struct oci_err *e);
 /*
  * Is path (cleaned, as oci_clean_path makes it) in the rootfs now?  Its
  * directory is found as oci-untar finds it, through symlinks: resolved (of
