@@ -60,8 +60,7 @@ oci_layers_next(struct oci_layers *it, struct oci_err *e)
 }
 
 int
-oci_layers_open(struct oci_layers *it, const struct oci_extract_progress *progress,
-    struct oci_err *e)
+oci_layers_open(struct oci_layers *it, const char *what, struct oci_err *e)
 {
 	close_blob(it);
 	if ((it->src.fd = oci_blob_open(it->img->layout, it->desc.digest, e)) < 0)
@@ -69,7 +68,7 @@ oci_layers_open(struct oci_layers *it, const struct oci_extract_progress *progre
 	it->src.digest = it->desc.digest;
 	it->src.size = it->desc.size;
 	it->src.diff_id = it->diff_id;
-	it->src.progress = progress;
+	it->src.what = what;
 	return 0;
 }
 

@@ -546,22 +546,13 @@ int oci_overlay_user_xattrs(void);
 
 /* ----------------------------------------------------------- decompress.c */
 
-/*
- * A layer extraction's progress, for a display on a terminal: fn is called
- * as the layer is read, at most ten times a second, with the compressed
- * bytes read so far, and once more with final set when the layer is done.
- */
-struct oci_extract_progress {
-	void (*fn)(void *arg, const char *digest, uint64_t done, int64_t size, int final);
-	void *arg;
-};
 /* A layer stream, and what it is checked against. */
 struct oci_layer_src {
 	int fd;
 	const char *digest;	/* of the bytes as read (NULL: not checked) */
 	int64_t size;		/* their count (-1: not checked) */
 	const char *diff_id;	/* of the tar inside (NULL: not checked) */
-	const struct oci_extract_progress *progress;	/* NULL: oci_meter's line */
+	const char *what;	/* what oci_meter's line says is read (NULL: the short digest) */
 };
 /*
  * Every program that looks at a layer reads it with this: the stream (tar,
@@ -675,12 +666,11 @@ int oci_layers_start(struct oci_image *img, struct oci_layers *it, struct oci_er
 /* The next layer into it->desc and it->diff_id: 1, 0 after the last, -1 on error. */
 int oci_layers_next(struct oci_layers *it, struct oci_err *e);
 /*
- * The current layer's blob, opened into it->src (progress: as
- * oci_layer_src's, may be NULL); closed by the next call or by
- * oci_layers_end.  The caller says which layer failed ("layer sha256:…").
+ * The current layer's blob, opened into it->src (what: as oci_layer_src's,
+ * may be NULL); closed by the next call or by oci_layers_end.  The caller
+ * says which layer failed ("layer sha256:…").
  */
-int oci_layers_open(struct oci_layers *it, const struct oci_extract_progress *progress,
-    struct oci_err *e);
+int oci_layers_open(struct oci_layers *it, const char *what, struct oci_err *e);
 /* Close the blob and free the config: layers, diff_ids and desc go with them. */
 void oci_layers_end(struct oci_layers *it);
 
@@ -710,7 +700,7 @@ struct oci_untar_opts {
  */
 int oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o,
     const char *digest, int64_t size, const char *diff_id, struct oci_err *e);
-/* oci_untar_fd for a stream and its checks as oci_layer_read takes them (progress too). */
+/* oci_untar_fd for a stream and its checks as oci_layer_read takes them (its meter's words too). */
 int oci_untar_src(int rootfd, const struct oci_layer_src *src, const struct oci_untar_opts *o,
     struct oci_err *e);
 /*
@@ -1463,7 +1453,7 @@ int oci_overlay_is_mounted(const char *path);
  * dir/work and dir/merged made.  o gets absolute paths; free with oci_overlay_free.
  */
 int oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
-    const struct oci_extract_progress *progress, struct oci_overlay *o, struct oci_err *e);
+    struct oci_overlay *o, struct oci_err *e);
 void oci_overlay_free(struct oci_overlay *o);
 /*
  * {"Name":"overlay","Data":{"LowerDir":"a:b","UpperDir":…,"WorkDir":…,"MergedDir":…}},
@@ -1489,7 +1479,6 @@ json_t *oci_overlay_graphdriver(const struct oci_overlay *o);
 struct oci_store_opts {
 	const char *image;	/* IMAGE as the user named it, for config.json */
 	int user_xattrs;	/* as struct oci_untar_opts */
-	const struct oci_extract_progress *progress;	/* may be NULL */
 };
 /*
  * Container name over img in store (made if missing): each layer of img

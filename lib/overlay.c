@@ -415,12 +415,11 @@ oci_overlay_umount(const char *path, struct oci_err *e)
 
 /* Extract the iterator's layer into layers/<hex> unless it is there already. */
 static int
-layer_dir(struct oci_layers *it, int layersfd, int user_xattrs,
-    const struct oci_extract_progress *progress, struct oci_err *e)
+layer_dir(struct oci_layers *it, int layersfd, int user_xattrs, struct oci_err *e)
 {
 	const char *hex = oci_digest_hex(it->diff_id);
 	struct oci_untar_opts opts = { OCI_WHITEOUTS_OVERLAY, user_xattrs };
-	char tmp[128];
+	char tmp[128], what[96];
 	struct stat st;
 	struct oci_err ignored;	/* removing a temporary: the error to report is e's */
 	int fd, rc, undo;
@@ -442,7 +441,8 @@ layer_dir(struct oci_layers *it, int layersfd, int user_xattrs,
 		oci_undo_now(undo);
 		return -1;
 	}
-	if (oci_layers_open(it, progress, e) < 0) {
+	snprintf(what, sizeof what, "extracting %s", oci_short(it->desc.digest));
+	if (oci_layers_open(it, what, e) < 0) {
 		close(fd);
 		oci_undo_now(undo);
 		return oci_context(e, "layer %s", oci_short(it->desc.digest));
@@ -533,7 +533,7 @@ overlay_paths(struct oci_overlay *o, const char *abs, const json_t *diff_ids, si
 
 int
 oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
-    const struct oci_extract_progress *progress, struct oci_overlay *o, struct oci_err *e)
+    struct oci_overlay *o, struct oci_err *e)
 {
 	struct oci_layers it;
 	char abs[PATH_MAX];
@@ -546,7 +546,7 @@ oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
 	if ((layersfd = make_dirs(dir, abs, it.n == 0, e)) < 0)
 		goto out;
 	while ((r = oci_layers_next(&it, e)) > 0)
-		if (layer_dir(&it, layersfd, user_xattrs, progress, e) < 0)
+		if (layer_dir(&it, layersfd, user_xattrs, e) < 0)
 			goto out;
 	if (r < 0)
 		goto out;

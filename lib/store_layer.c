@@ -47,7 +47,7 @@ image_layer(struct store *s, struct oci_layers *it, const char *chain, const cha
 {
 	const char *hex = oci_digest_hex(chain);
 	struct oci_untar_opts uo = { OCI_WHITEOUTS_OVERLAY, so->user_xattrs };
-	char tmp[160], path[256], have[SMALL_MAX];
+	char tmp[160], path[256], have[SMALL_MAX], what[96];
 	const struct oci_desc *d = &it->desc;
 	struct oci_err ignored;
 	struct stat st;
@@ -74,7 +74,8 @@ image_layer(struct store *s, struct oci_layers *it, const char *chain, const cha
 		oci_fail_errno(e, "%s/%s", s->path, tmp);
 		goto bad;
 	}
-	if (oci_layers_open(it, so->progress, e) < 0)
+	snprintf(what, sizeof what, "extracting %s", oci_short(d->digest));
+	if (oci_layers_open(it, what, e) < 0)
 		goto bad;
 	oci_say("layer %s (%s): extracting into %.12s…/diff (chain id; docker would name it "
 	    "by a random cache id) with overlay whiteouts%s", oci_short(d->digest),
