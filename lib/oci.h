@@ -123,10 +123,28 @@ int oci_dir_is_empty(const char *path);
 enum oci_report {
 	OCI_REPORT_SAY,		/* oci_say: a step, in the words of the specs (-v) */
 	OCI_REPORT_WARN,	/* oci_warn: something to know; the run goes on */
-	OCI_REPORT_METER,	/* oci_meter: "WHAT [=====     ] 12 MB / 30 MB", redrawn in place */
-	OCI_REPORT_METER_DONE,	/* oci_meter_done: the long step is over, take its line away */
+	OCI_REPORT_METER,	/* oci_meter: how far a long step is (m), to be redrawn in place */
+	OCI_REPORT_METER_DONE,	/* oci_meter_done: the long step is over, take its lines away */
 };
-typedef void oci_reporter(enum oci_report kind, const char *msg);
+/* One line of a progress meter: what (escaped), how far, of how much (-1: not known). */
+struct oci_meter_line {
+	const char *what;
+	uint64_t done;
+	int64_t total;
+};
+/*
+ * A progress meter: the lines of what is in flight and, when count is not
+ * 0, one for the whole ("3 of 7 blobs", its bytes).  The reporter draws it
+ * (lib/cli.c: "WHAT [=====     ] 12 MB / 30 MB").
+ */
+struct oci_meter {
+	const struct oci_meter_line *lines;
+	size_t n;
+	size_t done, count;		/* of the whole: items finished, items in all */
+	uint64_t bytes, total_bytes;	/* of the whole */
+};
+/* msg: the line for SAY and WARN ("" otherwise); m: the meter for METER (NULL otherwise). */
+typedef void oci_reporter(enum oci_report kind, const char *msg, const struct oci_meter *m);
 void oci_set_reporter(oci_reporter *fn);
 
 /* How much to say, set by the program: -v given that many times (0: oci_say says nothing). */
@@ -137,14 +155,18 @@ void oci_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A warning: always reported (a program's -q is its reporter's business). */
 void oci_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
- * Progress of a long step (oci-untar, oci-commit): when the program has
- * set oci_progress, oci_meter reports "WHAT [=====     ] 12 MB / 30 MB"
- * (without the bar when total < 0) at most ten times a second, and
- * oci_meter_done says it is over.  Without oci_progress both do nothing.
- * Call them from one thread.
+ * Progress of a long step (a layer read or written, blobs downloaded or
+ * pushed): when the program has set oci_progress, oci_meter reports one
+ * line, "WHAT [=====     ] 12 MB / 30 MB" (without the bar when total < 0),
+ * and oci_meter_blobs the blobs in flight and the whole, both at most ten
+ * times a second; oci_meter_done says it is over.  Without oci_progress
+ * they do nothing.  Call them from one thread.
  */
 extern int oci_progress;
 void oci_meter(const char *what, uint64_t done, int64_t total);
+/* For oci_registry_opts.progress (arg unused): the transfers of lib/registry.c and lib/push.c. */
+struct oci_progress;
+void oci_meter_blobs(void *arg, const struct oci_progress *p);
 void oci_meter_done(void);
 
 /*
@@ -993,7 +1015,7 @@ struct oci_registry_opts {
 	const char *authfile;	/* --authfile, or NULL */
 	int jobs;		/* parallel downloads, >= 1 */
 	double timeout;		/* --timeout seconds; 0: OCI_TIMEOUT_DEFAULT */
-	/* Called about ten times a second while blobs download (NULL: never). */
+	/* Called as blobs download or upload (NULL: never); oci_meter_blobs draws it. */
 	void (*progress)(void *arg, const struct oci_progress *p);
 	void *progress_arg;
 };
