@@ -40,12 +40,15 @@ struct out {
 	unsigned after_layer;		/* the layer after was found for */
 };
 
-/* --which: the name the path has in the rootfs before the next layer. */
+/* Before each layer: its diff_id, and (--which) the name the path has in the rootfs before it. */
 static void
-where_before(struct out *o)
+before_layer(void *arg, size_t layer, const char *diff_id)
 {
+	struct out *o = arg;
 	struct oci_change here;
 
+	(void)layer;
+	o->diff_id = diff_id;
 	if (o->which)
 		oci_diff_find(o->d, o->which, o->before, &here);
 }
@@ -169,76 +172,33 @@ static int
 diff_image(const struct oci_ref *ref, const char *upperdir, const struct oci_platform *plat,
     struct out *o, struct oci_err *e)
 {
+	/* With UPPERDIR only its changes are listed (--which: all of them). */
+	struct oci_diff_walk w = { before_layer,
+		o->summary || (upperdir && !o->which) ? NULL : print_change, print_change, o };
 	struct oci_diff_counts *n = NULL;
 	struct oci_image *img;
-	const json_t *layers, *diff_ids;
-	struct oci_diff *d = NULL;
-	json_t *config = NULL;
-	size_t i;
-	int rc = -1, fd;
+	struct oci_layers it;
+	int rc = -1;
 
 	if (oci_image_open_ref(ref, plat, &img, e) < 0)
 		return -1;
-	if (oci_image_stack(img, &config, &layers, &diff_ids, e) < 0)
+	if (oci_layers_start(img, &it, e) < 0)
 		goto out;
-	if ((o->d = d = oci_diff_new()) == NULL ||
-	    (n = calloc(json_array_size(layers) + 1, sizeof *n)) == NULL) {
+	if ((o->d = oci_diff_new()) == NULL || (n = calloc(it.n + 1, sizeof *n)) == NULL) {
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < json_array_size(layers); i++) {
-		struct oci_desc desc;
-		o->diff_id = json_string_value(json_array_get(diff_ids, i));
-		if (oci_desc_parse(json_array_get(layers, i), &desc, e) < 0) {
-			oci_context(e, "layer %zu", i + 1);
-			goto out;
-		}
-		oci_say("layer %zu of %zu: %s (%s, %s), diff_id %s", i + 1, json_array_size(layers),
-		    oci_short(desc.digest), oci_media_short(desc.media_type),
-		    oci_human_size(desc.size), oci_short(o->diff_id));
-		where_before(o);
-		if ((fd = oci_blob_open(img->layout, desc.digest, e)) < 0) {
-			oci_context(e, "layer %s", oci_short(desc.digest));
-			goto out;
-		}
-		/* With UPPERDIR only its changes are listed (--which: all of them). */
-		rc = oci_diff_layer(d, fd, desc.digest, desc.size, o->diff_id,
-		    o->summary || (upperdir && !o->which) ? NULL : print_change, o, &n[i], e);
-		close(fd);
-		if (rc < 0) {
-			oci_context(e, "layer %s", oci_short(desc.digest));
-			goto out;
-		}
-		rc = -1;
-		oci_say("layer %zu: %lu added, %lu modified, %lu deleted (tar entries: %lu); digest and diff_id verified",
-		    i + 1, n[i].added, n[i].modified, n[i].deleted, n[i].entries);
-	}
-	if (upperdir) {
-		o->diff_id = NULL;
-		oci_say("%s: the upper directory, as one more layer", upperdir);
-		fd = open(upperdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0) {
-			oci_fail_errno(e, "%s", upperdir);
-			goto out;
-		}
-		where_before(o);
-		rc = oci_diff_upper(d, fd, print_change, o, e);
-		close(fd);
-		if (rc < 0) {
-			oci_context(e, "%s", upperdir);
-			goto out;
-		}
-		rc = -1;
-	}
-	if (o->summary && print_summary(d, layers, diff_ids, n, o->short_form, e) < 0)
+	if (oci_diff_image(o->d, &it, upperdir, &w, n, e) < 0)
+		goto out;
+	if (o->summary && print_summary(o->d, it.layers, it.diff_ids, n, o->short_form, e) < 0)
 		goto out;
 	if (o->which)
-		print_which(d, diff_ids, o, upperdir != NULL);
+		print_which(o->d, it.diff_ids, o, upperdir != NULL);
 	rc = 0;
 out:
-	oci_diff_free(d);
+	oci_diff_free(o->d);
 	free(n);
-	json_decref(config);
+	oci_layers_end(&it);
 	oci_image_free(img);
 	return rc;
 }

@@ -68,34 +68,6 @@ run_job(struct oci_registry *r, const struct oci_source *src, void *arg, struct 
 	return oci_pull(r, src, j->l, j->po, &j->desc, e);
 }
 
-/* Progress bars on a terminal: one line per blob in flight, then the total. */
-static void
-draw(void *arg, const struct oci_progress *p)
-{
-	int *lines = arg;
-	size_t i;
-
-	if (*lines > 0)
-		fprintf(stderr, "\033[%dA", *lines);
-	*lines = 0;
-	for (i = 0; !p->final && i < p->nactive; i++, (*lines)++) {
-		const struct oci_progress_blob *b = &p->active[i];
-		int fill = b->size > 0 ? (int)(30 * b->got / b->size) : 0;
-		fprintf(stderr, "\033[K%s [%-30.*s] %s / %s\n", oci_short(b->digest), fill,
-		    "==============================", oci_human_size(b->got),
-		    b->size >= 0 ? oci_human_size(b->size) : "?");
-	}
-	if (p->final) {
-		fprintf(stderr, "\033[J");
-		return;
-	}
-	fprintf(stderr, "\033[Ktotal               [%-30.*s] %s / %s, %zu of %zu blobs\n",
-	    p->total_bytes ? (int)(30 * p->bytes / p->total_bytes) : 0,
-	    "==============================", oci_human_size(p->bytes),
-	    oci_human_size(p->total_bytes), p->done, p->total);
-	(*lines)++;
-}
-
 /* LAYOUT[:TAG], the destination of a pull. */
 static void
 parse_dest(const char *arg, struct oci_ref *dest)
@@ -195,7 +167,7 @@ main(int argc, char *argv[])
 	struct oci_source src;
 	struct oci_ref dest;
 	struct oci_err e;
-	int c, lines = 0;
+	int c;
 
 	parse_args(argc, argv, &a);
 	if ((c = oci_archive_parse(a.source, &archive, &e)) < 0)
@@ -215,10 +187,9 @@ main(int argc, char *argv[])
 		parse_dest(a.dest, &dest);
 		a.po.tag = dest.tag ? dest.tag : src.tag;
 	}
-	if (oci_cli_progress()) {
-		a.ro.progress = draw;
-		a.ro.progress_arg = &lines;
-	}
+	/* Progress bars on a terminal: one line per blob in flight, then the total. */
+	if ((oci_progress = oci_cli_progress()))
+		a.ro.progress = oci_meter_blobs;
 
 	job.manifest = a.manifest;
 	job.blob = a.blob;

@@ -36,22 +36,6 @@ usage(FILE *f)
 	exit(f == stdout ? 0 : 2);
 }
 
-/* A layer's extraction on a terminal: one line, redrawn. */
-static void
-draw(void *arg, const char *digest, uint64_t done, int64_t size, int final)
-{
-	int fill = size > 0 ? (int)(30 * (done < (uint64_t)size ? done : (uint64_t)size) / size) : 0;
-
-	(void)arg;
-	if (final)
-		fprintf(stderr, "\r\033[K");
-	else
-		fprintf(stderr, "\r\033[Kextracting %s [%-30.*s] %s / %s", oci_short(digest), fill,
-		    "==============================", oci_human_size(done),
-		    size >= 0 ? oci_human_size(size) : "?");
-	fflush(stderr);
-}
-
 /* What the command line asks for. */
 struct args {
 	const char *lower, *upper, *work;	/* --lower, --upper, --work */
@@ -121,9 +105,9 @@ parse_args(int argc, char *argv[], struct args *a)
 
 /* --store: a container made (and mounted), unmounted, removed, or the store listed. */
 static int
-store(const struct args *a, const struct oci_extract_progress *p)
+store(const struct args *a)
 {
-	struct oci_store_opts so = { a->argv[0], !oci_ns_initial_user(), p };
+	struct oci_store_opts so = { a->argv[0], !oci_ns_initial_user() };
 	struct oci_overlay o = { 0 };
 	struct oci_image *img = NULL;
 	struct oci_err e = { "" };
@@ -197,7 +181,7 @@ split_lower(const char *arg, struct oci_overlay *o)
 
 /* IMAGE DIR or --lower: mount the overlay, or with -n print the mount(8) line for it. */
 static int
-mount_overlay(const struct args *a, const struct oci_extract_progress *shown)
+mount_overlay(const struct args *a)
 {
 	struct oci_overlay o = { 0 };
 	struct oci_image *img;
@@ -222,7 +206,7 @@ mount_overlay(const struct args *a, const struct oci_extract_progress *shown)
 		}
 	} else {
 		if (oci_image_open_ref(&a->ref, a->platform, &img, &e) < 0 ||
-		    oci_overlay_layers(img, a->argv[1], o.userxattr, shown, &o, &e) < 0)
+		    oci_overlay_layers(img, a->argv[1], o.userxattr, &o, &e) < 0)
 			errx(1, "%s: %s", a->argv[0], e.msg);
 		oci_image_free(img);
 		merged = o.merged;
@@ -250,19 +234,18 @@ mount_overlay(const struct args *a, const struct oci_extract_progress *shown)
 int
 main(int argc, char *argv[])
 {
-	struct oci_extract_progress progress = { draw, NULL }, *shown = NULL;
 	struct args a = { 0 };
 	int rc;
 
 	parse_args(argc, argv, &a);
-	if (oci_cli_progress())
-		shown = &progress;	/* progress only for people at a terminal */
+	/* A progress line while a layer is extracted, for people at a terminal. */
+	oci_progress = oci_cli_progress();
 	if (a.store)
-		rc = store(&a, shown);
+		rc = store(&a);
 	else if (a.unmount)
 		rc = unmount(a.argv[0]);
 	else
-		rc = mount_overlay(&a, shown);
+		rc = mount_overlay(&a);
 	oci_ref_free(&a.ref);
 	return rc;
 }

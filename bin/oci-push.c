@@ -31,19 +31,6 @@ usage(FILE *f)
 	exit(f == stdout ? 0 : 2);
 }
 
-/* On a terminal: one line, redrawn, saying how far the blobs are. */
-static void
-draw(void *arg, const struct oci_progress *p)
-{
-	(void)arg;
-	if (p->final) {
-		fprintf(stderr, "\r\033[K");
-		return;
-	}
-	fprintf(stderr, "\r\033[Kpushing: %zu of %zu blobs, %s of %s", p->done, p->total,
-	    oci_human_size(p->bytes), oci_human_size(p->total_bytes));
-}
-
 /* DEST is docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]: the image goes into a file. */
 static int
 push_archive(struct oci_ref ref, struct oci_archive_ref *a, const struct oci_push_opts *po)
@@ -150,8 +137,9 @@ main(int argc, char *argv[])
 	oci_say("destination %s/%s%s%s%s%s (served at %s)", dest.registry, dest.repo,
 	    dest.tag ? ":" : "", dest.tag ? dest.tag : "", dest.digest ? "@" : "",
 	    dest.digest ? dest.digest : "", dest.host);
-	if (oci_cli_progress())
-		a.ro.progress = draw;
+	/* On a terminal: a line per blob in flight and one for them all, redrawn. */
+	if ((oci_progress = oci_cli_progress()))
+		a.ro.progress = oci_meter_blobs;
 
 	/* The image first: nothing goes out for a tag that is not there. */
 	if (oci_layout_open(ref.layout, &l, &e) < 0 || oci_image_entry(l, &ref, &desc, &e) < 0)

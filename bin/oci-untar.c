@@ -40,24 +40,11 @@ untar_image(int rootfd, const struct oci_ref *ref, const struct oci_platform *pl
     const struct oci_untar_opts *o, struct oci_err *e)
 {
 	struct oci_image *img;
-	const json_t *layers, *diff_ids;
-	json_t *config = NULL;
-	size_t i;
-	int rc = -1;
+	int rc;
 
 	if (oci_image_open_ref(ref, plat, &img, e) < 0)
 		return -1;
-	if (oci_image_stack(img, &config, &layers, &diff_ids, e) < 0)
-		goto out;
-	for (i = 0; i < json_array_size(layers); i++) {
-		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
-		oci_say("layer %zu of %zu", i + 1, json_array_size(layers));
-		if (oci_untar_layer(rootfd, img->layout, json_array_get(layers, i), diff_id, o, e) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	json_decref(config);
+	rc = oci_untar_image(rootfd, img, o, e);
 	oci_image_free(img);
 	return rc;
 }

@@ -84,86 +84,51 @@ static int
 view_image(const char *arg, const struct oci_ref *ref, const char *upperdir,
     const struct oci_platform *plat, json_t *data, struct oci_err *e)
 {
+	json_t *changes = json_array(), *out = json_array();
+	struct oci_diff_walk w = { NULL, add_change, add_change, changes };
 	struct oci_diff_counts *n = NULL;
 	uint64_t *files = NULL, *wasted = NULL;
-	const json_t *layers, *diff_ids;
-	json_t *config = NULL, *changes = json_array(), *out = json_array();
 	struct oci_image *img;
+	struct oci_layers it;
 	struct oci_diff *d = NULL;
-	size_t i, nl;
-	int rc = -1, fd;
+	size_t i;
+	int rc = -1;
 
 	json_object_set_new(data, "changes", changes);
 	json_object_set_new(data, "layers", out);
 	if (oci_image_open_ref(ref, plat, &img, e) < 0)
 		return -1;
 	oci_say("%s: manifest %s", arg, oci_short(json_string_value(json_object_get(img->desc, "digest"))));
-	if (oci_image_stack(img, &config, &layers, &diff_ids, e) < 0 || add_chain(img, data, e) < 0)
+	if (oci_layers_start(img, &it, e) < 0 || add_chain(img, data, e) < 0)
 		goto out;
-	nl = json_array_size(layers);
-	if ((d = oci_diff_new()) == NULL || (n = calloc(nl + 1, sizeof *n)) == NULL ||
-	    (files = calloc(nl + 2, sizeof *files)) == NULL || (wasted = calloc(nl + 2, sizeof *wasted)) == NULL) {
+	if ((d = oci_diff_new()) == NULL || (n = calloc(it.n + 1, sizeof *n)) == NULL ||
+	    (files = calloc(it.n + 2, sizeof *files)) == NULL || (wasted = calloc(it.n + 2, sizeof *wasted)) == NULL) {
 		oci_fail(e, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < nl; i++) {
-		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
-		struct oci_desc desc;
-
-		if (oci_desc_parse(json_array_get(layers, i), &desc, e) < 0) {
-			oci_context(e, "layer %zu", i + 1);
-			goto out;
-		}
-		oci_say("layer %zu of %zu: %s (%s, %s), diff_id %s", i + 1, nl, oci_short(desc.digest),
-		    oci_media_short(desc.media_type), oci_human_size(desc.size), oci_short(diff_id));
-		if ((fd = oci_blob_open(img->layout, desc.digest, e)) < 0) {
-			oci_context(e, "layer %s", oci_short(desc.digest));
-			goto out;
-		}
-		rc = oci_diff_layer(d, fd, desc.digest, desc.size, diff_id, add_change, changes, &n[i], e);
-		close(fd);
-		if (rc < 0) {
-			oci_context(e, "layer %s", oci_short(desc.digest));
-			goto out;
-		}
-		rc = -1;
-		oci_say("layer %zu: %lu added, %lu modified, %lu deleted; digest and diff_id verified",
-		    i + 1, n[i].added, n[i].modified, n[i].deleted);
-	}
-	if (upperdir) {
-		oci_say("%s: the upper directory, as layer %zu", upperdir, nl + 1);
-		if ((fd = open(upperdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-			oci_fail_errno(e, "%s", upperdir);
-			goto out;
-		}
-		rc = oci_diff_upper(d, fd, add_change, changes, e);
-		close(fd);
-		if (rc < 0) {
-			oci_context(e, "%s", upperdir);
-			goto out;
-		}
-		rc = -1;
+	if (oci_diff_image(d, &it, upperdir, &w, n, e) < 0)
+		goto out;
+	if (upperdir)
 		json_object_set_new(data, "upper", json_string(upperdir));
-	}
 	/* As oci-diff --summary: the bytes each layer ships, and those no one sees. */
 	oci_diff_bytes(d, files, wasted);
-	for (i = 0; i < nl; i++)
+	for (i = 0; i < it.n; i++)
 		json_array_append_new(out, json_pack("{s:I, s:O, s:O, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		    "layer", (json_int_t)i + 1, "desc", json_array_get(layers, i),
-		    "diff_id", json_array_get(diff_ids, i), "tar_size", (json_int_t)n[i].tar,
+		    "layer", (json_int_t)i + 1, "desc", json_array_get(it.layers, i),
+		    "diff_id", json_array_get(it.diff_ids, i), "tar_size", (json_int_t)n[i].tar,
 		    "entries", (json_int_t)n[i].entries, "added", (json_int_t)n[i].added,
 		    "modified", (json_int_t)n[i].modified, "deleted", (json_int_t)n[i].deleted,
 		    "files", (json_int_t)files[i + 1], "wasted", (json_int_t)wasted[i + 1]));
-	json_object_set_new(data, "config", config);
-	config = NULL;
-	oci_say("%zu changes in %zu layers%s", json_array_size(changes), nl, upperdir ? " and the upper directory" : "");
+	json_object_set(data, "config", it.config);
+	oci_say("%zu changes in %zu layers%s", json_array_size(changes), it.n,
+	    upperdir ? " and the upper directory" : "");
 	rc = 0;
 out:
 	oci_diff_free(d);
 	free(n);
 	free(files);
 	free(wasted);
-	json_decref(config);
+	oci_layers_end(&it);
 	oci_image_free(img);
 	return rc;
 }

@@ -22,8 +22,53 @@ static oci_usage_fn usage_fn;	/* the program's usage, given to oci_getopt */
 /* glibc sets this from argv[0]: "oci-fetch" */
 extern char *program_invocation_short_name;
 
+static const char bar[] = "==============================";
+static int meter_lines;		/* the lines a meter of many has drawn, to go back up over */
+
+/* "[=====     ]", 30 wide, as far as done is of total (empty when total is not known). */
+static int
+fill(uint64_t done, int64_t total)
+{
+	if (total <= 0)
+		return 0;
+	return done >= (uint64_t)total ? 30 : (int)(30 * done / (uint64_t)total);
+}
+
+/*
+ * A meter on the terminal: one line redrawn after "oci-X: ", or, for the
+ * blobs of a transfer, a line per blob in flight and one for the whole,
+ * redrawn from the first.
+ */
 static void
-report(enum oci_report kind, const char *msg)
+draw_meter(const struct oci_meter *m)
+{
+	const struct oci_meter_line *l = m->lines;
+	size_t i;
+
+	if (m->count == 0 && m->n == 1) {
+		if (l->total > 0)
+			fprintf(stderr, "\r\033[K%s: %s [%-30.*s] %s / %s", program_invocation_short_name,
+			    l->what, fill(l->done, l->total), bar, oci_human_size(l->done),
+			    oci_human_size((uint64_t)l->total));
+		else
+			fprintf(stderr, "\r\033[K%s: %s %s", program_invocation_short_name, l->what,
+			    oci_human_size(l->done));
+		fflush(stderr);
+		return;
+	}
+	if (meter_lines > 0)
+		fprintf(stderr, "\033[%dA", meter_lines);
+	for (i = 0; i < m->n; i++)
+		fprintf(stderr, "\033[K%s [%-30.*s] %s / %s\n", l[i].what, fill(l[i].done, l[i].total), bar,
+		    oci_human_size(l[i].done), l[i].total >= 0 ? oci_human_size((uint64_t)l[i].total) : "?");
+	fprintf(stderr, "\033[Ktotal               [%-30.*s] %s / %s, %zu of %zu blobs\n\033[J",
+	    fill(m->bytes, (int64_t)m->total_bytes), bar, oci_human_size(m->bytes),
+	    oci_human_size(m->total_bytes), m->done, m->count);
+	meter_lines = (int)m->n + 1;
+}
+
+static void
+report(enum oci_report kind, const char *msg, const struct oci_meter *m)
 {
 	switch (kind) {
 	case OCI_REPORT_WARN:
@@ -35,11 +80,14 @@ report(enum oci_report kind, const char *msg)
 		fprintf(stderr, "%s: %s\n", program_invocation_short_name, msg);
 		break;
 	case OCI_REPORT_METER:
-		fprintf(stderr, "\r\033[K%s: %s", program_invocation_short_name, msg);
-		fflush(stderr);
+		draw_meter(m);
 		break;
 	case OCI_REPORT_METER_DONE:
-		fprintf(stderr, "\r\033[K");
+		if (meter_lines > 0)
+			fprintf(stderr, "\033[%dA\033[J", meter_lines);
+		else
+			fprintf(stderr, "\r\033[K");
+		meter_lines = 0;
 		break;
 	}
 }

@@ -39,7 +39,6 @@
 #define NSLOT 8			/* tar buffers between the threads: 8 MiB smooth out big files and small */
 #define SLOT_SIZE (1 << 20)
 #define IN_SIZE (1 << 20)
-#define REPORT_EVERY 0.1	/* seconds between progress calls */
 
 struct feed {
 	int fd;
@@ -61,9 +60,8 @@ struct feed {
 	int quiet;
 	uint64_t nread;		/* bytes read so far (atomic) */
 	const struct oci_layer_src *src;
-	char what[80];		/* the layer's short digest, or "layer" */
+	char what[96];		/* src->what, the layer's short digest, or "layer" */
 	int64_t size;		/* its size, or -1 */
-	double next_report;
 
 	/* the reader's own: the slot it fills and how far, and the decompressor */
 	unsigned char *out;
@@ -357,37 +355,16 @@ reader_main(void *arg)
 
 /* ------------------------------------------------------------- progress */
 
-/*
- * How far the layer has been read: to the caller's display when it gave
- * one, else to oci_meter's line.  final: the layer is done.
- */
+/* How far the layer has been read, to oci_meter's line (which draws it at most ten times a second). */
 static void
 report(struct feed *f, int final)
 {
-	const struct oci_extract_progress *p = f->src->progress;
-	uint64_t done = __atomic_load_n(&f->nread, __ATOMIC_RELAXED);
-	struct timespec ts;
-	double t;
-
 	if (f->quiet)
 		return;
-	if (p == NULL || p->fn == NULL) {
-		if (final)
-			oci_meter_done();
-		else
-			oci_meter(f->what, done, f->size);
-		return;
-	}
-	if (final) {
-		p->fn(p->arg, f->src->digest, f->size > 0 ? (uint64_t)f->size : 0, f->size, 1);
-		return;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t = ts.tv_sec + ts.tv_nsec / 1e9;
-	if (t < f->next_report)
-		return;
-	f->next_report = t + REPORT_EVERY;
-	p->fn(p->arg, f->src->digest, done, f->size, 0);
+	if (final)
+		oci_meter_done();
+	else
+		oci_meter(f->what, __atomic_load_n(&f->nread, __ATOMIC_RELAXED), f->size);
 }
 
 /* ------------------------------------------------------- the hand-off */
@@ -447,7 +424,7 @@ feed_init(struct feed *f, const struct oci_layer_src *src, struct oci_err *e)
 	f->fd = src->fd;
 	f->src = src;
 	f->size = src->size;
-	snprintf(f->what, sizeof f->what, "%s", src->digest ? oci_short(src->digest) : "layer");
+	snprintf(f->what, sizeof f->what, "%s", src->what ? src->what : src->digest ? oci_short(src->digest) : "layer");
 	/* A layer read from a file (oci-untar -f) has the file's size. */
 	if (f->size < 0 && fstat(src->fd, &fst) == 0 && S_ISREG(fst.st_mode))
 		f->size = fst.st_size;

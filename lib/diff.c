@@ -690,17 +690,16 @@ next_layer(struct oci_diff *d, struct oci_err *e)
 }
 
 int
-oci_diff_layer(struct oci_diff *d, int fd, const char *digest, int64_t size, const char *diff_id,
-    oci_change_fn fn, void *arg, struct oci_diff_counts *n, struct oci_err *e)
+oci_diff_layer(struct oci_diff *d, const struct oci_layer_src *src, oci_change_fn fn, void *arg,
+    struct oci_diff_counts *n, struct oci_err *e)
 {
-	struct oci_layer_src src = { fd, digest, size, diff_id, NULL };
 	struct oci_layer_stats st;
 
 	if (n)
 		memset(n, 0, sizeof *n);
 	if (next_layer(d, e) < 0)
 		return -1;
-	if (oci_layer_read(&src, tar_entry, d, &st, e) < 0)
+	if (oci_layer_read(src, tar_entry, d, &st, e) < 0)
 		return -1;
 	if (n) {
 		n->stored = st.stored;
@@ -852,4 +851,37 @@ oci_json_path(const char *path)
 		o += (unsigned char)*path < 0x80 ? sprintf(o, "%c", *path) :
 		    sprintf(o, "\\x%02x", (unsigned char)*path);
 	return json_string(buf);
+}
+
+/* ------------------------------------------------------- an image */
+
+int
+oci_diff_image(struct oci_diff *d, struct oci_layers *it, const char *upperdir,
+    const struct oci_diff_walk *w, struct oci_diff_counts *n, struct oci_err *e)
+{
+	int r, fd;
+
+	while ((r = oci_layers_next(it, e)) > 0) {
+		struct oci_diff_counts *c = &n[it->i - 1];
+
+		oci_say("layer %zu of %zu: %s (%s, %s), diff_id %s", it->i, it->n,
+		    oci_short(it->desc.digest), oci_media_short(it->desc.media_type),
+		    oci_human_size(it->desc.size), oci_short(it->diff_id));
+		if (w->before)
+			w->before(w->arg, it->i, it->diff_id);
+		if (oci_layers_open(it, NULL, e) < 0 || oci_diff_layer(d, &it->src, w->fn, w->arg, c, e) < 0)
+			return oci_context(e, "layer %s", oci_short(it->desc.digest));
+		oci_say("layer %zu: %lu added, %lu modified, %lu deleted (tar entries: %lu); "
+		    "digest and diff_id verified", it->i, c->added, c->modified, c->deleted, c->entries);
+	}
+	if (r < 0 || upperdir == NULL)
+		return r;
+	oci_say("%s: the upper directory, as layer %zu", upperdir, it->n + 1);
+	if (w->before)
+		w->before(w->arg, it->n + 1, NULL);
+	if ((fd = open(upperdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return oci_fail_errno(e, "%s", upperdir);
+	r = oci_diff_upper(d, fd, w->upper_fn, w->arg, e);
+	close(fd);
+	return r < 0 ? oci_context(e, "%s", upperdir) : 0;
 }

@@ -123,10 +123,28 @@ int oci_dir_is_empty(const char *path);
 enum oci_report {
 	OCI_REPORT_SAY,		/* oci_say: a step, in the words of the specs (-v) */
 	OCI_REPORT_WARN,	/* oci_warn: something to know; the run goes on */
-	OCI_REPORT_METER,	/* oci_meter: "WHAT [=====     ] 12 MB / 30 MB", redrawn in place */
-	OCI_REPORT_METER_DONE,	/* oci_meter_done: the long step is over, take its line away */
+	OCI_REPORT_METER,	/* oci_meter: how far a long step is (m), to be redrawn in place */
+	OCI_REPORT_METER_DONE,	/* oci_meter_done: the long step is over, take its lines away */
 };
-typedef void oci_reporter(enum oci_report kind, const char *msg);
+/* One line of a progress meter: what (escaped), how far, of how much (-1: not known). */
+struct oci_meter_line {
+	const char *what;
+	uint64_t done;
+	int64_t total;
+};
+/*
+ * A progress meter: the lines of what is in flight and, when count is not
+ * 0, one for the whole ("3 of 7 blobs", its bytes).  The reporter draws it
+ * (lib/cli.c: "WHAT [=====     ] 12 MB / 30 MB").
+ */
+struct oci_meter {
+	const struct oci_meter_line *lines;
+	size_t n;
+	size_t done, count;		/* of the whole: items finished, items in all */
+	uint64_t bytes, total_bytes;	/* of the whole */
+};
+/* msg: the line for SAY and WARN ("" otherwise); m: the meter for METER (NULL otherwise). */
+typedef void oci_reporter(enum oci_report kind, const char *msg, const struct oci_meter *m);
 void oci_set_reporter(oci_reporter *fn);
 
 /* How much to say, set by the program: -v given that many times (0: oci_say says nothing). */
@@ -137,14 +155,18 @@ void oci_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A warning: always reported (a program's -q is its reporter's business). */
 void oci_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
- * Progress of a long step (oci-untar, oci-commit): when the program has
- * set oci_progress, oci_meter reports "WHAT [=====     ] 12 MB / 30 MB"
- * (without the bar when total < 0) at most ten times a second, and
- * oci_meter_done says it is over.  Without oci_progress both do nothing.
- * Call them from one thread.
+ * Progress of a long step (a layer read or written, blobs downloaded or
+ * pushed): when the program has set oci_progress, oci_meter reports one
+ * line, "WHAT [=====     ] 12 MB / 30 MB" (without the bar when total < 0),
+ * and oci_meter_blobs the blobs in flight and the whole, both at most ten
+ * times a second; oci_meter_done says it is over.  Without oci_progress
+ * they do nothing.  Call them from one thread.
  */
 extern int oci_progress;
 void oci_meter(const char *what, uint64_t done, int64_t total);
+/* For oci_registry_opts.progress (arg unused): the transfers of lib/registry.c and lib/push.c. */
+struct oci_progress;
+void oci_meter_blobs(void *arg, const struct oci_progress *p);
 void oci_meter_done(void);
 
 /*
@@ -557,22 +579,13 @@ int oci_overlay_user_xattrs(void);
 
 /* ----------------------------------------------------------- decompress.c */
 
-/*
- * A layer extraction's progress, for a display on a terminal: fn is called
- * as the layer is read, at most ten times a second, with the compressed
- * bytes read so far, and once more with final set when the layer is done.
- */
-struct oci_extract_progress {
-	void (*fn)(void *arg, const char *digest, uint64_t done, int64_t size, int final);
-	void *arg;
-};
 /* A layer stream, and what it is checked against. */
 struct oci_layer_src {
 	int fd;
 	const char *digest;	/* of the bytes as read (NULL: not checked) */
 	int64_t size;		/* their count (-1: not checked) */
 	const char *diff_id;	/* of the tar inside (NULL: not checked) */
-	const struct oci_extract_progress *progress;	/* NULL: oci_meter's line */
+	const char *what;	/* what oci_meter's line says is read (NULL: the short digest) */
 };
 /*
  * Every program that looks at a layer reads it with this: the stream (tar,
@@ -664,6 +677,36 @@ int oci_open_in_root(int rootfd, const char *path, int follow);
  */
 int oci_rmtree_at(int dirfd, const char *name, struct oci_err *e);
 
+/* --------------------------------------------------------- image_layers.c */
+
+/*
+ * The layers of an image, bottom first, each with its diff_id (the
+ * manifest's "layers" and the config's rootfs.diff_ids side by side), and
+ * its blob opened on demand as a stream that oci_layer_read checks against
+ * the descriptor's digest and size and the diff_id.
+ */
+struct oci_layers {
+	struct oci_image *img;		/* borrowed */
+	json_t *config;			/* the image's config, parsed */
+	const json_t *layers, *diff_ids;	/* borrowed from img and config */
+	size_t i, n;			/* after oci_layers_next: layer i (from 1) of n */
+	struct oci_desc desc;		/* its descriptor (borrowed from img) */
+	const char *diff_id;		/* its diff_id (borrowed from config) */
+	struct oci_layer_src src;	/* after oci_layers_open: its blob, and what it must be */
+};
+/* Read img's config and check its layers and diff_ids; end with oci_layers_end, even after -1. */
+int oci_layers_start(struct oci_image *img, struct oci_layers *it, struct oci_err *e);
+/* The next layer into it->desc and it->diff_id: 1, 0 after the last, -1 on error. */
+int oci_layers_next(struct oci_layers *it, struct oci_err *e);
+/*
+ * The current layer's blob, opened into it->src (what: as oci_layer_src's,
+ * may be NULL); closed by the next call or by oci_layers_end.  The caller
+ * says which layer failed ("layer sha256:…").
+ */
+int oci_layers_open(struct oci_layers *it, const char *what, struct oci_err *e);
+/* Close the blob and free the config: layers, diff_ids and desc go with them. */
+void oci_layers_end(struct oci_layers *it);
+
 /* ---------------------------------------------------------------- untar.c */
 
 /* What to do with a layer's whiteouts (oci-untar(1) --whiteouts=). */
@@ -690,10 +733,9 @@ struct oci_untar_opts {
  */
 int oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o,
     const char *digest, int64_t size, const char *diff_id, struct oci_err *e);
-/* oci_untar_fd, reporting to p (NULL: to oci_meter) while it reads. */
-int oci_untar_fd_progress(int rootfd, int layer_fd, const struct oci_untar_opts *o,
-    const char *digest, int64_t size, const char *diff_id,
-    const struct oci_extract_progress *p, struct oci_err *e);
+/* oci_untar_fd for a stream and its checks as oci_layer_read takes them (its meter's words too). */
+int oci_untar_src(int rootfd, const struct oci_layer_src *src, const struct oci_untar_opts *o,
+    struct oci_err *e);
 /*
  * One layer of a layout, named by its descriptor: its blob is extracted
  * with oci_untar_fd, checked against the descriptor's digest and size and
@@ -702,6 +744,9 @@ int oci_untar_fd_progress(int rootfd, int layer_fd, const struct oci_untar_opts 
  */
 int oci_untar_layer(int rootfd, struct oci_layout *l, const json_t *desc,
     const char *diff_id, const struct oci_untar_opts *o, struct oci_err *e);
+/* Every layer of img, bottom first, as oci_untar_layer, each checked against its diff_id. */
+int oci_untar_image(int rootfd, struct oci_image *img, const struct oci_untar_opts *o,
+    struct oci_err *e);
 
 /* ----------------------------------------------------------------- diff.c */
 
@@ -745,16 +790,15 @@ struct oci_diff;
 struct oci_diff *oci_diff_new(void);
 void oci_diff_free(struct oci_diff *d);
 /*
- * The next layer, a stream read from fd and checked as oci_untar_fd checks
+ * The next layer, the stream src read and checked as oci_untar_fd checks
  * it (digest, size, diff_id: NULL / -1 for none).  When it is read, fn (may
  * be NULL) gets each of its changes in path order; n (may be NULL) the counts.
  * Names oci-untar refuses fail here too, naming the entry; an entry written
  * through a symlink is where oci-untar puts it (symlinks followed inside the
  * rootfs, as openat2's RESOLVE_IN_ROOT follows them).
  */
-int oci_diff_layer(struct oci_diff *d, int fd, const char *digest, int64_t size,
-    const char *diff_id, oci_change_fn fn, void *arg, struct oci_diff_counts *n,
-    struct oci_err *e);
+int oci_diff_layer(struct oci_diff *d, const struct oci_layer_src *src, oci_change_fn fn,
+    void *arg, struct oci_diff_counts *n, struct oci_err *e);
 /*
  * An overlayfs upper directory as one more layer on top: its 0:0 devices and
  * .wh. files are whiteouts, its opaque directories opaque.  Nothing in it is
@@ -768,6 +812,22 @@ int oci_diff_upper(struct oci_diff *d, int dirfd, oci_change_fn fn, void *arg,
  * it ships (a hardlink group once) and wasted[n] those the rootfs never shows.
  */
 void oci_diff_bytes(const struct oci_diff *d, uint64_t *files, uint64_t *wasted);
+/* What oci_diff_image tells its caller on the way (each may be NULL). */
+struct oci_diff_walk {
+	/* before each layer: its number (from 1) and diff_id (NULL: the upper directory) */
+	void (*before)(void *arg, size_t layer, const char *diff_id);
+	oci_change_fn fn;		/* the changes of the image's layers */
+	oci_change_fn upper_fn;		/* those of the upper directory */
+	void *arg;
+};
+/*
+ * The changes of an image: every layer of it (started with oci_layers_start),
+ * bottom first, read into d with oci_diff_layer, then the upper directory
+ * upperdir (NULL: none) with oci_diff_upper.  n: one struct per layer (it->n),
+ * filled with each layer's counts.
+ */
+int oci_diff_image(struct oci_diff *d, struct oci_layers *it, const char *upperdir,
+    const struct oci_diff_walk *w, struct oci_diff_counts *n, struct oci_err *e);
 /*
  * Is path (cleaned, as oci_clean_path makes it) in the rootfs now?  Its
  * directory is found as oci-untar finds it, through symlinks: resolved (of
@@ -966,7 +1026,7 @@ struct oci_registry_opts {
 	const char *authfile;	/* --authfile, or NULL */
 	int jobs;		/* parallel downloads, >= 1 */
 	double timeout;		/* --timeout seconds; 0: OCI_TIMEOUT_DEFAULT */
-	/* Called about ten times a second while blobs download (NULL: never). */
+	/* Called as blobs download or upload (NULL: never); oci_meter_blobs draws it. */
 	void (*progress)(void *arg, const struct oci_progress *p);
 	void *progress_arg;
 };
@@ -1426,7 +1486,7 @@ int oci_overlay_is_mounted(const char *path);
  * dir/work and dir/merged made.  o gets absolute paths; free with oci_overlay_free.
  */
 int oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
-    const struct oci_extract_progress *progress, struct oci_overlay *o, struct oci_err *e);
+    struct oci_overlay *o, struct oci_err *e);
 void oci_overlay_free(struct oci_overlay *o);
 /*
  * {"Name":"overlay","Data":{"LowerDir":"a:b","UpperDir":…,"WorkDir":…,"MergedDir":…}},
@@ -1452,7 +1512,6 @@ json_t *oci_overlay_graphdriver(const struct oci_overlay *o);
 struct oci_store_opts {
 	const char *image;	/* IMAGE as the user named it, for config.json */
 	int user_xattrs;	/* as struct oci_untar_opts */
-	const struct oci_extract_progress *progress;	/* may be NULL */
 };
 /*
  * Container name over img in store (made if missing): each layer of img

@@ -413,24 +413,20 @@ oci_overlay_umount(const char *path, struct oci_err *e)
 
 /* ---- an image's layers, each once, in DIR/layers/<diff_id hex> ---- */
 
-/* Extract one layer into layers/<hex> unless it is there already. */
+/* Extract the iterator's layer into layers/<hex> unless it is there already. */
 static int
-layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *diff_id,
-    int user_xattrs, const struct oci_extract_progress *progress, struct oci_err *e)
+layer_dir(struct oci_layers *it, int layersfd, int user_xattrs, struct oci_err *e)
 {
-	const char *hex = oci_digest_hex(diff_id);
+	const char *hex = oci_digest_hex(it->diff_id);
 	struct oci_untar_opts opts = { OCI_WHITEOUTS_OVERLAY, user_xattrs };
-	char tmp[128];
+	char tmp[128], what[96];
 	struct stat st;
-	struct oci_desc d;
 	struct oci_err ignored;	/* removing a temporary: the error to report is e's */
-	int fd, blob, rc, undo;
+	int fd, rc, undo;
 
-	if (oci_desc_parse(layer, &d, e) < 0)
-		return -1;
 	if (fstatat(layersfd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-		oci_say("layer %s: diff_id %s already in layers/, shared", oci_short(d.digest),
-		    oci_short(diff_id));
+		oci_say("layer %s: diff_id %s already in layers/, shared", oci_short(it->desc.digest),
+		    oci_short(it->diff_id));
 		return 0;
 	}
 	/* Build it under a temporary name: a half-extracted layer is never used. */
@@ -445,20 +441,20 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 		oci_undo_now(undo);
 		return -1;
 	}
-	if ((blob = oci_blob_open(img->layout, d.digest, e)) < 0) {
+	snprintf(what, sizeof what, "extracting %s", oci_short(it->desc.digest));
+	if (oci_layers_open(it, what, e) < 0) {
 		close(fd);
 		oci_undo_now(undo);
-		return oci_context(e, "layer %s", oci_short(d.digest));
+		return oci_context(e, "layer %s", oci_short(it->desc.digest));
 	}
 	oci_say("layer %s (%s): extracting into layers/%.12s… with overlay whiteouts%s",
-	    oci_short(d.digest), oci_human_size(d.size), hex,
+	    oci_short(it->desc.digest), oci_human_size(it->desc.size), hex,
 	    user_xattrs ? " (user.overlay.opaque)" : " (trusted.overlay.opaque)");
-	rc = oci_untar_fd_progress(fd, blob, &opts, d.digest, d.size, diff_id, progress, e);
-	close(blob);
+	rc = oci_untar_src(fd, &it->src, &opts, e);
 	close(fd);
 	if (rc < 0) {
 		oci_undo_now(undo);
-		return oci_context(e, "layer %s", oci_short(d.digest));
+		return oci_context(e, "layer %s", oci_short(it->desc.digest));
 	}
 	if (renameat(layersfd, tmp, layersfd, hex) < 0) {
 		int saved = errno;
@@ -537,26 +533,24 @@ overlay_paths(struct oci_overlay *o, const char *abs, const json_t *diff_ids, si
 
 int
 oci_overlay_layers(struct oci_image *img, const char *dir, int user_xattrs,
-    const struct oci_extract_progress *progress, struct oci_overlay *o, struct oci_err *e)
+    struct oci_overlay *o, struct oci_err *e)
 {
-	const json_t *layers, *diff_ids;
+	struct oci_layers it;
 	char abs[PATH_MAX];
-	json_t *config = NULL;
-	int layersfd = -1, rc = -1;
-	size_t n, i;
+	int layersfd = -1, rc = -1, r;
 
 	memset(o, 0, sizeof *o);
 	o->userxattr = user_xattrs;
-	if (oci_image_stack(img, &config, &layers, &diff_ids, e) < 0)
-		return -1;
-	n = json_array_size(layers);
-	if ((layersfd = make_dirs(dir, abs, n == 0, e)) < 0)
+	if (oci_layers_start(img, &it, e) < 0)
 		goto out;
-	for (i = 0; i < n; i++)
-		if (layer_dir(img, layersfd, json_array_get(layers, i),
-		    json_string_value(json_array_get(diff_ids, i)), user_xattrs, progress, e) < 0)
+	if ((layersfd = make_dirs(dir, abs, it.n == 0, e)) < 0)
+		goto out;
+	while ((r = oci_layers_next(&it, e)) > 0)
+		if (layer_dir(&it, layersfd, user_xattrs, e) < 0)
 			goto out;
-	if (overlay_paths(o, abs, diff_ids, n) < 0) {
+	if (r < 0)
+		goto out;
+	if (overlay_paths(o, abs, it.diff_ids, it.n) < 0) {
 		oci_fail(e, "out of memory");
 		goto out;
 	}
@@ -566,7 +560,7 @@ out:
 		oci_overlay_free(o);
 	if (layersfd >= 0)
 		close(layersfd);
-	json_decref(config);
+	oci_layers_end(&it);
 	return rc;
 }
 

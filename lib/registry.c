@@ -34,7 +34,7 @@
 #define FIRST_BACKOFF 0.25	/* seconds; doubled after each failure */
 #define DEFAULT_MAX_WAIT 10.0	/* seconds; $OCI_FETCH_MAX_WAIT overrides */
 #define PROBE_MAX 3.0		/* seconds for a loopback port to answer a TLS handshake */
-#define PROGRESS_EVERY 0.1	/* seconds between progress calls */
+#define PROGRESS_EVERY 0.1	/* seconds between looks at the transfers when the network is quiet */
 
 /* ---- running transfers side by side ---- */
 
@@ -182,7 +182,7 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, struct queue *q, int sho
     struct oci_err *e)
 {
 	size_t i, left, active = 0;
-	double t, last_report = 0;
+	double t;
 	struct xfer *x;
 	int running, rc = 0;
 
@@ -209,10 +209,9 @@ run(struct oci_registry *r, struct xfer **xs, size_t n, struct queue *q, int sho
 			break;
 		curl_multi_perform(r->multi, &running);
 		rc = reap(r, xs, n, q, &active, &left, e);
-		if (show && r->o.progress && (t = oci_now()) - last_report >= PROGRESS_EVERY) {
+		/* oci_meter_blobs draws at most ten times a second */
+		if (show && r->o.progress)
 			report(r, xs, n, q, 0);
-			last_report = t;
-		}
 		if (rc < 0 || left == 0)
 			break;
 		/* Sleep until there is network activity, a retry is due, or progress to show. */

@@ -34,7 +34,7 @@ vreport(enum oci_report kind, const char *fmt, va_list ap)
 
 	/* One call per line, so that lines from parallel workers don't mix. */
 	vsnprintf(line, sizeof line, fmt, ap);
-	reporter(kind, oci_escape(safe, sizeof safe, line));
+	reporter(kind, oci_escape(safe, sizeof safe, line), NULL);
 }
 
 void
@@ -61,42 +61,67 @@ oci_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-static int meter_shown;		/* the reporter has a progress line out */
+static int meter_shown;		/* the reporter has a meter out */
 static double meter_next;	/* when the next one may be sent */
+
+/* The one throttle: a meter at most ten times a second (the first one at once). */
+static int
+meter_due(void)
+{
+	struct timespec ts;
+	double t;
+
+	if (!oci_progress || reporter == NULL)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t = ts.tv_sec + ts.tv_nsec / 1e9;
+	if (meter_shown && t < meter_next)
+		return 0;
+	meter_next = t + 0.1;
+	meter_shown = 1;
+	return 1;
+}
 
 void
 oci_meter(const char *what, uint64_t done, int64_t total)
 {
-	static const char bar[] = "==============================";
-	char safe[80], line[160];
-	struct timespec ts;
-	double t;
-	int fill;
+	char safe[80];
+	struct oci_meter_line line = { safe, done, total };
+	struct oci_meter m = { &line, 1, 0, 0, 0, 0 };
 
-	if (!oci_progress || reporter == NULL)
+	if (!meter_due())
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t = ts.tv_sec + ts.tv_nsec / 1e9;
-	if (meter_shown && t < meter_next)
-		return;
-	meter_next = t + 0.1;
-	meter_shown = 1;
 	oci_escape(safe, sizeof safe, what);
-	if (total > 0) {
-		fill = done >= (uint64_t)total ? 30 : (int)(30 * done / (uint64_t)total);
-		snprintf(line, sizeof line, "%s [%-30.*s] %s / %s", safe, fill, bar,
-		    oci_human_size(done), oci_human_size((uint64_t)total));
-	} else {
-		snprintf(line, sizeof line, "%s %s", safe, oci_human_size(done));
+	reporter(OCI_REPORT_METER, "", &m);
+}
+
+void
+oci_meter_blobs(void *arg, const struct oci_progress *p)
+{
+	static char what[64][80];
+	struct oci_meter_line lines[64];
+	struct oci_meter m = { lines, 0, p->done, p->total, p->bytes, p->total_bytes };
+
+	(void)arg;
+	if (p->final) {
+		oci_meter_done();
+		return;
 	}
-	reporter(OCI_REPORT_METER, line);
+	if (!meter_due())
+		return;
+	for (; m.n < p->nactive && m.n < 64; m.n++) {
+		const struct oci_progress_blob *b = &p->active[m.n];
+		oci_escape(what[m.n], sizeof what[m.n], oci_short(b->digest));
+		lines[m.n] = (struct oci_meter_line){ what[m.n], b->got, b->size };
+	}
+	reporter(OCI_REPORT_METER, "", &m);
 }
 
 void
 oci_meter_done(void)
 {
 	if (meter_shown && reporter)
-		reporter(OCI_REPORT_METER_DONE, "");
+		reporter(OCI_REPORT_METER_DONE, "", NULL);
 	meter_shown = 0;
 }
 

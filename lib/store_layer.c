@@ -42,20 +42,17 @@ chain_id(const char *below, const char *diff_id, char out[OCI_DIGEST_MAX])
  * lower: the short links beneath it ("" for the bottom layer); link gets its own.
  */
 static int
-image_layer(struct store *s, struct oci_image *img, const json_t *layer, const char *diff_id,
-    const char *chain, const char *lower, const struct oci_store_opts *so,
+image_layer(struct store *s, struct oci_layers *it, const char *chain, const char *lower, const struct oci_store_opts *so,
     char link[LINK_LEN + 1], struct oci_err *e)
 {
 	const char *hex = oci_digest_hex(chain);
 	struct oci_untar_opts uo = { OCI_WHITEOUTS_OVERLAY, so->user_xattrs };
-	char tmp[160], path[256], have[SMALL_MAX];
+	char tmp[160], path[256], have[SMALL_MAX], what[96];
+	const struct oci_desc *d = &it->desc;
 	struct oci_err ignored;
-	struct oci_desc d;
 	struct stat st;
-	int fd = -1, blob = -1, linked = 0;
+	int fd = -1, linked = 0;
 
-	if (oci_desc_parse(layer, &d, e) < 0)
-		return -1;
 	if (fstatat(s->fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		snprintf(path, sizeof path, "%s/lower", hex);
 		if (!S_ISDIR(st.st_mode) || oci_store_read_link(s, hex, link, e) < 0)
@@ -64,10 +61,10 @@ image_layer(struct store *s, struct oci_image *img, const json_t *layer, const c
 			oci_fail(e, "%s/%s: does not list the layers beneath", s->path, path);
 		else if (oci_store_ensure_link(s, link, hex, e) == 0) {
 			oci_say("layer %s (diff_id %s): in the store already as %.12s… (chain id), shared",
-			    oci_short(d.digest), oci_short(diff_id), hex);
+			    oci_short(d->digest), oci_short(it->diff_id), hex);
 			return 0;
 		}
-		return oci_context(e, "layer %s", oci_short(d.digest));
+		return oci_context(e, "layer %s", oci_short(d->digest));
 	}
 
 	snprintf(tmp, sizeof tmp, ".tmp-%s", hex);
@@ -77,13 +74,14 @@ image_layer(struct store *s, struct oci_image *img, const json_t *layer, const c
 		oci_fail_errno(e, "%s/%s", s->path, tmp);
 		goto bad;
 	}
-	if ((blob = oci_blob_open(img->layout, d.digest, e)) < 0)
+	snprintf(what, sizeof what, "extracting %s", oci_short(d->digest));
+	if (oci_layers_open(it, what, e) < 0)
 		goto bad;
 	oci_say("layer %s (%s): extracting into %.12s…/diff (chain id; docker would name it "
-	    "by a random cache id) with overlay whiteouts%s", oci_short(d.digest),
-	    oci_human_size(d.size), hex,
+	    "by a random cache id) with overlay whiteouts%s", oci_short(d->digest),
+	    oci_human_size(d->size), hex,
 	    so->user_xattrs ? " (user.overlay.opaque)" : " (trusted.overlay.opaque)");
-	if (oci_untar_fd_progress(fd, blob, &uo, d.digest, d.size, diff_id, so->progress, e) < 0)
+	if (oci_untar_src(fd, &it->src, &uo, e) < 0)
 		goto bad;
 	if (oci_store_new_link(s, link, e) < 0)
 		goto bad;
@@ -100,14 +98,11 @@ image_layer(struct store *s, struct oci_image *img, const json_t *layer, const c
 		oci_fail_errno(e, "%s/%s", s->path, hex);
 		goto bad;
 	}
-	oci_say("layer %s: link %s, l/%s -> ../%.12s…/diff", oci_short(d.digest), link, link, hex);
-	close(blob);
+	oci_say("layer %s: link %s, l/%s -> ../%.12s…/diff", oci_short(d->digest), link, link, hex);
 	close(fd);
 	return 0;
 bad:
-	oci_context(e, "layer %s", oci_short(d.digest));
-	if (blob >= 0)
-		close(blob);
+	oci_context(e, "layer %s", oci_short(d->digest));
 	if (fd >= 0)
 		close(fd);
 	if (linked)
@@ -141,38 +136,34 @@ int
 oci_store_image_layers(struct store *s, struct oci_image *img, const struct oci_store_opts *so,
     json_t *list, char *lower, char link[LINK_LEN + 1], struct oci_err *e)
 {
-	const json_t *layers, *diff_ids;
+	struct oci_layers it;
 	char chain[OCI_DIGEST_MAX];
-	json_t *config = NULL;
-	size_t n, i;
-	int rc = -1;
+	int rc = -1, r;
 
-	if (oci_image_stack(img, &config, &layers, &diff_ids, e) < 0)
+	if (oci_layers_start(img, &it, e) < 0)
 		goto out;
-	if ((n = json_array_size(layers)) == 0) {
+	if (it.n == 0) {
 		oci_fail(e, "config: rootfs.diff_ids has 0 entries for 0 layers");
 		goto out;
 	}
-	if (n > 125) {
+	if (it.n > 125) {
 		/* docker's limit too (moby layer/layer_store.go maxLayerDepth). */
-		oci_fail(e, "%zu layers: a store holds images of at most 125", n);
+		oci_fail(e, "%zu layers: a store holds images of at most 125", it.n);
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
-
-		chain_id(i ? chain : NULL, diff_id, chain);
-		if (image_layer(s, img, json_array_get(layers, i), diff_id, chain, lower, so, link, e) < 0)
+	while ((r = oci_layers_next(&it, e)) > 0) {
+		chain_id(it.i > 1 ? chain : NULL, it.diff_id, chain);
+		if (image_layer(s, &it, chain, lower, so, link, e) < 0)
 			goto out;
 		oci_store_lower_push(lower, SMALL_MAX, link);
-		if (json_array_append_new(list, json_pack("{s:s, s:s}", "ChainID", chain, "DiffID", diff_id)) < 0) {
+		if (json_array_append_new(list, json_pack("{s:s, s:s}", "ChainID", chain, "DiffID", it.diff_id)) < 0) {
 			oci_fail(e, "out of memory");
 			goto out;
 		}
 	}
-	rc = 0;
+	rc = r;
 out:
-	json_decref(config);
+	oci_layers_end(&it);
 	return rc;
 }
 

@@ -741,13 +741,25 @@ oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const cha
 }
 
 int
-oci_untar_fd_progress(int rootfd, int layer_fd, const struct oci_untar_opts *o,
-    const char *digest, int64_t size, const char *diff_id,
-    const struct oci_extract_progress *p, struct oci_err *e)
+oci_untar_src(int rootfd, const struct oci_layer_src *src, const struct oci_untar_opts *o,
+    struct oci_err *e)
 {
-	struct oci_layer_src src = { layer_fd, digest, size, diff_id, p };
+	return untar(rootfd, src, o, e);
+}
 
-	return untar(rootfd, &src, o, e);
+/* Documents (a manifest, a config) are refused; any other media type is read for what its bytes are. */
+static int
+is_layer(const struct oci_desc *d, const char *diff_id, struct oci_err *e)
+{
+	enum oci_kind kind = oci_media_kind(d->media_type);
+
+	/* Compression is told by content; a media type only rules out documents. */
+	if (kind != OCI_KIND_LAYER && kind != OCI_KIND_UNKNOWN)
+		return oci_fail(e, "%s %s is not a layer", oci_media_short(d->media_type),
+		    oci_short(d->digest));
+	oci_say("layer %s (%s, %s)%s%s", oci_short(d->digest), oci_media_short(d->media_type),
+	    oci_human_size(d->size), diff_id ? ", diff_id " : "", diff_id ? oci_short(diff_id) : "");
+	return 0;
 }
 
 int
@@ -755,22 +767,39 @@ oci_untar_layer(int rootfd, struct oci_layout *l, const json_t *desc, const char
     const struct oci_untar_opts *o, struct oci_err *e)
 {
 	struct oci_desc d;
-	enum oci_kind kind;
-	int fd, rc;
+	struct oci_layer_src src = { -1, NULL, -1, diff_id, NULL };
+	int rc;
 
 	if (oci_desc_parse(desc, &d, e) < 0)
 		return oci_context(e, "layer");
-	/* Compression is told by content; a media type only rules out documents. */
-	kind = oci_media_kind(d.media_type);
-	if (kind != OCI_KIND_LAYER && kind != OCI_KIND_UNKNOWN)
-		return oci_fail(e, "%s %s is not a layer", oci_media_short(d.media_type),
-		    oci_short(d.digest));
-	oci_say("layer %s (%s, %s)%s%s", oci_short(d.digest), oci_media_short(d.media_type),
-	    oci_human_size(d.size), diff_id ? ", diff_id " : "", diff_id ? oci_short(diff_id) : "");
-	fd = oci_blob_open(l, d.digest, e);
-	if (fd < 0)
+	if (is_layer(&d, diff_id, e) < 0)
+		return -1;
+	if ((src.fd = oci_blob_open(l, d.digest, e)) < 0)
 		return oci_context(e, "layer %s", oci_short(d.digest));
-	rc = oci_untar_fd(rootfd, fd, o, d.digest, d.size, diff_id, e);
-	close(fd);
+	src.digest = d.digest;
+	src.size = d.size;
+	rc = untar(rootfd, &src, o, e);
+	close(src.fd);
 	return rc < 0 ? oci_context(e, "layer %s", oci_short(d.digest)) : 0;
+}
+
+int
+oci_untar_image(int rootfd, struct oci_image *img, const struct oci_untar_opts *o,
+    struct oci_err *e)
+{
+	struct oci_layers it;
+	int r = -1;
+
+	if (oci_layers_start(img, &it, e) == 0)
+		while ((r = oci_layers_next(&it, e)) > 0) {
+			oci_say("layer %zu of %zu", it.i, it.n);
+			if (is_layer(&it.desc, it.diff_id, e) < 0)
+				r = -1;
+			else if (oci_layers_open(&it, NULL, e) < 0 || untar(rootfd, &it.src, o, e) < 0)
+				r = oci_context(e, "layer %s", oci_short(it.desc.digest));
+			if (r < 0)
+				break;
+		}
+	oci_layers_end(&it);
+	return r;
 }

@@ -198,6 +198,19 @@ true"
 	assert_output --partial "127.0.0.1:$port"
 }
 
+@test "progress on a terminal: a bar per blob in flight and one for the whole, taken away at the end; nothing on a pipe or with -q" {
+	run -0 script -qec "oci-fetch '$PLAIN/test/img:1' shown 2>&1 >/dev/null" /dev/null
+	assert_output --regexp $'\e\\[Ktotal +\\[=* *\\] [0-9.]+ [kM]?B / [0-9.]+ [kM]?B, [0-9]+ of [0-9]+ blobs'
+	# The lines drawn go again: the cursor goes back up over them and clears below.
+	assert_output --regexp $'\e\\[[0-9]+A\e\\[J$'
+	run -0 script -qec "oci-fetch -q '$PLAIN/test/img:1' quiet 2>&1 >/dev/null" /dev/null
+	assert_output ""
+	run -0 --separate-stderr oci-fetch "$PLAIN/test/img:1" piped
+	assert_equal "$stderr" ""
+	# The progress changes nothing: the same image.
+	cmp shown/index.json piped/index.json
+}
+
 # ---- authentication
 
 @test "Basic auth: refused without credentials, with a wrong password; --creds works" {

@@ -100,6 +100,14 @@ skopeo_digest() {
 	assert_equal "$(skopeo_digest "docker://$PLAIN/push/dlist:1")" "$want"
 }
 
+@test "progress on a terminal: a bar per blob in flight and one for the whole, as oci-fetch draws; nothing on a pipe" {
+	run -0 script -qec "oci-push '$SRC:img' '$PLAIN/push/shown:1' 2>&1 >/dev/null" /dev/null
+	assert_output --regexp $'\e\\[Ktotal +\\[=* *\\] [0-9.]+ [kM]?B / [0-9.]+ [kM]?B, [0-9]+ of [0-9]+ blobs'
+	assert_output --regexp $'\e\\[[0-9]+A\e\\[J$'
+	run -0 --separate-stderr oci-push "$SRC:img" "$PLAIN/push/piped:1"
+	assert_equal "$stderr" ""
+}
+
 @test "pushing what is already there costs only HEAD requests" {
 	oci-push "$SRC:img" "$PLAIN/push/again:1" >/dev/null
 	push_proxy_start

@@ -40,8 +40,9 @@
 #include "oci.h"
 
 static void
-report(enum oci_report kind, const char *msg)
+report(enum oci_report kind, const char *msg, const struct oci_meter *m)
 {
+	(void)m;
 	if (kind == OCI_REPORT_SAY || kind == OCI_REPORT_WARN)
 		printf("%s: %s\n", kind == OCI_REPORT_SAY ? "say" : "warn", msg);
 }
