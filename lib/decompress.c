@@ -366,7 +366,6 @@ report(struct feed *f, int final)
 {
 	const struct oci_extract_progress *p = f->src->progress;
 	uint64_t done = __atomic_load_n(&f->nread, __ATOMIC_RELAXED);
-	struct timespec ts;
 	double t;
 
 	if (f->quiet)
@@ -382,8 +381,7 @@ report(struct feed *f, int final)
 		p->fn(p->arg, f->src->digest, f->size > 0 ? (uint64_t)f->size : 0, f->size, 1);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t = ts.tv_sec + ts.tv_nsec / 1e9;
+	t = oci_now();
 	if (t < f->next_report)
 		return;
 	f->next_report = t + REPORT_EVERY;

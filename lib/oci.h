@@ -112,6 +112,11 @@ int oci_file_replace(int dirfd, const char *dir, const char *name, const void *d
 /* 1 when path is a directory with nothing in it; 0 otherwise (or when it cannot be read). */
 int oci_dir_is_empty(const char *path);
 
+/* ---------------------------------------------------------------- clock.c */
+
+/* Seconds on the monotonic clock: for timeouts, token lifetimes, backoff and progress. */
+double oci_now(void);
+
 /* ------------------------------------------------------------------ say.c */
 
 /*
@@ -882,9 +887,6 @@ int oci_host_check(const char *host, struct oci_err *e);
 /* Is tag a tag (distribution-spec: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})?  0, or -1 with why not.
  * The one rule for a registry's tags and a layout's (org.opencontainers.image.ref.name). */
 int oci_tag_check(const char *tag, struct oci_err *e);
-
-/* Seconds on the monotonic clock (transfer.c): for timeouts, token lifetimes and progress. */
-double oci_now(void);
 
 /* TLS for every connection: registry, token service, redirects. */
 struct oci_tls {

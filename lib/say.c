@@ -69,14 +69,12 @@ oci_meter(const char *what, uint64_t done, int64_t total)
 {
 	static const char bar[] = "==============================";
 	char safe[80], line[160];
-	struct timespec ts;
 	double t;
 	int fill;
 
 	if (!oci_progress || reporter == NULL)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t = ts.tv_sec + ts.tv_nsec / 1e9;
+	t = oci_now();
 	if (meter_shown && t < meter_next)
 		return;
 	meter_next = t + 0.1;

@@ -25,15 +25,6 @@
 #define HEADERS_MAX (256 * 1024)	/* bytes of headers in one reply */
 #define WRITE_BUF (1024 * 1024)	/* libcurl hands over 16 KiB at a time; write in bigger pieces */
 
-double
-oci_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- one transfer ---- */
 
 static void
