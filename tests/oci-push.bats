@@ -177,6 +177,21 @@ skopeo_digest() {
 		"$(oci-index "$SRC:img" | jq -r .digest)"
 }
 
+@test "fault: a registry that answers each request once with 429 Retry-After: 1 is waited for as it asks" {
+	push_proxy_start 429once
+	OCI_FETCH_MAX_WAIT=5 run -0 oci-push -v -j 1 "$SRC:img" "$PROXY/push/limited:1"
+	assert_output --partial "→ 429: TOOMANYREQUESTS slow down"
+	assert_output --partial "HTTP 429: TOOMANYREQUESTS slow down; trying again in 1.0s"
+	refute_output --regexp "trying again in (0\.|[2-9])"
+	assert_output --partial "rate limit: RateLimit-Limit: 100;w=21600"
+	assert_equal "$(skopeo_digest "docker://$PLAIN/push/limited:1")" \
+		"$(oci-index "$SRC:img" | jq -r .digest)"
+	# Each request refused was asked again, and never sooner than the second the registry asked for.
+	run -0 awk '$4 == "->" { k = $2 " " $3; if ($5 == 429) first[k] = $1; else if (k in first && !(k in seen)) { seen[k] = 1; n++; if ($1 - first[k] < 1) early++ } }
+		END { print n + 0, early + 0 }' "$PROXY_LOG"
+	assert_output --regexp '^([3-9]|[1-9][0-9]+) 0$'
+}
+
 # ---- auth and TLS
 
 @test "Basic auth: refused without credentials; --creds and --authfile work" {
