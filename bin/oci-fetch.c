@@ -103,9 +103,8 @@ fetch_archive(struct oci_archive_ref *a, const char *dest_arg, struct oci_pull_o
 
 /* What the command line asks for. */
 struct args {
-	struct oci_registry_opts ro;
+	struct oci_registry_args reg;
 	struct oci_pull_opts po;
-	struct oci_platform platform;
 	int manifest;		/* --manifest */
 	const char *blob;	/* --blob DIGEST */
 	const char *mirror;	/* --mirror HOST[:PORT] */
@@ -116,38 +115,29 @@ struct args {
 static void
 parse_args(int argc, char *argv[], struct args *a)
 {
-	enum { OPT_ALL = 0x100, OPT_MANIFEST, OPT_BLOB, OPT_TIMEOUT, OPT_MIRROR };
+	enum { OPT_ALL = 0x100, OPT_MANIFEST, OPT_BLOB, OPT_MIRROR };
 	static const struct option opts[] = {
 		OCI_COMMON_LONGOPTS,
 		OCI_REGISTRY_LONGOPTS,
-		{ "platform", required_argument, NULL, 'p' },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "manifest", no_argument, NULL, OPT_MANIFEST },
 		{ "blob", required_argument, NULL, OPT_BLOB },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "mirror", required_argument, NULL, OPT_MIRROR },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct oci_err e;
-	char *end;
 	int c;
 
-	while ((c = oci_getopt(argc, argv, "hvqp:j:", opts, usage)) != -1) {
+	while ((c = oci_getopt(argc, argv, "hvq" OCI_REGISTRY_SHORTOPTS, opts, usage)) != -1) {
 		switch (c) {
-		case 'p': a->po.platform = oci_cli_platform(optarg, &a->platform); break;
 		case OPT_ALL: a->po.all = 1; break;
 		case OPT_MANIFEST: a->manifest = 1; break;
 		case OPT_BLOB: a->blob = optarg; break;
-		case OPT_TIMEOUT:
-			a->ro.timeout = strtod(optarg, &end);
-			if (*optarg == '\0' || *end != '\0' ||
-			    !(a->ro.timeout >= 0.1 && a->ro.timeout <= 3600))
-				oci_usage_error("--timeout %s: expected seconds from 0.1 to 3600", optarg);
-			break;
 		case OPT_MIRROR: a->mirror = optarg; break;
-		default: oci_registry_option(c, optarg, &a->ro); break;
+		default: oci_registry_option(c, optarg, &a->reg); break;
 		}
 	}
+	a->po.platform = a->reg.platform;
 	argc -= optind;
 	argv += optind;
 	if (argc != ((a->manifest || a->blob) ? 1 : 2) || (a->manifest && a->blob))
@@ -161,7 +151,7 @@ parse_args(int argc, char *argv[], struct args *a)
 int
 main(int argc, char *argv[])
 {
-	struct args a = { .ro = { .jobs = 4 } };
+	struct args a = { .reg = OCI_REGISTRY_ARGS_INIT };
 	struct oci_archive_ref archive;
 	struct job job = { 0 };
 	struct oci_source src;
@@ -180,23 +170,22 @@ main(int argc, char *argv[])
 		oci_usage_error("--mirror: %s", e.msg);
 	if (oci_source_parse(a.source, &src, &e) < 0)
 		oci_usage_error("%s", e.msg);
-	oci_say("source %s/%s%s%s%s%s (served at %s)", src.registry, src.repo, src.tag ? ":" : "",
-	    src.tag ? src.tag : "", src.digest ? "@" : "", src.digest ? src.digest : "", src.host);
-	oci_registry_creds(&a.ro);
+	oci_cli_say_source("source", &src);
+	oci_registry_creds(&a.reg.ro);
 	if (a.dest) {
 		parse_dest(a.dest, &dest);
 		a.po.tag = dest.tag ? dest.tag : src.tag;
 	}
 	/* Progress bars on a terminal: one line per blob in flight, then the total. */
 	if ((oci_progress = oci_cli_progress()))
-		a.ro.progress = oci_meter_blobs;
+		a.reg.ro.progress = oci_meter_blobs;
 
 	job.manifest = a.manifest;
 	job.blob = a.blob;
 	job.po = &a.po;
 	if (a.dest && oci_layout_create(dest.layout, &job.l, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (oci_pull_through(&src, a.mirror, &a.ro, run_job, &job, &e) < 0)
+	if (oci_pull_through(&src, a.mirror, &a.reg.ro, run_job, &job, &e) < 0)
 		errx(1, "%s", e.msg);
 	if (job.l) {
 		oci_desc_write(stdout, job.desc);

@@ -25,7 +25,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: oci-push [-qv] [-j N] [-p OS/ARCH[/VARIANT]] [--all] [--mount-from REPO]\n"
 	    "                [--chunk-size BYTES] [--plain-http] [--insecure] [--cacert FILE]\n"
-	    "                [--creds USER[:PASS]] [--authfile FILE] IMAGE DEST\n"
+	    "                [--creds USER[:PASS]] [--authfile FILE] [--timeout SECONDS] IMAGE DEST\n"
 	    "IMAGE is LAYOUT[:TAG] or LAYOUT@DIGEST; DEST is [docker://]REGISTRY/REPO[:TAG][@DIGEST],\n"
 	    "docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]\n");
 	exit(f == stdout ? 0 : 2);
@@ -53,9 +53,8 @@ push_archive(struct oci_ref ref, struct oci_archive_ref *a, const struct oci_pus
 
 /* What the command line asks for. */
 struct args {
-	struct oci_registry_opts ro;
+	struct oci_registry_args reg;
 	struct oci_push_opts po;
-	struct oci_platform platform;
 	const char *image, *dest;
 };
 
@@ -66,7 +65,6 @@ parse_args(int argc, char *argv[], struct args *a)
 	static const struct option opts[] = {
 		OCI_COMMON_LONGOPTS,
 		OCI_REGISTRY_LONGOPTS,
-		{ "platform", required_argument, NULL, 'p' },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "mount-from", required_argument, NULL, OPT_MOUNT },
 		{ "chunk-size", required_argument, NULL, OPT_CHUNK },
@@ -75,9 +73,8 @@ parse_args(int argc, char *argv[], struct args *a)
 	char *end;
 	int c;
 
-	while ((c = oci_getopt(argc, argv, "hvqp:j:", opts, usage)) != -1) {
+	while ((c = oci_getopt(argc, argv, "hvq" OCI_REGISTRY_SHORTOPTS, opts, usage)) != -1) {
 		switch (c) {
-		case 'p': a->po.platform = oci_cli_platform(optarg, &a->platform); break;
 		case OPT_ALL: a->po.all = 1; break;
 		case OPT_MOUNT: a->po.mount_from = optarg; break;
 		case OPT_CHUNK:
@@ -85,10 +82,11 @@ parse_args(int argc, char *argv[], struct args *a)
 			if (*optarg == '\0' || *end != '\0' || a->po.chunk < 1)
 				oci_usage_error("--chunk-size %s: expected a number of bytes", optarg);
 			break;
-		default: oci_registry_option(c, optarg, &a->ro); break;
+		default: oci_registry_option(c, optarg, &a->reg); break;
 		}
 	}
-	oci_registry_creds(&a->ro);
+	a->po.platform = a->reg.platform;
+	oci_registry_creds(&a->reg.ro);
 	if (argc - optind != 2)
 		usage(stderr);
 	a->image = argv[optind];
@@ -114,7 +112,7 @@ check_mount_from(const struct oci_source *dest, const char *mount)
 int
 main(int argc, char *argv[])
 {
-	struct args a = { .ro = { .jobs = 4 } };
+	struct args a = { .reg = OCI_REGISTRY_ARGS_INIT };
 	struct oci_archive_ref archive;
 	struct oci_registry *r;
 	struct oci_source dest;
@@ -134,17 +132,15 @@ main(int argc, char *argv[])
 		oci_usage_error("%s", e.msg);
 	if (a.po.mount_from)
 		check_mount_from(&dest, a.po.mount_from);
-	oci_say("destination %s/%s%s%s%s%s (served at %s)", dest.registry, dest.repo,
-	    dest.tag ? ":" : "", dest.tag ? dest.tag : "", dest.digest ? "@" : "",
-	    dest.digest ? dest.digest : "", dest.host);
+	oci_cli_say_source("destination", &dest);
 	/* On a terminal: a line per blob in flight and one for them all, redrawn. */
 	if ((oci_progress = oci_cli_progress()))
-		a.ro.progress = oci_meter_blobs;
+		a.reg.ro.progress = oci_meter_blobs;
 
 	/* The image first: nothing goes out for a tag that is not there. */
 	if (oci_layout_open(ref.layout, &l, &e) < 0 || oci_image_entry(l, &ref, &desc, &e) < 0)
 		errx(1, "%s", e.msg);
-	if (oci_registry_open(&dest, &a.ro, &r, &e) < 0)
+	if (oci_registry_open(&dest, &a.reg.ro, &r, &e) < 0)
 		errx(1, "%s", e.msg);
 	if (oci_push(r, &dest, l, desc, &a.po, &pushed, &e) < 0)
 		errx(1, "%s", e.msg);

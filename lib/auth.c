@@ -24,15 +24,6 @@
 #define TOKEN_REPLY_MAX (1024 * 1024)
 #define TOKEN_TTL_MAX (24 * 3600.0)	/* seconds; a longer expires_in changes nothing for one pull */
 
-void
-oci_tls_apply(void *curl, const struct oci_tls *tls)
-{
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, tls->insecure ? 0L : 1L);
-	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, tls->insecure ? 0L : 2L);
-	if (tls->cacert)
-		curl_easy_setopt(curl, CURLOPT_CAINFO, tls->cacert);
-}
-
 /* ---- WWW-Authenticate ---- */
 
 static const char *
@@ -348,15 +339,12 @@ token_request(CURL *curl, const struct oci_auth *a, const char *url, const char 
     double timeout, struct reply *r)
 {
 	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	oci_http_easy(curl, "oci-fetch/" OCI_VERSION, &a->tls, timeout);
 	/* The whole answer within --timeout: a token service that drips is a token service that failed. */
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
 	curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "identity");
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "oci-fetch/" OCI_VERSION);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_reply);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, r);
-	oci_tls_apply(curl, &a->tls);
 	if (form) {
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
 	} else if (a->user) {

@@ -175,11 +175,20 @@ oci_cli_done(int status)
 static char *creds;	/* --creds USER[:PASS], until oci_registry_creds */
 
 int
-oci_registry_option(int c, char *arg, struct oci_registry_opts *ro)
+oci_registry_option(int c, char *arg, struct oci_registry_args *ra)
 {
+	struct oci_registry_opts *ro = &ra->ro;
 	char *end;
 
 	switch (c) {
+	case 'p':
+		ra->platform = oci_cli_platform(arg, &ra->platform_buf);
+		return 1;
+	case OCI_OPT_TIMEOUT:
+		ro->timeout = strtod(arg, &end);
+		if (*arg == '\0' || *end != '\0' || !(ro->timeout >= 0.1 && ro->timeout <= 3600))
+			oci_usage_error("--timeout %s: expected seconds from 0.1 to 3600", arg);
+		return 1;
 	case 'j':
 		ro->jobs = (int)strtol(arg, &end, 10);
 		if (*arg == '\0' || *end != '\0' || ro->jobs < 1 || ro->jobs > 64)
@@ -208,4 +217,11 @@ oci_registry_creds(struct oci_registry_opts *ro)
 	} else if ((ro->pass = getpass("Password: ")) == NULL) {
 		oci_usage_error("--creds %s: no :PASS and no terminal to ask for it", creds);
 	}
+}
+
+void
+oci_cli_say_source(const char *what, const struct oci_source *s)
+{
+	oci_say("%s %s/%s%s%s%s%s (served at %s)", what, s->registry, s->repo, s->tag ? ":" : "",
+	    s->tag ? s->tag : "", s->digest ? "@" : "", s->digest ? s->digest : "", s->host);
 }

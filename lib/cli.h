@@ -79,23 +79,35 @@ int oci_cli_done(int status);
 
 /*
  * The options of a program that talks to a registry (oci-fetch,
- * oci-push), for its getopt_long table: -j/--jobs N, --plain-http,
- * --insecure, --cacert FILE, --creds USER[:PASS], --authfile FILE.
- * oci_registry_option takes one into ro and returns 1, or returns 0 when
- * c is not one of them; a bad -j is a usage error.  --creds is taken
- * apart by oci_registry_creds, which asks for the password on the
- * terminal when there is no :PASS.
+ * oci-push), for its getopt_long table and its short options: -p/--platform
+ * OS/ARCH[/VARIANT], -j/--jobs N (4 when not given), --plain-http,
+ * --insecure, --cacert FILE, --creds USER[:PASS], --authfile FILE and
+ * --timeout SECONDS.  oci_registry_option takes one into ra and returns 1,
+ * or returns 0 when c is not one of them; a bad value is a usage error.
+ * --creds is taken apart by oci_registry_creds, which asks for the
+ * password on the terminal when there is no :PASS.
  */
 enum { OCI_OPT_PLAIN_HTTP = 0x1100, OCI_OPT_INSECURE, OCI_OPT_CACERT, OCI_OPT_CREDS,
-	OCI_OPT_AUTHFILE };
+	OCI_OPT_AUTHFILE, OCI_OPT_TIMEOUT };
+#define OCI_REGISTRY_SHORTOPTS "p:j:"
 #define OCI_REGISTRY_LONGOPTS                                            \
+	{ "platform", required_argument, NULL, 'p' },                    \
 	{ "jobs", required_argument, NULL, 'j' },                        \
 	{ "plain-http", no_argument, NULL, OCI_OPT_PLAIN_HTTP },         \
 	{ "insecure", no_argument, NULL, OCI_OPT_INSECURE },             \
 	{ "cacert", required_argument, NULL, OCI_OPT_CACERT },           \
 	{ "creds", required_argument, NULL, OCI_OPT_CREDS },             \
-	{ "authfile", required_argument, NULL, OCI_OPT_AUTHFILE }
-int oci_registry_option(int c, char *arg, struct oci_registry_opts *ro);
+	{ "authfile", required_argument, NULL, OCI_OPT_AUTHFILE },       \
+	{ "timeout", required_argument, NULL, OCI_OPT_TIMEOUT }
+struct oci_registry_args {
+	struct oci_registry_opts ro;		/* -j, --timeout, TLS and credentials */
+	const struct oci_platform *platform;	/* -p, or NULL */
+	struct oci_platform platform_buf;
+};
+#define OCI_REGISTRY_ARGS_INIT { .ro = { .jobs = 4 } }
+int oci_registry_option(int c, char *arg, struct oci_registry_args *ra);
 void oci_registry_creds(struct oci_registry_opts *ro);
+/* -v: "WHAT REGISTRY/REPO[:TAG][@DIGEST] (served at HOST)", what being "source" or "destination". */
+void oci_cli_say_source(const char *what, const struct oci_source *s);
 
 #endif /* OCI_CLI_H */

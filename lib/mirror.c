@@ -205,8 +205,7 @@ reachable(const char *host, char *why, size_t cap)
 	snprintf(url, sizeof url, "http://%s%s/", host, has_port ? "" : ":443");
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	oci_http_easy(c, "oci-fetch/" OCI_VERSION, NULL, CONNECT_TIMEOUT);
 	res = curl_easy_perform(c);
 	curl_easy_cleanup(c);
 	if (res != CURLE_OK)
@@ -268,25 +267,4 @@ out:
 	oci_endpoints_free(eps, n);
 	oci_regconf_free(&c);
 	return rc;
-}
-
-/*
- * A registry's rate-limit headers, said with -v: Docker Hub's
- * RateLimit-Limit, RateLimit-Remaining and Docker-RateLimit-Source, and the
- * IETF draft's RateLimit and RateLimit-Policy.  line is one raw header line.
- */
-void
-oci_say_ratelimit(const char *line, size_t len)
-{
-	size_t end = len;
-
-	if (!oci_verbose)
-		return;
-	if (!(len > 9 && strncasecmp(line, "ratelimit", 9) == 0) &&
-	    !(len > 16 && strncasecmp(line, "docker-ratelimit", 16) == 0) &&
-	    !(len > 11 && strncasecmp(line, "x-ratelimit", 11) == 0))
-		return;
-	while (end > 0 && (line[end - 1] == '\r' || line[end - 1] == '\n'))
-		end--;
-	oci_say("rate limit: %.*s", (int)(end < 512 ? end : 512), line);
 }

@@ -112,6 +112,11 @@ int oci_file_replace(int dirfd, const char *dir, const char *name, const void *d
 /* 1 when path is a directory with nothing in it; 0 otherwise (or when it cannot be read). */
 int oci_dir_is_empty(const char *path);
 
+/* ---------------------------------------------------------------- clock.c */
+
+/* Seconds on the monotonic clock: for timeouts, token lifetimes, backoff and progress. */
+double oci_now(void);
+
 /* ------------------------------------------------------------------ say.c */
 
 /*
@@ -927,6 +932,57 @@ int oci_build_string(struct oci_build *b, const char *field, const char *value,
 /* Store the config and the manifest, tag the manifest, write its descriptor line to out. */
 int oci_build_commit(struct oci_build *b, FILE *out, struct oci_err *e);
 
+/* ----------------------------------------------------------------- http.c */
+
+/*
+ * How every request to a registry is made and its reply read: pulls,
+ * pushes, the token service and the probes all go by these rules.  A
+ * libcurl handle is a void * and a libcurl error an int here, to keep
+ * curl.h out of oci.h.
+ */
+
+/* TLS for every connection: registry, token service, redirects. */
+struct oci_tls {
+	int insecure;		/* --insecure: accept any certificate */
+	const char *cacert;	/* --cacert FILE, or NULL for the system's CAs */
+};
+/* Apply tls to a libcurl easy handle (a CURL *). */
+void oci_tls_apply(void *curl, const struct oci_tls *tls);
+/*
+ * The options every easy handle to a registry has: no signals, the user
+ * agent ("oci-fetch/0.1.0"), http and https only (redirects too), a
+ * connection within timeout seconds (--timeout, > 0), and tls unless it is
+ * NULL (a probe that believes nothing).
+ */
+void oci_http_easy(void *curl, const char *agent, const struct oci_tls *tls, double timeout);
+/* The value of header name (any case) in one raw header line, trimmed and malloc'd; NULL when the line is another header. */
+char *oci_http_header(const char *line, size_t len, const char *name);
+/* A Retry-After value (RFC 9110: delay-seconds or an HTTP-date) in seconds from now; -1 when unreadable. */
+double oci_http_retry_after(const char *value);
+/*
+ * The registry's own words in an error body {"errors":[{"code":…,"message":…}]}:
+ * ": CODE message" into buf, escaped (they are untrusted), or "" when
+ * there are none.  Returns buf.
+ */
+const char *oci_http_words(const char *body, char *buf, size_t cap);
+/* What a reply's status asks for: the credentials were refused (401, 403), try again (429, 5xx), or neither. */
+enum oci_http_class { OCI_HTTP_OTHER, OCI_HTTP_DENIED, OCI_HTTP_AGAIN };
+enum oci_http_class oci_http_class(long code);
+/* Is res (a CURLcode) a libcurl error that trying again cannot help: TLS, DNS, a refused connection, a bad URL, a reply that is not HTTP? */
+int oci_http_final(int res);
+/*
+ * The one wait before trying again, for pulls and pushes: the registry's
+ * Retry-After when it sent one (retry_after >= 0), else 0.25 s doubled
+ * after each of the failed attempts; at most max_wait either way.  -1 when
+ * the registry asks for longer than timeout (--timeout): a refusal, not a
+ * wait.
+ */
+double oci_http_wait(double retry_after, int failed, double max_wait, double timeout);
+/* A request is tried at most this many times. */
+#define OCI_ATTEMPTS 6
+/* -v: a RateLimit-* (or Docker-RateLimit-Source) header line, said as it came. */
+void oci_say_ratelimit(const char *line, size_t len);
+
 /* -------------------- source.c auth.c creds.c registry.c transfer.c pull.c */
 
 /*
@@ -953,17 +1009,6 @@ int oci_host_check(const char *host, struct oci_err *e);
 /* Is tag a tag (distribution-spec: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})?  0, or -1 with why not.
  * The one rule for a registry's tags and a layout's (org.opencontainers.image.ref.name). */
 int oci_tag_check(const char *tag, struct oci_err *e);
-
-/* Seconds on the monotonic clock (transfer.c): for timeouts, token lifetimes and progress. */
-double oci_now(void);
-
-/* TLS for every connection: registry, token service, redirects. */
-struct oci_tls {
-	int insecure;		/* --insecure: accept any certificate */
-	const char *cacert;	/* --cacert FILE, or NULL for the system's CAs */
-};
-/* Apply tls to a libcurl easy handle (a CURL *, untyped to keep curl.h out of oci.h). */
-void oci_tls_apply(void *curl, const struct oci_tls *tls);
 
 /* A WWW-Authenticate challenge (RFC 7235) with the parameters registries use
  * (public for tests/fuzz: the challenge is untrusted text). */
@@ -1077,13 +1122,13 @@ const char *oci_registry_base(const struct oci_registry *r);
 struct oci_auth *oci_registry_auth(const struct oci_registry *r);
 const struct oci_registry_opts *oci_registry_options(const struct oci_registry *r);
 /*
- * The one retry rule, for pulls and pushes: a request is tried at most
- * OCI_ATTEMPTS times, and before attempt n+1 waits oci_registry_backoff(r,
- * n) seconds: 0.25 doubled after each failure, at most $OCI_FETCH_MAX_WAIT
- * (10 when unset).
+ * The one retry rule, for pulls and pushes (oci_http_wait with r's
+ * limits): before attempt failed+1, wait as the registry asked
+ * (retry_after, from Retry-After; -1 when none), else 0.25 s doubled after
+ * each failure; at most $OCI_FETCH_MAX_WAIT seconds (10 when unset).  -1
+ * when the registry asks for longer than --timeout.
  */
-#define OCI_ATTEMPTS 6
-double oci_registry_backoff(const struct oci_registry *r, int failed);
+double oci_registry_wait(const struct oci_registry *r, double retry_after, int failed);
 /* What a manifest request accepts: OCI and Docker manifests and indexes. */
 #define OCI_MANIFEST_ACCEPT "Accept: " OCI_MT_INDEX ", " OCI_MT_MANIFEST ", " \
     OCI_MT_DOCKER_LIST ", " OCI_MT_DOCKER_MANIFEST
@@ -1604,8 +1649,6 @@ typedef int (*oci_endpoint_op)(struct oci_registry *r, const struct oci_source *
  */
 int oci_pull_through(const struct oci_source *src, const char *mirror,
     const struct oci_registry_opts *o, oci_endpoint_op op, void *arg, struct oci_err *e);
-/* -v: a RateLimit-* (or Docker-RateLimit-Source) header line, said as it came. */
-void oci_say_ratelimit(const char *line, size_t len);
 
 /* ---------------------------------------------------------- userns_why.c */
 

@@ -15,8 +15,8 @@
  * Blobs go up -j at a time, one thread each: an upload is a conversation of
  * several requests, and reads best as straight-line code.  A step that
  * fails on 5xx, 429 or a dropped connection is tried again from its start
- * (an upload from its POST), after the same bounded backoff as a pull
- * (oci_registry_backoff).  Each request is sent by lib/push_req.c.
+ * (an upload from its POST), after the same wait as a pull
+ * (oci_registry_wait: the registry's Retry-After, else a bounded backoff).  Each request is sent by lib/push_req.c.
  */
 #define _GNU_SOURCE	/* asprintf */
 #include <pthread.h>
@@ -113,7 +113,7 @@ upload_chunks(struct pusher *p, CURL *c, const struct job *j, struct req *q, uin
  * 1 to try again from the start, -1 on failure.
  */
 static int
-push_blob(struct pusher *p, CURL *c, struct job *j, int fd, struct oci_err *e)
+push_blob(struct pusher *p, CURL *c, struct job *j, int fd, double *retry_after, struct oci_err *e)
 {
 	struct req q = { .fd = -1, .sent = &j->sent, .stop = &p->stop };
 	uint64_t chunk = p->o->chunk > 0 ? (uint64_t)p->o->chunk : 0;
@@ -167,33 +167,43 @@ done:
 	__atomic_store_n(&j->sent, (uint64_t)j->size, __ATOMIC_RELAXED);
 	rc = 0;
 out:
+	*retry_after = q.retry_after;
 	oci_req_free(&q);
 	return rc;
 }
 
-/* Run step until it is done, trying again with backoff while it says 1. */
+/*
+ * A step: 0 done, 1 to try again (*retry_after: what the registry's last
+ * reply said in Retry-After, -1 when nothing), -1 failed.
+ */
+typedef int step_fn(struct pusher *p, CURL *c, void *arg, double *retry_after, struct oci_err *e);
+
+/* Run step until it is done, trying again while it says 1, after the wait the registry asks for. */
 static int
-retrying(struct pusher *p, int (*step)(struct pusher *, CURL *, void *, struct oci_err *),
-    CURL *c, void *arg, struct oci_err *e)
+retrying(struct pusher *p, step_fn *step, CURL *c, void *arg, struct oci_err *e)
 {
-	double wait;
+	double wait, retry_after;
 	int attempt, rc;
 
 	for (attempt = 1;; attempt++) {
-		if ((rc = step(p, c, arg, e)) <= 0)
+		retry_after = -1;
+		if ((rc = step(p, c, arg, &retry_after, e)) <= 0)
 			return rc;
 		if (attempt >= OCI_ATTEMPTS)
 			return oci_context(e, "gave up after %d attempts", attempt);
 		if (__atomic_load_n(&p->stop, __ATOMIC_RELAXED))
 			return -1;
-		wait = oci_registry_backoff(p->r, attempt);
+		if ((wait = oci_registry_wait(p->r, retry_after, attempt)) < 0)
+			return oci_context(e, "the registry asks to wait %.0fs (Retry-After), longer than --timeout %gs",
+			    retry_after, oci_registry_options(p->r)->timeout > 0 ?
+			    oci_registry_options(p->r)->timeout : OCI_TIMEOUT_DEFAULT);
 		oci_warn("%s; trying again in %.1fs", e->msg, wait);
 		usleep((useconds_t)(wait * 1e6));
 	}
 }
 
 static int
-blob_step(struct pusher *p, CURL *c, void *arg, struct oci_err *e)
+blob_step(struct pusher *p, CURL *c, void *arg, double *retry_after, struct oci_err *e)
 {
 	struct job *j = arg;
 	struct stat st;
@@ -206,7 +216,7 @@ blob_step(struct pusher *p, CURL *c, void *arg, struct oci_err *e)
 		return oci_fail(e, "blob %s: the layout's file is not the %lld bytes its descriptor says",
 		    oci_short(j->digest), (long long)j->size);
 	}
-	rc = push_blob(p, c, j, fd, e);
+	rc = push_blob(p, c, j, fd, retry_after, e);
 	close(fd);
 	return rc;
 }
@@ -337,7 +347,7 @@ struct doc_put {
 
 /* HEAD: there already (with this digest)?  Else PUT. */
 static int
-manifest_step(struct pusher *p, CURL *c, void *arg, struct oci_err *e)
+manifest_step(struct pusher *p, CURL *c, void *arg, double *retry_after, struct oci_err *e)
 {
 	struct doc_put *d = arg;
 	struct req q = { .fd = -1, .scope = p->scope };
@@ -374,6 +384,7 @@ manifest_step(struct pusher *p, CURL *c, void *arg, struct oci_err *e)
 	oci_say("manifest %s (%s) is %s:%s", oci_short(d->digest), oci_media_short(d->media_type),
 	    p->dest->repo, d->ref);
 out:
+	*retry_after = q.retry_after;
 	oci_req_free(&q);
 	return rc;
 }

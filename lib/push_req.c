@@ -37,22 +37,6 @@ oci_req_free(struct req *q)
 	q->url = NULL;
 }
 
-/* The value of header `name` in one header line, trimmed; NULL when it is another. */
-static char *
-header(const char *line, size_t len, const char *name)
-{
-	size_t n = strlen(name);
-	const char *v, *end = line + len;
-
-	if (len <= n + 1 || line[n] != ':' || strncasecmp(line, name, n) != 0)
-		return NULL;
-	for (v = line + n + 1; v < end && (*v == ' ' || *v == '\t'); v++)
-		;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-		end--;
-	return strndup(v, end - v);
-}
-
 static size_t
 on_header(char *line, size_t size, size_t n, void *arg)
 {
@@ -60,18 +44,19 @@ on_header(char *line, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 	char *v;
 
-	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0)
+	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		reply_clear(q);
-	else if ((v = header(line, len, "Location")))
+		return len;
+	}
+	oci_say_ratelimit(line, len);
+	if ((v = oci_http_header(line, len, "Location")))
 		free(q->location), q->location = v;
-	else if ((v = header(line, len, "Docker-Content-Digest")))
+	else if ((v = oci_http_header(line, len, "Docker-Content-Digest")))
 		free(q->digest), q->digest = v;
-	else if ((v = header(line, len, "WWW-Authenticate")))
+	else if ((v = oci_http_header(line, len, "WWW-Authenticate")))
 		free(q->www_auth), q->www_auth = v;
-	else if ((v = header(line, len, "Retry-After"))) {
-		time_t when = curl_getdate(v, NULL);
-		q->retry_after = *v && strspn(v, "0123456789") == strlen(v) ? atof(v) :
-		    when > 0 ? difftime(when, time(NULL)) : -1;
+	else if ((v = oci_http_header(line, len, "Retry-After"))) {
+		q->retry_after = oci_http_retry_after(v);
 		free(v);
 	}
 	return len;
@@ -127,24 +112,6 @@ on_seek(void *arg, curl_off_t offset, int origin)
 		return CURL_SEEKFUNC_FAIL;
 	q->pos = (uint64_t)offset;
 	return CURL_SEEKFUNC_OK;
-}
-
-/* The registry's own words from an error body: {"errors":[{"code":…,"message":…}]}. */
-static const char *
-words(struct req *q, char *buf, size_t cap)
-{
-	json_t *doc = json_loads(q->body, 0, NULL);
-	json_t *first = json_array_get(json_object_get(doc, "errors"), 0);
-	const char *code = json_string_value(json_object_get(first, "code"));
-	const char *msg = json_string_value(json_object_get(first, "message"));
-
-	char c[64], m[300];
-
-	/* The registry's words are untrusted: no escape sequence reaches the terminal. */
-	snprintf(buf, cap, "%s%s%s%s", code || msg ? ": " : "", code ? oci_escape(c, sizeof c, code) : "",
-	    code && msg ? " " : "", msg ? oci_escape(m, sizeof m, msg) : "");
-	json_decref(doc);
-	return buf;
 }
 
 /*
@@ -204,6 +171,13 @@ req_headers(struct pusher *p, const struct req *q, int own, char *sent_auth, siz
 	return curl_slist_append(h, "Expect:");	/* no 100-continue round trip */
 }
 
+/* --timeout, or its default. */
+static double
+timeout(const struct pusher *p)
+{
+	return p->ro->timeout > 0 ? p->ro->timeout : OCI_TIMEOUT_DEFAULT;
+}
+
 /* c, reset and set for q: its method, headers h, and where its reply and body go. */
 static void
 req_setup(struct pusher *p, CURL *c, struct req *q, struct curl_slist *h)
@@ -212,10 +186,7 @@ req_setup(struct pusher *p, CURL *c, struct req *q, struct curl_slist *h)
 	reply_clear(q);
 	q->pos = 0;
 	curl_easy_setopt(c, CURLOPT_URL, q->url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "oci-push/" OCI_VERSION);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	oci_http_easy(c, "oci-push/" OCI_VERSION, &p->ro->tls, timeout(p));
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -223,7 +194,6 @@ req_setup(struct pusher *p, CURL *c, struct req *q, struct curl_slist *h)
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, q);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, q);
-	oci_tls_apply(c, &p->ro->tls);
 	if (strcmp(q->method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(q->method, "POST") == 0) {
@@ -258,20 +228,10 @@ transport_error(struct pusher *p, const struct req *q, CURLcode res, const char 
 		/* libcurl refuses a header line over 100 KiB this way */
 		return oci_fail(e, "%s %s: the registry sent a header line longer than "
 		    "libcurl accepts (100 KiB)", q->method, where);
-	switch (res) {
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT:
-	case CURLE_READ_ERROR:
-	case CURLE_ABORTED_BY_CALLBACK:
+	/* a blob file that shrank or broke (on_read) is no better the next time */
+	if (res == CURLE_READ_ERROR || res == CURLE_ABORTED_BY_CALLBACK || oci_http_final(res))
 		return -1;
-	default:
-		return 1;
-	}
+	return 1;
 }
 
 /* Answer q's 401 challenge, unless another thread already has (its header is not sent_auth). */
@@ -285,8 +245,7 @@ answer_challenge(struct pusher *p, const struct req *q, const char *sent_auth, c
 	pthread_mutex_lock(&p->auth_lock);
 	auth = oci_auth_header(p->auth, q->scope);
 	if ((auth == NULL || strcmp(auth, sent_auth) == 0) &&
-	    oci_auth_answer(p->auth, q->www_auth, q->scope,
-	    p->ro->timeout > 0 ? p->ro->timeout : OCI_TIMEOUT_DEFAULT, e) < 0)
+	    oci_auth_answer(p->auth, q->www_auth, q->scope, timeout(p), e) < 0)
 		rc = oci_context(e, "%s %s", q->method, where);
 	pthread_mutex_unlock(&p->auth_lock);
 	return rc;
@@ -319,7 +278,7 @@ oci_req_send(struct pusher *p, CURL *c, struct req *q, struct oci_err *e)
 		oci_say("%s %s → %ld%s%s%s", q->method, where, q->code,
 		    q->code == 401 && q->www_auth ? " " : "",
 		    q->code == 401 && q->www_auth ? q->www_auth : "",
-		    q->code >= 400 ? words(q, w, sizeof w) : "");
+		    q->code >= 400 ? oci_http_words(q->body, w, sizeof w) : "");
 		if (q->code != 401 || q->www_auth == NULL || !own || answers++ == 2)
 			return 0;
 		if (answer_challenge(p, q, sent_auth, where, e) < 0)
@@ -334,13 +293,13 @@ oci_req_unexpected(struct req *q, struct oci_err *e)
 	char where[1024], w[400];
 
 	path_of(q, where, sizeof where);
-	words(q, w, sizeof w);
-	if (q->code == 401 || q->code == 403) {
+	oci_http_words(q->body, w, sizeof w);
+	if (oci_http_class(q->code) == OCI_HTTP_DENIED) {
 		oci_fail(e, "%s %s: access denied (HTTP %ld%s)", q->method, where, q->code, w);
 		return -1;
 	}
 	oci_fail(e, "%s %s: HTTP %ld%s", q->method, where, q->code, w);
-	return q->code == 429 || q->code >= 500 ? 1 : -1;
+	return oci_http_class(q->code) == OCI_HTTP_AGAIN ? 1 : -1;
 }
 
 /* q->url = the base, then the path made from fmt. */

@@ -31,7 +31,6 @@
 
 #include "transfer.h"
 
-#define FIRST_BACKOFF 0.25	/* seconds; doubled after each failure */
 #define DEFAULT_MAX_WAIT 10.0	/* seconds; $OCI_FETCH_MAX_WAIT overrides */
 #define PROBE_MAX 3.0		/* seconds for a loopback port to answer a TLS handshake */
 #define PROGRESS_EVERY 0.1	/* seconds between looks at the transfers when the network is quiet */
@@ -275,8 +274,7 @@ speaks_tls(const char *host, double timeout)
 	snprintf(url, sizeof url, "https://%s/", host);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)((timeout < PROBE_MAX ? timeout : PROBE_MAX) * 1000));
+	oci_http_easy(c, "oci-fetch/" OCI_VERSION, NULL, timeout < PROBE_MAX ? timeout : PROBE_MAX);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
@@ -481,11 +479,9 @@ out:
 }
 
 double
-oci_registry_backoff(const struct oci_registry *r, int failed)
+oci_registry_wait(const struct oci_registry *r, double retry_after, int failed)
 {
-	double wait = FIRST_BACKOFF * (1 << (failed - 1));
-
-	return wait > r->max_wait ? r->max_wait : wait;
+	return oci_http_wait(retry_after, failed, r->max_wait, r->timeout);
 }
 
 /* ---- for lib/push.c, which sends its own requests ---- */

@@ -68,13 +68,11 @@ static double meter_next;	/* when the next one may be sent */
 static int
 meter_due(void)
 {
-	struct timespec ts;
 	double t;
 
 	if (!oci_progress || reporter == NULL)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t = ts.tv_sec + ts.tv_nsec / 1e9;
+	t = oci_now();
 	if (meter_shown && t < meter_next)
 		return 0;
 	meter_next = t + 0.1;

@@ -25,15 +25,6 @@
 #define HEADERS_MAX (256 * 1024)	/* bytes of headers in one reply */
 #define WRITE_BUF (1024 * 1024)	/* libcurl hands over 16 KiB at a time; write in bigger pieces */
 
-double
-oci_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- one transfer ---- */
 
 static void
@@ -124,22 +115,6 @@ sink_write(struct xfer *x, const char *buf, size_t n)
 	return 0;
 }
 
-static char *
-header_value(const char *line, size_t len, const char *name)
-{
-	size_t n = strlen(name), end;
-
-	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-		return NULL;
-	line += n + 1;
-	len -= n + 1;
-	while (len > 0 && (*line == ' ' || *line == '\t'))
-		line++, len--;
-	for (end = len; end > 0 && strchr(" \t\r\n", line[end - 1]); end--)
-		;
-	return strndup(line, end);
-}
-
 static size_t
 on_header(char *line, size_t size, size_t n, void *arg)
 {
@@ -166,25 +141,22 @@ on_header(char *line, size_t size, size_t n, void *arg)
 		x->mark_time = oci_now();
 		return len;
 	}
-	if (!x->content_type && (x->content_type = header_value(line, len, "Content-Type")))
+	if (!x->content_type && (x->content_type = oci_http_header(line, len, "Content-Type")))
 		x->content_type[strcspn(x->content_type, "; ")] = '\0';
 	if (!x->docker_digest)
-		x->docker_digest = header_value(line, len, "Docker-Content-Digest");
+		x->docker_digest = oci_http_header(line, len, "Docker-Content-Digest");
 	if (!x->www_auth)
-		x->www_auth = header_value(line, len, "WWW-Authenticate");
-	if ((v = header_value(line, len, "Content-Encoding"))) {
+		x->www_auth = oci_http_header(line, len, "WWW-Authenticate");
+	if ((v = oci_http_header(line, len, "Content-Encoding"))) {
 		x->encoded |= strcasecmp(v, "identity") != 0;
 		free(v);
 	}
 	oci_say_ratelimit(line, len);
-	if ((v = header_value(line, len, "Retry-After"))) {
-		/* RFC 9110: delay-seconds or an HTTP-date */
-		time_t when = curl_getdate(v, NULL);
-		x->retry_after = strspn(v, "0123456789") == strlen(v) && *v ? atof(v) :
-		    when > 0 ? difftime(when, time(NULL)) : -1;
+	if ((v = oci_http_header(line, len, "Retry-After"))) {
+		x->retry_after = oci_http_retry_after(v);
 		free(v);
 	}
-	if ((v = header_value(line, len, "Content-Range"))) {
+	if ((v = oci_http_header(line, len, "Content-Range"))) {
 		long long start;
 		if (sscanf(v, "bytes %lld-", &start) == 1 && start >= 0)
 			x->range_start = start;
@@ -292,8 +264,7 @@ oci_xfer_new(struct oci_registry *r, const char *kind, const char *what)
 	curl_easy_setopt(x->easy, CURLOPT_URL, url);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(x->easy, CURLOPT_SHARE, r->share);
-	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "oci-fetch/" OCI_VERSION);
+	oci_http_easy(x->easy, "oci-fetch/" OCI_VERSION, &r->o.tls, r->timeout);
 	/*
 	 * Blobs are often redirected to storage on another host.  libcurl
 	 * follows, but sends our Authorization header only to the host we
@@ -302,9 +273,6 @@ oci_xfer_new(struct oci_registry *r, const char *kind, const char *what)
 	 */
 	curl_easy_setopt(x->easy, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(x->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)(r->timeout * 1000));
 	/* Deadlines and stalls are watched by on_progress. */
 	curl_easy_setopt(x->easy, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(x->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -321,7 +289,6 @@ oci_xfer_new(struct oci_registry *r, const char *kind, const char *what)
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
-	oci_tls_apply(x->easy, &r->o.tls);
 	response_reset(x);
 	return x;
 }
@@ -381,23 +348,6 @@ oci_xfer_start(struct xfer *x, struct oci_err *e)
 		return oci_fail(e, "GET %s: libcurl refused the transfer", x->path);
 	x->active = 1;
 	return 0;
-}
-
-/* The registry's own words from an error body: {"errors":[{"code":…,"message":…}]}. */
-static void
-error_words(const struct xfer *x, char *buf, size_t cap)
-{
-	json_t *doc = json_loads(x->errbody, 0, NULL);
-	json_t *first = json_array_get(json_object_get(doc, "errors"), 0);
-	const char *code = json_string_value(json_object_get(first, "code"));
-	const char *msg = json_string_value(json_object_get(first, "message"));
-
-	if (code || msg)
-		snprintf(buf, cap, ": %s%s%s", code ? code : "", code && msg ? " " : "",
-		    msg ? msg : "");
-	else
-		buf[0] = '\0';
-	json_decref(doc);
 }
 
 /* Check what a finished download holds; -1 with x->err on a mismatch. */
@@ -461,15 +411,11 @@ retry_later(struct xfer *x, const char *why)
 		oci_fail(&x->err, "GET %s: %s (gave up after %d attempts)", x->path, why, x->attempts);
 		return FAILED;
 	}
-	/* RFC 9110 Retry-After; a wait longer than --timeout is not a wait but a refusal. */
-	if (x->retry_after > limit) {
+	if ((wait = oci_http_wait(x->retry_after, x->attempts, x->r->max_wait, limit)) < 0) {
 		oci_fail(&x->err, "GET %s: %s, and the registry asks to wait %.0fs (Retry-After), longer than --timeout %gs",
 		    x->path, why, x->retry_after, limit);
 		return FAILED;
 	}
-	wait = oci_registry_backoff(x->r, x->attempts);
-	if (x->retry_after >= 0)
-		wait = x->retry_after < x->r->max_wait ? x->retry_after : x->r->max_wait;
 	if ((x->deadline > 0 && oci_now() + wait >= x->deadline) || x->waited + wait > limit) {
 		oci_fail(&x->err, "GET %s: %s (no time left to try again within --timeout %gs)", x->path,
 		    why, limit);
@@ -523,7 +469,7 @@ http_error(struct xfer *x)
 {
 	char why[900], words[400];
 
-	error_words(x, words, sizeof words);
+	oci_http_words(x->errbody, words, sizeof words);
 	oci_say("GET %s → %ld%s%.200s%s", x->path, x->code, x->www_auth ? " " : "",
 	    x->www_auth ? x->www_auth : "", words);
 	if (x->code == 401 && x->www_auth && !from_registry(x)) {
@@ -539,14 +485,14 @@ http_error(struct xfer *x)
 		return AGAIN;
 	}
 	snprintf(why, sizeof why, "HTTP %ld%s", x->code, words);
-	if (x->code == 429 || x->code >= 500 || x->code == 0)
+	if (oci_http_class(x->code) == OCI_HTTP_AGAIN || x->code == 0)
 		return retry_later(x, why);
 	/* A Range the server cannot serve: start over from byte 0. */
 	if (x->code == 416 && x->got > 0 && sink_reset(x) == 0)
 		return retry_later(x, why);
 	if (x->code == 404)
 		oci_fail(&x->err, "GET %s: not found%s", x->path, words);
-	else if (x->code == 401 || x->code == 403)
+	else if (oci_http_class(x->code) == OCI_HTTP_DENIED)
 		oci_fail(&x->err, "GET %s: access denied (HTTP %ld%s)", x->path, x->code, words);
 	else if (x->code >= 300 && x->code < 400)
 		oci_fail(&x->err, "GET %s: HTTP %ld, a redirect without a usable Location", x->path, x->code);
@@ -576,32 +522,22 @@ cut_short(struct xfer *x, CURLcode res)
 	/* "Couldn't resolve host name (Could not resolve host: …)" says it twice. */
 	if (res == CURLE_COULDNT_RESOLVE_HOST)
 		snprintf(why, sizeof why, "cannot resolve the host name (no network here, or no DNS?)");
-	switch (res) {
-	case CURLE_OUT_OF_MEMORY:
+	if (res == CURLE_OUT_OF_MEMORY) {
 		if (x->headers_done)
 			return fail(x, why);
 		/* libcurl refuses a header line over 100 KiB this way */
 		return fail(x, "the registry sent a header line longer than libcurl accepts (100 KiB)");
-	case CURLE_TOO_MANY_REDIRECTS:
+	}
+	if (res == CURLE_TOO_MANY_REDIRECTS)
 		return fail(x, "the registry redirected more than 5 times");
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT:
-	case CURLE_BAD_CONTENT_ENCODING:
-	case CURLE_WEIRD_SERVER_REPLY:
+	if (oci_http_final(res)) {
 		oci_fail(&x->err, "GET %s%s: %s%s", x->r->base, x->path, why,
 		    res == CURLE_PEER_FAILED_VERIFICATION ?
 		    " (--cacert FILE to trust its CA, or --insecure)" : "");
 		return FAILED;
-	default:
-		snprintf(why + strlen(why), sizeof why - strlen(why), " after %s", oci_human_size(x->got));
-		return retry_later(x, why);
 	}
+	snprintf(why + strlen(why), sizeof why - strlen(why), " after %s", oci_human_size(x->got));
+	return retry_later(x, why);
 }
 
 /* A transfer ended: done, to be tried again, or failed for good. */

@@ -40,6 +40,8 @@ skopeo_digest() {
 	run -2 oci-push "$SRC:img" "$PLAIN/Upper/case"
 	assert_output --partial "must be lowercase"
 	run -2 oci-push -p linux "$SRC:img" "$PLAIN/x/y"
+	run -2 oci-push --timeout 0 "$SRC:img" "$PLAIN/x/y"
+	assert_output --partial "--timeout 0: expected seconds from 0.1 to 3600"
 	run -2 oci-push --bogus "$SRC:img" "$PLAIN/x/y"
 }
 
@@ -183,6 +185,30 @@ skopeo_digest() {
 	assert_output 4
 	assert_equal "$(skopeo_digest "docker://$PLAIN/push/retried:1")" \
 		"$(oci-index "$SRC:img" | jq -r .digest)"
+}
+
+@test "fault: a registry that answers each request once with 429 Retry-After: 1 is waited for as it asks" {
+	push_proxy_start 429once
+	OCI_FETCH_MAX_WAIT=5 run -0 oci-push -v -j 1 "$SRC:img" "$PROXY/push/limited:1"
+	assert_output --partial "→ 429: TOOMANYREQUESTS slow down"
+	assert_output --partial "HTTP 429: TOOMANYREQUESTS slow down; trying again in 1.0s"
+	refute_output --regexp "trying again in (0\.|[2-9])"
+	assert_output --partial "rate limit: RateLimit-Limit: 100;w=21600"
+	assert_equal "$(skopeo_digest "docker://$PLAIN/push/limited:1")" \
+		"$(oci-index "$SRC:img" | jq -r .digest)"
+	# Each request refused was asked again, and never sooner than the second the registry asked for.
+	run -0 awk '$4 == "->" { k = $2 " " $3; if ($5 == 429) first[k] = $1; else if (k in first && !(k in seen)) { seen[k] = 1; n++; if ($1 - first[k] < 1) early++ } }
+		END { print n + 0, early + 0 }' "$PROXY_LOG"
+	assert_output --regexp '^([3-9]|[1-9][0-9]+) 0$'
+}
+
+@test "fault: a Retry-After longer than --timeout is a refusal, not a wait" {
+	push_proxy_start 429once
+	run -1 oci-push -j 1 --timeout 0.5 "$SRC:img" "$PROXY/push/refused:1"
+	assert_output --partial "the registry asks to wait 1s (Retry-After), longer than --timeout 0.5s"
+	refute_output --partial "trying again"
+	run -0 grep -c . "$PROXY_LOG"
+	assert_output 2	# GET /v2/ and one HEAD
 }
 
 # ---- auth and TLS

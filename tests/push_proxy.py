@@ -16,10 +16,15 @@ The other FAULTs make the upload side lie, for every request they touch:
   hugeheader    every HEAD answers with a 1 MB header line
   escapes       every POST answers 400 with terminal escapes in its error
   baddigest     a manifest PUT answers 201 with another Docker-Content-Digest
+FAULT "429once" answers each request (method and path, an upload's id and
+_state left out) the first time it comes with 429, "Retry-After: 1" and a
+RateLimit-Limit, and forwards it the next;
+its log lines then begin with the time (seconds since the epoch).
 """
 import re
 import sys
 import threading
+import time
 
 from http_helper import Handler, append, forward, serve
 
@@ -29,7 +34,7 @@ lock = threading.Lock()
 
 
 def log(line):
-    append(LOG, line)
+    append(LOG, "%.3f %s" % (time.time(), line) if FAULT == "429once" else line)
 
 
 class Proxy(Handler):
@@ -46,6 +51,16 @@ class Proxy(Handler):
                 log("%s %s -> 500" % (self.command, shown))
                 return self.answer(500, [("Content-Type", "application/json")],
                                    b'{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}')
+        if FAULT == "429once":
+            with lock:
+                key = (self.command, re.sub(r"/blobs/uploads/[^?&]+", "/blobs/uploads/ID", shown))
+                first = key not in hurt
+                hurt.add(key)
+            if first:
+                log("%s %s -> 429" % (self.command, shown))
+                return self.answer(429, [("Retry-After", "1"), ("RateLimit-Limit", "100;w=21600"),
+                                         ("Content-Type", "application/json")],
+                                   b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}')
         if self.lie(shown):
             return
         headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
