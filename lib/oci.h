@@ -112,6 +112,37 @@ int oci_file_replace(int dirfd, const char *dir, const char *name, const void *d
 /* 1 when path is a directory with nothing in it; 0 otherwise (or when it cannot be read). */
 int oci_dir_is_empty(const char *path);
 
+/* --------------------------------------------------------------- kernel.c */
+
+/* openat2(2) with O_CLOEXEC added; resolve is RESOLVE_* flags.  An fd or -1 (errno). */
+int oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
+/*
+ * 1 when err (an errno from openat2) means openat2 itself is refused here
+ * (ENOSYS: an old kernel; EPERM: a seccomp profile that does not know it),
+ * not the path: asked of the kernel again with a path nothing refuses.
+ */
+int oci_openat2_refused(int err);
+/*
+ * The error of a failed oci_openat2 of what: errno's, or, when openat2 is
+ * refused as such (ENOSYS: an old kernel; EPERM: a seccomp profile that does
+ * not know it), a message that says so.  Returns -1.
+ */
+int oci_openat2_error(struct oci_err *e, const char *what);
+/*
+ * The new mount API's last steps, the same for every filesystem mounted:
+ * FSCONFIG_CMD_CREATE makes the superblock from what fsconfig(2) set on the
+ * context fs, fsmount(2) makes a detached mount of it with attrs
+ * (MOUNT_ATTR_*), move_mount(2) attaches that at path under dirfd ("" for
+ * dirfd itself).  fs stays the caller's: its log says why a create failed.
+ * root, when not NULL, gets a descriptor of the new mount's root (the
+ * caller closes it).  0, or the step that failed with errno set (the
+ * caller, who knows what it mounts, words the message).
+ */
+enum { OCI_MOUNT_CREATE = 1, OCI_MOUNT_FSMOUNT, OCI_MOUNT_MOVE };
+int oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path, int *root);
+/* 1 when this process is in the host's (initial) user namespace. */
+int oci_ns_initial_user(void);
+
 /* ------------------------------------------------------------------ say.c */
 
 /*
@@ -1132,8 +1163,6 @@ int oci_ns_unshare(int ns, uid_t remap, struct oci_err *e);
 #define OCI_NS_RANGE 65536U
 uid_t oci_ns_pick_range(void);
 int oci_ns_userns_fd(uid_t remap, struct oci_err *e);
-/* 1 when this process is in the host's (initial) user namespace. */
-int oci_ns_initial_user(void);
 /* 1 when our uid is host uid 0, as far as our own uid_map tells. */
 int oci_ns_maps_host_root(void);
 /*
@@ -1157,27 +1186,6 @@ pid_t oci_ns_fork(int ns, struct oci_err *e);
 int oci_ns_wait(pid_t child, struct oci_err *e);
 /* Just the forwarding of oci_ns_wait, from now on (child 0: the signals are taken and dropped). */
 void oci_ns_forward(pid_t child);
-
-/* openat2(2) with O_CLOEXEC added; resolve is RESOLVE_* flags.  An fd or -1 (errno). */
-int oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
-/*
- * The error of a failed oci_openat2 of what: errno's, or, when openat2 is
- * refused as such (ENOSYS: an old kernel; EPERM: a seccomp profile that does
- * not know it), a message that says so.  Returns -1.
- */
-int oci_openat2_error(struct oci_err *e, const char *what);
-/*
- * The new mount API's last steps, the same for every filesystem mounted:
- * FSCONFIG_CMD_CREATE makes the superblock from what fsconfig(2) set on the
- * context fs, fsmount(2) makes a detached mount of it with attrs
- * (MOUNT_ATTR_*), move_mount(2) attaches that at path under dirfd ("" for
- * dirfd itself).  fs stays the caller's: its log says why a create failed.
- * root, when not NULL, gets a descriptor of the new mount's root (the
- * caller closes it).  0, or the step that failed with errno set (the
- * caller, who knows what it mounts, words the message).
- */
-enum { OCI_MOUNT_CREATE = 1, OCI_MOUNT_FSMOUNT, OCI_MOUNT_MOVE };
-int oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path, int *root);
 
 /*
  * Containers (rootfs.c).  oci_rootfs_tree: a detached, recursive copy of

@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "oci.h"
@@ -37,23 +36,15 @@ static int no_openat2 = -1;	/* learnt on the first call (or from the environment
 static int
 open_openat2(int rootfd, const char *path, int follow)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_NO_SYMLINKS),
-	};
+	unsigned long long resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_NO_SYMLINKS);
 	int fd = -1, tries;
 
 	for (tries = 0; tries < 16; tries++) {
-		fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+		fd = oci_openat2(rootfd, path, O_PATH | O_DIRECTORY, resolve);
 		if (fd >= 0 || errno != EAGAIN)
 			break;
 	}
-	/*
-	 * ENOSYS: a kernel before 5.6.  EPERM: a seccomp filter that does
-	 * not know openat2 (older container runtimes' default profiles).
-	 * Opening a directory O_PATH is never refused with EPERM otherwise.
-	 */
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+	if (fd < 0 && oci_openat2_refused(errno))
 		no_openat2 = 1;
 	return fd;
 }
