@@ -88,6 +88,16 @@ int oci_undo_mkdir(const char *path, mode_t mode, struct oci_err *e);
  * of what it made happen together or not at all.
  */
 void oci_undo_block(sigset_t *old);
+/* A change that the directory itself refused (EACCES): as non-root, a directory of mode 0555. */
+#define OCI_DENIED (-2)
+/*
+ * rm -r of name in dirfd (what undo does for OCI_UNDO_RMTREE, and every
+ * writer uses to clear a name), never following a symlink and never
+ * emptying a mount met inside (EBUSY); directories that are not writable
+ * (mode 0555 as non-root) are made so first.  A missing name is not an
+ * error.  -1 with e filled, or OCI_DENIED when dirfd refused.
+ */
+int oci_rmtree_at(int dirfd, const char *name, struct oci_err *e);
 
 /* --------------------------------------------------------------- fsutil.c */
 
@@ -675,14 +685,6 @@ uint64_t oci_hash_name(const char *s, size_t n);
  * an O_PATH fd, or -1 with errno set.
  */
 int oci_open_in_root(int rootfd, const char *path, int follow);
-/* A change that the directory itself refused (EACCES): as non-root, a directory of mode 0555. */
-#define OCI_DENIED (-2)
-/*
- * rm -r of name in dirfd, never following a symlink; directories that are
- * not writable (mode 0555 as non-root) are made so first.  A missing name
- * is not an error.  -1 with e filled, or OCI_DENIED when dirfd refused.
- */
-int oci_rmtree_at(int dirfd, const char *name, struct oci_err *e);
 
 /* ---------------------------------------------------------------- untar.c */
 

@@ -11,12 +11,8 @@
  * seccomp filter that does not know it), a walk one component at a time
  * does the same by hand.  The last component of a path is never resolved
  * here: callers handle it with *at() calls that do not follow it.
- *
- * Removing a tree (oci_rmtree_at) lives here too: it never follows a
- * symlink either, and is what every writer uses to clear a name.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -164,61 +160,4 @@ oci_open_in_root(int rootfd, const char *path, int follow)
 			return fd;
 	}
 	return walk_in_root(rootfd, path, follow);
-}
-
-/* ------------------------------------------------------------ removing */
-
-/* Removing name failed: -1, or OCI_DENIED when it is dirfd that refused (EACCES). */
-static int
-remove_failed(struct oci_err *e, const char *name)
-{
-	int rc = errno == EACCES ? OCI_DENIED : -1;
-
-	oci_fail_errno(e, "remove %s", name);
-	return rc;
-}
-
-int
-oci_rmtree_at(int dirfd, const char *name, struct oci_err *e)
-{
-	struct dirent *de;
-	int fd, pass;
-	DIR *d;
-
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM && errno != EACCES)
-		return remove_failed(e, name);
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return remove_failed(e, name);
-	/* As non-root, a directory of mode 0555 must become writable to be emptied. */
-	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0)
-		fchmod(fd, 0700);
-	d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return remove_failed(e, name);
-	}
-	for (pass = 0; pass < 2; pass++) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			if (oci_rmtree_at(fd, de->d_name, e) < 0) {
-				closedir(d);
-				return oci_context(e, "%s", name);
-			}
-		}
-		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0) {
-			closedir(d);
-			return 0;
-		}
-		if (errno != ENOTEMPTY)
-			break;
-		rewinddir(d);	/* entries may hide from a readdir that races our unlinks */
-	}
-	closedir(d);
-	return remove_failed(e, name);
 }
