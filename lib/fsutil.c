@@ -2,9 +2,10 @@
  * lib/fsutil.c — small file-system rules the library and the programs share.
  *
  * Writing all of a buffer (write(2) may write less than asked, or be
- * interrupted by a signal before writing anything), replacing a small file
- * so that a reader sees the old one or the new one and never part of one,
- * and asking whether a directory is empty.
+ * interrupted by a signal before writing anything), reading and writing a
+ * small file never through a symlink, replacing a small file so that a
+ * reader sees the old one or the new one and never part of one, and asking
+ * whether a directory is empty.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,8 +13,11 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "oci.h"
@@ -54,6 +58,81 @@ oci_write_all(int fd, const void *buf, size_t n)
 		n -= k;
 	}
 	return 0;
+}
+
+int
+oci_read_small(int dirfd, const char *name, size_t max, char **buf, size_t *len,
+    struct oci_err *e)
+{
+	struct stat st;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	*buf = NULL;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return oci_fail_errno(e, "%s", name);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return oci_fail(e, "%s: not a regular file", name);
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return oci_fail(e, "%s: %lld bytes is over the %zu byte limit", name,
+		    (long long)st.st_size, max);
+	}
+	*buf = malloc(st.st_size + 1);
+	if (*buf == NULL) {
+		close(fd);
+		return oci_fail(e, "out of memory");
+	}
+	/* Read at most max + 1 bytes: the file may grow while we read it. */
+	while ((n = read(fd, *buf + got, st.st_size + 1 - got)) > 0 && got < (size_t)st.st_size + 1)
+		got += n;
+	close(fd);
+	if (n < 0) {
+		free(*buf);
+		*buf = NULL;
+		return oci_fail_errno(e, "%s: read", name);
+	}
+	if (got > (size_t)st.st_size) {
+		free(*buf);
+		*buf = NULL;
+		return oci_fail(e, "%s: changed while it was read", name);
+	}
+	(*buf)[got] = '\0';
+	*len = got;
+	return 0;
+}
+
+int
+oci_read_text(int dirfd, const char *name, char *buf, size_t cap, struct oci_err *e)
+{
+	size_t len;
+	char *text;
+
+	if (oci_read_small(dirfd, name, cap - 1, &text, &len, e) < 0)
+		return -1;
+	memcpy(buf, text, len + 1);
+	free(text);
+	return 0;
+}
+
+int
+oci_write_new(int dirfd, const char *name, const char *text, struct oci_err *e)
+{
+	size_t len = strlen(text);
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return oci_fail_errno(e, "%s", name);
+	if (oci_write_all(fd, text, len) < 0) {
+		oci_fail_errno(e, "write %s", name);
+		close(fd);
+		return -1;
+	}
+	return close(fd) < 0 ? oci_fail_errno(e, "write %s", name) : 0;
 }
 
 /* The rename that makes name hold the new text, and the keeping of what it needs. */

@@ -109,6 +109,17 @@ int oci_write_all(int fd, const void *buf, size_t n);
  */
 int oci_write_knob(const char *path, const char *text, struct oci_err *e);
 /*
+ * A small regular file name in dirfd, never through a symlink, read whole:
+ * *buf (the caller frees it) gets its len bytes and a NUL after them.  A
+ * file over max bytes, or one that grows while it is read, is refused.
+ */
+int oci_read_small(int dirfd, const char *name, size_t max, char **buf, size_t *len,
+    struct oci_err *e);
+/* The same into buf, a text of at most cap - 1 bytes and its NUL. */
+int oci_read_text(int dirfd, const char *name, char *buf, size_t cap, struct oci_err *e);
+/* A new file name in dirfd holding text; never one that is there already (O_EXCL). */
+int oci_write_new(int dirfd, const char *name, const char *text, struct oci_err *e);
+/*
  * Make name in dirfd (a directory called dir in messages) hold data,
  * atomically: a new temporary file beside it (never one planted there),
  * written in full, fsync'd and renamed over name.  A failure, or an

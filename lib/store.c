@@ -44,47 +44,6 @@
 
 /* ---- small files and names ---- */
 
-/* A new file name in dirfd holding text; never one that is there already. */
-int
-oci_store_write_small(int dirfd, const char *name, const char *text, struct oci_err *e)
-{
-	size_t len = strlen(text);
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return oci_fail_errno(e, "%s", name);
-	if (oci_write_all(fd, text, len) < 0) {
-		oci_fail_errno(e, "write %s", name);
-		close(fd);
-		return -1;
-	}
-	return close(fd) < 0 ? oci_fail_errno(e, "write %s", name) : 0;
-}
-
-/* The text of a regular file of at most cap - 1 bytes, never through a symlink. */
-int
-oci_store_read_small(int dirfd, const char *name, char *buf, size_t cap, struct oci_err *e)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	size_t got = 0;
-	struct stat st;
-	ssize_t n;
-
-	if (fd < 0)
-		return oci_fail_errno(e, "%s", name);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return oci_fail(e, "%s: not a regular file", name);
-	}
-	while (got < cap && (n = read(fd, buf + got, cap - got)) > 0)
-		got += n;
-	close(fd);
-	if (got == cap)
-		return oci_fail(e, "%s: over %zu bytes", name, cap - 1);
-	buf[got] = '\0';
-	return 0;
-}
-
 /* 1 when s is n characters, each of set. */
 static int
 all_of(const char *s, size_t n, const char *set)
@@ -142,7 +101,7 @@ oci_store_read_link(struct store *s, const char *dir, char link[LINK_LEN + 1], s
 	char path[256], buf[64];
 
 	snprintf(path, sizeof path, "%s/link", dir);
-	if (oci_store_read_small(s->fd, path, buf, sizeof buf, e) < 0)
+	if (oci_read_text(s->fd, path, buf, sizeof buf, e) < 0)
 		return oci_context(e, "%s", s->path);
 	if (!all_of(buf, LINK_LEN, BASE32))
 		return oci_fail(e, "%s/%s: not a short link name", s->path, path);
@@ -269,7 +228,7 @@ read_config(struct store *s, const char *id, struct oci_err *e)
 		return NULL;
 	}
 	snprintf(path, sizeof path, "%s/config.json", id);
-	if (oci_store_read_small(s->cfd, path, buf, SMALL_MAX, e) == 0 &&
+	if (oci_read_text(s->cfd, path, buf, SMALL_MAX, e) == 0 &&
 	    (j = json_loads(buf, 0, &je)) == NULL)
 		oci_fail(e, "%s/containers/%s: %s", s->path, path, je.text);
 	if (j && (!json_is_string(json_object_get(j, "Name")) || !json_is_array(json_object_get(j, "Layers")))) {
@@ -356,7 +315,7 @@ container_overlay(struct store *s, const char *id, struct oci_overlay *o, struct
 	if (lower == NULL)
 		return oci_fail(e, "out of memory");
 	snprintf(path, sizeof path, "%s/lower", id);
-	if (oci_store_read_small(s->fd, path, lower, SMALL_MAX, e) < 0) {
+	if (oci_read_text(s->fd, path, lower, SMALL_MAX, e) < 0) {
 		oci_context(e, "%s", s->path);
 		goto out;
 	}
@@ -494,8 +453,8 @@ same_xattrs(struct store *s, int user, struct oci_err *e)
 	char have[32];
 
 	if (faccessat(s->fd, "xattrs", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-		return oci_store_write_small(s->fd, "xattrs", want, e) < 0 ? oci_context(e, "%s", s->path) : 0;
-	if (oci_store_read_small(s->fd, "xattrs", have, sizeof have, e) < 0)
+		return oci_write_new(s->fd, "xattrs", want, e) < 0 ? oci_context(e, "%s", s->path) : 0;
+	if (oci_read_text(s->fd, "xattrs", have, sizeof have, e) < 0)
 		return oci_context(e, "%s", s->path);
 	if (strcmp(have, want) == 0)
 		return 0;
@@ -614,7 +573,7 @@ list_layers(struct store *s, json_t *out, json_t *users, struct oci_err *e)
 		if (oci_store_read_link(s, names[i], link, e) < 0)
 			goto out;
 		snprintf(path, sizeof path, "%s/lower", names[i]);
-		if (oci_store_read_small(s->fd, path, lower, SMALL_MAX, &ignored) < 0)
+		if (oci_read_text(s->fd, path, lower, SMALL_MAX, &ignored) < 0)
 			lower[0] = '\0';	/* the bottom layer has none */
 		snprintf(path, sizeof path, "l/%s", link);
 		if ((l = json_pack("{s:s, s:s, s:s}", "layer", names[i], "link", path, "lower", lower)) == NULL)

@@ -19,9 +19,7 @@ struct store {
 	int fd, lfd, cfd;	/* STORE, STORE/l, STORE/containers */
 };
 
-/* store.c: small files, never through a symlink, and the l/ short links. */
-int oci_store_write_small(int dirfd, const char *name, const char *text, struct oci_err *e);
-int oci_store_read_small(int dirfd, const char *name, char *buf, size_t cap, struct oci_err *e);
+/* store.c: the l/ short links. */
 int oci_store_read_link(struct store *s, const char *dir, char link[LINK_LEN + 1], struct oci_err *e);
 int oci_store_new_link(struct store *s, char link[LINK_LEN + 1], struct oci_err *e);
 int oci_store_ensure_link(struct store *s, const char *link, const char *dir, struct oci_err *e);

@@ -60,7 +60,7 @@ image_layer(struct store *s, struct oci_image *img, const json_t *layer, const c
 		snprintf(path, sizeof path, "%s/lower", hex);
 		if (!S_ISDIR(st.st_mode) || oci_store_read_link(s, hex, link, e) < 0)
 			oci_fail(e, "%s/%s: not a layer directory", s->path, hex);
-		else if (*lower && (oci_store_read_small(s->fd, path, have, sizeof have, e) < 0 || strcmp(have, lower) != 0))
+		else if (*lower && (oci_read_text(s->fd, path, have, sizeof have, e) < 0 || strcmp(have, lower) != 0))
 			oci_fail(e, "%s/%s: does not list the layers beneath", s->path, path);
 		else if (oci_store_ensure_link(s, link, hex, e) == 0) {
 			oci_say("layer %s (diff_id %s): in the store already as %.12s… (chain id), shared",
@@ -88,10 +88,10 @@ image_layer(struct store *s, struct oci_image *img, const json_t *layer, const c
 	if (oci_store_new_link(s, link, e) < 0)
 		goto bad;
 	snprintf(path, sizeof path, "%s/link", tmp);
-	if (oci_store_write_small(s->fd, path, link, e) < 0)
+	if (oci_write_new(s->fd, path, link, e) < 0)
 		goto bad;
 	snprintf(path, sizeof path, "%s/lower", tmp);
-	if (*lower && oci_store_write_small(s->fd, path, lower, e) < 0)
+	if (*lower && oci_write_new(s->fd, path, lower, e) < 0)
 		goto bad;
 	if (oci_store_ensure_link(s, link, hex, e) < 0)
 		goto bad;
@@ -217,9 +217,9 @@ init_files(int diff, const char *id, struct oci_err *e)
 	snprintf(hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 	    "127.0.1.1\t%.12s\n", id);
 	host_resolv_conf(resolv, sizeof resolv);
-	if (oci_store_write_small(diff, "etc/hostname", hostname, e) < 0 ||
-	    oci_store_write_small(diff, "etc/hosts", hosts, e) < 0 ||
-	    oci_store_write_small(diff, "etc/resolv.conf", resolv, e) < 0)
+	if (oci_write_new(diff, "etc/hostname", hostname, e) < 0 ||
+	    oci_write_new(diff, "etc/hosts", hosts, e) < 0 ||
+	    oci_write_new(diff, "etc/resolv.conf", resolv, e) < 0)
 		return oci_context(e, "init layer");
 	if (symlinkat("/proc/mounts", diff, "etc/mtab") < 0)
 		return oci_fail_errno(e, "init layer: etc/mtab");
@@ -247,10 +247,10 @@ oci_store_rw_layer(struct store *s, const char *dir, const char *lower, const ch
 	if ((init && init_files(diff, id, e) < 0) || oci_store_new_link(s, link, e) < 0)
 		goto out;
 	snprintf(path, sizeof path, "%s/link", dir);
-	if (oci_store_write_small(s->fd, path, link, e) < 0)
+	if (oci_write_new(s->fd, path, link, e) < 0)
 		goto out;
 	snprintf(path, sizeof path, "%s/lower", dir);
-	if (oci_store_write_small(s->fd, path, lower, e) < 0 || oci_store_ensure_link(s, link, dir, e) < 0)
+	if (oci_write_new(s->fd, path, lower, e) < 0 || oci_store_ensure_link(s, link, dir, e) < 0)
 		goto out;
 	rc = 0;
 out:
