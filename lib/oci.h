@@ -1444,7 +1444,7 @@ void oci_overlay_free(struct oci_overlay *o);
  */
 json_t *oci_overlay_graphdriver(const struct oci_overlay *o);
 
-/* ------------------------------------------------- store.c, store_layer.c */
+/* ----------------------------------- store.c, store_layer.c, store_link.c */
 
 /*
  * A store of containers that share their image layers, laid out like
