@@ -380,8 +380,8 @@ struct oci_layout {
 	 */
 	int undo;
 	/*
-	 * Set by a program that builds on the layout (oci-commit, oci-config):
-	 * each blob it adds is removed again (oci_undo) unless the run ends
+	 * Set by oci_build_open for a build on the layout (oci-commit,
+	 * oci-config): each blob it adds is removed again (oci_undo) unless the run ends
 	 * with index.json naming it.
 	 */
 	int provisional;
@@ -875,7 +875,8 @@ struct oci_build {
  * Start from IMAGE.  scratch_ok: a layout or tag that does not exist yet
  * means FROM scratch (an empty config for this machine; the layout is made
  * if missing).  The result will be tagged newtag, else IMAGE's tag, else
- * "latest".  Free with oci_build_free.
+ * "latest".  Its blobs are provisional (struct oci_layout): they stay only
+ * once oci_build_commit's index.json names them.  Free with oci_build_free.
  */
 int oci_build_open(const char *image, const char *newtag, int scratch_ok,
     struct oci_build **b, struct oci_err *e);
