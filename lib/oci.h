@@ -1104,7 +1104,7 @@ int oci_push(struct oci_registry *r, const struct oci_source *dest, struct oci_l
 int oci_push_plan(struct oci_layout *l, const json_t *desc, const struct oci_push_opts *o,
     json_t *blobs, json_t *manifests, const json_t **top, struct oci_err *e);
 
-/* ------------------------------------------- archive.c, archive_write.c */
+/* ------------------------- archive.c, archive_write.c, archive_member.c */
 
 /*
  * Image archives: docker-archive:FILE[:REF] (what docker save and podman
