@@ -120,6 +120,26 @@ int oci_read_text(int dirfd, const char *name, char *buf, size_t cap, struct oci
 /* A new file name in dirfd holding text; never one that is there already (O_EXCL). */
 int oci_write_new(int dirfd, const char *name, const char *text, struct oci_err *e);
 /*
+ * A new file (dir 0) or directory (dir 1) under a temporary name beside
+ * name in dirfd (name may have directories in it), to be renamed onto name
+ * once whole: t->fd is the file open for writing, or the directory.  It is
+ * registered with lib/undo.c: a failed or interrupted run removes it.  A
+ * name already taken (left behind, or planted) is never written through.
+ * oci_temp_rename fsyncs a file, closes fd and renames it; -1 with e filled
+ * and errno kept (EEXIST or ENOTEMPTY: a directory is there already) after
+ * removing it.  oci_temp_abort removes it.
+ */
+struct oci_temp {
+	int dirfd;		/* the caller's, not closed */
+	int dir;
+	int fd;
+	int undo;
+	char name[PATH_MAX];	/* its temporary name, for messages too */
+};
+int oci_temp_new(int dirfd, const char *name, int dir, struct oci_temp *t, struct oci_err *e);
+int oci_temp_rename(struct oci_temp *t, const char *name, struct oci_err *e);
+void oci_temp_abort(struct oci_temp *t);
+/*
  * Make name in dirfd (a directory called dir in messages) hold data,
  * atomically: a new temporary file beside it (never one planted there),
  * written in full, fsync'd and renamed over name.  A failure, or an

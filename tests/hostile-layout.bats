@@ -98,10 +98,10 @@ outside_state() {
 	echo precious >"$T/victim"
 	oci-index "$T/L:latest" >"$T/desc"
 	# exec keeps the shell's PID, the one oci-index names its temporary file after
-	run -0 bash -c 'ln "$1/victim" "$1/L/.index.json.tmp.$$"; exec oci-index --tag again "$1/L" <"$1/desc"' _ "$T"
+	run -0 bash -c 'ln "$1/victim" "$1/L/.tmp-index.json-$$-0"; exec oci-index --tag again "$1/L" <"$1/desc"' _ "$T"
 	[ "$(cat "$T/victim")" = precious ]
 	run -0 oci-index "$T/L:again"
-	run -0 bash -c 'ln -s "$1/victim" "$1/L/.index.json.tmp.$$"; exec oci-index --untag again "$1/L"' _ "$T"
+	run -0 bash -c 'ln -s "$1/victim" "$1/L/.tmp-index.json-$$-0"; exec oci-index --untag again "$1/L"' _ "$T"
 	[ "$(cat "$T/victim")" = precious ]
 	run -1 oci-index "$T/L:again"
 }
