@@ -755,6 +755,17 @@ int oci_untar_fd_progress(int rootfd, int layer_fd, const struct oci_untar_opts 
  */
 int oci_untar_layer(int rootfd, struct oci_layout *l, const json_t *desc,
     const char *diff_id, const struct oci_untar_opts *o, struct oci_err *e);
+/*
+ * A layer extracted once into a cache: the blob of d in l, checked against
+ * d and diff_id, extracted into a new directory under a temporary name
+ * beside name in dirfd (into its sub/ when sub is not NULL), which t gets
+ * (oci_temp_new): the caller adds what else it keeps there and renames it
+ * onto name with oci_temp_rename, so that a half-extracted layer is never
+ * used.  On failure nothing is left.
+ */
+int oci_untar_temp(struct oci_layout *l, const struct oci_desc *d, const char *diff_id, int dirfd,
+    const char *name, const char *sub, const struct oci_untar_opts *o,
+    const struct oci_extract_progress *p, struct oci_temp *t, struct oci_err *e);
 
 /* ----------------------------------------------------------------- diff.c */
 

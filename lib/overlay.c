@@ -420,11 +420,9 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 {
 	const char *hex = oci_digest_hex(diff_id);
 	struct oci_untar_opts opts = { OCI_WHITEOUTS_OVERLAY, user_xattrs };
-	char tmp[128];
+	struct oci_temp t;
 	struct stat st;
 	struct oci_desc d;
-	struct oci_err ignored;	/* removing a temporary: the error to report is e's */
-	int fd, blob, rc, undo;
 
 	if (oci_desc_parse(layer, &d, e) < 0)
 		return -1;
@@ -433,45 +431,19 @@ layer_dir(struct oci_image *img, int layersfd, const json_t *layer, const char *
 		    oci_short(diff_id));
 		return 0;
 	}
-	/* Build it under a temporary name: a half-extracted layer is never used. */
-	snprintf(tmp, sizeof tmp, ".tmp-%.12s-%ld", hex, (long)getpid());
-	oci_rmtree_at(layersfd, tmp, &ignored);
-	if (mkdirat(layersfd, tmp, 0755) < 0)
-		return oci_fail_errno(e, "layers/%s", tmp);
-	/* Removed again if this run fails or is interrupted before the rename. */
-	undo = oci_undo_add(OCI_UNDO_RMTREE, layersfd, tmp);
-	if ((fd = openat(layersfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		oci_fail_errno(e, "layers/%s", tmp);
-		oci_undo_now(undo);
-		return -1;
-	}
-	if ((blob = oci_blob_open(img->layout, d.digest, e)) < 0) {
-		close(fd);
-		oci_undo_now(undo);
-		return oci_context(e, "layer %s", oci_short(d.digest));
-	}
 	oci_say("layer %s (%s): extracting into layers/%.12s… with overlay whiteouts%s",
 	    oci_short(d.digest), oci_human_size(d.size), hex,
 	    user_xattrs ? " (user.overlay.opaque)" : " (trusted.overlay.opaque)");
-	rc = oci_untar_fd_progress(fd, blob, &opts, d.digest, d.size, diff_id, progress, e);
-	close(blob);
-	close(fd);
-	if (rc < 0) {
-		oci_undo_now(undo);
-		return oci_context(e, "layer %s", oci_short(d.digest));
-	}
-	if (renameat(layersfd, tmp, layersfd, hex) < 0) {
-		int saved = errno;
-
-		oci_undo_now(undo);
+	/* Under a temporary name: a half-extracted layer is never used. */
+	if (oci_untar_temp(img->layout, &d, diff_id, layersfd, hex, NULL, &opts, progress, &t, e) < 0)
+		return -1;
+	if (oci_temp_rename(&t, hex, e) < 0) {
 		/* Another oci-overlay made the same layer meanwhile: use theirs. */
-		if (saved == EEXIST || saved == ENOTEMPTY)
+		if (errno == EEXIST || errno == ENOTEMPTY)
 			return 0;
-		errno = saved;
-		return oci_fail_errno(e, "layers/%s", hex);
+		return oci_context(e, "layers");
 	}
 	/* A whole layer under its diff_id stays: the next run shares it. */
-	oci_undo_keep(undo);
 	return 0;
 }
 

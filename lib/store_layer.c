@@ -48,11 +48,11 @@ image_layer(struct store *s, struct oci_image *img, const json_t *layer, const c
 {
 	const char *hex = oci_digest_hex(chain);
 	struct oci_untar_opts uo = { OCI_WHITEOUTS_OVERLAY, so->user_xattrs };
-	char tmp[160], path[256], have[SMALL_MAX];
-	struct oci_err ignored;
+	char path[256], have[SMALL_MAX];
+	struct oci_temp t;
 	struct oci_desc d;
 	struct stat st;
-	int fd = -1, blob = -1, linked = 0;
+	int linked = 0;
 
 	if (oci_desc_parse(layer, &d, e) < 0)
 		return -1;
@@ -70,49 +70,27 @@ image_layer(struct store *s, struct oci_image *img, const json_t *layer, const c
 		return oci_context(e, "layer %s", oci_short(d.digest));
 	}
 
-	snprintf(tmp, sizeof tmp, ".tmp-%s", hex);
-	if (mkdirat(s->fd, tmp, 0755) < 0 || (snprintf(path, sizeof path, "%s/diff", tmp),
-	    mkdirat(s->fd, path, 0755) < 0) ||
-	    (fd = openat(s->fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		oci_fail_errno(e, "%s/%s", s->path, tmp);
-		goto bad;
-	}
-	if ((blob = oci_blob_open(img->layout, d.digest, e)) < 0)
-		goto bad;
 	oci_say("layer %s (%s): extracting into %.12s…/diff (chain id; docker would name it "
 	    "by a random cache id) with overlay whiteouts%s", oci_short(d.digest),
 	    oci_human_size(d.size), hex,
 	    so->user_xattrs ? " (user.overlay.opaque)" : " (trusted.overlay.opaque)");
-	if (oci_untar_fd_progress(fd, blob, &uo, d.digest, d.size, diff_id, so->progress, e) < 0)
-		goto bad;
-	if (oci_store_new_link(s, link, e) < 0)
-		goto bad;
-	snprintf(path, sizeof path, "%s/link", tmp);
-	if (oci_write_new(s->fd, path, link, e) < 0)
-		goto bad;
-	snprintf(path, sizeof path, "%s/lower", tmp);
-	if (*lower && oci_write_new(s->fd, path, lower, e) < 0)
-		goto bad;
-	if (oci_store_ensure_link(s, link, hex, e) < 0)
+	/* Under a temporary name (".tmp-…", which store_open clears): a half-made layer is never used. */
+	if (oci_untar_temp(img->layout, &d, diff_id, s->fd, hex, "diff", &uo, so->progress, &t, e) < 0)
+		return -1;
+	if (oci_store_new_link(s, link, e) < 0 || oci_write_new(t.fd, "link", link, e) < 0 ||
+	    (*lower && oci_write_new(t.fd, "lower", lower, e) < 0) ||
+	    oci_store_ensure_link(s, link, hex, e) < 0)
 		goto bad;
 	linked = 1;
-	if (renameat(s->fd, tmp, s->fd, hex) < 0) {
-		oci_fail_errno(e, "%s/%s", s->path, hex);
+	if (oci_temp_rename(&t, hex, e) < 0)
 		goto bad;
-	}
 	oci_say("layer %s: link %s, l/%s -> ../%.12s…/diff", oci_short(d.digest), link, link, hex);
-	close(blob);
-	close(fd);
 	return 0;
 bad:
 	oci_context(e, "layer %s", oci_short(d.digest));
-	if (blob >= 0)
-		close(blob);
-	if (fd >= 0)
-		close(fd);
 	if (linked)
 		unlinkat(s->lfd, link, 0);
-	oci_rmtree_at(s->fd, tmp, &ignored);
+	oci_temp_abort(&t);
 	return -1;
 }
 

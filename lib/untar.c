@@ -774,3 +774,32 @@ oci_untar_layer(int rootfd, struct oci_layout *l, const json_t *desc, const char
 	close(fd);
 	return rc < 0 ? oci_context(e, "layer %s", oci_short(d.digest)) : 0;
 }
+
+int
+oci_untar_temp(struct oci_layout *l, const struct oci_desc *d, const char *diff_id, int dirfd,
+    const char *name, const char *sub, const struct oci_untar_opts *o,
+    const struct oci_extract_progress *p, struct oci_temp *t, struct oci_err *e)
+{
+	int fd = -1, blob = -1, rc = -1;
+
+	if (oci_temp_new(dirfd, name, 1, t, e) < 0)
+		return -1;
+	if (sub && (mkdirat(t->fd, sub, 0755) < 0 ||
+	    (fd = openat(t->fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)) {
+		oci_fail_errno(e, "%s/%s", t->name, sub);
+		goto out;
+	}
+	if ((blob = oci_blob_open(l, d->digest, e)) < 0)
+		goto out;
+	rc = oci_untar_fd_progress(sub ? fd : t->fd, blob, o, d->digest, d->size, diff_id, p, e);
+out:
+	if (blob >= 0)
+		close(blob);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		oci_temp_abort(t);
+		return oci_context(e, "layer %s", oci_short(d->digest));
+	}
+	return 0;
+}
