@@ -388,7 +388,7 @@ oci_blob_writer_new(struct oci_layout *l, enum oci_alg alg, struct oci_blob_writ
     struct oci_err *e)
 {
 	struct oci_blob_writer *w;
-	static unsigned seq;
+	struct oci_temp t = { .fd = -1, .undo = -1 };
 	int dirfd, n;
 
 	*out = NULL;
@@ -399,21 +399,19 @@ oci_blob_writer_new(struct oci_layout *l, enum oci_alg alg, struct oci_blob_writ
 		return oci_fail(e, "out of memory");
 	}
 	/* The temporary file lives beside its final name, so rename is atomic. */
-	do {
-		n = snprintf(w->tmp, sizeof w->tmp, "blobs/%s/", oci_alg_name(alg));
-		snprintf(w->tmp + n, sizeof w->tmp - n, ".tmp-%d-%u-%ld", (int)getpid(),
-		    __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED), random());
-		w->tmpname = w->tmp + n;
-		w->fd = openat(dirfd, w->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	} while (w->fd < 0 && errno == EEXIST);
-	if (w->fd < 0) {
-		oci_fail_errno(e, "%s/%s", l->path, w->tmp);
+	n = snprintf(w->tmp, sizeof w->tmp, "blobs/%s/", oci_alg_name(alg));
+	w->tmpname = w->tmp + n;
+	if (oci_temp_new(dirfd, "blob", 0, &t, e) < 0) {
+		oci_context(e, "%s/blobs/%s", l->path, oci_alg_name(alg));
 		oci_hash_free(w->hash);
 		close(dirfd);
 		free(w);
 		return -1;
 	}
-	w->undo = oci_undo_add(OCI_UNDO_UNLINK, dirfd, w->tmpname);
+	/* The writer renames it itself (oci_blob_writer_commit): a blob may be provisional. */
+	snprintf(w->tmp + n, sizeof w->tmp - n, "%s", t.name);	/* NAME_MAX at most: it fits */
+	w->fd = t.fd;
+	w->undo = t.undo;
 	*out = w;
 	return 0;
 }
