@@ -505,11 +505,12 @@ check_diff_ids(struct reader *r, const json_t *manifest, struct oci_err *e)
 		return -1;
 	snprintf(name, sizeof name, "blobs/%.*s/%s", (int)strcspn(cd.digest, ":"), cd.digest,
 	    oci_digest_hex(cd.digest));
-	if ((cm = oci_archive_find(r, name)) == NULL || cm->mem == NULL ||
-	    (config = json_loadb(cm->mem, cm->len, 0, NULL)) == NULL) {
+	if ((cm = oci_archive_find(r, name)) == NULL || cm->mem == NULL) {
 		oci_fail(e, "config %s: not JSON of at most %d bytes", cd.digest, OCI_DOC_MAX);
 		goto out;
 	}
+	if ((config = oci_config_parse(cm->mem, cm->len, oci_short(cd.digest), e)) == NULL)
+		goto out;
 	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	if (json_array_size(diff_ids) != json_array_size(json_object_get(manifest, "layers"))) {
 		oci_fail(e, "config %s has %zu diff_ids for %zu layers", oci_short(cd.digest),

@@ -291,7 +291,8 @@ write_docker(struct out *o, struct oci_layout *l, const json_t *top, const char 
 	if (oci_desc_parse(json_object_get(manifest, "config"), &cd, e) < 0 ||
 	    oci_blob_read(l, cd.digest, cd.size, &cbuf, &clen, e) < 0)
 		goto out;
-	config = json_loadb(cbuf, clen, 0, NULL);
+	if ((config = oci_config_parse(cbuf, clen, oci_short(cd.digest), e)) == NULL)
+		goto out;
 	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	if (!json_is_array(diff_ids) ||
 	    json_array_size(diff_ids) != json_array_size(json_object_get(manifest, "layers"))) {

@@ -345,6 +345,12 @@ const char *oci_media_short(const char *media_type);
  */
 int oci_doc_parse(const char *buf, size_t len, const char *hint,
     json_t **doc, enum oci_kind *kind, struct oci_err *e);
+/*
+ * An image config's bytes (image-spec config.md), parsed as strictly as a
+ * document: a JSON object, no key twice.  NULL with e filled ("config
+ * WHAT: …"); the caller frees what it returns (json_decref).
+ */
+json_t *oci_config_parse(const char *buf, size_t len, const char *what, struct oci_err *e);
 
 /* ------------------------------------------------------------- platform.c */
 
