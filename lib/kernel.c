@@ -4,8 +4,9 @@
  * openat2(2) (Linux 5.6) and the question "is it refused here?" (ENOSYS
  * from an old kernel, EPERM from a seccomp profile that does not know it);
  * the new mount API's last three steps (fsconfig CMD_CREATE, fsmount,
- * move_mount), whatever the filesystem; and whether this process is in the
- * host's user namespace, which decides what it may do as root.  Nothing
+ * move_mount), whatever the filesystem; whether this process is in the
+ * host's user namespace, which decides what it may do as root; and so which
+ * overlayfs xattrs (trusted.overlay.* or user.overlay.*) it writes and reads.  Nothing
  * here knows about images or containers: every file above may use it.
  */
 #define _GNU_SOURCE
@@ -100,4 +101,17 @@ oci_ns_initial_user(void)
 	if (stat("/proc/self/ns/user", &st) < 0)
 		return 1;	/* no /proc: assume the host */
 	return st.st_ino == INIT_USER_NS_INO;
+}
+
+int
+oci_overlay_user_xattrs(void)
+{
+	/*
+	 * trusted.* needs CAP_SYS_ADMIN in the initial user namespace: root of
+	 * any other one gets EPERM, even when it maps every id to itself (as
+	 * oci-unshare's user namespace does for root), and so does a user
+	 * who is not root.  Such a process writes user.overlay.*, and an
+	 * overlay of its layers is mounted with "userxattr" to read them.
+	 */
+	return geteuid() != 0 || !oci_ns_initial_user();
 }

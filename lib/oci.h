@@ -183,6 +183,13 @@ enum { OCI_MOUNT_CREATE = 1, OCI_MOUNT_FSMOUNT, OCI_MOUNT_MOVE };
 int oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path, int *root);
 /* 1 when this process is in the host's (initial) user namespace. */
 int oci_ns_initial_user(void);
+/*
+ * Which overlayfs xattrs this process writes and an overlay it mounts
+ * reads: 1 (user.overlay.*, mounted "userxattr") when it is not root in
+ * the initial user namespace, else 0 (trusted.overlay.*).  The one answer
+ * for oci-untar, oci-whiteout, oci-overlay and the store.
+ */
+int oci_overlay_user_xattrs(void);
 
 /* ------------------------------------------------------------------ say.c */
 
@@ -616,11 +623,6 @@ int oci_whiteouts_dir(int dirfd, oci_whiteout_fn fn, void *arg, struct oci_err *
  */
 int oci_whiteouts_convert(int dirfd, enum oci_wh_form to, int user_xattrs,
     unsigned long *count, struct oci_err *e);
-/*
- * Which opaque xattr this process's overlayfs would honour: 1 (user.*) when
- * it is not root in the initial user namespace, else 0 (trusted.*).
- */
-int oci_overlay_user_xattrs(void);
 
 /* ----------------------------------------------------------- decompress.c */
 
