@@ -87,7 +87,6 @@ main(int argc, char *argv[])
 	 * stay only once index.json names them (oci_undo).
 	 */
 	failed = oci_build_open(a.image, a.newtag, 1, &b, &e) < 0 ||
-	    (b->layout->provisional = 1, 0) ||
 	    oci_layer_write(b->layout, a.dir, clamp, &layer, &e) < 0 ||
 	    oci_build_add_layer(b, &layer, a.created_by, &e) < 0 ||
 	    oci_build_commit(b, stdout, &e) < 0;

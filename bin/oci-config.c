@@ -146,8 +146,6 @@ edit(const struct args *a)
 	/* --scratch: a missing image is an empty one, as after `buildah from scratch`. */
 	if (oci_build_open(a->image, a->newtag, a->scratch, &b, &e) < 0)
 		errx(1, "%s", e.msg);
-	/* The new config stays only once index.json names its manifest (oci_undo). */
-	b->layout->provisional = 1;
 	for (i = 0; i < a->nedits; i++)
 		if (apply(b, a->opts[i], a->edits[i], &e) < 0)
 			break;

@@ -107,7 +107,7 @@ parse_args(int argc, char *argv[], struct args *a)
 static int
 store(const struct args *a)
 {
-	struct oci_store_opts so = { a->argv[0], !oci_ns_initial_user() };
+	struct oci_store_opts so = { a->argv[0], oci_overlay_user_xattrs() };
 	struct oci_overlay o = { 0 };
 	struct oci_image *img = NULL;
 	struct oci_err e = { "" };
@@ -190,7 +190,7 @@ mount_overlay(const struct args *a)
 	char *line;
 	json_t *gd;
 
-	o.userxattr = !oci_ns_initial_user();
+	o.userxattr = oci_overlay_user_xattrs();
 	if (!a->dry && oci_overlay_can_mount(&e) < 0)
 		errx(1, "%s", e.msg);
 	if (a->lower) {

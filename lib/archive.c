@@ -20,7 +20,8 @@
  * until the end, when the image has been checked whole: the config's
  * diff_ids against the layers, every blob a manifest names present with its
  * size.  Files that the image does not use are thrown away.  Archive names
- * are only keys: nothing is ever created by a name from the archive.
+ * are only keys: nothing is ever created by a name from the archive
+ * (lib/archive_member.c makes them plain and finds a member by its name).
  */
 #define _GNU_SOURCE	/* asprintf, strndup */
 #include <errno.h>
@@ -37,7 +38,6 @@
 
 #define ARCHIVE_DOCS_MAX (64 * 1024 * 1024)	/* documents kept in memory, in all */
 #define ARCHIVE_FILES_MAX 4096			/* files of an archive we keep track of */
-#define LINK_DEPTH 8
 
 int
 oci_archive_parse(const char *arg, struct oci_archive_ref *a, struct oci_err *e)
@@ -75,105 +75,6 @@ oci_archive_ref_free(struct oci_archive_ref *a)
 	free(a->file);
 	free(a->ref);
 	a->file = a->ref = NULL;
-}
-
-/* ---- names ---- */
-
-/*
- * A path inside the archive, made plain: "./a//b/" -> "a/b".  A ".." goes
- * up a level when up is set (a link's target) and is refused otherwise (a
- * member's own name: no file of an image archive has a reason for one).
- * NULL when the path is absolute or would climb out of the archive; *why
- * says which.
- */
-static char *
-plain_path(const char *raw, int up, const char **why)
-{
-	char *out = malloc(strlen(raw) + 1), *q = out;
-	const char *p = raw;
-	size_t n;
-
-	*why = "out of memory";
-	if (out == NULL)
-		return NULL;
-	if (*p == '/') {
-		*why = "an absolute name";
-		goto refuse;
-	}
-	while (*p) {
-		n = strcspn(p, "/");
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			*why = up ? "outside the archive" : "a name with \"..\"";
-			if (!up || q == out)
-				goto refuse;
-			while (q > out && q[-1] != '/')
-				q--;
-			if (q > out)
-				q--;
-		} else if (n > 0 && !(n == 1 && p[0] == '.')) {
-			if (q > out)
-				*q++ = '/';
-			memmove(q, p, n);
-			q += n;
-		}
-		p += n;
-		p += strspn(p, "/");
-	}
-	*q = '\0';
-	return out;
-refuse:
-	free(out);
-	return NULL;
-}
-
-/* A member's name, made plain. */
-char *
-oci_archive_clean_name(const char *raw, struct oci_err *e)
-{
-	const char *why;
-	char *name = plain_path(raw, 0, &why);
-
-	if (name == NULL)
-		oci_fail(e, "archive member \"%s\": %s", oci_printable(raw), why);
-	return name;
-}
-
-/* A symlink's target, read from the member's directory; NULL when it leads out of the archive. */
-static char *
-link_target(const char *name, const char *target, struct oci_err *e)
-{
-	const char *slash = strrchr(name, '/'), *why;
-	char *joined = NULL, *out = NULL;
-
-	if (target[0] != '/' && asprintf(&joined, "%.*s%s%s", slash ? (int)(slash - name) : 0, name,
-	    slash ? "/" : "", target) >= 0)
-		out = plain_path(joined, 1, &why);
-	else
-		why = target[0] == '/' ? "outside the archive" : "out of memory";
-	if (out == NULL)
-		oci_fail(e, "archive member \"%s\": a link to \"%s\", %s", oci_printable(name),
-		    oci_printable(target), why);
-	free(joined);
-	return out;
-}
-
-/* The member called name, links followed; NULL when the archive has none. */
-struct member *
-oci_archive_find(struct reader *r, const char *name)
-{
-	size_t i;
-	int depth;
-
-	for (depth = 0; name && depth < LINK_DEPTH; depth++) {
-		for (i = 0; i < r->n && strcmp(r->m[i].name, name) != 0; i++)
-			;
-		if (i == r->n)
-			return NULL;
-		if (r->m[i].link == NULL)
-			return &r->m[i];
-		name = r->m[i].link;
-	}
-	return NULL;
 }
 
 /* ---- taking the files as they come ---- */
@@ -471,7 +372,7 @@ take(struct reader *r, struct archive *a, struct archive_entry *ent, struct oci_
 		if ((target = archive_entry_symlink(ent)) == NULL)
 			return oci_fail(e, "archive member %s: a symlink without a target",
 			    oci_printable(m->name));
-		m->link = link_target(m->name, target, e);
+		m->link = oci_archive_link_target(m->name, target, e);
 		return m->link ? 0 : -1;
 	case AE_IFREG:
 		return take_file(r, a, m, archive_entry_size(ent), e);
@@ -493,25 +394,6 @@ reader_free(struct reader *r)
 		oci_blob_writer_abort(r->m[i].w);
 	}
 	free(r->m);
-}
-
-/* Give the blobs the image uses their names; the others are thrown away. */
-int
-oci_archive_commit_used(struct reader *r, struct oci_err *e)
-{
-	size_t i;
-
-	for (i = 0; i < r->n; i++) {
-		struct member *m = &r->m[i];
-		if (!m->used || m->w == NULL)
-			continue;
-		if (oci_blob_writer_commit(m->w, m->digest, (int64_t)m->size, NULL, e) < 0) {
-			m->w = NULL;
-			return oci_context(e, "archive member %s", oci_printable(m->name));
-		}
-		m->w = NULL;
-	}
-	return 0;
 }
 
 /* ---- oci-archive ---- */
@@ -623,11 +505,12 @@ check_diff_ids(struct reader *r, const json_t *manifest, struct oci_err *e)
 		return -1;
 	snprintf(name, sizeof name, "blobs/%.*s/%s", (int)strcspn(cd.digest, ":"), cd.digest,
 	    oci_digest_hex(cd.digest));
-	if ((cm = oci_archive_find(r, name)) == NULL || cm->mem == NULL ||
-	    (config = json_loadb(cm->mem, cm->len, 0, NULL)) == NULL) {
+	if ((cm = oci_archive_find(r, name)) == NULL || cm->mem == NULL) {
 		oci_fail(e, "config %s: not JSON of at most %d bytes", cd.digest, OCI_DOC_MAX);
 		goto out;
 	}
+	if ((config = oci_config_parse(cm->mem, cm->len, oci_short(cd.digest), e)) == NULL)
+		goto out;
 	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	if (json_array_size(diff_ids) != json_array_size(json_object_get(manifest, "layers"))) {
 		oci_fail(e, "config %s has %zu diff_ids for %zu layers", oci_short(cd.digest),

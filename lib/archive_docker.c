@@ -122,8 +122,10 @@ docker_config(struct reader *r, const json_t *img, struct member **cm, const jso
 
 	if ((*cm = named_member(r, json_object_get(img, "Config"), "Config", e)) == NULL)
 		return NULL;
+	if ((*cm)->mem && !(*cm)->layer &&
+	    (config = oci_config_parse((*cm)->mem, (*cm)->len, oci_printable((*cm)->name), e)) == NULL)
+		return NULL;
 	if ((*cm)->mem == NULL || (*cm)->layer ||
-	    (config = json_loadb((*cm)->mem, (*cm)->len, 0, NULL)) == NULL ||
 	    !json_is_array(*diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids"))) {
 		oci_fail(e, "config %s: not an image config with rootfs.diff_ids", oci_printable((*cm)->name));
 		json_decref(config);

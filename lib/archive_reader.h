@@ -1,7 +1,8 @@
 /*
- * lib/archive_reader.h — what lib/archive.c and lib/archive_docker.c share, and
- * no other file: the files of an archive as lib/archive.c took them.  Not
- * part of the library's interface (that is lib/oci.h).
+ * lib/archive_reader.h — what lib/archive.c, lib/archive_docker.c and
+ * lib/archive_member.c share, and no other file: the files of an archive as
+ * lib/archive.c took them.  Not part of the library's interface (that is
+ * lib/oci.h).
  */
 #ifndef OCI_ARCHIVE_READER_H
 #define OCI_ARCHIVE_READER_H
@@ -31,9 +32,14 @@ struct reader {
 	size_t docs;		/* bytes kept in memory */
 };
 
-/* archive.c: the files as they were taken. */
+/* archive_member.c: the files as they were taken. */
 /* A member's name, made plain ("./a//b/" -> "a/b"); NULL (e filled) when it has ".." or is absolute. */
 char *oci_archive_clean_name(const char *raw, struct oci_err *e);
+/*
+ * The member a symlink called name with target stands for, read from name's
+ * directory and made plain; NULL (e filled) when it leads out of the archive.
+ */
+char *oci_archive_link_target(const char *name, const char *target, struct oci_err *e);
 /* The member called name, links followed; NULL when the archive has none. */
 struct member *oci_archive_find(struct reader *r, const char *name);
 /* Give the blobs the image uses their names; the others are thrown away. */

@@ -32,7 +32,8 @@
 
 struct out {
 	struct archive *a;
-	char *tmp;		/* the temporary file's path */
+	struct oci_temp t;	/* the archive under its temporary name until whole */
+	const char *tmp;	/* the temporary file's path (t.name) once made, else NULL */
 	int fd;
 	unsigned char *buf;
 };
@@ -290,7 +291,8 @@ write_docker(struct out *o, struct oci_layout *l, const json_t *top, const char 
 	if (oci_desc_parse(json_object_get(manifest, "config"), &cd, e) < 0 ||
 	    oci_blob_read(l, cd.digest, cd.size, &cbuf, &clen, e) < 0)
 		goto out;
-	config = json_loadb(cbuf, clen, 0, NULL);
+	if ((config = oci_config_parse(cbuf, clen, oci_short(cd.digest), e)) == NULL)
+		goto out;
 	diff_ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
 	if (!json_is_array(diff_ids) ||
 	    json_array_size(diff_ids) != json_array_size(json_object_get(manifest, "layers"))) {
@@ -370,12 +372,11 @@ oci_archive_export(struct oci_layout *l, const json_t *desc, const char *tag,
     const struct oci_archive_ref *ar, const struct oci_push_opts *po, json_t **written,
     struct oci_err *e)
 {
-	struct out o = { NULL, NULL, -1, NULL };
+	struct out o = { .fd = -1 };
 	struct oci_push_opts docker_po;
 	json_t *blobs = json_array(), *manifests = json_array();
 	const json_t *top = NULL;
 	char *rtag = NULL;
-	const char *slash = strrchr(ar->file, '/');
 	int rc = -1;
 
 	*written = NULL;
@@ -387,21 +388,17 @@ oci_archive_export(struct oci_layout *l, const json_t *desc, const char *tag,
 		if (ar->ref && (rtag = repo_tag(ar->ref, e)) == NULL)
 			goto out;
 	}
-	if (blobs == NULL || manifests == NULL || (o.buf = malloc(OCI_IO_CHUNK)) == NULL ||
-	    asprintf(&o.tmp, "%.*s.%s.tmp-XXXXXX", slash ? (int)(slash - ar->file + 1) : 0, ar->file,
-	    slash ? slash + 1 : ar->file) < 0) {
-		o.tmp = NULL;
+	if (blobs == NULL || manifests == NULL || (o.buf = malloc(OCI_IO_CHUNK)) == NULL) {
 		oci_fail(e, "out of memory");
 		goto out;
 	}
 	if (oci_push_plan(l, desc, po, blobs, manifests, &top, e) < 0)
 		goto out;
-	if ((o.fd = mkostemp(o.tmp, O_CLOEXEC)) < 0) {
-		oci_fail_errno(e, "%s", o.tmp);
-		free(o.tmp);
-		o.tmp = NULL;
+	/* Beside FILE, so that the rename is atomic; an interrupted run removes it (oci_undo). */
+	if (oci_temp_new(AT_FDCWD, ar->file, 0, &o.t, e) < 0)
 		goto out;
-	}
+	o.tmp = o.t.name;
+	o.fd = o.t.fd;
 	if ((o.a = archive_write_new()) == NULL ||
 	    archive_write_set_format_pax_restricted(o.a) != ARCHIVE_OK ||
 	    archive_write_open_fd(o.a, o.fd) != ARCHIVE_OK) {
@@ -412,13 +409,15 @@ oci_archive_export(struct oci_layout *l, const json_t *desc, const char *tag,
 		rc = write_oci(&o, l, blobs, manifests, top, ar->ref ? ar->ref : tag, e);
 	else
 		rc = write_docker(&o, l, top, rtag, e);
-	if (rc == 0 && (archive_write_close(o.a) != ARCHIVE_OK || fsync(o.fd) < 0 ||
-	    rename(o.tmp, ar->file) < 0))
+	if (rc == 0 && archive_write_close(o.a) != ARCHIVE_OK)
 		rc = oci_fail(e, "%s: %s", o.tmp, archive_error_string(o.a) ? archive_error_string(o.a) :
 		    strerror(errno));
 	if (rc == 0) {
-		free(o.tmp);
+		o.fd = -1;	/* oci_temp_rename closes it */
 		o.tmp = NULL;
+		rc = oci_temp_rename(&o.t, ar->file, e);
+	}
+	if (rc == 0) {
 		*written = json_deep_copy(top);
 		oci_say("%s: %s archive of %s written", ar->file,
 		    ar->kind == OCI_ARCHIVE_OCI ? "an OCI" : "a docker", oci_short(
@@ -427,12 +426,8 @@ oci_archive_export(struct oci_layout *l, const json_t *desc, const char *tag,
 out:
 	if (o.a)
 		archive_write_free(o.a);
-	if (o.fd >= 0)
-		close(o.fd);
-	if (o.tmp) {
-		unlink(o.tmp);
-		free(o.tmp);
-	}
+	if (o.tmp)
+		oci_temp_abort(&o.t);
 	free(o.buf);
 	free(rtag);
 	json_decref(blobs);

@@ -220,6 +220,8 @@ oci_build_open(const char *image, const char *newtag, int scratch_ok, struct oci
 			goto bad;
 		}
 	}
+	/* A build's blobs stay only once index.json names its manifest (oci_build_commit). */
+	b->layout->provisional = 1;
 	oci_ref_free(&ref);
 	*out = b;
 	return 0;

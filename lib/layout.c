@@ -106,53 +106,6 @@ layout_keep(struct oci_layout *l)
 	oci_undo_keep(__atomic_exchange_n(&l->undo, -1, __ATOMIC_ACQ_REL));
 }
 
-/* Read a small regular file (not through a symlink) into memory. */
-static int
-read_small(int dirfd, const char *name, size_t max, char **buf, size_t *len,
-    struct oci_err *e)
-{
-	struct stat st;
-	size_t got = 0;
-	ssize_t n;
-	int fd;
-
-	*buf = NULL;
-	fd = openat(dirfd, name, OCI_OPEN_FILE);
-	if (fd < 0)
-		return oci_fail_errno(e, "%s", name);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return oci_fail(e, "%s: not a regular file", name);
-	}
-	if ((uint64_t)st.st_size > max) {
-		close(fd);
-		return oci_fail(e, "%s: %lld bytes is over the %zu byte limit", name,
-		    (long long)st.st_size, max);
-	}
-	*buf = malloc(st.st_size + 1);
-	if (*buf == NULL) {
-		close(fd);
-		return oci_fail(e, "out of memory");
-	}
-	/* Read at most max + 1 bytes: the file may grow while we read it. */
-	while ((n = read(fd, *buf + got, st.st_size + 1 - got)) > 0 && got < (size_t)st.st_size + 1)
-		got += n;
-	close(fd);
-	if (n < 0) {
-		free(*buf);
-		*buf = NULL;
-		return oci_fail_errno(e, "%s: read", name);
-	}
-	if (got > (size_t)st.st_size) {
-		free(*buf);
-		*buf = NULL;
-		return oci_fail(e, "%s: changed while it was read", name);
-	}
-	(*buf)[got] = '\0';
-	*len = got;
-	return 0;
-}
-
 int
 oci_layout_open(const char *path, struct oci_layout **out, struct oci_err *e)
 {
@@ -166,7 +119,7 @@ oci_layout_open(const char *path, struct oci_layout **out, struct oci_err *e)
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return oci_fail_errno(e, "layout %s", path);
-	if (read_small(fd, "oci-layout", 64 * 1024, &buf, &len, e) < 0) {
+	if (oci_read_small(fd, "oci-layout", 64 * 1024, &buf, &len, e) < 0) {
 		close(fd);
 		return oci_context(e, "%s is not an OCI layout", path);
 	}
@@ -371,7 +324,7 @@ oci_blob_read(struct oci_layout *l, const char *digest, int64_t size, char **buf
 		return oci_fail(e, "blob %s: %lld bytes is over the %d byte limit for a document",
 		    oci_short(digest), (long long)size, OCI_DOC_MAX);
 	if ((dir = blob_dir(l, digest, e)) >= 0) {
-		rc = read_small(dir, oci_digest_hex(digest), OCI_DOC_MAX, buf, len, e);
+		rc = oci_read_small(dir, oci_digest_hex(digest), OCI_DOC_MAX, buf, len, e);
 		close(dir);
 	}
 	if (dir < 0 || rc < 0) {
@@ -435,7 +388,7 @@ oci_blob_writer_new(struct oci_layout *l, enum oci_alg alg, struct oci_blob_writ
     struct oci_err *e)
 {
 	struct oci_blob_writer *w;
-	static unsigned seq;
+	struct oci_temp t = { .fd = -1, .undo = -1 };
 	int dirfd, n;
 
 	*out = NULL;
@@ -446,21 +399,19 @@ oci_blob_writer_new(struct oci_layout *l, enum oci_alg alg, struct oci_blob_writ
 		return oci_fail(e, "out of memory");
 	}
 	/* The temporary file lives beside its final name, so rename is atomic. */
-	do {
-		n = snprintf(w->tmp, sizeof w->tmp, "blobs/%s/", oci_alg_name(alg));
-		snprintf(w->tmp + n, sizeof w->tmp - n, ".tmp-%d-%u-%ld", (int)getpid(),
-		    __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED), random());
-		w->tmpname = w->tmp + n;
-		w->fd = openat(dirfd, w->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	} while (w->fd < 0 && errno == EEXIST);
-	if (w->fd < 0) {
-		oci_fail_errno(e, "%s/%s", l->path, w->tmp);
+	n = snprintf(w->tmp, sizeof w->tmp, "blobs/%s/", oci_alg_name(alg));
+	w->tmpname = w->tmp + n;
+	if (oci_temp_new(dirfd, "blob", 0, &t, e) < 0) {
+		oci_context(e, "%s/blobs/%s", l->path, oci_alg_name(alg));
 		oci_hash_free(w->hash);
 		close(dirfd);
 		free(w);
 		return -1;
 	}
-	w->undo = oci_undo_add(OCI_UNDO_UNLINK, dirfd, w->tmpname);
+	/* The writer renames it itself (oci_blob_writer_commit): a blob may be provisional. */
+	snprintf(w->tmp + n, sizeof w->tmp - n, "%s", t.name);	/* NAME_MAX at most: it fits */
+	w->fd = t.fd;
+	w->undo = t.undo;
 	*out = w;
 	return 0;
 }

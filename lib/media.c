@@ -132,3 +132,19 @@ bad:
 	*doc = NULL;
 	return -1;
 }
+
+json_t *
+oci_config_parse(const char *buf, size_t len, const char *what, struct oci_err *e)
+{
+	json_error_t je = { .text = "" };
+	json_t *config;
+
+	/* As for every document: a key given twice is refused, not read as the last one. */
+	config = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(config)) {
+		json_decref(config);
+		oci_fail(e, "config %s: not a JSON object (%s)", what, je.text);
+		return NULL;
+	}
+	return config;
+}

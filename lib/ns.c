@@ -31,19 +31,6 @@
 
 #include "oci.h"
 
-/* The inode number of the initial user namespace (include/linux/proc_ns.h). */
-#define INIT_USER_NS_INO 0xEFFFFFFDU
-
-int
-oci_ns_initial_user(void)
-{
-	struct stat st;
-
-	if (stat("/proc/self/ns/user", &st) < 0)
-		return 1;	/* no /proc: assume the host */
-	return st.st_ino == INIT_USER_NS_INO;
-}
-
 /*
  * Every range mapped in our own user namespace, mapped to itself: root
  * keeps all the ids it has ("0 0 4294967295" on the host).  Only a process

@@ -88,6 +88,16 @@ int oci_undo_mkdir(const char *path, mode_t mode, struct oci_err *e);
  * of what it made happen together or not at all.
  */
 void oci_undo_block(sigset_t *old);
+/* A change that the directory itself refused (EACCES): as non-root, a directory of mode 0555. */
+#define OCI_DENIED (-2)
+/*
+ * rm -r of name in dirfd (what undo does for OCI_UNDO_RMTREE, and every
+ * writer uses to clear a name), never following a symlink and never
+ * emptying a mount met inside (EBUSY); directories that are not writable
+ * (mode 0555 as non-root) are made so first.  A missing name is not an
+ * error.  -1 with e filled, or OCI_DENIED when dirfd refused.
+ */
+int oci_rmtree_at(int dirfd, const char *name, struct oci_err *e);
 
 /* --------------------------------------------------------------- fsutil.c */
 
@@ -98,6 +108,37 @@ int oci_write_all(int fd, const void *buf, size_t n);
  * write(2), as such files want it: a short write is an error.
  */
 int oci_write_knob(const char *path, const char *text, struct oci_err *e);
+/*
+ * A small regular file name in dirfd, never through a symlink, read whole:
+ * *buf (the caller frees it) gets its len bytes and a NUL after them.  A
+ * file over max bytes, or one that grows while it is read, is refused.
+ */
+int oci_read_small(int dirfd, const char *name, size_t max, char **buf, size_t *len,
+    struct oci_err *e);
+/* The same into buf, a text of at most cap - 1 bytes and its NUL. */
+int oci_read_text(int dirfd, const char *name, char *buf, size_t cap, struct oci_err *e);
+/* A new file name in dirfd holding text; never one that is there already (O_EXCL). */
+int oci_write_new(int dirfd, const char *name, const char *text, struct oci_err *e);
+/*
+ * A new file (dir 0) or directory (dir 1) under a temporary name beside
+ * name in dirfd (name may have directories in it), to be renamed onto name
+ * once whole: t->fd is the file open for writing, or the directory.  It is
+ * registered with lib/undo.c: a failed or interrupted run removes it.  A
+ * name already taken (left behind, or planted) is never written through.
+ * oci_temp_rename fsyncs a file, closes fd and renames it; -1 with e filled
+ * and errno kept (EEXIST or ENOTEMPTY: a directory is there already) after
+ * removing it.  oci_temp_abort removes it.
+ */
+struct oci_temp {
+	int dirfd;		/* the caller's, not closed */
+	int dir;
+	int fd;
+	int undo;
+	char name[PATH_MAX];	/* its temporary name, for messages too */
+};
+int oci_temp_new(int dirfd, const char *name, int dir, struct oci_temp *t, struct oci_err *e);
+int oci_temp_rename(struct oci_temp *t, const char *name, struct oci_err *e);
+void oci_temp_abort(struct oci_temp *t);
 /*
  * Make name in dirfd (a directory called dir in messages) hold data,
  * atomically: a new temporary file beside it (never one planted there),
@@ -116,6 +157,44 @@ int oci_dir_is_empty(const char *path);
 
 /* Seconds on the monotonic clock: for timeouts, token lifetimes, backoff and progress. */
 double oci_now(void);
+
+/* --------------------------------------------------------------- kernel.c */
+
+/* openat2(2) with O_CLOEXEC added; resolve is RESOLVE_* flags.  An fd or -1 (errno). */
+int oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
+/*
+ * 1 when err (an errno from openat2) means openat2 itself is refused here
+ * (ENOSYS: an old kernel; EPERM: a seccomp profile that does not know it),
+ * not the path: asked of the kernel again with a path nothing refuses.
+ */
+int oci_openat2_refused(int err);
+/*
+ * The error of a failed oci_openat2 of what: errno's, or, when openat2 is
+ * refused as such (ENOSYS: an old kernel; EPERM: a seccomp profile that does
+ * not know it), a message that says so.  Returns -1.
+ */
+int oci_openat2_error(struct oci_err *e, const char *what);
+/*
+ * The new mount API's last steps, the same for every filesystem mounted:
+ * FSCONFIG_CMD_CREATE makes the superblock from what fsconfig(2) set on the
+ * context fs, fsmount(2) makes a detached mount of it with attrs
+ * (MOUNT_ATTR_*), move_mount(2) attaches that at path under dirfd ("" for
+ * dirfd itself).  fs stays the caller's: its log says why a create failed.
+ * root, when not NULL, gets a descriptor of the new mount's root (the
+ * caller closes it).  0, or the step that failed with errno set (the
+ * caller, who knows what it mounts, words the message).
+ */
+enum { OCI_MOUNT_CREATE = 1, OCI_MOUNT_FSMOUNT, OCI_MOUNT_MOVE };
+int oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path, int *root);
+/* 1 when this process is in the host's (initial) user namespace. */
+int oci_ns_initial_user(void);
+/*
+ * Which overlayfs xattrs this process writes and an overlay it mounts
+ * reads: 1 (user.overlay.*, mounted "userxattr") when it is not root in
+ * the initial user namespace, else 0 (trusted.overlay.*).  The one answer
+ * for oci-untar, oci-whiteout, oci-overlay and the store.
+ */
+int oci_overlay_user_xattrs(void);
 
 /* ------------------------------------------------------------------ say.c */
 
@@ -300,6 +379,12 @@ const char *oci_media_short(const char *media_type);
  */
 int oci_doc_parse(const char *buf, size_t len, const char *hint,
     json_t **doc, enum oci_kind *kind, struct oci_err *e);
+/*
+ * An image config's bytes (image-spec config.md), parsed as strictly as a
+ * document: a JSON object, no key twice.  NULL with e filled ("config
+ * WHAT: …"); the caller frees what it returns (json_decref).
+ */
+json_t *oci_config_parse(const char *buf, size_t len, const char *what, struct oci_err *e);
 
 /* ------------------------------------------------------------- platform.c */
 
@@ -355,8 +440,8 @@ struct oci_layout {
 	 */
 	int undo;
 	/*
-	 * Set by a program that builds on the layout (oci-commit, oci-config):
-	 * each blob it adds is removed again (oci_undo) unless the run ends
+	 * Set by oci_build_open for a build on the layout (oci-commit,
+	 * oci-config): each blob it adds is removed again (oci_undo) unless the run ends
 	 * with index.json naming it.
 	 */
 	int provisional;
@@ -576,11 +661,6 @@ int oci_whiteouts_dir(int dirfd, oci_whiteout_fn fn, void *arg, struct oci_err *
  */
 int oci_whiteouts_convert(int dirfd, enum oci_wh_form to, int user_xattrs,
     unsigned long *count, struct oci_err *e);
-/*
- * Which opaque xattr this process's overlayfs would honour: 1 (user.*) when
- * it is not root in the initial user namespace, else 0 (trusted.*).
- */
-int oci_overlay_user_xattrs(void);
 
 /* ----------------------------------------------------------- decompress.c */
 
@@ -673,14 +753,6 @@ uint64_t oci_hash_name(const char *s, size_t n);
  * an O_PATH fd, or -1 with errno set.
  */
 int oci_open_in_root(int rootfd, const char *path, int follow);
-/* A change that the directory itself refused (EACCES): as non-root, a directory of mode 0555. */
-#define OCI_DENIED (-2)
-/*
- * rm -r of name in dirfd, never following a symlink; directories that are
- * not writable (mode 0555 as non-root) are made so first.  A missing name
- * is not an error.  -1 with e filled, or OCI_DENIED when dirfd refused.
- */
-int oci_rmtree_at(int dirfd, const char *name, struct oci_err *e);
 
 /* --------------------------------------------------------- image_layers.c */
 
@@ -752,6 +824,17 @@ int oci_untar_layer(int rootfd, struct oci_layout *l, const json_t *desc,
 /* Every layer of img, bottom first, as oci_untar_layer, each checked against its diff_id. */
 int oci_untar_image(int rootfd, struct oci_image *img, const struct oci_untar_opts *o,
     struct oci_err *e);
+/*
+ * A layer extracted once into a cache: the iterator's current layer (it,
+ * from oci_layers_next; what names it on the progress line), checked
+ * against its descriptor and diff_id, extracted into a new directory under
+ * a temporary name beside name in dirfd (into its sub/ when sub is not
+ * NULL), which t gets (oci_temp_new): the caller adds what else it keeps
+ * there and renames it onto name with oci_temp_rename, so that a
+ * half-extracted layer is never used.  On failure nothing is left.
+ */
+int oci_untar_temp(struct oci_layers *it, const char *what, int dirfd, const char *name,
+    const char *sub, const struct oci_untar_opts *o, struct oci_temp *t, struct oci_err *e);
 
 /* ----------------------------------------------------------------- diff.c */
 
@@ -907,7 +990,8 @@ struct oci_build {
  * Start from IMAGE.  scratch_ok: a layout or tag that does not exist yet
  * means FROM scratch (an empty config for this machine; the layout is made
  * if missing).  The result will be tagged newtag, else IMAGE's tag, else
- * "latest".  Free with oci_build_free.
+ * "latest".  Its blobs are provisional (struct oci_layout): they stay only
+ * once oci_build_commit's index.json names them.  Free with oci_build_free.
  */
 int oci_build_open(const char *image, const char *newtag, int scratch_ok,
     struct oci_build **b, struct oci_err *e);
@@ -1175,7 +1259,7 @@ int oci_push(struct oci_registry *r, const struct oci_source *dest, struct oci_l
 int oci_push_plan(struct oci_layout *l, const json_t *desc, const struct oci_push_opts *o,
     json_t *blobs, json_t *manifests, const json_t **top, struct oci_err *e);
 
-/* ------------------------------------------- archive.c, archive_write.c */
+/* ------------------------- archive.c, archive_write.c, archive_member.c */
 
 /*
  * Image archives: docker-archive:FILE[:REF] (what docker save and podman
@@ -1248,8 +1332,6 @@ int oci_ns_unshare(int ns, uid_t remap, struct oci_err *e);
 #define OCI_NS_RANGE 65536U
 uid_t oci_ns_pick_range(void);
 int oci_ns_userns_fd(uid_t remap, struct oci_err *e);
-/* 1 when this process is in the host's (initial) user namespace. */
-int oci_ns_initial_user(void);
 /* 1 when our uid is host uid 0, as far as our own uid_map tells. */
 int oci_ns_maps_host_root(void);
 /*
@@ -1273,27 +1355,6 @@ pid_t oci_ns_fork(int ns, struct oci_err *e);
 int oci_ns_wait(pid_t child, struct oci_err *e);
 /* Just the forwarding of oci_ns_wait, from now on (child 0: the signals are taken and dropped). */
 void oci_ns_forward(pid_t child);
-
-/* openat2(2) with O_CLOEXEC added; resolve is RESOLVE_* flags.  An fd or -1 (errno). */
-int oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve);
-/*
- * The error of a failed oci_openat2 of what: errno's, or, when openat2 is
- * refused as such (ENOSYS: an old kernel; EPERM: a seccomp profile that does
- * not know it), a message that says so.  Returns -1.
- */
-int oci_openat2_error(struct oci_err *e, const char *what);
-/*
- * The new mount API's last steps, the same for every filesystem mounted:
- * FSCONFIG_CMD_CREATE makes the superblock from what fsconfig(2) set on the
- * context fs, fsmount(2) makes a detached mount of it with attrs
- * (MOUNT_ATTR_*), move_mount(2) attaches that at path under dirfd ("" for
- * dirfd itself).  fs stays the caller's: its log says why a create failed.
- * root, when not NULL, gets a descriptor of the new mount's root (the
- * caller closes it).  0, or the step that failed with errno set (the
- * caller, who knows what it mounts, words the message).
- */
-enum { OCI_MOUNT_CREATE = 1, OCI_MOUNT_FSMOUNT, OCI_MOUNT_MOVE };
-int oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path, int *root);
 
 /*
  * Containers (rootfs.c).  oci_rootfs_tree: a detached, recursive copy of
@@ -1539,7 +1600,7 @@ void oci_overlay_free(struct oci_overlay *o);
  */
 json_t *oci_overlay_graphdriver(const struct oci_overlay *o);
 
-/* ------------------------------------------------- store.c, store_layer.c */
+/* ----------------------------------- store.c, store_layer.c, store_link.c */
 
 /*
  * A store of containers that share their image layers, laid out like

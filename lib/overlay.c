@@ -419,55 +419,29 @@ layer_dir(struct oci_layers *it, int layersfd, int user_xattrs, struct oci_err *
 {
 	const char *hex = oci_digest_hex(it->diff_id);
 	struct oci_untar_opts opts = { OCI_WHITEOUTS_OVERLAY, user_xattrs };
-	char tmp[128], what[96];
+	char what[96];
+	struct oci_temp t;
 	struct stat st;
-	struct oci_err ignored;	/* removing a temporary: the error to report is e's */
-	int fd, rc, undo;
 
 	if (fstatat(layersfd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
 		oci_say("layer %s: diff_id %s already in layers/, shared", oci_short(it->desc.digest),
 		    oci_short(it->diff_id));
 		return 0;
 	}
-	/* Build it under a temporary name: a half-extracted layer is never used. */
-	snprintf(tmp, sizeof tmp, ".tmp-%.12s-%ld", hex, (long)getpid());
-	oci_rmtree_at(layersfd, tmp, &ignored);
-	if (mkdirat(layersfd, tmp, 0755) < 0)
-		return oci_fail_errno(e, "layers/%s", tmp);
-	/* Removed again if this run fails or is interrupted before the rename. */
-	undo = oci_undo_add(OCI_UNDO_RMTREE, layersfd, tmp);
-	if ((fd = openat(layersfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		oci_fail_errno(e, "layers/%s", tmp);
-		oci_undo_now(undo);
-		return -1;
-	}
-	snprintf(what, sizeof what, "extracting %s", oci_short(it->desc.digest));
-	if (oci_layers_open(it, what, e) < 0) {
-		close(fd);
-		oci_undo_now(undo);
-		return oci_context(e, "layer %s", oci_short(it->desc.digest));
-	}
 	oci_say("layer %s (%s): extracting into layers/%.12s… with overlay whiteouts%s",
 	    oci_short(it->desc.digest), oci_human_size(it->desc.size), hex,
 	    user_xattrs ? " (user.overlay.opaque)" : " (trusted.overlay.opaque)");
-	rc = oci_untar_src(fd, &it->src, &opts, e);
-	close(fd);
-	if (rc < 0) {
-		oci_undo_now(undo);
-		return oci_context(e, "layer %s", oci_short(it->desc.digest));
-	}
-	if (renameat(layersfd, tmp, layersfd, hex) < 0) {
-		int saved = errno;
-
-		oci_undo_now(undo);
+	/* Under a temporary name: a half-extracted layer is never used. */
+	snprintf(what, sizeof what, "extracting %s", oci_short(it->desc.digest));
+	if (oci_untar_temp(it, what, layersfd, hex, NULL, &opts, &t, e) < 0)
+		return -1;
+	if (oci_temp_rename(&t, hex, e) < 0) {
 		/* Another oci-overlay made the same layer meanwhile: use theirs. */
-		if (saved == EEXIST || saved == ENOTEMPTY)
+		if (errno == EEXIST || errno == ENOTEMPTY)
 			return 0;
-		errno = saved;
-		return oci_fail_errno(e, "layers/%s", hex);
+		return oci_context(e, "layers");
 	}
 	/* A whole layer under its diff_id stays: the next run shares it. */
-	oci_undo_keep(undo);
 	return 0;
 }
 

@@ -37,8 +37,10 @@ check_platform(struct oci_layout *l, const json_t *manifest, const struct oci_pl
 		return oci_context(e, "manifest %s: config", oci_short(digest));
 	if (oci_blob_read(l, c.digest, c.size, &buf, &len, e) < 0)
 		return oci_context(e, "manifest %s: config", oci_short(digest));
-	config = json_loadb(buf, len, 0, NULL);
+	config = oci_config_parse(buf, len, oci_short(c.digest), e);
 	free(buf);
+	if (config == NULL)
+		return oci_context(e, "manifest %s", oci_short(digest));
 	if (!json_is_string(json_object_get(config, "os")) ||
 	    !json_is_string(json_object_get(config, "architecture"))) {
 		json_decref(config);
@@ -215,7 +217,6 @@ int
 oci_image_config(struct oci_image *img, char **buf, size_t *len, json_t **config,
     struct oci_err *e)
 {
-	json_error_t je;
 	struct oci_desc d;
 
 	*config = NULL;
@@ -223,13 +224,10 @@ oci_image_config(struct oci_image *img, char **buf, size_t *len, json_t **config
 		return oci_context(e, "manifest %s: config", oci_short(json_string_value(json_object_get(img->desc, "digest"))));
 	if (oci_blob_read(img->layout, d.digest, d.size, buf, len, e) < 0)
 		return oci_context(e, "config");
-	*config = json_loadb(*buf, *len, JSON_REJECT_DUPLICATES, &je);
-	if (!json_is_object(*config)) {
-		json_decref(*config);
-		*config = NULL;
+	if ((*config = oci_config_parse(*buf, *len, oci_short(d.digest), e)) == NULL) {
 		free(*buf);
 		*buf = NULL;
-		return oci_fail(e, "config %s: not a JSON object (%s)", oci_short(d.digest), je.text);
+		return -1;
 	}
 	return 0;
 }

@@ -11,12 +11,8 @@
  * seccomp filter that does not know it), a walk one component at a time
  * does the same by hand.  The last component of a path is never resolved
  * here: callers handle it with *at() calls that do not follow it.
- *
- * Removing a tree (oci_rmtree_at) lives here too: it never follows a
- * symlink either, and is what every writer uses to clear a name.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "oci.h"
@@ -37,23 +32,15 @@ static int no_openat2 = -1;	/* learnt on the first call (or from the environment
 static int
 open_openat2(int rootfd, const char *path, int follow)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_NO_SYMLINKS),
-	};
+	unsigned long long resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_NO_SYMLINKS);
 	int fd = -1, tries;
 
 	for (tries = 0; tries < 16; tries++) {
-		fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+		fd = oci_openat2(rootfd, path, O_PATH | O_DIRECTORY, resolve);
 		if (fd >= 0 || errno != EAGAIN)
 			break;
 	}
-	/*
-	 * ENOSYS: a kernel before 5.6.  EPERM: a seccomp filter that does
-	 * not know openat2 (older container runtimes' default profiles).
-	 * Opening a directory O_PATH is never refused with EPERM otherwise.
-	 */
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+	if (fd < 0 && oci_openat2_refused(errno))
 		no_openat2 = 1;
 	return fd;
 }
@@ -173,61 +160,4 @@ oci_open_in_root(int rootfd, const char *path, int follow)
 			return fd;
 	}
 	return walk_in_root(rootfd, path, follow);
-}
-
-/* ------------------------------------------------------------ removing */
-
-/* Removing name failed: -1, or OCI_DENIED when it is dirfd that refused (EACCES). */
-static int
-remove_failed(struct oci_err *e, const char *name)
-{
-	int rc = errno == EACCES ? OCI_DENIED : -1;
-
-	oci_fail_errno(e, "remove %s", name);
-	return rc;
-}
-
-int
-oci_rmtree_at(int dirfd, const char *name, struct oci_err *e)
-{
-	struct dirent *de;
-	int fd, pass;
-	DIR *d;
-
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM && errno != EACCES)
-		return remove_failed(e, name);
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return remove_failed(e, name);
-	/* As non-root, a directory of mode 0555 must become writable to be emptied. */
-	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0)
-		fchmod(fd, 0700);
-	d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return remove_failed(e, name);
-	}
-	for (pass = 0; pass < 2; pass++) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			if (oci_rmtree_at(fd, de->d_name, e) < 0) {
-				closedir(d);
-				return oci_context(e, "%s", name);
-			}
-		}
-		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0) {
-			closedir(d);
-			return 0;
-		}
-		if (errno != ENOTEMPTY)
-			break;
-		rewinddir(d);	/* entries may hide from a readdir that races our unlinks */
-	}
-	closedir(d);
-	return remove_failed(e, name);
 }

@@ -31,60 +31,6 @@
 
 #include "oci.h"
 
-int
-oci_openat2(int dirfd, const char *path, int flags, unsigned long long resolve)
-{
-	struct open_how how;
-
-	memset(&how, 0, sizeof how);
-	how.flags = flags | O_CLOEXEC;
-	how.resolve = resolve;
-	return syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-}
-
-int
-oci_mount_attach(int fs, unsigned attrs, int dirfd, const char *path, int *root)
-{
-	int mnt, saved, flags = MOVE_MOUNT_F_EMPTY_PATH | (path[0] ? 0 : MOVE_MOUNT_T_EMPTY_PATH);
-
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return OCI_MOUNT_CREATE;
-	if ((mnt = fsmount(fs, FSMOUNT_CLOEXEC, attrs)) < 0)
-		return OCI_MOUNT_FSMOUNT;
-	if (move_mount(mnt, "", dirfd, path, flags) < 0) {
-		saved = errno;
-		close(mnt);
-		errno = saved;
-		return OCI_MOUNT_MOVE;
-	}
-	if (root)
-		*root = mnt;
-	else
-		close(mnt);
-	return 0;
-}
-
-int
-oci_openat2_error(struct oci_err *e, const char *what)
-{
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC };
-	int saved = errno, fd;
-
-	/* Is openat2 itself refused?  Opening "/" with no RESOLVE_ flags tells. */
-	if (saved == ENOSYS || saved == EPERM) {
-		fd = syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
-		if (fd >= 0)
-			close(fd);
-		else if (errno == saved)
-			return oci_fail(e, "%s: openat2(2) is refused here (%s: %s), and it is what "
-			    "keeps paths inside the rootfs", what,
-			    saved == ENOSYS ? "a kernel before 5.6" : "a seccomp profile that does not allow it",
-			    strerror(saved));
-	}
-	errno = saved;
-	return oci_fail_errno(e, "%s", what);
-}
-
 /*
  * The directory NAME of the rootfs, made if missing, for the runtime to
  * mount on.  No symlink is followed, not even one that stays inside: the

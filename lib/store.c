@@ -26,7 +26,8 @@
  * extracted under a temporary name and renamed into place: two
  * oci-overlay runs at once never extract one layer twice, and nothing
  * half-extracted is ever used.  This file holds the store directory and
- * its containers; lib/store_layer.c makes the layers.
+ * its containers; lib/store_layer.c makes the layers, and lib/store_link.c
+ * names them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,80 +36,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "store.h"
 
-/* ---- small files and names ---- */
-
-/* A new file name in dirfd holding text; never one that is there already. */
-int
-oci_store_write_small(int dirfd, const char *name, const char *text, struct oci_err *e)
-{
-	size_t len = strlen(text);
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return oci_fail_errno(e, "%s", name);
-	if (oci_write_all(fd, text, len) < 0) {
-		oci_fail_errno(e, "write %s", name);
-		close(fd);
-		return -1;
-	}
-	return close(fd) < 0 ? oci_fail_errno(e, "write %s", name) : 0;
-}
-
-/* The text of a regular file of at most cap - 1 bytes, never through a symlink. */
-int
-oci_store_read_small(int dirfd, const char *name, char *buf, size_t cap, struct oci_err *e)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	size_t got = 0;
-	struct stat st;
-	ssize_t n;
-
-	if (fd < 0)
-		return oci_fail_errno(e, "%s", name);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return oci_fail(e, "%s: not a regular file", name);
-	}
-	while (got < cap && (n = read(fd, buf + got, cap - got)) > 0)
-		got += n;
-	close(fd);
-	if (got == cap)
-		return oci_fail(e, "%s: over %zu bytes", name, cap - 1);
-	buf[got] = '\0';
-	return 0;
-}
-
-/* 1 when s is n characters, each of set. */
-static int
-all_of(const char *s, size_t n, const char *set)
-{
-	return strlen(s) == n && strspn(s, set) == n;
-}
-
-static const char HEX[] = "0123456789abcdef";
-static const char BASE32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-/* n random characters of set (its length a power of two, at most 256). */
-static int
-random_name(char *out, size_t n, const char *set, struct oci_err *e)
-{
-	unsigned char r[ID_LEN];
-	size_t k = strlen(set), i;
-
-	if (getrandom(r, n, 0) != (ssize_t)n)
-		return oci_fail_errno(e, "getrandom");
-	for (i = 0; i < n; i++)
-		out[i] = set[r[i] % k];
-	out[n] = '\0';
-	return 0;
-}
+/* ---- names ---- */
 
 /* docker's container name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]* (here at most 128). */
 static int
@@ -135,21 +69,6 @@ store_close(struct store *s)
 	s->fd = s->lfd = s->cfd = -1;
 }
 
-/* dir's link file: its LINK_LEN-letter short name, checked. */
-int
-oci_store_read_link(struct store *s, const char *dir, char link[LINK_LEN + 1], struct oci_err *e)
-{
-	char path[256], buf[64];
-
-	snprintf(path, sizeof path, "%s/link", dir);
-	if (oci_store_read_small(s->fd, path, buf, sizeof buf, e) < 0)
-		return oci_context(e, "%s", s->path);
-	if (!all_of(buf, LINK_LEN, BASE32))
-		return oci_fail(e, "%s/%s: not a short link name", s->path, path);
-	memcpy(link, buf, LINK_LEN + 1);
-	return 0;
-}
-
 /* A directory of the store and its short link in l/, if it has one. */
 static int
 remove_layer_dir(struct store *s, const char *dir, struct oci_err *e)
@@ -173,7 +92,8 @@ half_made(struct store *s, const char *name)
 		return 0;
 	snprintf(id, sizeof id, "%.*s", ID_LEN, name);
 	snprintf(work, sizeof work, "%s/work", name);
-	return all_of(id, ID_LEN, HEX) && faccessat(s->fd, work, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	return oci_store_all_of(id, ID_LEN, HEX) &&
+	    faccessat(s->fd, work, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    faccessat(s->cfd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0;
 }
 
@@ -223,37 +143,6 @@ bad:
 	return -1;
 }
 
-/* l/LINK -> ../dir/diff: made when missing; one pointing elsewhere is refused. */
-int
-oci_store_ensure_link(struct store *s, const char *link, const char *dir, struct oci_err *e)
-{
-	char want[256], got[256];
-	ssize_t n;
-
-	snprintf(want, sizeof want, "../%s/diff", dir);
-	if (symlinkat(want, s->lfd, link) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return oci_fail_errno(e, "%s/l/%s", s->path, link);
-	if ((n = readlinkat(s->lfd, link, got, sizeof got - 1)) < 0 ||
-	    (got[n] = '\0', strcmp(got, want) != 0))
-		return oci_fail(e, "%s/l/%s: not a link to %s, refusing it", s->path, link, want);
-	return 0;
-}
-
-/* A fresh short link name, not in l/ yet. */
-int
-oci_store_new_link(struct store *s, char link[LINK_LEN + 1], struct oci_err *e)
-{
-	struct stat st;
-
-	do {
-		if (random_name(link, LINK_LEN, BASE32, e) < 0)
-			return -1;
-	} while (fstatat(s->lfd, link, &st, AT_SYMLINK_NOFOLLOW) == 0);
-	return 0;
-}
-
 /* ---- containers ---- */
 
 /* containers/<id>/config.json, parsed; NULL (and e) when it cannot be read. */
@@ -269,7 +158,7 @@ read_config(struct store *s, const char *id, struct oci_err *e)
 		return NULL;
 	}
 	snprintf(path, sizeof path, "%s/config.json", id);
-	if (oci_store_read_small(s->cfd, path, buf, SMALL_MAX, e) == 0 &&
+	if (oci_read_text(s->cfd, path, buf, SMALL_MAX, e) == 0 &&
 	    (j = json_loads(buf, 0, &je)) == NULL)
 		oci_fail(e, "%s/containers/%s: %s", s->path, path, je.text);
 	if (j && (!json_is_string(json_object_get(j, "Name")) || !json_is_array(json_object_get(j, "Layers")))) {
@@ -297,7 +186,7 @@ find_container(struct store *s, const char *name, int by_id, char id[ID_LEN + 1]
 	if (oci_dir_names(s->cfd, &names, &n, e) < 0)
 		return oci_context(e, "%s/containers", s->path);
 	for (i = 0; i < n && found <= 0; i++) {
-		if (!all_of(names[i], ID_LEN, HEX))
+		if (!oci_store_all_of(names[i], ID_LEN, HEX))
 			continue;
 		if ((j = read_config(s, names[i], e)) == NULL) {
 			found = -1;
@@ -311,7 +200,7 @@ find_container(struct store *s, const char *name, int by_id, char id[ID_LEN + 1]
 				j = NULL;
 			}
 		} else if (by_id && strncmp(names[i], name, strlen(name)) == 0 &&
-		    all_of(name, strlen(name), HEX)) {
+		    oci_store_all_of(name, strlen(name), HEX)) {
 			prefix++;
 			memcpy(id, names[i], ID_LEN + 1);
 		}
@@ -356,7 +245,7 @@ container_overlay(struct store *s, const char *id, struct oci_overlay *o, struct
 	if (lower == NULL)
 		return oci_fail(e, "out of memory");
 	snprintf(path, sizeof path, "%s/lower", id);
-	if (oci_store_read_small(s->fd, path, lower, SMALL_MAX, e) < 0) {
+	if (oci_read_text(s->fd, path, lower, SMALL_MAX, e) < 0) {
 		oci_context(e, "%s", s->path);
 		goto out;
 	}
@@ -366,7 +255,8 @@ container_overlay(struct store *s, const char *id, struct oci_overlay *o, struct
 		goto oom;
 	for (p = strtok_r(lower, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
 		/* "l/LINK" -> "../<dir>/diff", with <dir> one plain name. */
-		if (strncmp(p, "l/", 2) != 0 || !all_of(p + 2, LINK_LEN, BASE32) || o->nlower == cap ||
+		if (strncmp(p, "l/", 2) != 0 || !oci_store_all_of(p + 2, LINK_LEN, BASE32) ||
+		    o->nlower == cap ||
 		    (n = readlinkat(s->lfd, p + 2, got, sizeof got - 1)) < 0 ||
 		    (got[n] = '\0', strncmp(got, "../", 3) != 0) || strchr(got + 3, '/') !=
 		    got + n - 5 || strcmp(got + n - 5, "/diff") != 0 || got[3] == '.') {
@@ -453,7 +343,7 @@ new_container(struct store *s, struct oci_image *img, const char *name,
 	if (oci_store_image_layers(s, img, so, json_object_get(record, "Layers"), lower, link, e) < 0)
 		goto out;
 	do {
-		if (random_name(id, ID_LEN, HEX, e) < 0)
+		if (oci_store_random_name(id, ID_LEN, HEX, e) < 0)
 			goto out;
 	} while (faccessat(s->fd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0);
 	json_object_set_new(record, "ID", json_string(id));
@@ -494,8 +384,8 @@ same_xattrs(struct store *s, int user, struct oci_err *e)
 	char have[32];
 
 	if (faccessat(s->fd, "xattrs", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-		return oci_store_write_small(s->fd, "xattrs", want, e) < 0 ? oci_context(e, "%s", s->path) : 0;
-	if (oci_store_read_small(s->fd, "xattrs", have, sizeof have, e) < 0)
+		return oci_write_new(s->fd, "xattrs", want, e) < 0 ? oci_context(e, "%s", s->path) : 0;
+	if (oci_read_text(s->fd, "xattrs", have, sizeof have, e) < 0)
 		return oci_context(e, "%s", s->path);
 	if (strcmp(have, want) == 0)
 		return 0;
@@ -608,13 +498,14 @@ list_layers(struct store *s, json_t *out, json_t *users, struct oci_err *e)
 		goto out;
 	for (i = 0; i < n; i++) {
 		/* A container's writable layer is named by its id, an image layer by its chain id. */
-		if (!(all_of(names[i], 64, HEX) || all_of(names[i], 128, HEX)) ||
+		if (!(oci_store_all_of(names[i], 64, HEX) ||
+		    oci_store_all_of(names[i], 128, HEX)) ||
 		    faccessat(s->cfd, names[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			continue;
 		if (oci_store_read_link(s, names[i], link, e) < 0)
 			goto out;
 		snprintf(path, sizeof path, "%s/lower", names[i]);
-		if (oci_store_read_small(s->fd, path, lower, SMALL_MAX, &ignored) < 0)
+		if (oci_read_text(s->fd, path, lower, SMALL_MAX, &ignored) < 0)
 			lower[0] = '\0';	/* the bottom layer has none */
 		snprintf(path, sizeof path, "l/%s", link);
 		if ((l = json_pack("{s:s, s:s, s:s}", "layer", names[i], "link", path, "lower", lower)) == NULL)
@@ -679,7 +570,7 @@ oci_store_list(const char *store, struct oci_err *e)
 	if (oci_dir_names(s.cfd, &names, &n, e) < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if (!all_of(names[i], ID_LEN, HEX))
+		if (!oci_store_all_of(names[i], ID_LEN, HEX))
 			continue;
 		if ((c = read_config(&s, names[i], e)) == NULL)
 			goto out;
@@ -713,7 +604,7 @@ oci_store_hostname(const char *dir, char out[13])
 	    strcmp(abs + n - 7, "/merged") != 0)
 		return -1;
 	abs[n - 7] = '\0';
-	if ((p = strrchr(abs, '/')) == NULL || !all_of(p + 1, ID_LEN, HEX))
+	if ((p = strrchr(abs, '/')) == NULL || !oci_store_all_of(p + 1, ID_LEN, HEX))
 		return -1;
 	*p = '\0';
 	snprintf(cfg, sizeof cfg, "%s/containers/%s/config.json", abs, p + 1);

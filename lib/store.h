@@ -1,7 +1,7 @@
 /*
- * lib/store.h — what lib/store.c and lib/store_layer.c share, and no other
- * file: the store directory and the layers in it.  Not part of the
- * library's interface (that is lib/oci.h).
+ * lib/store.h — what lib/store.c, lib/store_layer.c and lib/store_link.c
+ * share, and no other file: the store directory and the layers in it.  Not
+ * part of the library's interface (that is lib/oci.h).
  */
 #ifndef OCI_STORE_H
 #define OCI_STORE_H
@@ -19,9 +19,13 @@ struct store {
 	int fd, lfd, cfd;	/* STORE, STORE/l, STORE/containers */
 };
 
-/* store.c: small files, never through a symlink, and the l/ short links. */
-int oci_store_write_small(int dirfd, const char *name, const char *text, struct oci_err *e);
-int oci_store_read_small(int dirfd, const char *name, char *buf, size_t cap, struct oci_err *e);
+/* store_link.c: names (n characters of a set), and the l/ short links. */
+#define HEX "0123456789abcdef"
+#define BASE32 "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+/* 1 when s is n characters, each of set. */
+int oci_store_all_of(const char *s, size_t n, const char *set);
+/* n random characters of set (its length a power of two, at most 256) and a NUL. */
+int oci_store_random_name(char *out, size_t n, const char *set, struct oci_err *e);
 int oci_store_read_link(struct store *s, const char *dir, char link[LINK_LEN + 1], struct oci_err *e);
 int oci_store_new_link(struct store *s, char link[LINK_LEN + 1], struct oci_err *e);
 int oci_store_ensure_link(struct store *s, const char *link, const char *dir, struct oci_err *e);

@@ -42,22 +42,23 @@ chain_id(const char *below, const char *diff_id, char out[OCI_DIGEST_MAX])
  * lower: the short links beneath it ("" for the bottom layer); link gets its own.
  */
 static int
-image_layer(struct store *s, struct oci_layers *it, const char *chain, const char *lower, const struct oci_store_opts *so,
+image_layer(struct store *s, struct oci_layers *it, const char *chain, const char *lower,
+    const struct oci_store_opts *so,
     char link[LINK_LEN + 1], struct oci_err *e)
 {
 	const char *hex = oci_digest_hex(chain);
 	struct oci_untar_opts uo = { OCI_WHITEOUTS_OVERLAY, so->user_xattrs };
-	char tmp[160], path[256], have[SMALL_MAX], what[96];
+	char path[256], have[SMALL_MAX], what[96];
 	const struct oci_desc *d = &it->desc;
-	struct oci_err ignored;
+	struct oci_temp t;
 	struct stat st;
-	int fd = -1, linked = 0;
+	int linked = 0;
 
 	if (fstatat(s->fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		snprintf(path, sizeof path, "%s/lower", hex);
 		if (!S_ISDIR(st.st_mode) || oci_store_read_link(s, hex, link, e) < 0)
 			oci_fail(e, "%s/%s: not a layer directory", s->path, hex);
-		else if (*lower && (oci_store_read_small(s->fd, path, have, sizeof have, e) < 0 || strcmp(have, lower) != 0))
+		else if (*lower && (oci_read_text(s->fd, path, have, sizeof have, e) < 0 || strcmp(have, lower) != 0))
 			oci_fail(e, "%s/%s: does not list the layers beneath", s->path, path);
 		else if (oci_store_ensure_link(s, link, hex, e) == 0) {
 			oci_say("layer %s (diff_id %s): in the store already as %.12s… (chain id), shared",
@@ -67,47 +68,28 @@ image_layer(struct store *s, struct oci_layers *it, const char *chain, const cha
 		return oci_context(e, "layer %s", oci_short(d->digest));
 	}
 
-	snprintf(tmp, sizeof tmp, ".tmp-%s", hex);
-	if (mkdirat(s->fd, tmp, 0755) < 0 || (snprintf(path, sizeof path, "%s/diff", tmp),
-	    mkdirat(s->fd, path, 0755) < 0) ||
-	    (fd = openat(s->fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		oci_fail_errno(e, "%s/%s", s->path, tmp);
-		goto bad;
-	}
-	snprintf(what, sizeof what, "extracting %s", oci_short(d->digest));
-	if (oci_layers_open(it, what, e) < 0)
-		goto bad;
 	oci_say("layer %s (%s): extracting into %.12s…/diff (chain id; docker would name it "
 	    "by a random cache id) with overlay whiteouts%s", oci_short(d->digest),
 	    oci_human_size(d->size), hex,
 	    so->user_xattrs ? " (user.overlay.opaque)" : " (trusted.overlay.opaque)");
-	if (oci_untar_src(fd, &it->src, &uo, e) < 0)
-		goto bad;
-	if (oci_store_new_link(s, link, e) < 0)
-		goto bad;
-	snprintf(path, sizeof path, "%s/link", tmp);
-	if (oci_store_write_small(s->fd, path, link, e) < 0)
-		goto bad;
-	snprintf(path, sizeof path, "%s/lower", tmp);
-	if (*lower && oci_store_write_small(s->fd, path, lower, e) < 0)
-		goto bad;
-	if (oci_store_ensure_link(s, link, hex, e) < 0)
+	/* Under a temporary name (".tmp-…", which store_open clears): a half-made layer is never used. */
+	snprintf(what, sizeof what, "extracting %s", oci_short(d->digest));
+	if (oci_untar_temp(it, what, s->fd, hex, "diff", &uo, &t, e) < 0)
+		return -1;
+	if (oci_store_new_link(s, link, e) < 0 || oci_write_new(t.fd, "link", link, e) < 0 ||
+	    (*lower && oci_write_new(t.fd, "lower", lower, e) < 0) ||
+	    oci_store_ensure_link(s, link, hex, e) < 0)
 		goto bad;
 	linked = 1;
-	if (renameat(s->fd, tmp, s->fd, hex) < 0) {
-		oci_fail_errno(e, "%s/%s", s->path, hex);
+	if (oci_temp_rename(&t, hex, e) < 0)
 		goto bad;
-	}
 	oci_say("layer %s: link %s, l/%s -> ../%.12s…/diff", oci_short(d->digest), link, link, hex);
-	close(fd);
 	return 0;
 bad:
 	oci_context(e, "layer %s", oci_short(d->digest));
-	if (fd >= 0)
-		close(fd);
 	if (linked)
 		unlinkat(s->lfd, link, 0);
-	oci_rmtree_at(s->fd, tmp, &ignored);
+	oci_temp_abort(&t);
 	return -1;
 }
 
@@ -208,9 +190,9 @@ init_files(int diff, const char *id, struct oci_err *e)
 	snprintf(hosts, sizeof hosts, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 	    "127.0.1.1\t%.12s\n", id);
 	host_resolv_conf(resolv, sizeof resolv);
-	if (oci_store_write_small(diff, "etc/hostname", hostname, e) < 0 ||
-	    oci_store_write_small(diff, "etc/hosts", hosts, e) < 0 ||
-	    oci_store_write_small(diff, "etc/resolv.conf", resolv, e) < 0)
+	if (oci_write_new(diff, "etc/hostname", hostname, e) < 0 ||
+	    oci_write_new(diff, "etc/hosts", hosts, e) < 0 ||
+	    oci_write_new(diff, "etc/resolv.conf", resolv, e) < 0)
 		return oci_context(e, "init layer");
 	if (symlinkat("/proc/mounts", diff, "etc/mtab") < 0)
 		return oci_fail_errno(e, "init layer: etc/mtab");
@@ -238,10 +220,10 @@ oci_store_rw_layer(struct store *s, const char *dir, const char *lower, const ch
 	if ((init && init_files(diff, id, e) < 0) || oci_store_new_link(s, link, e) < 0)
 		goto out;
 	snprintf(path, sizeof path, "%s/link", dir);
-	if (oci_store_write_small(s->fd, path, link, e) < 0)
+	if (oci_write_new(s->fd, path, link, e) < 0)
 		goto out;
 	snprintf(path, sizeof path, "%s/lower", dir);
-	if (oci_store_write_small(s->fd, path, lower, e) < 0 || oci_store_ensure_link(s, link, dir, e) < 0)
+	if (oci_write_new(s->fd, path, lower, e) < 0 || oci_store_ensure_link(s, link, dir, e) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -13,6 +13,8 @@
  *
  * The removal runs inside a signal handler, so it uses system calls only:
  * no malloc, no stdio, no readdir (getdents64 into a buffer on the stack).
+ * It is the library's one rm -r (oci_rmtree_at), which never follows a
+ * symlink and never empties a mount it meets inside the tree.
  */
 #define _GNU_SOURCE	/* O_PATH */
 #include <errno.h>
@@ -57,9 +59,26 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-/* rm -r of name in dirfd, never following a symlink, with system calls only. */
-static void
-rm_at(int dirfd, const char *name, int depth, dev_t dev)
+/* Removing name failed (errno says why): -1, or OCI_DENIED when it is dirfd that refused (EACCES). */
+static int
+remove_failed(struct oci_err *e, const char *name)
+{
+	int rc = errno == EACCES ? OCI_DENIED : -1;
+
+	if (e)
+		oci_fail_errno(e, "remove %s", name);
+	return rc;
+}
+
+/*
+ * rm -r of name in dirfd, never following a symlink and never entering a
+ * mount met inside (a directory on another device than its parent: not
+ * ours to empty, or not yet detached).  System calls only, so that the
+ * signal handler can use it: with e NULL it goes on past what it cannot
+ * remove and says nothing; with e it stops at the first failure.
+ */
+static int
+rm_at(int dirfd, const char *name, int depth, dev_t dev, struct oci_err *e)
 {
 	struct stat st;
 	char buf[1024];
@@ -67,17 +86,22 @@ rm_at(int dirfd, const char *name, int depth, dev_t dev)
 	int fd, pass;
 
 	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return;
-	if ((errno != EISDIR && errno != EPERM && errno != EACCES) || depth > MAX_DEPTH)
-		return;
+		return 0;
+	if (errno != EISDIR && errno != EPERM && errno != EACCES)
+		return remove_failed(e, name);
+	if (depth > MAX_DEPTH) {
+		errno = ELOOP;
+		return remove_failed(e, name);
+	}
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
 		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	/* A mount inside (not ours, or not yet detached) is left alone, never emptied. */
 	if (fd < 0 || fstat(fd, &st) < 0 || (depth > 0 && st.st_dev != dev)) {
-		if (fd >= 0)
+		if (fd >= 0) {
 			close(fd);
-		return;
+			errno = EBUSY;
+		}
+		return remove_failed(e, name);
 	}
 	/* As non-root, a directory of mode 0555 must become writable to be emptied. */
 	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0)
@@ -89,14 +113,31 @@ rm_at(int dirfd, const char *name, int depth, dev_t dev)
 				struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
 
 				off += d->d_reclen;
-				if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-					rm_at(fd, d->d_name, depth + 1, st.st_dev);
+				if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+					continue;
+				if (rm_at(fd, d->d_name, depth + 1, st.st_dev, e) < 0 && e) {
+					close(fd);
+					return oci_context(e, "%s", name);
+				}
 			}
 		/* Entries may hide from a listing that races our unlinks: look again. */
-		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno != ENOTEMPTY)
+		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0) {
+			close(fd);
+			return 0;
+		}
+		if (errno != ENOTEMPTY)
 			break;
 	}
+	pass = errno;
 	close(fd);
+	errno = pass;
+	return remove_failed(e, name);
+}
+
+int
+oci_rmtree_at(int dirfd, const char *name, struct oci_err *e)
+{
+	return rm_at(dirfd, name, 0, 0, e);
 }
 
 static void
@@ -109,7 +150,7 @@ run_one(struct undo *u)
 		unlinkat(u->dirfd, u->name, 0);
 		break;
 	case OCI_UNDO_RMTREE:
-		rm_at(u->dirfd, u->name, 0, 0);
+		rm_at(u->dirfd, u->name, 0, 0, NULL);
 		break;
 	case OCI_UNDO_UMOUNT:
 		/* dirfd is the mount's root (O_PATH): its /proc/self/fd link names the mount. */

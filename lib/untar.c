@@ -803,3 +803,29 @@ oci_untar_image(int rootfd, struct oci_image *img, const struct oci_untar_opts *
 	oci_layers_end(&it);
 	return r;
 }
+
+int
+oci_untar_temp(struct oci_layers *it, const char *what, int dirfd, const char *name,
+    const char *sub, const struct oci_untar_opts *o, struct oci_temp *t, struct oci_err *e)
+{
+	int fd = -1, rc = -1;
+
+	if (oci_temp_new(dirfd, name, 1, t, e) < 0)
+		return -1;
+	if (sub && (mkdirat(t->fd, sub, 0755) < 0 ||
+	    (fd = openat(t->fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)) {
+		oci_fail_errno(e, "%s/%s", t->name, sub);
+		goto out;
+	}
+	if (oci_layers_open(it, what, e) < 0)
+		goto out;
+	rc = untar(sub ? fd : t->fd, &it->src, o, e);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		oci_temp_abort(t);
+		return oci_context(e, "layer %s", oci_short(it->desc.digest));
+	}
+	return 0;
+}

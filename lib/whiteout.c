@@ -72,15 +72,6 @@ oci_is_overlay_xattr(const char *name)
 
 /* ---- listing and converting whiteouts ---- */
 
-int
-oci_overlay_user_xattrs(void)
-{
-	/* trusted.* needs CAP_SYS_ADMIN in the initial user namespace: root of
-	 * any other one gets EPERM, even when it maps every id to itself (as
-	 * oci-unshare's user namespace does for root). */
-	return geteuid() != 0 || !oci_ns_initial_user();
-}
-
 /* "/" + dir + "/" + name, as a whiteout's path is shown. */
 static void
 join(char *out, size_t len, const char *dir, const char *name)

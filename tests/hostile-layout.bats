@@ -11,12 +11,13 @@ load helper
 MT_MANIFEST=application/vnd.oci.image.manifest.v1+json
 MT_CONFIG=application/vnd.oci.image.config.v1+json
 
-# small_layout DIR: a layout made by oci-index alone, tag latest -> a
-# manifest with one config and no layers.  Sets CFG and MAN (digests).
+# small_layout DIR [CONFIG]: a layout made by oci-index alone, tag latest -> a
+# manifest with one config (CONFIG's text, if given) and no layers.  Sets CFG
+# and MAN (digests).
 small_layout() {
-	local dir=$1
+	local dir=$1 cfg='{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'
 	oci-index --init "$dir"
-	echo '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$T/cfg.json"
+	echo "${2:-$cfg}" >"$T/cfg.json"
 	CFG=sha256:$(sha256sum "$T/cfg.json" | cut -d' ' -f1)
 	cp "$T/cfg.json" "$dir/blobs/sha256/${CFG#sha256:}"
 	jq -nc --arg mt $MT_CONFIG --arg d "$CFG" --argjson s "$(stat -c %s "$T/cfg.json")" \
@@ -92,16 +93,30 @@ outside_state() {
 	[ "$before" = "$(outside_state "$T/outside")" ]
 }
 
+# ---- a config with a key twice ----
+
+@test "a config with a key twice is refused by every reader, with the same message" {
+	small_layout "$T/D" '{"architecture":"amd64","os":"linux","os":"windows","rootfs":{"type":"layers","diff_ids":[]}}'
+	local want="config ${CFG:0:19}: not a JSON object (duplicate object key near '\"os\"')"
+	run -1 oci-config "$T/D:latest"
+	assert_output --partial "$want"
+	run -1 oci-untar -C "$T/r" "$T/D:latest"
+	assert_output --partial "$want"
+	run -1 oci-push "$T/D:latest" "docker-archive:$T/d.tar"
+	assert_output --partial "$want"
+	[ ! -e "$T/d.tar" ]
+}
+
 # ---- names planted in the layout ----
 
 @test "a planted hard link at index.json's temporary name is never written through" {
 	echo precious >"$T/victim"
 	oci-index "$T/L:latest" >"$T/desc"
 	# exec keeps the shell's PID, the one oci-index names its temporary file after
-	run -0 bash -c 'ln "$1/victim" "$1/L/.index.json.tmp.$$"; exec oci-index --tag again "$1/L" <"$1/desc"' _ "$T"
+	run -0 bash -c 'ln "$1/victim" "$1/L/.tmp-index.json-$$-0"; exec oci-index --tag again "$1/L" <"$1/desc"' _ "$T"
 	[ "$(cat "$T/victim")" = precious ]
 	run -0 oci-index "$T/L:again"
-	run -0 bash -c 'ln -s "$1/victim" "$1/L/.index.json.tmp.$$"; exec oci-index --untag again "$1/L"' _ "$T"
+	run -0 bash -c 'ln -s "$1/victim" "$1/L/.tmp-index.json-$$-0"; exec oci-index --untag again "$1/L"' _ "$T"
 	[ "$(cat "$T/victim")" = precious ]
 	run -1 oci-index "$T/L:again"
 }

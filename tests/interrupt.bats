@@ -100,6 +100,22 @@ interrupt() { run "$TESTS_DIR/interrupt.py" "$@"; }
 	assert_file_exist "$T/mine/note"
 }
 
+# ---- oci-push to an archive
+
+@test "oci-push interrupted while it writes a docker-archive: nothing left beside FILE, status 130" {
+	mkdir "$T/out"
+	# The archive is written under a temporary name beside FILE (".img.tar.tmp-…" once,
+	# ".tmp-img.tar-…" now): interrupted once part of the first layer is in.
+	interrupt INT "$T/out/.*tmp*" 4000000 -- oci-push "$F/src:big" "docker-archive:$T/out/img.tar"
+	assert_equal "$status" 130
+	run -0 ls -A "$T/out"
+	assert_output ""
+	# then it runs to the end
+	run -0 oci-push "$F/src:big" "docker-archive:$T/out/img.tar"
+	run -0 ls -A "$T/out"
+	assert_output "img.tar"
+}
+
 # ---- oci-fetch
 
 @test "oci-fetch interrupted mid-blob: a whole layout, and the next run resumes with Range" {

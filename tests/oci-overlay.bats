@@ -286,8 +286,9 @@ hand_made() {
 	[ "$1" = root ] || ux=,userxattr
 	as "$1" mkdir -p l1 l2 u w m
 	as "$1" sh -c 'echo top >l1/a; echo bottom >l2/a; echo b >l2/b'
+	# Not root on the host: layers it writes carry user.overlay.*, so the line says userxattr.
 	run -0 as "$1" oci-overlay -n --lower l1:l2 --upper u --work w m
-	assert_output "mount -t overlay overlay -o lowerdir=l1:l2,upperdir=u,workdir=w m"
+	assert_output "mount -t overlay overlay -o lowerdir=l1:l2,upperdir=u,workdir=w$ux m"
 	run -0 in_ns "$1" "oci-overlay -n --lower l1:l2 --upper u --work w m"
 	assert_output "mount -t overlay overlay -o lowerdir=l1:l2,upperdir=u,workdir=w$ux m"
 	run -0 in_ns "$1" "oci-overlay --lower l1:l2 --upper u --work w m && cat m/a m/b && echo new >m/c &&
