@@ -18,8 +18,8 @@ OCI_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Ilib -DOCI_VERSION='"$(VERSION)"'
 OCI_LDFLAGS = $(if $(SAN),$(SAN_FLAGS))
 LDLIBS = $(shell pkg-config --libs $(PKGS)) -lpthread
 
-HDR = lib/oci.h lib/cli.h lib/transfer.h lib/push.h lib/store.h lib/archive_reader.h
-LIBSRC = $(wildcard lib/*.c)
+HDR = $(wildcard lib/*.h lib/*/*.h)
+LIBSRC = $(wildcard lib/*/*.c)
 LIBOBJ = $(LIBSRC:%.c=$(B)%.o)
 LIB = $(B)lib/liboci.a
 PROGSRC = $(wildcard bin/oci-*.c)
@@ -168,7 +168,7 @@ fuzz-check: fuzz
 	done
 
 clean:
-	rm -rf build lib/*.o lib/liboci.a $(PROGS)
+	rm -rf build lib/*/*.o lib/liboci.a $(PROGS)
 
 .PHONY: deps-demo all asan deps check bench demo install uninstall clean fuzz fuzz-check
 .SECONDARY: $(LIBOBJ)

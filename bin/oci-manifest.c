@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "oci.h"
 
 enum what { MANIFEST, CONFIG, LAYERS };

@@ -8,7 +8,7 @@
  * hand-made `mount -t overlay`, with --lower, --upper and --work.
  *
  * With --store, many containers share one store of layers laid out like
- * docker's /var/lib/docker/overlay2 (lib/store.c): each layer extracted
+ * docker's /var/lib/docker/overlay2 (lib/mount/store.c): each layer extracted
  * once, an -init layer per container, the l/ short links.
  *
  *     oci-unshare sh -c 'oci-overlay bb:latest ctr && ls ctr/merged'
@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "oci.h"
 
 static void __attribute__((noreturn))

@@ -23,7 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "oci.h"
 
 static void __attribute__((noreturn))

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "oci.h"
 
 /* The SYNOPSIS; exits 0 (-h, on stdout) or 2 (a usage error, on stderr). */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# lib/cgroup.c, under oci-unshare --rootfs: a cgroup of its own for a
+# lib/run/cgroup.c, under oci-unshare --rootfs: a cgroup of its own for a
 # container run by root (a pids limit, runc's device allow-list; cgroup v1,
 # or v2 with a BPF device program), and RLIMIT_NPROC for everyone else.
 # tests/attack/cgroup_try.c drives the library and reports what the kernel

@@ -118,7 +118,7 @@ PROGS="oci-commit oci-config oci-diff oci-digest oci-fetch oci-index oci-manifes
 		    fail "oci.7: $prog is not under PROGRAMS"
 		section "$SRC_DIR/bin/oci.7" "SEE ALSO" | grep -qF "$prog(1)" || fail "oci.7: $prog is not in SEE ALSO"
 	done
-	for v in $(grep -ohE 'getenv\("[A-Z_]+"\)' "$SRC_DIR"/lib/*.c "$SRC_DIR"/bin/*.c | grep -oE '[A-Z_]{2,}' | sort -u); do
+	for v in $(grep -ohE 'getenv\("[A-Z_]+"\)' "$SRC_DIR"/lib/*/*.c "$SRC_DIR"/bin/*.c | grep -oE '[A-Z_]{2,}' | sort -u); do
 		section "$SRC_DIR/bin/oci.7" ENVIRONMENT | grep -qw -- "$v" || fail "oci.7: $v is not under ENVIRONMENT"
 	done
 }

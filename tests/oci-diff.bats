@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # tests/oci-diff.bats — oci-diff: usage; the change lists, --which and --summary
 # of images made by umoci and by oci-commit, each against tests/diff_oracle.py
-# (Python's tarfile and the image-spec's rules, written apart from lib/diff.c);
+# (Python's tarfile and the image-spec's rules, written apart from lib/layer/diff.c);
 # the wasted bytes against an extracted rootfs; an upperdir against what an
 # overlayfs mount changed; hostile and damaged layers.
 

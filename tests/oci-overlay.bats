@@ -2,7 +2,7 @@
 # oci-overlay: an image's layers stacked with real overlayfs, as root on the
 # host (trusted.overlay.* xattrs) and as user nobody inside oci-unshare
 # (userxattr, user.overlay.*).  `umoci unpack` is the oracle for the merged
-# view.  The layers are extracted by lib/untar.c (oci_untar_fd).
+# view.  The layers are extracted by lib/layer/untar.c (oci_untar_fd).
 
 bats_require_minimum_version 1.5.0
 load helper

@@ -1,6 +1,6 @@
 /*
  * tests/attack/cgroup_try.c — test-only: what a container's fork bomb and
- * a node for a device it was not given meet in lib/cgroup.c's cgroups.
+ * a node for a device it was not given meet in lib/run/cgroup.c's cgroups.
  * Built against lib/liboci.a by tests/wip-cgroup.bats and run there, as
  * root (rlimit: as anyone); never installed.  It prints what the library
  * said ("say: …") and what the kernel answered, one line each; the suite

@@ -1,0 +1,319 @@
+/*
+ * lib/base/undo.c — what a run makes stays only if the run succeeds.
+ *
+ * Each thing a run makes is registered as it is made, by the library
+ * function that makes it: a temporary file, a new blob that nothing names
+ * yet, a directory it created (oci_undo_mkdir), a mount.  When the run is
+ * done it keeps them (oci_undo_keep_all: oci_file_replace in lib/base/fsutil.c does
+ * that in the same breath as it renames index.json, and every program as it ends well, in
+ * oci_cli_done of lib/cli/cli.c).  If instead it exits without keeping them
+ * (an error, errx) or SIGINT, SIGTERM or SIGHUP arrives, they are
+ * removed, last made first, and the signal is raised again, so that the
+ * shell sees 130 or 143 as for any killed program.
+ *
+ * The removal runs inside a signal handler, so it uses system calls only:
+ * no malloc, no stdio, no readdir (getdents64 into a buffer on the stack).
+ * It is the library's one rm -r (oci_rmtree_at), which never follows a
+ * symlink and never empties a mount it meets inside the tree.
+ */
+#define _GNU_SOURCE	/* O_PATH */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base.h"
+
+#define SLOTS 256
+/* PATH_MAX allows at most about this many components: a deeper tree was not made by us. */
+#define MAX_DEPTH 2100
+
+/* A slot is free (0), being filled (1), or armed (2). */
+struct undo {
+	int state;
+	enum oci_undo_kind kind;
+	unsigned long seq;	/* the order things were made in */
+	int dirfd;		/* our own descriptor of the directory name is in */
+	char name[PATH_MAX];
+};
+
+static struct undo slots[SLOTS];
+static unsigned long made;	/* a counter for seq */
+static pid_t owner;		/* a forked child never undoes its parent's work */
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* Removing name failed (errno says why): -1, or OCI_DENIED when it is dirfd that refused (EACCES). */
+static int
+remove_failed(struct oci_err *e, const char *name)
+{
+	int rc = errno == EACCES ? OCI_DENIED : -1;
+
+	if (e)
+		oci_fail_errno(e, "remove %s", name);
+	return rc;
+}
+
+/*
+ * rm -r of name in dirfd, never following a symlink and never entering a
+ * mount met inside (a directory on another device than its parent: not
+ * ours to empty, or not yet detached).  System calls only, so that the
+ * signal handler can use it: with e NULL it goes on past what it cannot
+ * remove and says nothing; with e it stops at the first failure.
+ */
+static int
+rm_at(int dirfd, const char *name, int depth, dev_t dev, struct oci_err *e)
+{
+	struct stat st;
+	char buf[1024];
+	long n, off;
+	int fd, pass;
+
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM && errno != EACCES)
+		return remove_failed(e, name);
+	if (depth > MAX_DEPTH) {
+		errno = ELOOP;
+		return remove_failed(e, name);
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || (depth > 0 && st.st_dev != dev)) {
+		if (fd >= 0) {
+			close(fd);
+			errno = EBUSY;
+		}
+		return remove_failed(e, name);
+	}
+	/* As non-root, a directory of mode 0555 must become writable to be emptied. */
+	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0)
+		fchmod(fd, 0700);
+	for (pass = 0; pass < 4; pass++) {
+		lseek(fd, 0, SEEK_SET);
+		while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+			for (off = 0; off < n;) {
+				struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+
+				off += d->d_reclen;
+				if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+					continue;
+				if (rm_at(fd, d->d_name, depth + 1, st.st_dev, e) < 0 && e) {
+					close(fd);
+					return oci_context(e, "%s", name);
+				}
+			}
+		/* Entries may hide from a listing that races our unlinks: look again. */
+		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0) {
+			close(fd);
+			return 0;
+		}
+		if (errno != ENOTEMPTY)
+			break;
+	}
+	pass = errno;
+	close(fd);
+	errno = pass;
+	return remove_failed(e, name);
+}
+
+int
+oci_rmtree_at(int dirfd, const char *name, struct oci_err *e)
+{
+	return rm_at(dirfd, name, 0, 0, e);
+}
+
+static void
+run_one(struct undo *u)
+{
+	char path[64];
+
+	switch (u->kind) {
+	case OCI_UNDO_UNLINK:
+		unlinkat(u->dirfd, u->name, 0);
+		break;
+	case OCI_UNDO_RMTREE:
+		rm_at(u->dirfd, u->name, 0, 0, NULL);
+		break;
+	case OCI_UNDO_UMOUNT:
+		/* dirfd is the mount's root (O_PATH): its /proc/self/fd link names the mount. */
+		snprintf(path, sizeof path, "/proc/self/fd/%d", u->dirfd);
+		umount2(path, MNT_DETACH);
+		break;
+	}
+}
+
+static void
+release(struct undo *u)
+{
+	close(u->dirfd);
+	__atomic_store_n(&u->state, 0, __ATOMIC_RELEASE);
+}
+
+/* Undo everything armed, the last made first (a mount before the directory it is in). */
+static void
+run_all(void)
+{
+	int i, last, want;
+
+	if (getpid() != owner)
+		return;
+	for (;;) {
+		last = -1;
+		for (i = 0; i < SLOTS; i++)
+			if (__atomic_load_n(&slots[i].state, __ATOMIC_ACQUIRE) == 2 &&
+			    (last < 0 || slots[i].seq > slots[last].seq))
+				last = i;
+		want = 2;
+		if (last < 0)
+			return;
+		if (__atomic_compare_exchange_n(&slots[last].state, &want, 1, 0,
+		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			run_one(&slots[last]);
+			release(&slots[last]);
+		}
+	}
+}
+
+static void
+on_signal(int sig)
+{
+	sigset_t set;
+
+	run_all();
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+static void
+install(void)
+{
+	struct sigaction sa, old;
+	size_t i;
+
+	owner = getpid();
+	atexit(run_all);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigfillset(&sa.sa_mask);	/* one signal's cleanup is not interrupted by another */
+	for (i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+		/* A signal the shell told us to ignore (a background job's SIGINT) stays ignored. */
+		if (sigaction(signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(signals[i], &sa, NULL);
+	}
+}
+
+int
+oci_undo_add(enum oci_undo_kind kind, int dirfd, const char *name)
+{
+	int i, fd, free_slot = 0;
+
+	pthread_once(&once, install);
+	if (strlen(name) >= PATH_MAX)
+		return -1;
+	if (kind == OCI_UNDO_UMOUNT)
+		fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	else if (dirfd == AT_FDCWD)
+		fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	else
+		fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < SLOTS; i++, free_slot = 0)
+		if (__atomic_compare_exchange_n(&slots[i].state, &free_slot, 1, 0,
+		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			slots[i].seq = __atomic_add_fetch(&made, 1, __ATOMIC_RELAXED);
+			slots[i].kind = kind;
+			slots[i].dirfd = fd;
+			strcpy(slots[i].name, name);
+			__atomic_store_n(&slots[i].state, 2, __ATOMIC_RELEASE);
+			return i;
+		}
+	close(fd);
+	return -1;
+}
+
+/* The slot of a handle that is armed, or NULL (a failed oci_undo_add gave -1). */
+static struct undo *
+armed(int h)
+{
+	int want = 2;
+
+	if (h < 0 || h >= SLOTS || !__atomic_compare_exchange_n(&slots[h].state, &want, 1, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return NULL;
+	return &slots[h];
+}
+
+void
+oci_undo_keep(int h)
+{
+	struct undo *u = armed(h);
+
+	if (u)
+		release(u);
+}
+
+void
+oci_undo_now(int h)
+{
+	struct undo *u = armed(h);
+
+	if (u) {
+		run_one(u);
+		release(u);
+	}
+}
+
+void
+oci_undo_keep_all(void)
+{
+	int i;
+
+	for (i = 0; i < SLOTS; i++)
+		oci_undo_keep(i);
+}
+
+int
+oci_undo_mkdir(const char *path, mode_t mode, struct oci_err *e)
+{
+	if (mkdir(path, mode) == 0)
+		oci_undo_add(OCI_UNDO_RMTREE, AT_FDCWD, path);
+	else if (errno != EEXIST)
+		return oci_fail_errno(e, "%s", path);
+	return 0;
+}
+
+void
+oci_undo_block(sigset_t *old)
+{
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof signals / sizeof signals[0]; i++)
+		sigaddset(&set, signals[i]);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
