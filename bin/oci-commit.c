@@ -30,6 +30,7 @@ usage(FILE *f)
 struct args {
 	const char *created_by;		/* -m */
 	const char *dir, *image, *newtag;	/* DIR IMAGE [NEWTAG] */
+	struct oci_ref ref;			/* IMAGE, parsed */
 };
 
 static void
@@ -40,7 +41,7 @@ parse_args(int argc, char *argv[], struct args *a)
 		{ "message", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct oci_ref ref;
+	struct oci_err e;
 	int c;
 
 	a->created_by = "oci-commit";
@@ -56,9 +57,9 @@ parse_args(int argc, char *argv[], struct args *a)
 	a->dir = argv[0];
 	a->image = argv[1];
 	a->newtag = argc == 3 ? argv[2] : NULL;
-	/* Checked here, so that a malformed IMAGE is a usage error; oci_build_open reads it. */
-	oci_cli_ref(a->image, &ref);
-	oci_ref_free(&ref);
+	oci_cli_ref(a->image, &a->ref);
+	if (a->newtag && oci_tag_check(a->newtag, &e) < 0)
+		oci_usage_error("NEWTAG %s: %s", a->newtag, e.msg);
 }
 
 int
@@ -86,11 +87,12 @@ main(int argc, char *argv[])
 	 * A layout this run makes, and the layer and config blobs it adds,
 	 * stay only once index.json names them (oci_undo).
 	 */
-	failed = oci_build_open(a.image, a.newtag, 1, &b, &e) < 0 ||
+	failed = oci_build_open(a.image, &a.ref, a.newtag, 1, &b, &e) < 0 ||
 	    oci_layer_write(b->layout, a.dir, clamp, &layer, &e) < 0 ||
 	    oci_build_add_layer(b, &layer, a.created_by, &e) < 0 ||
 	    oci_build_commit(b, stdout, &e) < 0;
 	oci_build_free(b);
+	oci_ref_free(&a.ref);
 	if (failed)
 		errx(1, "%s", e.msg);
 	return oci_cli_done(0);

@@ -81,7 +81,7 @@ struct args {
 	int nedits, nep, ncmd;
 	int scratch;		/* --scratch */
 	const char *newtag;	/* -t NEWTAG */
-	const char *image;	/* IMAGE, as given (oci_build_open parses it) */
+	const char *image;	/* IMAGE, as given */
 	struct oci_ref ref;	/* IMAGE, parsed */
 };
 
@@ -102,6 +102,7 @@ parse_args(int argc, char *argv[], struct args *a)
 		{ "scratch", no_argument, NULL, OPT_SCRATCH },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct oci_err e;
 	int c;
 
 	if ((a->edits = calloc(argc, sizeof *a->edits)) == NULL ||
@@ -133,6 +134,8 @@ parse_args(int argc, char *argv[], struct args *a)
 		usage(stderr);
 	a->image = argv[optind];
 	oci_cli_ref(a->image, &a->ref);
+	if (a->newtag && oci_tag_check(a->newtag, &e) < 0)
+		oci_usage_error("-t %s: %s", a->newtag, e.msg);
 }
 
 /* A new config with the edits, a new manifest for it, and the tag moved. */
@@ -144,7 +147,7 @@ edit(const struct args *a)
 	int i, failed;
 
 	/* --scratch: a missing image is an empty one, as after `buildah from scratch`. */
-	if (oci_build_open(a->image, a->newtag, a->scratch, &b, &e) < 0)
+	if (oci_build_open(a->image, &a->ref, a->newtag, a->scratch, &b, &e) < 0)
 		errx(1, "%s", e.msg);
 	for (i = 0; i < a->nedits; i++)
 		if (apply(b, a->opts[i], a->edits[i], &e) < 0)

@@ -19,6 +19,9 @@ settings() {
 	run -2 oci-config L:a --env NOEQUALS
 	assert_output --partial "NOEQUALS"
 	run -2 oci-config L:a --label =v
+	run -2 oci-config -t 'no:tag' L:a
+	assert_line --index 0 --partial "-t no:tag: bad tag \"no:tag\""
+	assert_output --partial "usage: oci-config"
 	run -0 oci-config --version
 }
 

@@ -129,7 +129,7 @@ open_or_create(const char *path, struct oci_layout **l, struct oci_err *e)
 
 /* Copy the base's config and layer list into b. */
 static int
-load_base(struct oci_build *b, const char *image, struct oci_err *e)
+load_base(struct oci_build *b, const char *image, const struct oci_ref *ref, struct oci_err *e)
 {
 	const json_t *layers, *d;
 	struct oci_image *img;
@@ -138,7 +138,7 @@ load_base(struct oci_build *b, const char *image, struct oci_err *e)
 	size_t len, i;
 	int rc = -1;
 
-	if (oci_image_open(image, NULL, &img, e) < 0)
+	if (oci_image_open_ref(ref, NULL, &img, e) < 0)
 		return -1;
 	if (oci_image_config(img, &buf, &len, &b->config, e) < 0 ||
 	    (layers = oci_image_layers(img, e)) == NULL)
@@ -172,26 +172,22 @@ out:
 }
 
 int
-oci_build_open(const char *image, const char *newtag, int scratch_ok, struct oci_build **out,
-    struct oci_err *e)
+oci_build_open(const char *image, const struct oci_ref *ref, const char *newtag, int scratch_ok,
+    struct oci_build **out, struct oci_err *e)
 {
 	struct oci_build *b;
-	struct oci_ref ref;
 	int64_t when;
 	time_t t;
 	int exists = 1, epoch;
 
 	*out = NULL;
-	if (oci_ref_parse(image, &ref, e) < 0)
-		return -1;
 	b = calloc(1, sizeof *b);
 	if (b == NULL || (b->layers = json_array()) == NULL) {
 		free(b);
-		oci_ref_free(&ref);
 		return oci_fail(e, "out of memory");
 	}
 	/* As docker does, an image named without a tag is "latest". */
-	b->tag = strdup(newtag ? newtag : ref.tag ? ref.tag : "latest");
+	b->tag = strdup(newtag ? newtag : ref->tag ? ref->tag : "latest");
 	if (b->tag == NULL) {
 		oci_fail(e, "out of memory");
 		goto bad;
@@ -203,14 +199,14 @@ oci_build_open(const char *image, const char *newtag, int scratch_ok, struct oci
 	t = epoch ? (time_t)when : time(NULL);
 	strftime(b->created, sizeof b->created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
 	if (scratch_ok) {
-		if (open_or_create(ref.layout, &b->layout, e) < 0 ||
-		    base_exists(b->layout, &ref, &exists, e) < 0)
+		if (open_or_create(ref->layout, &b->layout, e) < 0 ||
+		    base_exists(b->layout, ref, &exists, e) < 0)
 			goto bad;
 	}
 	if (exists) {
 		oci_layout_close(b->layout);
 		b->layout = NULL;
-		if (load_base(b, image, e) < 0 || oci_layout_open(ref.layout, &b->layout, e) < 0)
+		if (load_base(b, image, ref, e) < 0 || oci_layout_open(ref->layout, &b->layout, e) < 0)
 			goto bad;
 	} else {
 		oci_say("%s: no image yet: FROM scratch", image);
@@ -222,11 +218,9 @@ oci_build_open(const char *image, const char *newtag, int scratch_ok, struct oci
 	}
 	/* A build's blobs stay only once index.json names its manifest (oci_build_commit). */
 	b->layout->provisional = 1;
-	oci_ref_free(&ref);
 	*out = b;
 	return 0;
 bad:
-	oci_ref_free(&ref);
 	oci_build_free(b);
 	return -1;
 }

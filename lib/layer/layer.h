@@ -388,14 +388,15 @@ struct oci_build {
 };
 
 /*
- * Start from IMAGE.  scratch_ok: a layout or tag that does not exist yet
+ * Start from IMAGE (image as given, for messages; ref, as parsed with
+ * oci_ref_parse, borrowed).  scratch_ok: a layout or tag that does not exist yet
  * means FROM scratch (an empty config for this machine; the layout is made
  * if missing).  The result will be tagged newtag, else IMAGE's tag, else
  * "latest".  Its blobs are provisional (struct oci_layout): they stay only
  * once oci_build_commit's index.json names them.  Free with oci_build_free.
  */
-int oci_build_open(const char *image, const char *newtag, int scratch_ok,
-    struct oci_build **b, struct oci_err *e);
+int oci_build_open(const char *image, const struct oci_ref *ref, const char *newtag,
+    int scratch_ok, struct oci_build **out, struct oci_err *e);
 void oci_build_free(struct oci_build *b);
 /* Add a layer: its diff_id, its descriptor and a history entry saying created_by. */
 int oci_build_add_layer(struct oci_build *b, const struct oci_layer *layer,
