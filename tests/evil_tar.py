@@ -94,6 +94,10 @@ CASES = {
     "root-file": [[f("./")]],
     "root-hardlink": [[f("x"), hard(".", "x")]],
     "root-dotdot-symlink": [[sym("..", "outside")]],
+    # symlinks whose expansion is longer than PATH_MAX: s/v/f is t/u/v/f (CVE-2025-4517 class)
+    "symlink-long-expansion": [[d("t/"), d("t/u/"), d("t/u/v/"), sym("l3", "./" * 2040 + "t/u"),
+                                sym("l2", "l3/" + "./" * 2040), sym("s", "l2/" + "./" * 2040),
+                                f("s/v/f")]],
     # overlayfs metadata in a tar
     "overlay-xattrs": [[entry("d/", tarfile.DIRTYPE, mode=0o755,
                               xattrs={"trusted.overlay.opaque": "y", "user.overlay.opaque": "y"}),

@@ -49,7 +49,8 @@ open_openat2(int rootfd, const char *path, int follow)
 struct walk {
 	int rootfd, follow, links;
 	struct stat root;
-	char rest[2 * PATH_MAX + 2];
+	char *rest;	/* grows with the links met: never truncated, as the kernel's walk */
+	size_t size;
 };
 
 /*
@@ -60,8 +61,9 @@ struct walk {
 static int
 walk_link(struct walk *w, int *fd, int nfd, const char *after)
 {
-	char link[PATH_MAX], next[sizeof w->rest];
+	char link[PATH_MAX], *grown;
 	ssize_t k = readlinkat(nfd, "", link, sizeof link - 1);
+	size_t at = after ? (size_t)(after - w->rest) : 0, alen = after ? strlen(after) : 0;
 
 	close(nfd);
 	if (k < 0)
@@ -70,9 +72,16 @@ walk_link(struct walk *w, int *fd, int nfd, const char *after)
 		errno = ELOOP;
 		return -1;
 	}
-	link[k] = '\0';
-	snprintf(next, sizeof next, "%s/%s", link, after ? after : "");
-	memcpy(w->rest, next, sizeof w->rest);
+	if ((size_t)k + alen + 2 > w->size) {
+		if ((grown = realloc(w->rest, (size_t)k + alen + 2)) == NULL)
+			return -1;
+		w->rest = grown;
+		w->size = (size_t)k + alen + 2;
+	}
+	memmove(w->rest + k + 1, w->rest + at, alen);
+	w->rest[k + 1 + alen] = '\0';
+	memcpy(w->rest, link, (size_t)k);
+	w->rest[k] = '/';
 	if (link[0] == '/') {
 		close(*fd);
 		*fd = openat(w->rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -126,13 +135,18 @@ walk_in_root(int rootfd, const char *path, int follow)
 
 	if (fstat(rootfd, &w.root) < 0)
 		return -1;
+	w.size = strlen(path) + PATH_MAX;
+	if ((w.rest = malloc(w.size)) == NULL)
+		return -1;
+	memcpy(w.rest, path, strlen(path) + 1);
 	fd = openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	snprintf(w.rest, sizeof w.rest, "%s", path);
 	while (fd >= 0) {
 		for (p = w.rest; *p == '/'; p++)
 			;
-		if (*p == '\0')
+		if (*p == '\0') {
+			free(w.rest);
 			return fd;
+		}
 		if ((slash = strchr(p, '/')) != NULL)
 			*slash = '\0';
 		if (walk_step(&w, &fd, p, slash) < 0)
@@ -141,6 +155,7 @@ walk_in_root(int rootfd, const char *path, int follow)
 	saved = errno;
 	if (fd >= 0)
 		close(fd);
+	free(w.rest);
 	errno = saved;
 	return -1;
 }
