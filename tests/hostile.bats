@@ -214,15 +214,17 @@ print(libc.syscall(437, -100, b"/", how, 24), ctypes.get_errno())'
 @test "a symlink chain expanding past PATH_MAX lands where it points, with or without openat2 (issue 28)" {
 	python3 "$TESTS_DIR/evil_tar.py" "$W/tars" symlink-long-expansion "$W/outside"
 	"$TESTS_DIR/sandbox/wrap.sh" "$OCI_BIN" "$W/sandbox"
-	for how in openat2 env seccomp; do
-		reset_box
-		case $how in
-		openat2) run -0 oci-untar -C "$W/box/root" -f "$W/tars/symlink-long-expansion.1.tar" ;;
-		env) OCI_UNTAR_NO_OPENAT2=1 run -0 oci-untar -C "$W/box/root" -f "$W/tars/symlink-long-expansion.1.tar" ;;
-		seccomp) run -0 "$W/sandbox/oci-untar" -C "$W/box/root" -f "$W/tars/symlink-long-expansion.1.tar" ;;
-		esac
-		[ -f "$W/box/root/t/u/v/f" ] || { echo "$how: t/u/v/f missing"; return 1; }
-		[ ! -e "$W/box/root/t/u/f" ] || { echo "$how: landed in t/u/f"; return 1; }
+	for who in root nobody; do
+		for how in openat2 env seccomp; do
+			reset_box
+			case $how in
+			openat2) run -0 as "$who" oci-untar -C "$W/box/root" -f "$W/tars/symlink-long-expansion.1.tar" ;;
+			env) run -0 as "$who" env OCI_UNTAR_NO_OPENAT2=1 oci-untar -C "$W/box/root" -f "$W/tars/symlink-long-expansion.1.tar" ;;
+			seccomp) run -0 as "$who" "$W/sandbox/oci-untar" -C "$W/box/root" -f "$W/tars/symlink-long-expansion.1.tar" ;;
+			esac
+			[ -f "$W/box/root/t/u/v/f" ] || { echo "$who $how: t/u/v/f missing"; return 1; }
+			[ ! -e "$W/box/root/t/u/f" ] || { echo "$who $how: landed in t/u/f"; return 1; }
+		done
 	done
 }
 
