@@ -89,6 +89,11 @@ CASES = {
     "whiteout-through-symlink": [[sym("esc", "../../outside"), f("esc/.wh.victim")]],
     "opaque-through-symlink": [[sym("esc", "../../outside"), f("esc/.wh..wh..opq")]],
     "opaque-root-symlink": [[sym("esc", "/"), f("esc/.wh..wh..opq")]],
+    # whiteouts in a read-only directory (0555, as Fedora's /usr/bin), as umoci --rootless applies them
+    "whiteout-readonly-dir": [[d("ro/", 0o555), f("ro/f"), d("ro/sub/", 0o555), f("ro/sub/g"),
+                               d("ro/x/", 0o555), f("ro/x/y"), d("ro/x/z/", 0o555), f("ro/x/z/w")],
+                              [f("ro/.wh.f", b""), f("ro/.wh.sub", b""), f("ro/x/.wh..wh..opq", b""),
+                               f("ro/x/new", b"new\n")]],
     # entries that would replace the root
     "root-symlink": [[sym(".", "../../outside")]],
     "root-file": [[f("./")]],

@@ -275,3 +275,49 @@ PY
 		done
 	done
 }
+
+# issue 28: whiteouts in a directory of mode 0555 (Fedora's /usr/bin) apply as
+# nobody too, as umoci --rootless does, and the directory keeps its mode.
+@test "whiteouts in a read-only directory apply, and its mode stays 0555" {
+	local who mode layer
+	python3 "$TESTS_DIR/evil_tar.py" "$W/tars" whiteout-readonly-dir "$W/outside"
+	chmod -R a+rX "$W/tars"
+	for who in root nobody userns; do
+		for mode in apply overlay; do
+			reset_box
+			for layer in "$W/tars"/whiteout-readonly-dir.*.tar; do
+				run -0 as "$who" oci-untar -q --whiteouts="$mode" -C "$W/box/root" -f "$layer"
+			done
+			run -0 stat -c '%a' "$W/box/root/ro" "$W/box/root/ro/x"
+			assert_output $'555\n555'
+			run -0 cat "$W/box/root/ro/x/new"
+			assert_output new
+			run -0 sh -c 'find "$1" ! -type c -printf "%P\n" | sort' sh "$W/box/root/ro"
+			assert_output $'\nx\nx/new'
+			if [ "$mode" = overlay ]; then
+				run -0 sh -c 'find "$1" -type c -printf "%P\n" | sort' sh "$W/box/root/ro"
+				assert_output $'f\nsub'
+			fi
+		done
+	done
+}
+
+@test "oci-whiteout converts whiteouts in a read-only directory as nobody, and its mode stays 0555" {
+	local layer
+	python3 "$TESTS_DIR/evil_tar.py" "$W/tars" whiteout-readonly-dir "$W/outside"
+	chmod -R a+rX "$W/tars"
+	reset_box
+	for layer in "$W/tars"/whiteout-readonly-dir.*.tar; do
+		run -0 as nobody oci-untar -q --whiteouts=keep -C "$W/box/root" -f "$layer"
+	done
+	run -0 as nobody oci-whiteout -q --to-overlay --user-xattrs "$W/box/root"
+	run -0 stat -c '%a' "$W/box/root/ro" "$W/box/root/ro/x"
+	assert_output $'555\n555'
+	run -0 find "$W/box/root" -name '.wh.*'
+	assert_output ''
+	run -0 as nobody oci-whiteout -q --to-oci "$W/box/root"
+	run -0 stat -c '%a' "$W/box/root/ro" "$W/box/root/ro/x"
+	assert_output $'555\n555'
+	run -0 sh -c 'find "$1" -name ".wh.*" -printf "%P\n" | sort' sh "$W/box/root"
+	assert_output ro/x/.wh..wh..opq
+}

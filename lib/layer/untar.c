@@ -198,6 +198,8 @@ make_room(struct untar *u, int pfd, const char *name, int want_dir, struct oci_e
  * in the tar.  So: remove every child this layer did not write, and look
  * inside the directories it did.
  */
+static int unlock_dir(struct untar *u, int pfd, const char *path);
+
 static int
 prune_lower(struct untar *u, int dirfd, const char *dirpath, struct oci_err *e)
 {
@@ -213,6 +215,9 @@ prune_lower(struct untar *u, int dirfd, const char *dirpath, struct oci_err *e)
 		if (!oci_pathset_has(&u->mine, child)) {
 			forget_parent(u);
 			rc = oci_rmtree_at(dirfd, names[i], e) < 0 ? -1 : 0;
+			/* Not root, a directory of mode 0555: open it up (finish_dirs restores it). */
+			if (rc < 0 && unlock_dir(u, dirfd, dirpath) == 0)
+				rc = oci_rmtree_at(dirfd, names[i], e) < 0 ? -1 : 0;
 		} else if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
 			cfd = openat(dirfd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			rc = cfd < 0 ? oci_fail_errno(e, "/%s", child) : prune_lower(u, cfd, child, e);
@@ -290,13 +295,17 @@ apply_whiteout(struct untar *u, const char *parent, const char *name, struct oci
 		}
 		goto out;
 	}
-	if (make_room(u, pfd, name, 0, e) < 0) {
+	/* Not root, in a directory of mode 0555: open it up until the end of the layer. */
+	if (make_room(u, pfd, name, 0, e) < 0 &&
+	    (unlock_dir(u, pfd, parent) < 0 || make_room(u, pfd, name, 0, e) < 0)) {
 		rc = -1;
 		goto out;
 	}
 	oci_say("whiteout: /%s removed", path);
 	/* overlayfs: a whiteout is a character device 0:0 (unprivileged since Linux 5.8). */
-	if (overlay && mknodat(pfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
+	if (overlay && mknodat(pfd, name, S_IFCHR | 0, makedev(0, 0)) < 0 &&
+	    (errno != EACCES || unlock_dir(u, pfd, parent) < 0 ||
+	    mknodat(pfd, name, S_IFCHR | 0, makedev(0, 0)) < 0))
 		rc = oci_fail_errno(e, "overlay whiteout /%s", path);
 out:
 	close(pfd);
@@ -318,8 +327,10 @@ apply_opaque(struct untar *u, const char *dir, struct oci_err *e)
 	}
 	oci_say("opaque whiteout: /%s hides the lower layers' entries", dir);
 	rc = prune_lower(u, fd, dir, e);
-	if (rc == 0 && u->o->whiteouts == OCI_WHITEOUTS_OVERLAY)
-		rc = mark_opaque(u, fd, dir, e);
+	/* A user.* xattr needs write access: a directory of mode 0555 is opened up first. */
+	if (rc == 0 && u->o->whiteouts == OCI_WHITEOUTS_OVERLAY &&
+	    mark_opaque(u, fd, dir, e) < 0 && (unlock_dir(u, fd, dir) < 0 || mark_opaque(u, fd, dir, e) < 0))
+		rc = -1;
 	close(fd);
 	return rc;
 }

@@ -190,6 +190,15 @@ opaque_to_oci(struct walk *w, int fd, const char *path, struct oci_err *e)
 {
 	int k = openat(fd, OCI_WH_OPAQUE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	int rc = 0;
+	struct stat st;
+
+	/* Not root, a directory of mode 0555: owner-writable for the marker, then set back. */
+	if (k < 0 && errno == EACCES && fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+	    fchmod(fd, st.st_mode | 0700) == 0) {
+		k = openat(fd, OCI_WH_OPAQUE, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fchmod(fd, st.st_mode & 07777) < 0 && k >= 0)
+			rc = oci_fail_errno(e, "%s%schmod", path, path[0] ? ": " : "/");
+	}
 
 	if (k < 0 && errno != EEXIST)
 		rc = oci_fail_errno(e, "%s%s" OCI_WH_OPAQUE, path, path[0] ? ": " : "/");
@@ -285,13 +294,28 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 	struct stat st;
 	size_t n, i;
 	char **names;
-	int rc = 0;
+	int rc = 0, unlocked = 0;
+	mode_t mode = 0;
 	enum oci_wh wh;
 
-	if ((b = malloc(sizeof *b)) == NULL)
+	/*
+	 * Converting, not root: a directory of mode 0555 (as /usr/bin) is made
+	 * owner-writable while its whiteouts change form, then set back.
+	 */
+	if (w->convert && faccessat(dirfd, ".", W_OK, AT_EACCESS) < 0 && errno == EACCES &&
+	    fstat(dirfd, &st) == 0 && st.st_uid == geteuid() && fchmod(dirfd, st.st_mode | 0700) == 0) {
+		unlocked = 1;
+		mode = st.st_mode & 07777;
+	}
+	if ((b = malloc(sizeof *b)) == NULL) {
+		if (unlocked)
+			fchmod(dirfd, mode);
 		return oci_fail(e, "out of memory");
+	}
 	if (oci_dir_names(dirfd, &names, &n, e) < 0) {
 		free(b);
+		if (unlocked)
+			fchmod(dirfd, mode);
 		return oci_context(e, "/%s", dir);
 	}
 	for (i = 0; rc == 0 && i < n; i++) {
@@ -313,6 +337,8 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 	}
 	oci_dir_names_free(names, n);
 	free(b);
+	if (unlocked && fchmod(dirfd, mode) < 0 && rc == 0)
+		rc = oci_fail_errno(e, "/%s: chmod", dir);
 	return rc;
 }
 
