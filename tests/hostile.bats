@@ -171,6 +171,19 @@ i = tarfile.TarInfo("/etc/abs"); i.size = 3; t.addfile(i, io.BytesIO(b"abs")); t
 	assert_output ""
 }
 
+@test "a directory's deferred mode never lands on another one through a parent swapped for a symlink (issue 28)" {
+	hostile dir-meta-swapped-parent ok
+	for who in root userns; do
+		for mode in apply overlay keep; do
+			reset_box
+			run -0 as "$who" oci-untar -q --whiteouts=$mode -C "$W/box/root" -f "$W/tars/dir-meta-swapped-parent.1.tar"
+			[ "$(readlink "$W/box/root/a")" = t ]
+			run -0 stat -c %a "$W/box/root/t/b"
+			assert_output 755
+		done
+	done
+}
+
 @test "device nodes: made as root, skipped with one warning in a user namespace" {
 	hostile device ok
 	reset_box
