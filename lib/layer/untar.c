@@ -412,6 +412,42 @@ set_xattrs(struct untar *u, int fd, struct archive_entry *ent, const char *path)
 	}
 }
 
+/*
+ * A directory that stays (listed again, by this layer or a later one):
+ * image-spec layer.md says its attributes are replaced, so the xattrs the
+ * entry does not list go, as umoci does.  Not those we never take from a
+ * tar: overlayfs's own (an opaque marker this extraction set) and
+ * security.selinux, the host's label; nor system.*, ACLs, which a layer
+ * does not carry as xattrs.
+ */
+static void
+clear_xattrs(struct untar *u, int fd, struct archive_entry *ent, const char *path)
+{
+	const char *name;
+	const void *val;
+	size_t len;
+	ssize_t n;
+	char *list, *p;
+	int listed;
+
+	n = flistxattr(fd, NULL, 0);
+	if (n <= 0 || (list = malloc(n + 1)) == NULL)
+		return;
+	n = flistxattr(fd, list, n);
+	for (p = list; n > 0 && p < list + n; p += strlen(p) + 1) {
+		if (oci_is_overlay_xattr(p) || strcmp(p, "security.selinux") == 0 ||
+		    strncmp(p, "system.", 7) == 0)
+			continue;
+		listed = 0;
+		archive_entry_xattr_reset(ent);
+		while (!listed && archive_entry_xattr_next(ent, &name, &val, &len) == ARCHIVE_OK)
+			listed = strcmp(name, p) == 0;
+		if (!listed && fremovexattr(fd, p) < 0 && errno != ENODATA && !u->warned_xattr++)
+			oci_warn("/%s: xattr %s not removed: %s", path, p, strerror(errno));
+	}
+	free(list);
+}
+
 static int
 write_data(struct untar *u, int fd, struct oci_err *e)
 {
@@ -503,6 +539,8 @@ make_dir(struct untar *u, int pfd, const char *name, const char *path,
 	rc = fstat(fd, &st) < 0 ? oci_fail_errno(e, "stat") : 0;
 	if (rc == 0)
 		rc = set_owner(fd, NULL, ent, e);
+	if (rc == 0 && kept)
+		clear_xattrs(u, fd, ent, path);
 	if (rc == 0)
 		set_xattrs(u, fd, ent, path);
 	if (rc == 0 && whiteout)
