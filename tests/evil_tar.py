@@ -109,6 +109,13 @@ CASES = {
                         entry("d/f", data=b"x", xattrs={"trusted.overlay.redirect": "/victim",
                                                           "user.overlay.metacopy": ""}),
                         entry("wh", tarfile.CHRTYPE, mode=0o644, dev=(0, 0))]],
+    # issue 28: a/b's mode, applied at the end of the layer, must not land on t/b once a -> t
+    "dir-meta-swapped-parent": [[d("t/"), d("t/b/"), d("a/"), d("a/b/", 0o777), sym("a", "t")]],
+    # issue 28: a later layer lists d with other xattrs: d's old ones go (image-spec layer.md),
+    # but not the opaque marker this extraction set
+    "dir-xattrs-replaced": [[entry("d/", tarfile.DIRTYPE, mode=0o755, xattrs={"user.old": "1", "user.both": "1"})],
+                            [f("d/.wh..wh..opq", b""),
+                             entry("d/", tarfile.DIRTYPE, mode=0o755, xattrs={"user.both": "2", "user.new": "2"})]],
     "device": [[entry("null", tarfile.CHRTYPE, mode=0o666, dev=(1, 3)),
                 entry("sda", tarfile.BLKTYPE, mode=0o660, dev=(8, 0))]],
 }

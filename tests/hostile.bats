@@ -171,6 +171,39 @@ i = tarfile.TarInfo("/etc/abs"); i.size = 3; t.addfile(i, io.BytesIO(b"abs")); t
 	assert_output ""
 }
 
+@test "a directory's deferred mode never lands on another one through a parent swapped for a symlink (issue 28)" {
+	hostile dir-meta-swapped-parent ok
+	for who in root userns; do
+		for mode in apply overlay keep; do
+			reset_box
+			run -0 as "$who" oci-untar -q --whiteouts=$mode -C "$W/box/root" -f "$W/tars/dir-meta-swapped-parent.1.tar"
+			[ "$(readlink "$W/box/root/a")" = t ]
+			run -0 stat -c %a "$W/box/root/t/b"
+			assert_output 755
+		done
+	done
+}
+
+@test "a directory listed again by a later layer has its xattrs replaced, not merged (issue 28)" {
+	hostile dir-xattrs-replaced ok
+	for who in root userns; do
+		for mode in apply overlay keep; do
+			reset_box
+			for layer in 1 2; do
+				run -0 as "$who" oci-untar -q --whiteouts=$mode -C "$W/box/root" -f "$W/tars/dir-xattrs-replaced.$layer.tar"
+			done
+			run -0 getfattr --absolute-names -d -m '^user\.' "$W/box/root/d"
+			refute_output --partial user.old
+			assert_output --partial 'user.both="2"'
+			assert_output --partial 'user.new="2"'
+			if [ $mode = overlay ]; then
+				run -0 getfattr --absolute-names -d -m 'overlay\.opaque' "$W/box/root/d"
+				assert_output --partial 'overlay.opaque="y"'
+			fi
+		done
+	done
+}
+
 @test "device nodes: made as root, skipped with one warning in a user namespace" {
 	hostile device ok
 	reset_box

@@ -34,9 +34,15 @@
 
 /* ============================================================== the root */
 
-/* A directory whose mode and times are set after the last entry. */
+/*
+ * A directory whose mode and times are set after the last entry, and the
+ * inode it was then: if a later entry swapped a parent for a symlink, the
+ * path now names another directory, which must not get this one's mode.
+ */
 struct dirmeta {
 	char *path;
+	dev_t dev;
+	ino_t ino;
 	mode_t mode;
 	struct timespec ts[2];
 	int has_times;
@@ -67,7 +73,8 @@ forget_parent(struct untar *u)
 }
 
 static int
-record_dir(struct untar *u, const char *path, mode_t mode, const struct timespec *ts)
+record_dir(struct untar *u, const char *path, mode_t mode, const struct timespec *ts,
+    const struct stat *st)
 {
 	struct dirmeta *d;
 
@@ -83,6 +90,8 @@ record_dir(struct untar *u, const char *path, mode_t mode, const struct timespec
 	if ((d->path = strdup(path)) == NULL)
 		return -1;
 	d->mode = mode;
+	d->dev = st->st_dev;
+	d->ino = st->st_ino;
 	d->has_times = ts != NULL;
 	if (ts)
 		memcpy(d->ts, ts, sizeof d->ts);
@@ -98,6 +107,7 @@ static int
 open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 {
 	char prefix[PATH_MAX];
+	struct stat st;
 	int fd, pfd, saved;
 	size_t i, n;
 
@@ -122,7 +132,8 @@ open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 				const char *name = strrchr(prefix, '/');
 				name = name ? name + 1 : prefix;
 				if (mkdirat(pfd, name, 0700) < 0 ||
-				    record_dir(u, prefix, 0755, NULL) < 0 ||
+				    fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+				    record_dir(u, prefix, 0755, NULL, &st) < 0 ||
 				    oci_pathset_add(&u->mine, prefix, i) < 0) {
 					saved = errno;
 					close(pfd);
@@ -412,6 +423,42 @@ set_xattrs(struct untar *u, int fd, struct archive_entry *ent, const char *path)
 	}
 }
 
+/*
+ * A directory that stays (listed again, by this layer or a later one):
+ * image-spec layer.md says its attributes are replaced, so the xattrs the
+ * entry does not list go, as umoci does.  Not those we never take from a
+ * tar: overlayfs's own (an opaque marker this extraction set) and
+ * security.selinux, the host's label; nor system.*, ACLs, which a layer
+ * does not carry as xattrs.
+ */
+static void
+clear_xattrs(struct untar *u, int fd, struct archive_entry *ent, const char *path)
+{
+	const char *name;
+	const void *val;
+	size_t len;
+	ssize_t n;
+	char *list, *p;
+	int listed;
+
+	n = flistxattr(fd, NULL, 0);
+	if (n <= 0 || (list = malloc(n + 1)) == NULL)
+		return;
+	n = flistxattr(fd, list, n);
+	for (p = list; n > 0 && p < list + n; p += strlen(p) + 1) {
+		if (oci_is_overlay_xattr(p) || strcmp(p, "security.selinux") == 0 ||
+		    strncmp(p, "system.", 7) == 0)
+			continue;
+		listed = 0;
+		archive_entry_xattr_reset(ent);
+		while (!listed && archive_entry_xattr_next(ent, &name, &val, &len) == ARCHIVE_OK)
+			listed = strcmp(name, p) == 0;
+		if (!listed && fremovexattr(fd, p) < 0 && errno != ENODATA && !u->warned_xattr++)
+			oci_warn("/%s: xattr %s not removed: %s", path, p, strerror(errno));
+	}
+	free(list);
+}
+
 static int
 write_data(struct untar *u, int fd, struct oci_err *e)
 {
@@ -500,14 +547,18 @@ make_dir(struct untar *u, int pfd, const char *name, const char *path,
 	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return name_failed(e, "open");
-	rc = set_owner(fd, NULL, ent, e);
+	rc = fstat(fd, &st) < 0 ? oci_fail_errno(e, "stat") : 0;
+	if (rc == 0)
+		rc = set_owner(fd, NULL, ent, e);
+	if (rc == 0 && kept)
+		clear_xattrs(u, fd, ent, path);
 	if (rc == 0)
 		set_xattrs(u, fd, ent, path);
 	if (rc == 0 && whiteout)
 		rc = mark_opaque(u, fd, path, e);
 	close(fd);
 	entry_times(ent, ts);
-	if (rc == 0 && record_dir(u, path, archive_entry_perm(ent) & 07777, ts) < 0)
+	if (rc == 0 && record_dir(u, path, archive_entry_perm(ent) & 07777, ts, &st) < 0)
 		rc = oci_fail(e, "out of memory");
 	return rc;
 }
@@ -638,7 +689,7 @@ unlock_dir(struct untar *u, int pfd, const char *path)
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) == 0 && (st.st_mode & 0700) != 0700 && st.st_uid == geteuid() &&
-	    record_dir(u, path, st.st_mode & 07777, NULL) == 0 && fchmod(fd, st.st_mode | 0700) == 0)
+	    record_dir(u, path, st.st_mode & 07777, NULL, &st) == 0 && fchmod(fd, st.st_mode | 0700) == 0)
 		rc = 0;
 	close(fd);
 	return rc;
@@ -695,8 +746,9 @@ finish_dirs(struct untar *u, struct oci_err *e)
 		snprintf(parent, sizeof parent, "%.*s", name ? (int)(name - d->path) : 0, d->path);
 		name = name ? name + 1 : d->path;
 		pfd = open_parent(u, parent, 0, e);
-		if (pfd < 0 || fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-			continue;	/* replaced or removed later in the layer */
+		if (pfd < 0 || fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_dev != d->dev || st.st_ino != d->ino)
+			continue;	/* replaced, removed or reached through a swapped parent later in the layer */
 		if (fchmodat(pfd, name, d->mode, 0) < 0 ||
 		    (d->has_times && utimensat(pfd, name, d->ts, AT_SYMLINK_NOFOLLOW) < 0)) {
 			rc = oci_fail_errno(e, "/%s", d->path);
