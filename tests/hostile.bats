@@ -258,3 +258,12 @@ PY
 		done
 	done
 }
+
+@test "a uid or gid past 2^32-2 is refused, not truncated to root (issue 28)" {
+	hostile uid-overflow refused
+	hostile gid-overflow refused
+	python3 "$TESTS_DIR/evil_tar.py" "$W/tars" uid-overflow "$W/outside"
+	run -1 oci-untar -q -C "$W/box/root" -f "$W/tars/uid-overflow.1.tar"
+	[[ $output == *"a: uid 4294967296 out of range"* ]]
+	[ ! -e "$W/box/root/a" ]
+}
