@@ -34,8 +34,10 @@ def hard(name, target):
 
 def write(n, entries):
     with tarfile.open(os.path.join(out, "%s.%d.tar" % (case, n)), "w", format=tarfile.PAX_FORMAT) as t:
-        for name, kind, data, link, mode, xattrs, dev in entries:
+        for name, kind, data, link, mode, xattrs, dev, *ids in entries:
             i = tarfile.TarInfo(name)
+            if ids:
+                i.uid, i.gid = ids
             i.type, i.mode, i.linkname, i.mtime = kind, mode, link, 1700000000
             i.devmajor, i.devminor = dev
             if xattrs:
@@ -48,6 +50,9 @@ def write(n, entries):
 
 
 CASES = {
+    # ids past 2^32-2 (pax "uid"/"gid"): truncated, they were root
+    "uid-overflow": [[f("a", mode=0o4755) + (2**32, 0)]],
+    "gid-overflow": [[f("a", mode=0o2755) + (0, 2**32)]],
     # ".." and absolute names
     "dotdot": [[f("../outside/victim")]],
     "dotdot-deep": [[d("a/"), f("a/../../../outside/victim")]],

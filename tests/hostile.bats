@@ -354,3 +354,12 @@ PY
 	run -0 sh -c 'find "$1" -name ".wh.*" -printf "%P\n" | sort' sh "$W/box/root"
 	assert_output ro/x/.wh..wh..opq
 }
+
+@test "a uid or gid past 2^32-2 is refused, not truncated to root" {
+	hostile uid-overflow refused
+	hostile gid-overflow refused
+	python3 "$TESTS_DIR/evil_tar.py" "$W/tars" uid-overflow "$W/outside"
+	run -1 oci-untar -q -C "$W/box/root" -f "$W/tars/uid-overflow.1.tar"
+	assert_output --partial "a: uid 4294967296 out of range"
+	[ ! -e "$W/box/root/a" ]
+}

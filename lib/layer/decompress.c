@@ -474,6 +474,13 @@ read_entries(struct archive *a, struct feed *f, oci_tar_entry_fn fn, void *arg,
 		else if (r != ARCHIVE_OK)
 			return oci_fail(e, "tar: %s", archive_error_string(a));
 		(*entries)++;
+		/* -1 is "unchanged" to chown and 2^32 truncates to root. */
+		if (archive_entry_uid(ent) < 0 || archive_entry_uid(ent) > 0xfffffffeLL)
+			return oci_fail(e, "%s: uid %lld out of range",
+			    archive_entry_pathname(ent), (long long)archive_entry_uid(ent));
+		if (archive_entry_gid(ent) < 0 || archive_entry_gid(ent) > 0xfffffffeLL)
+			return oci_fail(e, "%s: gid %lld out of range",
+			    archive_entry_pathname(ent), (long long)archive_entry_gid(ent));
 		if (fn(a, ent, arg, e) < 0)
 			return -1;
 	}
