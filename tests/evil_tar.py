@@ -125,8 +125,49 @@ CASES = {
                 entry("sda", tarfile.BLKTYPE, mode=0o660, dev=(8, 0))]],
 }
 
+
+
+def block(info, data=b""):
+    """One ustar header for info, then data padded to 512 bytes."""
+    info.size, info.mtime = len(data), 1700000000
+    return info.tobuf(format=tarfile.USTAR_FORMAT) + data + b"\0" * (-len(data) % 512)
+
+
+def pax_then_file(records, name="a", data=b"pwned\n"):
+    """A layer written by hand: a pax header with these records, then the file."""
+    x = tarfile.TarInfo("PaxHeaders/" + name)
+    x.type = tarfile.XHDTYPE
+    return block(x, records) + block(tarfile.TarInfo(name), data) + b"\0" * 1024
+
+
+def rec(key, value):
+    """One pax record, "LEN key=value\\n", LEN counting itself."""
+    body = " %s=%s\n" % (key, value)
+    n = len(body) + 1
+    while len(str(n)) + len(body) != n:
+        n += 1
+    return (str(n) + body).encode()
+
+
+# Layers no tar writer makes, written byte by byte: pax records that lie
+# (libarchive only warns and extracts; GNU tar and umoci refuse), and a
+# sparse map (GNU sparse 1.0 in pax) that places data past the file's size.
+RAW = {
+    "pax-length-lies": [pax_then_file(b"99 path=b\n")],
+    "pax-no-equals": [pax_then_file(b"10 pathxb\n")],
+    "sparse-past-size": [pax_then_file(
+        rec("GNU.sparse.major", 1) + rec("GNU.sparse.minor", 0) + rec("GNU.sparse.name", "a") +
+        rec("GNU.sparse.realsize", 1000), name="GNUSparseFile.0/a",
+        data=b"1\n5100\n10\n".ljust(512, b"\0") + b"0123456789")],
+}
+
 if case == "list":
-    print("\n".join(sorted(CASES)))
+    print("\n".join(sorted(list(CASES) + list(RAW))))
+    sys.exit(0)
+if case in RAW:
+    for n, layer in enumerate(RAW[case], 1):
+        with open(os.path.join(out, "%s.%d.tar" % (case, n)), "wb") as t:
+            t.write(layer)
     sys.exit(0)
 for n, entries in enumerate(CASES[case], 1):
     write(n, entries)

@@ -363,3 +363,29 @@ PY
 	assert_output --partial "a: uid 4294967296 out of range"
 	[ ! -e "$W/box/root/a" ]
 }
+
+@test "a pax record that lies about its length or has no '=' is refused (GNU tar calls it an error, umoci refuses it)" {
+	hostile pax-length-lies refused
+	hostile pax-no-equals refused
+	reset_box
+	run -1 oci-untar -q -C "$W/box/root" -f "$W/tars/pax-length-lies.1.tar"
+	assert_output --partial "a: malformed pax header (Ignoring malformed pax extended attribute)"
+	run -1 oci-untar -q -C "$W/box/root" -f "$W/tars/pax-no-equals.1.tar"
+	assert_output --partial "a: malformed pax header (Invalid pax extended attributes)"
+	[ ! -e "$W/box/root/a" ]
+	[ ! -e "$W/box/root/b" ]
+}
+
+@test "a sparse map that puts data past the file's size is refused, not cut away" {
+	hostile sparse-past-size refused
+	reset_box
+	run -1 oci-untar -q -C "$W/box/root" -f "$W/tars/sparse-past-size.1.tar"
+	assert_output --partial "/a: sparse map puts 10 bytes at 5100, past the file's 1000 bytes"
+	# A sparse file GNU tar writes (its map inside the size) still extracts exactly.
+	truncate -s 1M "$W/big"
+	printf hello | dd of="$W/big" bs=1 seek=500000 conv=notrunc 2>/dev/null
+	(cd "$W" && tar --sparse --format=posix -cf sparse.tar big)
+	reset_box
+	run -0 oci-untar -q -C "$W/box/root" -f "$W/sparse.tar"
+	cmp "$W/big" "$W/box/root/big"
+}

@@ -469,10 +469,19 @@ read_entries(struct archive *a, struct feed *f, oci_tar_entry_fn fn, void *arg,
 		r = archive_read_next_header(a, &ent);
 		if (r == ARCHIVE_EOF)
 			break;
-		if (r == ARCHIVE_WARN)
+		if (r == ARCHIVE_WARN) {
+			/*
+			 * A pax record whose length lies, or that has no '=', is only a
+			 * warning to libarchive, which extracts the entry without it (its
+			 * path, owner or size perhaps); GNU tar and umoci refuse the layer.
+			 */
+			if (strstr(archive_error_string(a), "pax extended attribute"))
+				return oci_fail(e, "%s: malformed pax header (%s)",
+				    archive_entry_pathname(ent), archive_error_string(a));
 			oci_say("libarchive: %s", archive_error_string(a));
-		else if (r != ARCHIVE_OK)
+		} else if (r != ARCHIVE_OK) {
 			return oci_fail(e, "tar: %s", archive_error_string(a));
+		}
 		(*entries)++;
 		/* -1 is "unchanged" to chown and 2^32 truncates to root. */
 		if (archive_entry_uid(ent) < 0 || archive_entry_uid(ent) > 0xfffffffeLL)

@@ -460,7 +460,7 @@ clear_xattrs(struct untar *u, int fd, struct archive_entry *ent, const char *pat
 }
 
 static int
-write_data(struct untar *u, int fd, struct oci_err *e)
+write_data(struct untar *u, int fd, la_int64_t size, struct oci_err *e)
 {
 	const void *buf;
 	size_t len;
@@ -474,6 +474,14 @@ write_data(struct untar *u, int fd, struct oci_err *e)
 			return 0;
 		if (r != ARCHIVE_OK)
 			return oci_fail(e, "read: %s", archive_error_string(u->a));
+		/*
+		 * A sparse map (GNU sparse in pax) may place data past the size
+		 * the entry declares; the file would be cut back to that size and
+		 * the data lost without a word.  Refused, as a lie about the file.
+		 */
+		if (off < 0 || off > size || (la_int64_t)len > size - off)
+			return oci_fail(e, "sparse map puts %zu bytes at %lld, past the file's %lld bytes",
+			    len, (long long)off, (long long)size);
 		/* Zeros become a hole: a "bomb" of zeros costs no disk. */
 		while (len > 0 && !all_zero(buf, len)) {
 			k = pwrite(fd, buf, len, off);
@@ -498,7 +506,7 @@ make_file(struct untar *u, int pfd, const char *name, const char *path,
 	fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return name_failed(e, "create");
-	if (write_data(u, fd, e) < 0)
+	if (write_data(u, fd, archive_entry_size(ent), e) < 0)
 		goto out;
 	if (ftruncate(fd, archive_entry_size(ent)) < 0) {
 		oci_fail_errno(e, "truncate");
