@@ -383,6 +383,7 @@ main(int argc, char *argv[])
 	if (a.rootfs && oci_contain_reexec(argv, &e) < 0)
 		errx(1, "%s", e.msg);
 	process(&a, &proc);
+	oci_ref_free(&a.ref);
 	if (a.rootfs)
 		rootfs_dir(&a, r.id);
 	remap = remap_ids(&a, &r.tree);
