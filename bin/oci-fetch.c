@@ -24,7 +24,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: oci-fetch [-qv] [-j N] [-p OS/ARCH[/VARIANT]] [--all] [--plain-http] [--insecure]\n"
 	    "                 [--cacert FILE] [--creds USER[:PASS]] [--authfile FILE] [--timeout SECONDS]\n"
-	    "                 [--mirror HOST[:PORT]] SOURCE LAYOUT[:TAG]\n"
+	    "                 [--mirror HOST[:PORT]] [--store STORE] SOURCE LAYOUT[:TAG]\n"
 	    "       oci-fetch [options] --manifest SOURCE\n"
 	    "       oci-fetch [options] --blob DIGEST SOURCE\n"
 	    "SOURCE is [docker://][REGISTRY/]REPO[:TAG][@DIGEST]; \"busybox\" is docker.io/library/busybox:latest\n"
@@ -80,9 +80,31 @@ parse_dest(const char *arg, struct oci_ref *dest)
 		oci_usage_error("%s: the destination is LAYOUT[:TAG]; the digest is the image's own", arg);
 }
 
+/*
+ * --store: the image just pulled (desc, in layout) has every layer in the
+ * store; those extracted while they downloaded are taken as they are.
+ */
+static void
+store_finish(struct oci_store_pull *sp, const char *layout, const json_t *desc,
+    const struct oci_platform *platform)
+{
+	struct oci_image *img;
+	struct oci_ref ref;
+	struct oci_err e;
+	char arg[4096];
+
+	snprintf(arg, sizeof arg, "%s@%s", layout, json_string_value(json_object_get(desc, "digest")));
+	if (oci_ref_parse(arg, &ref, &e) < 0 || oci_image_open_ref(&ref, platform, &img, &e) < 0 ||
+	    oci_store_pull_finish(sp, img, &e) < 0)
+		errx(1, "--store: %s", e.msg);
+	oci_image_free(img);
+	oci_ref_free(&ref);
+}
+
 /* SOURCE is docker-archive:FILE[:REF] or oci-archive:FILE[:TAG]: the image comes from a file. */
 static int
-fetch_archive(struct oci_archive_ref *a, const char *dest_arg, struct oci_pull_opts *po)
+fetch_archive(struct oci_archive_ref *a, const char *dest_arg, struct oci_pull_opts *po,
+    struct oci_store_pull *sp)
 {
 	struct oci_layout *l;
 	struct oci_ref dest;
@@ -93,6 +115,10 @@ fetch_archive(struct oci_archive_ref *a, const char *dest_arg, struct oci_pull_o
 	if (oci_layout_create(dest.layout, &l, &e) < 0 ||
 	    oci_archive_import(a, l, dest.tag, po->platform, po->all, &desc, &e) < 0)
 		errx(1, "%s", e.msg);
+	if (sp) {
+		store_finish(sp, dest.layout, desc, po->platform);
+		oci_store_pull_close(sp);
+	}
 	oci_desc_write(stdout, desc);
 	json_decref(desc);
 	oci_layout_close(l);
@@ -108,6 +134,7 @@ struct args {
 	int manifest;		/* --manifest */
 	const char *blob;	/* --blob DIGEST */
 	const char *mirror;	/* --mirror HOST[:PORT] */
+	const char *store;	/* --store STORE */
 	const char *source;
 	const char *dest;	/* LAYOUT[:TAG]; NULL with --manifest and --blob */
 };
@@ -115,7 +142,7 @@ struct args {
 static void
 parse_args(int argc, char *argv[], struct args *a)
 {
-	enum { OPT_ALL = 0x100, OPT_MANIFEST, OPT_BLOB, OPT_MIRROR };
+	enum { OPT_ALL = 0x100, OPT_MANIFEST, OPT_BLOB, OPT_MIRROR, OPT_STORE };
 	static const struct option opts[] = {
 		OCI_COMMON_LONGOPTS,
 		OCI_REGISTRY_LONGOPTS,
@@ -123,6 +150,7 @@ parse_args(int argc, char *argv[], struct args *a)
 		{ "manifest", no_argument, NULL, OPT_MANIFEST },
 		{ "blob", required_argument, NULL, OPT_BLOB },
 		{ "mirror", required_argument, NULL, OPT_MIRROR },
+		{ "store", required_argument, NULL, OPT_STORE },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct oci_err e;
@@ -134,6 +162,7 @@ parse_args(int argc, char *argv[], struct args *a)
 		case OPT_MANIFEST: a->manifest = 1; break;
 		case OPT_BLOB: a->blob = optarg; break;
 		case OPT_MIRROR: a->mirror = optarg; break;
+		case OPT_STORE: a->store = optarg; break;
 		default: oci_registry_option(c, optarg, &a->reg); break;
 		}
 	}
@@ -144,6 +173,8 @@ parse_args(int argc, char *argv[], struct args *a)
 		usage(stderr);
 	if (a->blob && oci_digest_check(a->blob, NULL, &e) < 0)
 		oci_usage_error("--blob: %s", e.msg);
+	if (a->store && (a->manifest || a->blob || a->po.all))
+		oci_usage_error("--store makes one image's layers ready: not with --manifest, --blob or --all");
 	a->source = argv[0];
 	a->dest = argc == 2 ? argv[1] : NULL;
 }
@@ -153,6 +184,7 @@ main(int argc, char *argv[])
 {
 	struct args a = { .reg = OCI_REGISTRY_ARGS_INIT };
 	struct oci_archive_ref archive;
+	struct oci_store_pull *sp = NULL;
 	struct job job = { 0 };
 	struct oci_source src;
 	struct oci_ref dest;
@@ -164,8 +196,17 @@ main(int argc, char *argv[])
 		oci_usage_error("%s", e.msg);
 	if (c > 0 && (a.manifest || a.blob))
 		oci_usage_error("--manifest and --blob read a registry, not %s", a.source);
+	/* --store: opened (and locked) first, so that the layers can go in as they come. */
+	if (a.store && oci_store_pull_open(a.store, oci_overlay_user_xattrs(), a.reg.ro.jobs, &sp, &e) < 0)
+		errx(1, "--store: %s", e.msg);
 	if (c > 0)
-		return fetch_archive(&archive, a.dest, &a.po);
+		return fetch_archive(&archive, a.dest, &a.po, sp);
+	if (sp) {
+		a.reg.ro.watch = oci_store_pull_watch(sp);
+		a.po.layers_next = oci_store_pull_layers;
+		a.po.layers_in = oci_store_pull_in;
+		a.po.layers_arg = sp;
+	}
 	if (a.mirror && oci_host_check(a.mirror, &e) < 0)
 		oci_usage_error("--mirror: %s", e.msg);
 	if (oci_source_parse(a.source, &src, &e) < 0)
@@ -187,6 +228,7 @@ main(int argc, char *argv[])
 		errx(1, "%s", e.msg);
 	if (oci_pull_through(&src, a.mirror, &a.reg.ro, run_job, &job, &e) < 0)
 		errx(1, "%s", e.msg);
+	oci_store_pull_close(sp);
 	if (job.l) {
 		oci_desc_write(stdout, job.desc);
 		json_decref(job.desc);

@@ -107,7 +107,7 @@ parse_args(int argc, char *argv[], struct args *a)
 static int
 store(const struct args *a)
 {
-	struct oci_store_opts so = { a->argv[0], oci_overlay_user_xattrs() };
+	struct oci_store_opts so = { .image = a->argv[0], .user_xattrs = oci_overlay_user_xattrs() };
 	struct oci_overlay o = { 0 };
 	struct oci_image *img = NULL;
 	struct oci_err e = { "" };

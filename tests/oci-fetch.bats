@@ -499,3 +499,184 @@ SH
 	blobs_verified out2
 	[ ! -e out2 ]
 }
+
+# ---- --store: the layers extracted while they download
+
+# store_tree STORE LAYER...: each LAYER (a chain id) of STORE and every entry of its
+# diff/: type, mode, owner, size, mtime, link target, content digest and xattrs.
+# Its link and lower are left out: their short names are random.
+store_tree() {
+	local s=$1 d
+	shift
+	for d in "$@"; do
+		echo "== $d"
+		# a directory the layer does not list, and a whiteout (a device), get the time of extraction
+		(cd "$s/$d/diff" && find . -printf '%p %y %m %U:%G %s %T@ %l\n' |
+			awk '$2 == "d" || $2 == "c" { $6 = "-" } 1' | sort &&
+			find . -type f -exec sha256sum {} + | sort -k2 &&
+			getfattr -R -h -d -m - . 2>/dev/null | sed '/^$/d') || echo "no $s/$d/diff"
+	done
+}
+
+# image_layers STORE: the image layers in STORE (chain ids).
+image_layers() { ls "$1" | grep '^[0-9a-f]\{64\}$'; }
+
+# zstd_image LAYOUT FROM TO: image TO of LAYOUT is image FROM with its layers recompressed with zstd.
+zstd_image() {
+	local l=$1 m c layers= d hex size
+	m=$l/blobs/sha256/$(jq -r --arg t "$2" '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == $t) | .digest' "$l/index.json" | cut -d: -f2)
+	for d in $(jq -r '.layers[].digest' "$m"); do
+		gzip -dc "$l/blobs/sha256/${d#sha256:}" | zstd -q >"$T/z"
+		hex=$(sha256sum "$T/z" | cut -c1-64) size=$(stat -c %s "$T/z")
+		mv "$T/z" "$l/blobs/sha256/$hex"
+		layers="$layers${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\",\"digest\":\"sha256:$hex\",\"size\":$size}"
+	done
+	jq -c ".layers = [$layers]" "$m" >"$T/m"
+	retag "$l" "$T/m" "$3"
+}
+
+# bad_diff_image LAYOUT FROM TO: image TO is FROM with a config whose first diff_id is wrong.
+bad_diff_image() {
+	local l=$1 m c hex
+	m=$l/blobs/sha256/$(jq -r --arg t "$2" '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == $t) | .digest' "$l/index.json" | cut -d: -f2)
+	c=$l/blobs/sha256/$(jq -r .config.digest "$m" | cut -d: -f2)
+	jq -c ".rootfs.diff_ids[0] = \"sha256:$(echo wrong | sha256sum | cut -c1-64)\"" "$c" >"$T/c"
+	hex=$(sha256sum "$T/c" | cut -c1-64)
+	jq -c --arg d "sha256:$hex" --argjson s "$(stat -c %s "$T/c")" '.config.digest = $d | .config.size = $s' "$m" >"$T/m"
+	mv "$T/c" "$l/blobs/sha256/$hex"
+	retag "$l" "$T/m" "$3"
+}
+
+# retag LAYOUT MANIFEST TAG: the manifest file MANIFEST becomes a blob of LAYOUT, tagged TAG.
+retag() {
+	local hex size
+	hex=$(sha256sum "$2" | cut -c1-64) size=$(stat -c %s "$2")
+	mv "$2" "$1/blobs/sha256/$hex"
+	jq -c --arg d "sha256:$hex" --argjson s "$size" --arg t "$3" '.manifests += [{mediaType:
+		"application/vnd.oci.image.manifest.v1+json", digest: $d, size: $s,
+		annotations: {"org.opencontainers.image.ref.name": $t}}]' "$1/index.json" >"$1/i2"
+	mv "$1/i2" "$1/index.json"
+}
+
+# stream_same REF NAME: oci-fetch --store gives the layout and the image layers
+# that oci-fetch, then oci-overlay --store, give (in LNAME and SNAME).
+stream_same() {
+	run -0 oci-fetch -v --store "S$2" "$1" "L$2:1"
+	assert_output --partial "extracts it as it lands"
+	assert_output --partial "extracted while it downloaded, checked"
+	oci-fetch -q "$1" "two$2:1" >/dev/null
+	oci-unshare -m oci-overlay -q --store "two-S$2" "two$2:1" c >/dev/null
+	diff <(cd "L$2/blobs/sha256" && ls) <(cd "two$2/blobs/sha256" && ls)
+	diff <(jq -S .manifests "L$2/index.json") <(jq -S .manifests "two$2/index.json")
+	blobs_verified "L$2"
+	mapfile -t layers < <(image_layers "S$2")
+	[ "${#layers[@]}" -eq 3 ]
+	# the two-step store has the container's layers too: the image's are compared
+	diff <(store_tree "S$2" "${layers[@]}") <(store_tree "two-S$2" "${layers[@]}")
+	[ -z "$(find "S$2" -maxdepth 1 -name '.tmp-*')" ]
+}
+
+@test "--store: each layer is extracted while it downloads; the store and layout are those of the two steps (OCI, Docker, zstd, an index)" {
+	local src=$BATS_FILE_TMPDIR/src
+	zstd_image "$src" img zstd
+	skopeo copy -q --dest-tls-verify=false oci:"$src:zstd" docker://"$PLAIN/test/zstd:1"
+	stream_same "$PLAIN/test/img:1" oci
+	stream_same "$PLAIN/test/docker:1" docker
+	stream_same "$PLAIN/test/zstd:1" zstd
+	grep -q tar+zstd Lzstd/blobs/sha256/"$(jq -r '.manifests[0].digest' Lzstd/index.json | cut -d: -f2)"
+	stream_same "$PLAIN/test/multi:1" multi
+	stream_same "$PLAIN/test/dlist:1" dlist
+	# the layers are the same ones: the OCI image and the Docker one share a store
+	diff <(image_layers Soci) <(image_layers Sdocker)
+}
+
+@test "--store as nobody, in oci-unshare's user namespace: the same layers as the two steps" {
+	open_to_nobody "$T/n"
+	cd "$T/n"
+	run -0 as nobody oci-unshare sh -c "oci-fetch -v --store S '$PLAIN/test/img:1' L:1 &&
+		oci-fetch -q '$PLAIN/test/img:1' two:1 >/dev/null && oci-overlay -q --store two-S two:1 c >/dev/null"
+	assert_output --partial "extracted while it downloaded, checked"
+	[ "$(cat S/xattrs)" = user.overlay ]
+	mapfile -t layers < <(image_layers S)
+	[ "${#layers[@]}" -eq 3 ]
+	diff <(store_tree S "${layers[@]}") <(store_tree two-S "${layers[@]}")
+	# layer 3's whiteouts are overlayfs's: character devices 0/0
+	[ "$(stat -c %F:%t:%T S/"${layers[2]}"/diff/data/a)" = "character special file:0:0" ]
+}
+
+@test "--store: a second pull finds the layers there; oci-overlay --store then makes a container from them" {
+	oci-fetch -q --store S "$PLAIN/test/img:1" L:1 >/dev/null
+	run -0 oci-fetch -v --store S "$PLAIN/test/img:1" L:1
+	assert_output --partial "in the store already as"
+	refute_output --partial "extracting"
+	run -0 oci-unshare -m sh -c "oci-overlay -v --store S L:1 c && cat S/*/merged/etc/new"
+	refute_output --partial "extracting"
+	assert_output --partial "$(cat S/*/diff/etc/new)"
+}
+
+@test "--store: usage errors exit 2" {
+	run -2 oci-fetch --store S --all "$PLAIN/test/multi:1" L
+	assert_output --partial "--store"
+	run -2 oci-fetch --store S --manifest "$PLAIN/test/img:1"
+	run -2 oci-fetch --store
+}
+
+# lying REF MODE EXPECT: oci-fetch --store through a proxy in MODE exits 1 saying EXPECT,
+# and leaves no layer, no temporary directory and no image in the layout.
+stream_lies() {
+	local ref=$1
+	if [ "$2" != none ]; then fetch_proxy_start "$2"; ref=$PROXY/${1#*/}; fi
+	run -1 oci-fetch --store S "$ref" L:1
+	assert_output --partial "$3"
+	[ -z "$(ls -A S | grep -v '^containers$\|^l$\|^xattrs$')" ] || { ls -la S; false; }
+	[ -z "$(ls -A S/l)" ]
+	[ ! -e L/index.json ] || [ "$(jq '.manifests | length' L/index.json)" -eq 0 ]
+	blobs_verified L
+	[ -z "$(pgrep -f "oci-fetch --store S ")" ]
+	fetch_proxy_stop
+	# and nothing is in the way of a pull that goes well
+	run -0 oci-fetch --store S "$PLAIN/test/img:1" L:1
+	[ "$(image_layers S | wc -l)" -eq 3 ]
+	rm -rf S L
+}
+
+@test "fault: --store with a registry that lies mid-stream (a corrupt byte, a cut body, a wrong diff_id): exit 1, nothing published, a re-run succeeds" {
+	stream_lies "$PLAIN/test/img:1" corrupt-always "digest mismatch"
+	stream_lies "$PLAIN/test/img:1" truncate-always "oci-fetch:"
+	bad_diff_image "$BATS_FILE_TMPDIR/src" img baddiff
+	skopeo copy -q --dest-tls-verify=false oci:"$BATS_FILE_TMPDIR/src:baddiff" docker://"$PLAIN/test/baddiff:1"
+	stream_lies "$PLAIN/test/baddiff:1" none "diff_id"
+}
+
+@test "fault: --store with a body corrupt once: the download starts again and the layer is extracted from the verified blob" {
+	fetch_proxy_start corrupt
+	run -0 oci-fetch -v --store S "$PROXY/test/img:1" L:1
+	assert_output --partial "not extracted while it downloaded; extracting it from its blob"
+	oci-fetch -q "$PLAIN/test/img:1" two:1 >/dev/null
+	oci-unshare -m oci-overlay -q --store two-S two:1 c >/dev/null
+	mapfile -t layers < <(image_layers S)
+	[ "${#layers[@]}" -eq 3 ]
+	diff <(store_tree S "${layers[@]}") <(store_tree two-S "${layers[@]}")
+}
+
+@test "--store: SIGINT mid-stream stops the extractions and removes what they made; a re-run succeeds" {
+	# a layer of 8 MB that the slow proxy sends at about 3 MB/s
+	mkdir -p big/data
+	head -c 8000000 /dev/urandom >big/data/blob
+	oci-commit -q big "$T/biglayout:1" >/dev/null
+	skopeo copy -q --dest-tls-verify=false oci:"$T/biglayout:1" docker://"$PLAIN/test/big:1"
+	fetch_proxy_start slow
+	# the moment: a megabyte of the file extracted while the rest still downloads
+	run -130 "$TESTS_DIR/interrupt.py" INT "S/.tmp-*/diff/data/blob" 1000000 -- \
+		oci-fetch --store S "$PROXY/test/big:1" L:1
+	[ -z "$(ls -A S | grep -v '^containers$\|^l$\|^xattrs$')" ] || { ls -la S; false; }
+	[ -z "$(pgrep -f "oci-fetch --store S ")" ]
+	# the download's bytes wait in a .partial file for the next run, as for any oci-fetch
+	[ ! -e L/index.json ] || [ "$(jq '.manifests | length' L/index.json)" -eq 0 ]
+	[ -z "$(find L -name '.tmp-*')" ]
+	fetch_proxy_stop
+	run -0 oci-fetch --store S "$PLAIN/test/big:1" L:1
+	blobs_verified L
+	[ "$(image_layers S | wc -l)" -eq 1 ]
+	cmp big/data/blob S/*/diff/data/blob
+}

@@ -53,10 +53,12 @@ int oci_context(struct oci_err *e, const char *fmt, ...)
  *   OCI_UNDO_UNLINK  name in dirfd (a temporary file, a blob nothing names yet)
  *   OCI_UNDO_RMTREE  name in dirfd and all under it (a directory the run made)
  *   OCI_UNDO_UMOUNT  the mount at name in dirfd (lazily detached)
+ *   OCI_UNDO_KILL    the child process whose pidfd is dirfd (name ""): killed
+ *                    (SIGKILL) and waited for, before what it was writing goes
  * dirfd may be AT_FDCWD; it is duplicated, so the caller may close its own.
  * Returns a handle, or -1 when it could not be registered.
  */
-enum oci_undo_kind { OCI_UNDO_UNLINK, OCI_UNDO_RMTREE, OCI_UNDO_UMOUNT };
+enum oci_undo_kind { OCI_UNDO_UNLINK, OCI_UNDO_RMTREE, OCI_UNDO_UMOUNT, OCI_UNDO_KILL };
 int oci_undo_add(enum oci_undo_kind kind, int dirfd, const char *name);
 /* It stays (the run needs it, or it got its final name). A handle of -1 is ignored. */
 void oci_undo_keep(int h);

@@ -28,10 +28,14 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base.h"
 
+#ifndef P_PIDFD
+#define P_PIDFD 3	/* linux/wait.h; glibc names it from 2.36 */
+#endif
 #define SLOTS 256
 /* PATH_MAX allows at most about this many components: a deeper tree was not made by us. */
 #define MAX_DEPTH 2100
@@ -156,6 +160,11 @@ run_one(struct undo *u)
 		/* dirfd is the mount's root (O_PATH): its /proc/self/fd link names the mount. */
 		snprintf(path, sizeof path, "/proc/self/fd/%d", u->dirfd);
 		umount2(path, MNT_DETACH);
+		break;
+	case OCI_UNDO_KILL:
+		/* A pidfd names the very process, even if its pid were reused. */
+		syscall(SYS_pidfd_send_signal, u->dirfd, SIGKILL, NULL, 0);
+		syscall(SYS_waitid, P_PIDFD, u->dirfd, NULL, WEXITED, NULL);
 		break;
 	}
 }

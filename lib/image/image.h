@@ -187,6 +187,8 @@ int oci_blob_writer_write(struct oci_blob_writer *w, const void *buf, size_t n,
     struct oci_err *e);
 /* Bytes written so far. */
 uint64_t oci_blob_writer_size(const struct oci_blob_writer *w);
+/* The file it writes, for a reader that follows it (never to write to, or close). */
+int oci_blob_writer_fd(const struct oci_blob_writer *w);
 /*
  * want_digest NULL: keep whatever it hashes to; want_size < 0: any size.
  * out (may be NULL) gets the digest.  Frees w whatever the outcome.

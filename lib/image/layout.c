@@ -527,6 +527,12 @@ oci_blob_writer_size(const struct oci_blob_writer *w)
 	return oci_hash_size(w->hash);
 }
 
+int
+oci_blob_writer_fd(const struct oci_blob_writer *w)
+{
+	return w->fd;
+}
+
 void
 oci_blob_writer_abort(struct oci_blob_writer *w)
 {

@@ -279,19 +279,44 @@ finish(struct feed *f)
 	return 0;
 }
 
+/*
+ * The end of a file that is still being written: wait until its writer
+ * says more is there (1) or that no more will come (0; it closed the pipe).
+ */
+static int
+wait_more(struct feed *f)
+{
+	char junk[256];
+	ssize_t n;
+
+	do
+		n = read(f->src->wake_fd, junk, sizeof junk);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	return n > 0;
+}
+
 /* Read at least want bytes unless the stream ends first. */
 static ssize_t
-read_some(int fd, unsigned char *buf, size_t cap, size_t want)
+read_some(struct feed *f, unsigned char *buf, size_t cap, size_t want)
 {
 	size_t got = 0;
 	ssize_t n;
+	int more = 1;
 
 	while (got < want) {
-		n = read(fd, buf + got, cap - got);
+		n = read(f->fd, buf + got, cap - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -1;
+		if (n == 0 && f->src->grows && more) {
+			/* Its writer may have added bytes between our read and its close: read once more after. */
+			if ((more = wait_more(f)) < 0)
+				return -1;
+			continue;
+		}
 		if (n == 0)
 			break;
 		got += n;
@@ -308,12 +333,14 @@ pump(struct feed *f, unsigned char *in)
 
 	for (;;) {
 		/* Six bytes tell every magic number sniff knows. */
-		n = read_some(f->fd, in, IN_SIZE, first ? 6 : 1);
+		n = read_some(f, in, IN_SIZE, first ? 6 : 1);
 		if (n < 0)
 			return feed_fail(f, "read layer: %s", strerror(errno));
 		if (n == 0)
 			return finish(f);
 		__atomic_add_fetch(&f->nread, (uint64_t)n, __ATOMIC_RELAXED);
+		if (f->src->progress)
+			__atomic_store_n(f->src->progress, f->nread, __ATOMIC_RELAXED);
 		if (f->stored)
 			oci_hash_update(f->stored, in, n);
 		f->stored_bytes += n;

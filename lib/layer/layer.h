@@ -72,6 +72,14 @@ struct oci_layer_src {
 	int64_t size;		/* their count (-1: not checked) */
 	const char *diff_id;	/* of the tar inside (NULL: not checked) */
 	const char *what;	/* what oci_meter's line says is read (NULL: the short digest) */
+	/*
+	 * grows 1: fd is a file still being written (a download, read as it
+	 * lands).  At its end the reader waits on the pipe wake_fd, whose
+	 * writer sends a byte when more is there and closes it when no more
+	 * will come; only then is the end of fd the end of the stream.
+	 */
+	int grows, wake_fd;
+	uint64_t *progress;	/* may be NULL: bytes read so far, stored as they are read */
 };
 /*
  * Every program that looks at a layer reads it with this: the stream (tar,

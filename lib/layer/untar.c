@@ -806,7 +806,7 @@ int
 oci_untar_fd(int rootfd, int layer_fd, const struct oci_untar_opts *o, const char *digest,
     int64_t size, const char *diff_id, struct oci_err *e)
 {
-	struct oci_layer_src src = { layer_fd, digest, size, diff_id, NULL };
+	struct oci_layer_src src = { .fd = layer_fd, .digest = digest, .size = size, .diff_id = diff_id };
 
 	return untar(rootfd, &src, o, e);
 }
@@ -838,7 +838,7 @@ oci_untar_layer(int rootfd, struct oci_layout *l, const json_t *desc, const char
     const struct oci_untar_opts *o, struct oci_err *e)
 {
 	struct oci_desc d;
-	struct oci_layer_src src = { -1, NULL, -1, diff_id, NULL };
+	struct oci_layer_src src = { .fd = -1, .size = -1, .diff_id = diff_id };
 	int rc;
 
 	if (oci_desc_parse(desc, &d, e) < 0)

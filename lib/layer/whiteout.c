@@ -153,7 +153,7 @@ list_entry(struct archive *a, struct archive_entry *ent, void *arg, struct oci_e
 int
 oci_whiteouts_tar(int fd, oci_whiteout_fn fn, void *arg, struct oci_err *e)
 {
-	struct oci_layer_src src = { fd, NULL, -1, NULL, NULL };
+	struct oci_layer_src src = { .fd = fd, .size = -1 };
 	struct listing l = { fn, arg };
 
 	/* The one reader of layers: what oci-untar refuses, this refuses too. */

@@ -83,6 +83,14 @@ json_t *oci_overlay_graphdriver(const struct oci_overlay *o);
 struct oci_store_opts {
 	const char *image;	/* IMAGE as the user named it, for config.json */
 	int user_xattrs;	/* as struct oci_untar_opts */
+	/*
+	 * NULL, or asked before a layer missing from the store is extracted:
+	 * 1 when it hands over t, a temporary directory beside the layer's
+	 * whose diff/ holds that layer already extracted and checked against
+	 * its digest and diff_id (lib/mount/store_pull.c); 0 to extract it.
+	 */
+	int (*ready)(void *arg, const struct oci_layers *it, struct oci_temp *t);
+	void *ready_arg;
 };
 /*
  * Container name over img in store (made if missing): each layer of img
@@ -105,6 +113,30 @@ int oci_store_remove(const char *store, const char *name, struct oci_err *e);
  * Caller frees (json_decref).
  */
 json_t *oci_store_list(const char *store, struct oci_err *e);
+/*
+ * A pull that fills a store as it goes (oci-fetch --store, in
+ * lib/mount/store_pull.c): each layer is extracted into a temporary
+ * directory of STORE while it downloads, read as it lands, and checked
+ * against its digest and diff_id; once the pull is done,
+ * oci_store_pull_finish puts the image's layers in the store (those
+ * ready taken as they are, the others extracted then) as oci_store_create
+ * would.  Until then nothing new in the store has its final name.
+ */
+struct oci_store_pull;
+int oci_store_pull_open(const char *store, int user_xattrs, int jobs, struct oci_store_pull **sp,
+    struct oci_err *e);
+/* What the registry is to tell it (struct oci_registry_opts.watch). */
+const struct oci_blob_watch *oci_store_pull_watch(struct oci_store_pull *sp);
+/* struct oci_pull_opts.layers_next: the manifest's layers, to extract as they come (arg: sp). */
+int oci_store_pull_layers(void *arg, struct oci_layout *l, const json_t *manifest, const char *digest,
+    struct oci_err *e);
+/* struct oci_pull_opts.layers_in: every layer of the manifest in the store, before index.json names it. */
+int oci_store_pull_in(void *arg, struct oci_layout *l, const json_t *manifest, const char *digest,
+    struct oci_err *e);
+/* The same for an image already in a layout (an archive imported). */
+int oci_store_pull_finish(struct oci_store_pull *sp, struct oci_image *img, struct oci_err *e);
+/* Unlock the store; extractions not finished are stopped and removed. */
+void oci_store_pull_close(struct oci_store_pull *sp);
 /*
  * The hostname of a store's container, for a runtime to set: the first 12
  * hex digits of its id, as docker's default hostname, when dir is its

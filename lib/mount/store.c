@@ -57,8 +57,8 @@ name_ok(const char *name)
 
 /* ---- the store directory ---- */
 
-static void
-store_close(struct store *s)
+void
+oci_store_close(struct store *s)
 {
 	if (s->cfd >= 0)
 		close(s->cfd);
@@ -98,8 +98,8 @@ half_made(struct store *s, const char *name)
 }
 
 /* Open STORE (made when create), take its lock, and clear what a killed run left. */
-static int
-store_open(const char *path, int create, struct store *s, struct oci_err *e)
+int
+oci_store_open(const char *path, int create, struct store *s, struct oci_err *e)
 {
 	char **names = NULL;
 	size_t n = 0, i;
@@ -139,7 +139,7 @@ store_open(const char *path, int create, struct store *s, struct oci_err *e)
 	oci_dir_names_free(names, n);
 	return 0;
 bad:
-	store_close(s);
+	oci_store_close(s);
 	return -1;
 }
 
@@ -377,8 +377,8 @@ out:
  * in a user namespace ("userxattr"), and reads only its own: STORE/xattrs
  * says which its layers carry, and a store is used only the same way.
  */
-static int
-same_xattrs(struct store *s, int user, struct oci_err *e)
+int
+oci_store_same_xattrs(struct store *s, int user, struct oci_err *e)
 {
 	const char *want = user ? "user.overlay\n" : "trusted.overlay\n";
 	char have[32];
@@ -409,9 +409,9 @@ oci_store_create(const char *store, struct oci_image *img, const char *name,
 	if (!name_ok(name))
 		return oci_fail(e, "%s: a container name is letters, digits, '_', '.' and '-', "
 		    "starting with a letter or digit", name);
-	if (store_open(store, 1, &s, e) < 0)
+	if (oci_store_open(store, 1, &s, e) < 0)
 		return -1;
-	if (same_xattrs(&s, so->user_xattrs, e) < 0 ||
+	if (oci_store_same_xattrs(&s, so->user_xattrs, e) < 0 ||
 	    (found = find_container(&s, name, 0, id, &config, e)) < 0)
 		goto out;
 	if (found) {
@@ -433,7 +433,7 @@ oci_store_create(const char *store, struct oci_image *img, const char *name,
 	rc = 0;
 out:
 	json_decref(config);
-	store_close(&s);
+	oci_store_close(&s);
 	return rc;
 }
 
@@ -445,13 +445,13 @@ oci_store_container(const char *store, const char *name, struct oci_overlay *o, 
 	int rc = -1, found;
 
 	memset(o, 0, sizeof *o);
-	if (store_open(store, 0, &s, e) < 0)
+	if (oci_store_open(store, 0, &s, e) < 0)
 		return -1;
 	if ((found = find_container(&s, name, 1, id, NULL, e)) == 0)
 		oci_fail(e, "%s: no such container in %s", name, s.path);
 	if (found > 0)
 		rc = container_overlay(&s, id, o, e);
-	store_close(&s);
+	oci_store_close(&s);
 	return rc;
 }
 
@@ -462,7 +462,7 @@ oci_store_remove(const char *store, const char *name, struct oci_err *e)
 	char id[ID_LEN + 1], merged[PATH_MAX + 80];
 	int rc = -1, found;
 
-	if (store_open(store, 0, &s, e) < 0)
+	if (oci_store_open(store, 0, &s, e) < 0)
 		return -1;
 	if ((found = find_container(&s, name, 1, id, NULL, e)) == 0)
 		oci_fail(e, "%s: no such container in %s", name, s.path);
@@ -477,7 +477,7 @@ oci_store_remove(const char *store, const char *name, struct oci_err *e)
 	    "l/ links; the image's layers stay", name, id);
 	rc = 0;
 out:
-	store_close(&s);
+	oci_store_close(&s);
 	return rc;
 }
 
@@ -565,7 +565,7 @@ oci_store_list(const char *store, struct oci_err *e)
 	struct store s;
 	int ok = 0;
 
-	if (store_open(store, 0, &s, e) < 0)
+	if (oci_store_open(store, 0, &s, e) < 0)
 		goto done;
 	if (oci_dir_names(s.cfd, &names, &n, e) < 0)
 		goto out;
@@ -584,7 +584,7 @@ oci_store_list(const char *store, struct oci_err *e)
 	ok = list_layers(&s, out, users, e) == 0;
 out:
 	oci_dir_names_free(names, n);
-	store_close(&s);
+	oci_store_close(&s);
 done:
 	json_decref(users);
 	if (!ok) {

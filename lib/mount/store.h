@@ -19,6 +19,12 @@ struct store {
 	int fd, lfd, cfd;	/* STORE, STORE/l, STORE/containers */
 };
 
+/* store.c: STORE opened (made when create) and locked, what a killed run left cleared; closed, unlocked. */
+int oci_store_open(const char *path, int create, struct store *s, struct oci_err *e);
+void oci_store_close(struct store *s);
+/* STORE/xattrs says the layers carry user.overlay.* (user 1) or trusted.overlay.*, or is written so. */
+int oci_store_same_xattrs(struct store *s, int user, struct oci_err *e);
+
 /* store_link.c: names (n characters of a set), and the l/ short links. */
 #define HEX "0123456789abcdef"
 #define BASE32 "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -36,5 +42,7 @@ int oci_store_image_layers(struct store *s, struct oci_image *img, const struct 
 int oci_store_rw_layer(struct store *s, const char *dir, const char *lower, const char *id, int init,
     char link[LINK_LEN + 1], struct oci_err *e);
 void oci_store_lower_push(char *buf, size_t cap, const char *link);
+/* The chain id of a layer with diff_id over the layers whose chain id is below (NULL: none). */
+void oci_store_chain_id(const char *below, const char *diff_id, char out[OCI_DIGEST_MAX]);
 
 #endif

@@ -19,8 +19,8 @@
 /* ---- image layers ---- */
 
 /* image-spec config.md: ChainID(L0..Ln) = sha256(ChainID(L0..Ln-1) + " " + DiffID(Ln)). */
-static void
-chain_id(const char *below, const char *diff_id, char out[OCI_DIGEST_MAX])
+void
+oci_store_chain_id(const char *below, const char *diff_id, char out[OCI_DIGEST_MAX])
 {
 	struct oci_hash *h;
 
@@ -68,14 +68,19 @@ image_layer(struct store *s, struct oci_layers *it, const char *chain, const cha
 		return oci_context(e, "layer %s", oci_short(d->digest));
 	}
 
-	oci_say("layer %s (%s): extracting into %.12s…/diff (chain id; docker would name it "
-	    "by a random cache id) with overlay whiteouts%s", oci_short(d->digest),
-	    oci_human_size(d->size), hex,
-	    so->user_xattrs ? " (user.overlay.opaque)" : " (trusted.overlay.opaque)");
-	/* Under a temporary name (".tmp-…", which store_open clears): a half-made layer is never used. */
-	snprintf(what, sizeof what, "extracting %s", oci_short(d->digest));
-	if (oci_untar_temp(it, what, s->fd, hex, "diff", &uo, &t, e) < 0)
-		return -1;
+	if (so->ready && so->ready(so->ready_arg, it, &t)) {
+		oci_say("layer %s: extracted while it downloaded, checked; into the store as %.12s…",
+		    oci_short(d->digest), hex);
+	} else {
+		oci_say("layer %s (%s): extracting into %.12s…/diff (chain id; docker would name it "
+		    "by a random cache id) with overlay whiteouts%s", oci_short(d->digest),
+		    oci_human_size(d->size), hex,
+		    so->user_xattrs ? " (user.overlay.opaque)" : " (trusted.overlay.opaque)");
+		/* Under a temporary name (".tmp-…", which oci_store_open clears): a half-made layer is never used. */
+		snprintf(what, sizeof what, "extracting %s", oci_short(d->digest));
+		if (oci_untar_temp(it, what, s->fd, hex, "diff", &uo, &t, e) < 0)
+			return -1;
+	}
 	if (oci_store_new_link(s, link, e) < 0 || oci_write_new(t.fd, "link", link, e) < 0 ||
 	    (*lower && oci_write_new(t.fd, "lower", lower, e) < 0) ||
 	    oci_store_ensure_link(s, link, hex, e) < 0)
@@ -134,7 +139,7 @@ oci_store_image_layers(struct store *s, struct oci_image *img, const struct oci_
 		goto out;
 	}
 	while ((r = oci_layers_next(&it, e)) > 0) {
-		chain_id(it.i > 1 ? chain : NULL, it.diff_id, chain);
+		oci_store_chain_id(it.i > 1 ? chain : NULL, it.diff_id, chain);
 		if (image_layer(s, &it, chain, lower, so, link, e) < 0)
 			goto out;
 		oci_store_lower_push(lower, SMALL_MAX, link);

@@ -235,11 +235,28 @@ record(struct oci_layout *l, const struct oci_pull_opts *o, json_t *desc, struct
 	return 0;
 }
 
+/* The config of manifest md into l, then o->layers_next told that the layers come next. */
+static int
+layers_next(struct oci_registry *r, struct oci_layout *l, const struct doc *md,
+    const struct oci_pull_opts *o, struct oci_err *e)
+{
+	json_t *config = json_pack("[O]", json_object_get(md->json, "config"));
+	int rc;
+
+	if (config == NULL)
+		return oci_fail(e, "out of memory");
+	rc = oci_registry_blobs(r, l, config, e);
+	json_decref(config);
+	if (rc < 0)
+		return -1;
+	return o->layers_next(o->layers_arg, l, md->json, md->digest, e);
+}
+
 int
 oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout *l,
     const struct oci_pull_opts *o, json_t **stored, struct oci_err *e)
 {
-	struct doc top, *m = NULL;
+	struct doc top, *m = NULL, *md;
 	json_t *blobs = json_array(), *desc = NULL;
 	const json_t *list;
 	size_t i, nm = 0;
@@ -266,9 +283,17 @@ oci_pull(struct oci_registry *r, const struct oci_source *src, struct oci_layout
 		goto out;
 	}
 
+	/* With a watcher of the layers (oci-fetch --store), the config first: it names their diff_ids. */
+	if (o->layers_next && !o->all && layers_next(r, l, top.kind == OCI_KIND_INDEX ? &m[0] : &top, o, e) < 0)
+		goto out;
 	/* Bottom up: config and layers, the manifests, the index; then index.json. */
 	if (oci_registry_blobs(r, l, blobs, e) < 0)
 		goto out;
+	if (o->layers_in && !o->all) {
+		md = top.kind == OCI_KIND_INDEX ? &m[0] : &top;
+		if (o->layers_in(o->layers_arg, l, md->json, md->digest, e) < 0)
+			goto out;
+	}
 	for (i = 0; i < nm; i++)
 		if (put_doc(l, &m[i], e) < 0)
 			goto out;

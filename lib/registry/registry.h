@@ -120,6 +120,23 @@ struct oci_registry_opts {
 	/* Called as blobs download or upload (NULL: never); oci_meter_blobs draws it. */
 	void (*progress)(void *arg, const struct oci_progress *p);
 	void *progress_arg;
+	const struct oci_blob_watch *watch;	/* NULL: none */
+};
+
+/*
+ * Told of each blob as it downloads into a layout, so that it can be read
+ * while it lands (oci-fetch --store extracts layers so: lib/mount/store_pull.c).
+ * start: the blob's bytes are going into the file fd (borrowed: open your
+ * own, e.g. through /proc/self/fd); grow: fd holds got bytes now; end: no
+ * more will come, ok 1 when the blob was verified and stored under its
+ * digest, 0 when the bytes were thrown away or kept for a later run.  A
+ * blob that starts again from its first byte ends (0) and starts again.
+ */
+struct oci_blob_watch {
+	void (*start)(void *arg, const char *digest, int fd);
+	void (*grow)(void *arg, const char *digest, uint64_t got);
+	void (*end)(void *arg, const char *digest, int ok);
+	void *arg;
 };
 
 /*
@@ -183,6 +200,17 @@ struct oci_pull_opts {
 	const struct oci_platform *platform;	/* NULL: this machine's */
 	int all;		/* keep the index and every platform's blobs */
 	const char *tag;	/* the tag in index.json; NULL: none */
+	/*
+	 * NULL, or called once the manifest (json, of that digest) and its
+	 * config are in l, before any layer is fetched; not with all.  -1 (e)
+	 * stops the pull.
+	 */
+	int (*layers_next)(void *arg, struct oci_layout *l, const json_t *manifest, const char *digest,
+	    struct oci_err *e);
+	/* NULL, or the same once every blob is in, before index.json names the image. */
+	int (*layers_in)(void *arg, struct oci_layout *l, const json_t *manifest, const char *digest,
+	    struct oci_err *e);
+	void *layers_arg;
 };
 /*
  * Pull src into l: the manifest (through an index to the platform), then

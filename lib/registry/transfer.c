@@ -46,6 +46,17 @@ response_reset(struct xfer *x)
 	x->content_type = x->docker_digest = x->www_auth = NULL;
 }
 
+/* Tell the watcher (r->o.watch, if any) that w's bytes end here: ok, stored under the digest. */
+static void
+watch_end(struct xfer *x, int ok)
+{
+	const struct oci_blob_watch *wt = x->r->o.watch;
+
+	if (x->watched)
+		wt->end(wt->arg, x->digest, ok);
+	x->watched = 0;
+}
+
 /* Throw away what the sink holds, to start again from byte 0. */
 static int
 sink_reset(struct xfer *x)
@@ -54,6 +65,7 @@ sink_reset(struct xfer *x)
 	case SINK_MEM:
 		break;
 	case SINK_LAYOUT:
+		watch_end(x, 0);
 		oci_blob_writer_abort(x->w);
 		x->w = NULL;
 		x->wlen = 0;
@@ -80,10 +92,16 @@ flush(struct xfer *x)
 		if (oci_digest_check(x->digest, &alg, &x->err) < 0 ||
 		    oci_blob_writer_resume(x->layout, x->digest, 0, &x->w, &had, &x->err) < 0)
 			return -1;
+		if (x->r->o.watch) {
+			x->r->o.watch->start(x->r->o.watch->arg, x->digest, oci_blob_writer_fd(x->w));
+			x->watched = 1;
+		}
 	}
 	if (x->wlen > 0 && oci_blob_writer_write(x->w, x->wbuf, x->wlen, &x->err) < 0)
 		return -1;
 	x->wlen = 0;
+	if (x->watched)
+		x->r->o.watch->grow(x->r->o.watch->arg, x->digest, oci_blob_writer_size(x->w));
 	return 0;
 }
 
@@ -101,8 +119,13 @@ sink_write(struct xfer *x, const char *buf, size_t n)
 		/* ">=": a chunk of WRITE_BUF bytes or more needs the writer made by flush. */
 		if (x->wlen + n >= WRITE_BUF && flush(x) < 0)
 			return -1;
-		if (n >= WRITE_BUF)
-			return oci_blob_writer_write(x->w, buf, n, &x->err);
+		if (n >= WRITE_BUF) {
+			if (oci_blob_writer_write(x->w, buf, n, &x->err) < 0)
+				return -1;
+			if (x->watched)
+				x->r->o.watch->grow(x->r->o.watch->arg, x->digest, oci_blob_writer_size(x->w));
+			return 0;
+		}
 		memcpy(x->wbuf + x->wlen, buf, n);
 		x->wlen += n;
 		return 0;
@@ -306,6 +329,7 @@ oci_xfer_free(struct xfer *x)
 	/* A download cut short keeps its bytes in .partial for the next run. */
 	if (x->w && x->wlen > 0)
 		oci_blob_writer_write(x->w, x->wbuf, x->wlen, &x->err);
+	watch_end(x, 0);
 	oci_blob_writer_suspend(x->w);
 	oci_hash_free(x->hash);
 	free(x->mem);
@@ -366,6 +390,7 @@ verify(struct xfer *x)
 			return -1;
 		rc = oci_blob_writer_commit(x->w, want, x->size, NULL, &x->err);
 		x->w = NULL;	/* committed or thrown away */
+		watch_end(x, rc == 0);
 		return rc;
 	case SINK_FD:
 		return oci_hash_check(x->hash, want, x->size, &x->err);

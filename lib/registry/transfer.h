@@ -35,6 +35,7 @@ struct xfer {
 	enum sink sink;
 	struct oci_layout *layout;	/* SINK_LAYOUT */
 	struct oci_blob_writer *w;
+	int watched;			/* r->o.watch was told w started, and not yet that it ended */
 	char *wbuf;			/* bytes on their way to w */
 	size_t wlen;
 	int fd;				/* SINK_FD */
