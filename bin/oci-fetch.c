@@ -5,6 +5,8 @@
  * resolve the tag, answer the auth challenge, get the manifest or index,
  * choose the platform, get the config and layers by digest, verify every
  * byte, then tag the image in index.json.  -v narrates each request.
+ * With --store STORE, each layer is also extracted into oci-overlay's
+ * store while it downloads (lib/mount/store_pull.c).
  *
  *     oci-fetch busybox bb && oci-index bb:latest
  */

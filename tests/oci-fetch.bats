@@ -601,7 +601,9 @@ stream_same() {
 	[ "${#layers[@]}" -eq 3 ]
 	diff <(store_tree S "${layers[@]}") <(store_tree two-S "${layers[@]}")
 	# layer 3's whiteouts are overlayfs's: character devices 0/0
-	[ "$(stat -c %F:%t:%T S/"${layers[2]}"/diff/data/a)" = "character special file:0:0" ]
+	wh=$(find S -path '*/diff/data/a' -type c)
+	[ -n "$wh" ]
+	[ "$(stat -c %t:%T "$wh")" = 0:0 ]
 }
 
 @test "--store: a second pull finds the layers there; oci-overlay --store then makes a container from them" {

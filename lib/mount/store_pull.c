@@ -18,7 +18,8 @@
  *
  * Nothing gets its final name before the pull is over.  Then
  * oci_store_pull_finish walks the image's layers bottom up as
- * oci_store_create does: a layer whose child succeeded is taken as it is
+ * oci_store_create does: a layer whose download and child both succeeded,
+ * for the same file, is taken as it is
  * (its link and lower written, its directory renamed to its chain id),
  * any other is extracted again from its blob, which the pull has verified.
  * A child that fails (a corrupt byte, a short body, a wrong diff_id, a
@@ -54,7 +55,8 @@ struct stream {
 	int tried;		/* a child was started for it, or it needs none */
 	pid_t pid;		/* the child extracting it, until it is waited for; 0: none */
 	int kill_undo;		/* the child's OCI_UNDO_KILL handle */
-	int ok;			/* once waited for: the child extracted and checked it */
+	int ok;			/* once waited for: the child extracted it and checked its diff_id */
+	int stored;		/* the download of the file it read was verified and stored */
 	int wake;		/* the pipe's end we write: a byte when more landed; -1: closed */
 	struct oci_temp t;	/* the directory whose diff/ the child extracts into */
 	int has_t;
@@ -129,9 +131,13 @@ static void __attribute__((noreturn))
 child(struct oci_store_pull *sp, struct stream *l, int fd, int wake, int diff)
 {
 	struct oci_untar_opts uo = { OCI_WHITEOUTS_OVERLAY, sp->user_xattrs };
-	struct oci_layer_src src = { .fd = fd, .digest = l->digest, .size = l->size,
-	    .diff_id = l->diff_id, .grows = 1, .wake_fd = wake,
-	    .progress = &sp->extracted[l->n - 1] };
+	/*
+	 * The layer digest is the download's to check (lib/registry/transfer.c
+	 * hashes every byte it writes to this very file): hashing the same
+	 * bytes twice would cost a core a fifth of its time.  The diff_id is ours.
+	 */
+	struct oci_layer_src src = { .fd = fd, .size = l->size, .diff_id = l->diff_id, .grows = 1,
+	    .wake_fd = wake, .progress = &sp->extracted[l->n - 1] };
 	struct oci_err e = { "" };
 	sigset_t none;
 	size_t i;
@@ -272,6 +278,7 @@ on_end(void *arg, const char *digest, int ok)
 	if (l == NULL || l->wake < 0)
 		return;
 	no_more(l);
+	l->stored = ok;
 	oci_say("%6.3fs layer %zu/%zu: download %s; %d%% extracted so far", since(sp), l->n, sp->n,
 	    ok ? "verified and stored" : "stopped",
 	    (int)(100 * __atomic_load_n(&sp->extracted[l->n - 1], __ATOMIC_RELAXED) / (l->size ? l->size : 1)));
@@ -382,7 +389,8 @@ ready(void *arg, const struct oci_layers *it, struct oci_temp *t)
 		return 0;
 	t1 = oci_now();
 	reap(sp, l, 1);
-	ok = l->ok && strcmp(l->diff_id, it->diff_id) == 0;
+	/* Its bytes were the layer's (the download's check), and its tar the diff_id's (the child's). */
+	ok = l->ok && l->stored && strcmp(l->diff_id, it->diff_id) == 0;
 	if (!ok) {
 		oci_say("%6.3fs layer %zu: not extracted while it downloaded; extracting it from its blob",
 		    since(sp), l->n);
