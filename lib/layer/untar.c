@@ -157,6 +157,9 @@ open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 
 /* ------------------------------------------------------------ removing */
 
+/* A maker found its name taken: make_entry makes room and calls it again. */
+#define TAKEN (-3)
+
 /*
  * A call that makes or removes a name in an entry's directory failed: -1
  * with e filled, or OCI_DENIED when the directory refused (EACCES: as
@@ -504,6 +507,8 @@ make_file(struct untar *u, int pfd, const char *name, const char *path,
 	int fd, rc = -1;
 
 	fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST)
+		return TAKEN;
 	if (fd < 0)
 		return name_failed(e, "create");
 	if (write_data(u, fd, archive_entry_size(ent), e) < 0)
@@ -611,7 +616,7 @@ make_symlink(struct untar *u, int pfd, const char *name, struct archive_entry *e
 		return oci_fail(e, "symlink with no target");
 	/* Stored as written: it is resolved, inside the root, only when used. */
 	if (symlinkat(target, pfd, name) < 0)
-		return name_failed(e, "symlink");
+		return errno == EEXIST ? TAKEN : name_failed(e, "symlink");
 	return metadata_at(pfd, name, ent, e);
 }
 
@@ -675,13 +680,32 @@ make_entry(struct untar *u, int pfd, const struct oci_entry_name *n,
 		return make_hardlink(u, pfd, n->name, n->path, n->hardlink, e);
 	if (type == AE_IFDIR)
 		return make_dir(u, pfd, n->name, n->path, ent, e);
+	/*
+	 * Files and symlinks are made first and room is made only when the
+	 * name is taken: most names are new, and a stat of each would be one
+	 * system call more per entry.  A special file may be skipped (a
+	 * socket, a device we may not make), so what it replaces goes first.
+	 */
+	if (type == AE_IFREG || type == AE_IFLNK) {
+		rc = type == AE_IFREG ? make_file(u, pfd, n->name, n->path, ent, e) :
+		    make_symlink(u, pfd, n->name, ent, e);
+		if (rc != TAKEN)
+			return rc;
+	}
 	if ((rc = make_room(u, pfd, n->name, 0, e)) < 0)
 		return rc;
 	if (type == AE_IFREG)
-		return make_file(u, pfd, n->name, n->path, ent, e);
-	if (type == AE_IFLNK)
-		return make_symlink(u, pfd, n->name, ent, e);
-	return make_special(u, pfd, n->name, n->path, ent, e);
+		rc = make_file(u, pfd, n->name, n->path, ent, e);
+	else if (type == AE_IFLNK)
+		rc = make_symlink(u, pfd, n->name, ent, e);
+	else
+		return make_special(u, pfd, n->name, n->path, ent, e);
+	/* Taken again, right after the room was made: fail as the create does. */
+	if (rc == TAKEN) {
+		errno = EEXIST;
+		return name_failed(e, type == AE_IFREG ? "create" : "symlink");
+	}
+	return rc;
 }
 
 /* Make the directory pfd (at path) owner-writable; its mode comes back in finish_dirs. */
