@@ -462,8 +462,9 @@ clear_xattrs(struct untar *u, int fd, struct archive_entry *ent, const char *pat
 	free(list);
 }
 
+/* The entry's data into fd, a new file; *end gets how long the writes made it. */
 static int
-write_data(struct untar *u, int fd, la_int64_t size, struct oci_err *e)
+write_data(struct untar *u, int fd, la_int64_t size, la_int64_t *end, struct oci_err *e)
 {
 	const void *buf;
 	size_t len;
@@ -495,6 +496,8 @@ write_data(struct untar *u, int fd, la_int64_t size, struct oci_err *e)
 			buf = (const char *)buf + k;
 			len -= k;
 			off += k;
+			if (off > *end)
+				*end = off;
 		}
 	}
 }
@@ -504,6 +507,7 @@ make_file(struct untar *u, int pfd, const char *name, const char *path,
     struct archive_entry *ent, struct oci_err *e)
 {
 	struct timespec ts[2];
+	la_int64_t end = 0;
 	int fd, rc = -1;
 
 	fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -511,9 +515,10 @@ make_file(struct untar *u, int pfd, const char *name, const char *path,
 		return TAKEN;
 	if (fd < 0)
 		return name_failed(e, "create");
-	if (write_data(u, fd, archive_entry_size(ent), e) < 0)
+	if (write_data(u, fd, archive_entry_size(ent), &end, e) < 0)
 		goto out;
-	if (ftruncate(fd, archive_entry_size(ent)) < 0) {
+	/* Zeros at the end were not written (a hole): the size makes them. */
+	if (end != archive_entry_size(ent) && ftruncate(fd, archive_entry_size(ent)) < 0) {
 		oci_fail_errno(e, "truncate");
 		goto out;
 	}
