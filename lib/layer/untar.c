@@ -58,6 +58,12 @@ struct untar {
 	/* the last parent directory opened, reused while nothing was removed */
 	char cached[PATH_MAX];
 	int cachedfd, cache_ok;
+	/* owned_already's: the group of the directory pfd_gid_fd at pfd_gid_path */
+	char pfd_gid_path[PATH_MAX];
+	int pfd_gid_fd, pfd_gid_ok;
+	gid_t pfd_gid;
+	uid_t euid;
+	gid_t egid;
 	int warned_dev, warned_xattr, warned_overlay, warned_sock;
 	unsigned long entries, whiteouts;
 };
@@ -197,6 +203,7 @@ make_room(struct untar *u, int pfd, const char *name, int want_dir, struct oci_e
 	}
 	if (S_ISDIR(st.st_mode) && want_dir)
 		return 1;
+	u->pfd_gid_ok = 0;	/* a directory may go, and another come at its path */
 	if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
 		forget_parent(u);	/* paths through it now lead elsewhere */
 	if (S_ISDIR(st.st_mode))
@@ -357,6 +364,32 @@ all_zero(const unsigned char *p, size_t n)
 	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
+/*
+ * Whether a file made now in pfd (at parent) has the entry's owner
+ * already, so that its chown can be skipped: a new file is the caller's,
+ * with the caller's group or, in a setgid directory (or under the mount
+ * option grpid), the directory's; when those agree there is no doubt.
+ * The directory's group is asked once while the entries stay in it: a
+ * directory entry, a removal or a whiteout makes it ask again.
+ */
+static int
+owned_already(struct untar *u, int pfd, const char *parent, struct archive_entry *ent)
+{
+	struct stat st;
+
+	if (archive_entry_uid(ent) != u->euid || archive_entry_gid(ent) != u->egid)
+		return 0;
+	if (!u->pfd_gid_ok || pfd != u->pfd_gid_fd || strcmp(parent, u->pfd_gid_path) != 0) {
+		if (fstat(pfd, &st) < 0)
+			return 0;
+		u->pfd_gid = st.st_gid;
+		u->pfd_gid_fd = pfd;
+		snprintf(u->pfd_gid_path, sizeof u->pfd_gid_path, "%s", parent);
+		u->pfd_gid_ok = 1;
+	}
+	return u->pfd_gid == u->egid;
+}
+
 /* Numeric owners only: no NSS inside someone else's rootfs. */
 static int
 set_owner(int fd, const char *name, struct archive_entry *ent, struct oci_err *e)
@@ -502,9 +535,10 @@ write_data(struct untar *u, int fd, la_int64_t size, la_int64_t *end, struct oci
 	}
 }
 
+/* A regular file; owned: it will have the entry's owner as made (owned_already). */
 static int
 make_file(struct untar *u, int pfd, const char *name, const char *path,
-    struct archive_entry *ent, struct oci_err *e)
+    struct archive_entry *ent, int owned, struct oci_err *e)
 {
 	struct timespec ts[2];
 	la_int64_t end = 0;
@@ -522,7 +556,7 @@ make_file(struct untar *u, int pfd, const char *name, const char *path,
 		oci_fail_errno(e, "truncate");
 		goto out;
 	}
-	if (set_owner(fd, NULL, ent, e) < 0)
+	if (!owned && set_owner(fd, NULL, ent, e) < 0)
 		goto out;
 	/* After chown, which clears setuid and setgid. */
 	if (fchmod(fd, archive_entry_perm(ent) & 07777) < 0) {
@@ -549,6 +583,7 @@ make_dir(struct untar *u, int pfd, const char *name, const char *path,
 	struct stat st;
 	int kept, fd, rc, whiteout;
 
+	u->pfd_gid_ok = 0;	/* its owner changes, and it may be the next entries' directory */
 	/*
 	 * ".wh.NAME" and "NAME/" in one layer: the directory is new and the
 	 * lower layers' NAME is gone.  For overlayfs the whiteout device
@@ -679,6 +714,7 @@ make_entry(struct untar *u, int pfd, const struct oci_entry_name *n,
     struct archive_entry *ent, struct oci_err *e)
 {
 	mode_t type = archive_entry_filetype(ent);
+	int owned = type == AE_IFREG && !n->hardlink && owned_already(u, pfd, n->parent, ent);
 	int rc;
 
 	if (n->hardlink)
@@ -692,7 +728,7 @@ make_entry(struct untar *u, int pfd, const struct oci_entry_name *n,
 	 * socket, a device we may not make), so what it replaces goes first.
 	 */
 	if (type == AE_IFREG || type == AE_IFLNK) {
-		rc = type == AE_IFREG ? make_file(u, pfd, n->name, n->path, ent, e) :
+		rc = type == AE_IFREG ? make_file(u, pfd, n->name, n->path, ent, owned, e) :
 		    make_symlink(u, pfd, n->name, ent, e);
 		if (rc != TAKEN)
 			return rc;
@@ -700,7 +736,7 @@ make_entry(struct untar *u, int pfd, const struct oci_entry_name *n,
 	if ((rc = make_room(u, pfd, n->name, 0, e)) < 0)
 		return rc;
 	if (type == AE_IFREG)
-		rc = make_file(u, pfd, n->name, n->path, ent, e);
+		rc = make_file(u, pfd, n->name, n->path, ent, owned, e);
 	else if (type == AE_IFLNK)
 		rc = make_symlink(u, pfd, n->name, ent, e);
 	else
@@ -722,6 +758,7 @@ unlock_dir(struct untar *u, int pfd, const char *path)
 
 	if (path[0] == '\0')
 		return -1;	/* the root is never changed */
+	u->pfd_gid_ok = 0;
 	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -744,6 +781,8 @@ extract_entry(struct untar *u, struct archive_entry *ent, struct oci_err *e)
 	u->entries++;
 	if (rc == 0)
 		return 0;	/* "./" */
+	if (n.wh != OCI_WH_NONE)
+		u->pfd_gid_ok = 0;	/* directories may go, and others come at their paths */
 	if (n.wh == OCI_WH_FILE)
 		return apply_whiteout(u, n.parent, n.wh_target, e) < 0 ? -1 : 0;
 	if (n.wh == OCI_WH_OPAQUE_DIR)
@@ -811,7 +850,8 @@ static int
 untar(int rootfd, const struct oci_layer_src *src, const struct oci_untar_opts *o, struct oci_err *e)
 {
 	static const struct oci_untar_opts defaults = { OCI_WHITEOUTS_APPLY, 0 };
-	struct untar u = { .rootfd = rootfd, .o = o ? o : &defaults, .cachedfd = -1 };
+	struct untar u = { .rootfd = rootfd, .o = o ? o : &defaults, .cachedfd = -1,
+	    .euid = geteuid(), .egid = getegid() };
 	struct oci_layer_stats st;
 	int rc;
 
