@@ -7,12 +7,15 @@
  * zstd-compressed.  What it is, is told by its first bytes (the media type
  * only rules out documents); xz and bzip2 are named and refused.
  *
- * Two threads share the work.  The reader thread reads the layer, hashes
+ Three threads share the work.  The reader thread reads the layer, hashes
  * the bytes as stored (the layer digest), inflates them (ISA-L's igzip,
- * about twice as fast as zlib here, or libzstd), hashes the tar (the
- * config's diff_id) and hands the tar to the calling thread through a few
- * fixed buffers ("slots").  The calling thread parses the tar with
- * libarchive and gives each entry to a callback.  After the last entry the
+ * about twice as fast as zlib here, or libzstd) and hands the tar to the
+ * calling thread through a few fixed buffers ("slots").  The hasher thread
+ * hashes the tar in the slots (the config's diff_id) beside it: with the
+ * inflating and both hashes on one thread, the reader was the slower end
+ * whenever the files were big.  A slot is filled again once both are done
+ * with it.  The calling thread parses the tar with libarchive and gives
+ * each entry to a callback.  After the last entry the
  * rest of the stream is still read and hashed, then both digests are
  * checked.  How far the reading got is shown as it goes (progress).
  *
@@ -53,6 +56,9 @@ struct feed {
 	size_t len[NSLOT];
 	unsigned head, tail;	/* slots tail..head-1 are full */
 	int held;		/* the extractor still reads slot tail */
+	unsigned hashed;	/* with a hasher thread: slots before hashed are hashed */
+	int hashing;		/* there is one (a diff_id to check) */
+	pthread_t hasher;
 	int done, cancel;
 	char err[512];		/* set by the reader when it failed */
 
@@ -80,7 +86,8 @@ out_space(struct feed *f, unsigned char **p, size_t *avail)
 {
 	if (f->out == NULL) {
 		pthread_mutex_lock(&f->mu);
-		while (f->head - f->tail >= NSLOT && !f->cancel)
+		while ((f->head - f->tail >= NSLOT || (f->hashing && f->head - f->hashed >= NSLOT)) &&
+		    !f->cancel)
 			pthread_cond_wait(&f->cv, &f->mu);
 		if (f->cancel) {
 			pthread_mutex_unlock(&f->mu);
@@ -100,7 +107,7 @@ out_publish(struct feed *f)
 {
 	if (f->out == NULL || f->fill == 0)
 		return;
-	if (f->tar)
+	if (f->tar && !f->hashing)
 		oci_hash_update(f->tar, f->out, f->fill);
 	f->tar_bytes += f->fill;
 	pthread_mutex_lock(&f->mu);
@@ -380,6 +387,31 @@ reader_main(void *arg)
 	return NULL;
 }
 
+/* The diff_id: each slot hashed as it is published, until the reader is done (or cancelled). */
+static void *
+hasher_main(void *arg)
+{
+	struct feed *f = arg;
+	unsigned i;
+
+	pthread_mutex_lock(&f->mu);
+	for (;;) {
+		while (f->hashed == f->head && !f->done && !f->cancel)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (f->cancel || f->hashed == f->head)
+			break;
+		i = f->hashed % NSLOT;
+		/* A published slot is not written again before it is hashed: no lock needed. */
+		pthread_mutex_unlock(&f->mu);
+		oci_hash_update(f->tar, f->slot[i], f->len[i]);
+		pthread_mutex_lock(&f->mu);
+		f->hashed++;
+		pthread_cond_broadcast(&f->cv);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
 /* ------------------------------------------------------------- progress */
 
 /* How far the layer has been read, to oci_meter's line (which draws it at most ten times a second). */
@@ -528,15 +560,20 @@ read_entries(struct archive *a, struct feed *f, oci_tar_entry_fn fn, void *arg,
 	return 0;
 }
 
-/* Stop the reader thread and check the digests: rc, or -1 with e filled. */
+/* Stop the reader (and hasher) thread and check the digests: rc, or -1 with e filled. */
 static int
 feed_stop(struct feed *f, pthread_t th, int rc, struct oci_err *e)
 {
+	/* The whole stream was read: the hasher ends by itself once it has hashed it all. */
+	if (f->hashing && rc == 0)
+		pthread_join(f->hasher, NULL);
 	pthread_mutex_lock(&f->mu);
 	f->cancel = 1;
 	pthread_cond_broadcast(&f->cv);
 	pthread_mutex_unlock(&f->mu);
 	pthread_join(th, NULL);
+	if (f->hashing && rc != 0)
+		pthread_join(f->hasher, NULL);
 	report(f, 1);
 	/* When the reader failed (a damaged stream), that is the cause to name. */
 	if (rc < 0 && f->err[0])
@@ -567,8 +604,21 @@ oci_layer_read(const struct oci_layer_src *src, oci_tar_entry_fn fn, void *arg,
 		oci_fail(e, "libarchive: out of memory");
 		goto out;
 	}
+	/* The hasher first: the reader looks at f.hashing from its first slot on. */
+	if (f.tar && pthread_create(&f.hasher, NULL, hasher_main, &f) != 0) {
+		oci_fail(e, "cannot start the hasher thread");
+		goto out;
+	}
+	f.hashing = f.tar != NULL;
 	if (pthread_create(&th, NULL, reader_main, &f) != 0) {
 		oci_fail(e, "cannot start the reader thread");
+		if (f.hashing) {
+			pthread_mutex_lock(&f.mu);
+			f.cancel = 1;
+			pthread_cond_broadcast(&f.cv);
+			pthread_mutex_unlock(&f.mu);
+			pthread_join(f.hasher, NULL);
+		}
 		goto out;
 	}
 	rc = feed_stop(&f, th, read_entries(a, &f, fn, arg, &entries, e), e);

@@ -58,6 +58,14 @@ struct untar {
 	/* the last parent directory opened, reused while nothing was removed */
 	char cached[PATH_MAX];
 	int cachedfd, cache_ok;
+	/* parent_facts': what a file made in the directory pfd_fd (at pfd_path) gets */
+	char pfd_path[PATH_MAX];
+	int pfd_fd, pfd_ok;
+	gid_t pfd_gid;		/* its group, which may be the file's */
+	int pfd_acl;		/* a default ACL (or unknown): it, not the umask, cuts the file's mode */
+	uid_t euid;
+	gid_t egid;
+	mode_t umask;
 	int warned_dev, warned_xattr, warned_overlay, warned_sock;
 	unsigned long entries, whiteouts;
 };
@@ -157,6 +165,9 @@ open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 
 /* ------------------------------------------------------------ removing */
 
+/* A maker found its name taken: make_entry makes room and calls it again. */
+#define TAKEN (-3)
+
 /*
  * A call that makes or removes a name in an entry's directory failed: -1
  * with e filled, or OCI_DENIED when the directory refused (EACCES: as
@@ -194,6 +205,7 @@ make_room(struct untar *u, int pfd, const char *name, int want_dir, struct oci_e
 	}
 	if (S_ISDIR(st.st_mode) && want_dir)
 		return 1;
+	u->pfd_ok = 0;	/* a directory may go, and another come at its path */
 	if (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))
 		forget_parent(u);	/* paths through it now lead elsewhere */
 	if (S_ISDIR(st.st_mode))
@@ -354,6 +366,62 @@ all_zero(const unsigned char *p, size_t n)
 	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
+/*
+ * What a file made now in pfd (at parent) gets: its group (the caller's
+ * or, in a setgid directory or under the mount option grpid, the
+ * directory's) and whether a default ACL, rather than the umask, cuts its
+ * mode.  Asked once while the entries stay in one directory: a directory
+ * entry, a removal or a whiteout makes it ask again.  -1 when unknown.
+ */
+static int
+parent_facts(struct untar *u, int pfd, const char *parent)
+{
+	struct stat st;
+	int fd;
+
+	if (u->pfd_ok && pfd == u->pfd_fd && strcmp(parent, u->pfd_path) == 0)
+		return 0;
+	if (fstat(pfd, &st) < 0)
+		return -1;
+	/* pfd is O_PATH, which reads no xattrs; a directory we may not read is taken to have one. */
+	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	u->pfd_acl = fd < 0 || fgetxattr(fd, "system.posix_acl_default", NULL, 0) >= 0 ||
+	    (errno != ENODATA && errno != EOPNOTSUPP);
+	if (fd >= 0)
+		close(fd);
+	u->pfd_gid = st.st_gid;
+	u->pfd_fd = pfd;
+	snprintf(u->pfd_path, sizeof u->pfd_path, "%s", parent);
+	u->pfd_ok = 1;
+	return 0;
+}
+
+/*
+ * A new file in pfd has the entry's owner already, so that its chown can
+ * be skipped: it is the caller's, with the caller's group or the
+ * directory's, and when those agree there is no doubt.
+ */
+static int
+owned_already(struct untar *u, struct archive_entry *ent)
+{
+	return archive_entry_uid(ent) == u->euid && archive_entry_gid(ent) == u->egid &&
+	    u->pfd_gid == u->egid;
+}
+
+/*
+ * A new file in pfd made with the entry's mode has it exactly, so that its
+ * chmod can be skipped: the umask takes nothing from it, nor a default
+ * ACL, and it has no setuid, setgid or sticky bit (a chown would clear
+ * the first two, and the kernel may refuse setgid at creation).
+ */
+static int
+mode_already(struct untar *u, struct archive_entry *ent)
+{
+	mode_t perm = archive_entry_perm(ent) & 07777;
+
+	return (perm & 07000) == 0 && (perm & u->umask) == 0 && !u->pfd_acl;
+}
+
 /* Numeric owners only: no NSS inside someone else's rootfs. */
 static int
 set_owner(int fd, const char *name, struct archive_entry *ent, struct oci_err *e)
@@ -459,8 +527,9 @@ clear_xattrs(struct untar *u, int fd, struct archive_entry *ent, const char *pat
 	free(list);
 }
 
+/* The entry's data into fd, a new file; *end gets how long the writes made it. */
 static int
-write_data(struct untar *u, int fd, la_int64_t size, struct oci_err *e)
+write_data(struct untar *u, int fd, la_int64_t size, la_int64_t *end, struct oci_err *e)
 {
 	const void *buf;
 	size_t len;
@@ -492,30 +561,42 @@ write_data(struct untar *u, int fd, la_int64_t size, struct oci_err *e)
 			buf = (const char *)buf + k;
 			len -= k;
 			off += k;
+			if (off > *end)
+				*end = off;
 		}
 	}
 }
 
+/*
+ * A regular file.  owned: it will have the entry's owner as made
+ * (owned_already); moded: the entry's mode, made with it (mode_already).
+ */
 static int
 make_file(struct untar *u, int pfd, const char *name, const char *path,
-    struct archive_entry *ent, struct oci_err *e)
+    struct archive_entry *ent, int owned, int moded, struct oci_err *e)
 {
 	struct timespec ts[2];
+	mode_t perm = archive_entry_perm(ent) & 07777;
+	la_int64_t end = 0;
 	int fd, rc = -1;
 
-	fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* A mode without write permission still gives this open a writable fd. */
+	fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, moded ? perm : 0600);
+	if (fd < 0 && errno == EEXIST)
+		return TAKEN;
 	if (fd < 0)
 		return name_failed(e, "create");
-	if (write_data(u, fd, archive_entry_size(ent), e) < 0)
+	if (write_data(u, fd, archive_entry_size(ent), &end, e) < 0)
 		goto out;
-	if (ftruncate(fd, archive_entry_size(ent)) < 0) {
+	/* Zeros at the end were not written (a hole): the size makes them. */
+	if (end != archive_entry_size(ent) && ftruncate(fd, archive_entry_size(ent)) < 0) {
 		oci_fail_errno(e, "truncate");
 		goto out;
 	}
-	if (set_owner(fd, NULL, ent, e) < 0)
+	if (!owned && set_owner(fd, NULL, ent, e) < 0)
 		goto out;
 	/* After chown, which clears setuid and setgid. */
-	if (fchmod(fd, archive_entry_perm(ent) & 07777) < 0) {
+	if (!moded && fchmod(fd, perm) < 0) {
 		oci_fail_errno(e, "chmod");
 		goto out;
 	}
@@ -539,6 +620,7 @@ make_dir(struct untar *u, int pfd, const char *name, const char *path,
 	struct stat st;
 	int kept, fd, rc, whiteout;
 
+	u->pfd_ok = 0;	/* its owner changes, and it may be the next entries' directory */
 	/*
 	 * ".wh.NAME" and "NAME/" in one layer: the directory is new and the
 	 * lower layers' NAME is gone.  For overlayfs the whiteout device
@@ -611,7 +693,7 @@ make_symlink(struct untar *u, int pfd, const char *name, struct archive_entry *e
 		return oci_fail(e, "symlink with no target");
 	/* Stored as written: it is resolved, inside the root, only when used. */
 	if (symlinkat(target, pfd, name) < 0)
-		return name_failed(e, "symlink");
+		return errno == EEXIST ? TAKEN : name_failed(e, "symlink");
 	return metadata_at(pfd, name, ent, e);
 }
 
@@ -669,19 +751,40 @@ make_entry(struct untar *u, int pfd, const struct oci_entry_name *n,
     struct archive_entry *ent, struct oci_err *e)
 {
 	mode_t type = archive_entry_filetype(ent);
+	int file = type == AE_IFREG && !n->hardlink && parent_facts(u, pfd, n->parent) == 0;
+	int owned = file && owned_already(u, ent), moded = file && mode_already(u, ent);
 	int rc;
 
 	if (n->hardlink)
 		return make_hardlink(u, pfd, n->name, n->path, n->hardlink, e);
 	if (type == AE_IFDIR)
 		return make_dir(u, pfd, n->name, n->path, ent, e);
+	/*
+	 * Files and symlinks are made first and room is made only when the
+	 * name is taken: most names are new, and a stat of each would be one
+	 * system call more per entry.  A special file may be skipped (a
+	 * socket, a device we may not make), so what it replaces goes first.
+	 */
+	if (type == AE_IFREG || type == AE_IFLNK) {
+		rc = type == AE_IFREG ? make_file(u, pfd, n->name, n->path, ent, owned, moded, e) :
+		    make_symlink(u, pfd, n->name, ent, e);
+		if (rc != TAKEN)
+			return rc;
+	}
 	if ((rc = make_room(u, pfd, n->name, 0, e)) < 0)
 		return rc;
 	if (type == AE_IFREG)
-		return make_file(u, pfd, n->name, n->path, ent, e);
-	if (type == AE_IFLNK)
-		return make_symlink(u, pfd, n->name, ent, e);
-	return make_special(u, pfd, n->name, n->path, ent, e);
+		rc = make_file(u, pfd, n->name, n->path, ent, owned, moded, e);
+	else if (type == AE_IFLNK)
+		rc = make_symlink(u, pfd, n->name, ent, e);
+	else
+		return make_special(u, pfd, n->name, n->path, ent, e);
+	/* Taken again, right after the room was made: fail as the create does. */
+	if (rc == TAKEN) {
+		errno = EEXIST;
+		return name_failed(e, type == AE_IFREG ? "create" : "symlink");
+	}
+	return rc;
 }
 
 /* Make the directory pfd (at path) owner-writable; its mode comes back in finish_dirs. */
@@ -693,6 +796,7 @@ unlock_dir(struct untar *u, int pfd, const char *path)
 
 	if (path[0] == '\0')
 		return -1;	/* the root is never changed */
+	u->pfd_ok = 0;
 	fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -715,6 +819,8 @@ extract_entry(struct untar *u, struct archive_entry *ent, struct oci_err *e)
 	u->entries++;
 	if (rc == 0)
 		return 0;	/* "./" */
+	if (n.wh != OCI_WH_NONE)
+		u->pfd_ok = 0;	/* directories may go, and others come at their paths */
 	if (n.wh == OCI_WH_FILE)
 		return apply_whiteout(u, n.parent, n.wh_target, e) < 0 ? -1 : 0;
 	if (n.wh == OCI_WH_OPAQUE_DIR)
@@ -782,10 +888,14 @@ static int
 untar(int rootfd, const struct oci_layer_src *src, const struct oci_untar_opts *o, struct oci_err *e)
 {
 	static const struct oci_untar_opts defaults = { OCI_WHITEOUTS_APPLY, 0 };
-	struct untar u = { .rootfd = rootfd, .o = o ? o : &defaults, .cachedfd = -1 };
+	struct untar u = { .rootfd = rootfd, .o = o ? o : &defaults, .cachedfd = -1,
+	    .euid = geteuid(), .egid = getegid() };
 	struct oci_layer_stats st;
 	int rc;
 
+	/* Read by setting it back: nothing else makes files while a layer is extracted. */
+	u.umask = umask(0);
+	umask(u.umask);
 	rc = oci_layer_read(src, untar_entry, &u, &st, e);
 	if (rc == 0)
 		rc = finish_dirs(&u, e);
