@@ -7,7 +7,7 @@
  * zstd-compressed.  What it is, is told by its first bytes (the media type
  * only rules out documents); xz and bzip2 are named and refused.
  *
- Three threads share the work.  The reader thread reads the layer, hashes
+ * Three threads share the work.  The reader thread reads the layer, hashes
  * the bytes as stored (the layer digest), inflates them (ISA-L's igzip,
  * about twice as fast as zlib here, or libzstd) and hands the tar to the
  * calling thread through a few fixed buffers ("slots").  The hasher thread
