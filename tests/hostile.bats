@@ -22,6 +22,7 @@ setup() {
 
 teardown() {
 	rm -rf "$W"
+	[ -z "${S:-}" ] || rm -rf "$S"
 }
 
 reset_box() {
@@ -388,4 +389,70 @@ PY
 	reset_box
 	run -0 oci-untar -q -C "$W/box/root" -f "$W/sparse.tar"
 	cmp "$W/big" "$W/box/root/big"
+}
+
+# nested_10k: the layers of the case nested-10k in $W/tars, and an empty $S/root
+# on a tmpfs (removing 10,000 directories on a disk mounted with "discard"
+# waits for the disk, seconds; not what is tested here).
+nested_10k() {
+	[ -n "${S:-}" ] || {
+		S=$(mktemp -d /dev/shm/oci-nested.XXXXXX)
+		chmod 755 "$S"
+		python3 "$TESTS_DIR/evil_tar.py" "$W/tars" nested-10k "$W/outside"
+		chmod -R a+rX "$W/tars"
+	}
+	rm -rf "$S/root"
+	mkdir "$S/root"
+	chown nobody:nogroup "$S/root"
+}
+
+# untar_256 WHO LAYER [ARGS...]: oci-untar LAYER into $S/root as WHO, with at most 256 descriptors.
+untar_256() {
+	local who=$1 layer=$2
+	shift 2
+	run as "$who" sh -c 'ulimit -n 256 && exec "$@"' sh timeout 60 "$@" -q -C "$S/root" -f "$W/tars/nested-10k.$layer.tar"
+}
+
+@test "10,000 nested directories extract, and a whiteout of the top removes them, with 256 descriptors" {
+	local who mode
+	for who in root userns; do
+		for mode in apply overlay; do
+			nested_10k
+			untar_256 "$who" 1 oci-untar --whiteouts="$mode"
+			assert_success
+			run -0 cat "$S/root/s5/bottom"
+			assert_output bottom
+			untar_256 "$who" 2 oci-untar --whiteouts="$mode"
+			assert_success
+			[ ! -d "$S/root/a" ] || { echo "$who $mode: a is still there"; return 1; }
+			if [ "$mode" = overlay ]; then
+				[ -c "$S/root/a" ]
+			else
+				assert_not_exist "$S/root/a"
+			fi
+		done
+	done
+}
+
+@test "10,000 nested directories extract and go with openat2 refused, by the environment or by seccomp" {
+	local who how
+	"$TESTS_DIR/sandbox/wrap.sh" "$OCI_BIN" "$W/sandbox"
+	for who in root userns; do
+		for how in env seccomp; do
+			nested_10k
+			case $how in
+			env) untar_256 "$who" 1 env OCI_UNTAR_NO_OPENAT2=1 oci-untar ;;
+			seccomp) untar_256 "$who" 1 "$W/sandbox/oci-untar" ;;
+			esac
+			assert_success
+			run -0 cat "$S/root/s5/bottom"
+			assert_output bottom
+			case $how in
+			env) untar_256 "$who" 2 env OCI_UNTAR_NO_OPENAT2=1 oci-untar ;;
+			seccomp) untar_256 "$who" 2 "$W/sandbox/oci-untar" ;;
+			esac
+			assert_success
+			assert_not_exist "$S/root/a"
+		done
+	done
 }

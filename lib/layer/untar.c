@@ -100,6 +100,45 @@ record_dir(struct untar *u, const char *path, mode_t mode, const struct timespec
 }
 
 /*
+ * The directory prefix, one name (last) below the directory pfd that
+ * prefix's other components led to.  A real directory is opened from pfd
+ * (O_NOFOLLOW): that costs one step, where resolving prefix from the root
+ * costs its whole depth, so a tree listed top down (a, a/a, a/a/a, ...)
+ * extracts in time linear in its depth.  A symlink, which must be
+ * resolved inside the root, or "..", goes the long way.  An fd, or -1
+ * with errno (ENOENT: no such name in pfd).
+ */
+static int
+open_below(struct untar *u, int pfd, const char *prefix, const char *last)
+{
+	int fd;
+
+	if (strcmp(last, ".") != 0 && strcmp(last, "..") != 0) {
+		fd = openat(pfd, last, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 || errno == ENOENT)
+			return fd;
+	}
+	return oci_open_in_root(u->rootfd, prefix, 1);
+}
+
+/* parent is the cached directory and one name more (the directory the entry before made): that name. */
+static const char *
+below_cached(struct untar *u, const char *parent)
+{
+	size_t n = strlen(u->cached);
+	const char *last = parent;
+
+	if (!u->cache_ok || u->cachedfd < 0)
+		return NULL;
+	if (n > 0) {
+		if (strncmp(parent, u->cached, n) != 0 || parent[n] != '/')
+			return NULL;
+		last = parent + n + 1;
+	}
+	return last[0] != '\0' && strchr(last, '/') == NULL ? last : NULL;
+}
+
+/*
  * The directory that holds an entry (borrowed: do not close).  create:
  * make missing parents (0755, this layer's), as tar does.
  */
@@ -107,19 +146,23 @@ static int
 open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 {
 	char prefix[PATH_MAX];
+	const char *last;
 	struct stat st;
 	int fd, pfd, saved;
 	size_t i, n;
 
 	if (u->cache_ok && strcmp(parent, u->cached) == 0)
 		return u->cachedfd;
+	last = below_cached(u, parent);
+	fd = last ? open_below(u, u->cachedfd, parent, last) : oci_open_in_root(u->rootfd, parent, 1);
+	saved = errno;
 	if (u->cachedfd >= 0)
 		close(u->cachedfd);
 	u->cachedfd = -1;
 	u->cache_ok = 0;
-	fd = oci_open_in_root(u->rootfd, parent, 1);
+	errno = saved;
 	if (fd < 0 && errno == ENOENT && create) {
-		/* Make each missing component in turn, inside the root. */
+		/* Make each missing component in turn, inside the root, each from the one above. */
 		n = strlen(parent);
 		pfd = oci_open_in_root(u->rootfd, "", 1);
 		for (i = 0; pfd >= 0 && i <= n; i++) {
@@ -127,12 +170,14 @@ open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 				continue;
 			memcpy(prefix, parent, i);
 			prefix[i] = '\0';
-			fd = oci_open_in_root(u->rootfd, prefix, 1);
+			last = strrchr(prefix, '/');
+			last = last ? last + 1 : prefix;
+			if (i == 0)
+				continue;	/* pfd is the root already */
+			fd = open_below(u, pfd, prefix, last);
 			if (fd < 0 && errno == ENOENT) {
-				const char *name = strrchr(prefix, '/');
-				name = name ? name + 1 : prefix;
-				if (mkdirat(pfd, name, 0700) < 0 ||
-				    fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+				if (mkdirat(pfd, last, 0700) < 0 ||
+				    fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 				    record_dir(u, prefix, 0755, NULL, &st) < 0 ||
 				    oci_pathset_add(&u->mine, prefix, i) < 0) {
 					saved = errno;
@@ -140,7 +185,7 @@ open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 					errno = saved;
 					return oci_fail_errno(e, "mkdir /%s", prefix);
 				}
-				fd = oci_open_in_root(u->rootfd, prefix, 1);
+				fd = open_below(u, pfd, prefix, last);
 			}
 			close(pfd);
 			pfd = fd;
