@@ -573,6 +573,9 @@ make_file(struct untar *u, int pfd, const char *name, const char *path,
 	rc = 0;
 out:
 	close(fd);
+	/* A file cut short (a refused sparse map, a full disk) is not left behind as if it were whole. */
+	if (rc < 0)
+		unlinkat(pfd, name, 0);
 	return rc;
 }
 
