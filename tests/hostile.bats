@@ -172,7 +172,7 @@ i = tarfile.TarInfo("/etc/abs"); i.size = 3; t.addfile(i, io.BytesIO(b"abs")); t
 	assert_output ""
 }
 
-@test "a directory's deferred mode never lands on another one through a parent swapped for a symlink (issue 28)" {
+@test "a directory's deferred mode never lands on another one through a parent swapped for a symlink" {
 	hostile dir-meta-swapped-parent ok
 	for who in root userns; do
 		for mode in apply overlay keep; do
@@ -185,7 +185,7 @@ i = tarfile.TarInfo("/etc/abs"); i.size = 3; t.addfile(i, io.BytesIO(b"abs")); t
 	done
 }
 
-@test "a directory listed again by a later layer has its xattrs replaced, not merged (issue 28)" {
+@test "a directory listed again by a later layer has its xattrs replaced, not merged" {
 	hostile dir-xattrs-replaced ok
 	for who in root userns; do
 		for mode in apply overlay keep; do
@@ -245,7 +245,7 @@ print(libc.syscall(437, -100, b"/", how, 24), ctypes.get_errno())'
 	hostile opaque-root-symlink ok
 }
 
-@test "a symlink chain expanding past PATH_MAX lands where it points, with or without openat2 (issue 28)" {
+@test "a symlink chain expanding past PATH_MAX lands where it points, with or without openat2" {
 	python3 "$TESTS_DIR/evil_tar.py" "$W/tars" symlink-long-expansion "$W/outside"
 	"$TESTS_DIR/sandbox/wrap.sh" "$OCI_BIN" "$W/sandbox"
 	for who in root nobody; do
