@@ -136,6 +136,10 @@ CASES = {
     # "a/"), so each 2,000 levels go on below a symlink to the bottom of the last.
     "nested-10k": [nested(5, 2000) + [f("s5/bottom", b"bottom\n")],
                    [f(".wh.a", b"")]],
+    # an opaque whiteout after the layer's own tree 1,500 deep: the lower a/old
+    # goes, every level of the layer's own is looked into and kept
+    "opaque-over-deep": [[f("a/old", b"old\n")],
+                         [f("a/" + "b/" * 1500 + "f", b"deep\n"), f("a/.wh..wh..opq", b"")]],
     "device": [[entry("null", tarfile.CHRTYPE, mode=0o666, dev=(1, 3)),
                 entry("sda", tarfile.BLKTYPE, mode=0o660, dev=(8, 0))]],
 }

@@ -408,7 +408,8 @@ nested_10k() {
 	chown nobody:nogroup "$S/root"
 }
 
-# untar_256 WHO LAYER [ARGS...]: oci-untar LAYER into $S/root as WHO, with at most 256 descriptors.
+# untar_256 WHO LAYER PROG [ARGS...]: PROG (an oci-untar) extracts layer LAYER
+# of nested-10k into $S/root as WHO, with at most 256 descriptors.
 untar_256() {
 	local who=$1 layer=$2
 	shift 2
@@ -455,6 +456,24 @@ untar_256() {
 			esac
 			assert_success
 			assert_not_exist "$S/root/a"
+		done
+	done
+}
+
+@test "an opaque whiteout over the layer's own tree 1,500 deep removes the lower entries, with 256 descriptors" {
+	local who mode deep
+	python3 "$TESTS_DIR/evil_tar.py" "$W/tars" opaque-over-deep "$W/outside"
+	chmod -R a+rX "$W/tars"
+	deep=$W/box/root/a/$(printf 'b/%.0s' $(seq 1500))f
+	for who in root userns; do
+		for mode in apply overlay; do
+			reset_box
+			run -0 as "$who" oci-untar -q --whiteouts="$mode" -C "$W/box/root" -f "$W/tars/opaque-over-deep.1.tar"
+			run -0 as "$who" sh -c 'ulimit -n 256 && exec "$@"' sh oci-untar -q --whiteouts="$mode" \
+			    -C "$W/box/root" -f "$W/tars/opaque-over-deep.2.tar"
+			assert_not_exist "$W/box/root/a/old"
+			run -0 cat "$deep"
+			assert_output deep
 		done
 	done
 }

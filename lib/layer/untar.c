@@ -255,30 +255,62 @@ make_room(struct untar *u, int pfd, const char *name, int want_dir, struct oci_e
  * inside the directories it did.
  */
 static int unlock_dir(struct untar *u, int pfd, const char *path);
+static int prune_lower(struct untar *u, int *dirfd, int own, const char *dirpath, struct oci_err *e);
+
+/*
+ * prune_lower in the directory cfd (at path; closed here), below *dirfd.
+ * own: *dirfd is prune_lower's own, not its caller's.  A layer may nest
+ * its directories thousands deep, so *dirfd is let go while cfd is pruned
+ * and found again through "..", checked to be the same directory: three
+ * descriptors at most, however deep.
+ */
+static int
+prune_child(struct untar *u, int *dirfd, int own, int cfd, const char *path, struct oci_err *e)
+{
+	struct stat up, st;
+	int rc;
+
+	if (own && fstat(*dirfd, &up) < 0) {
+		close(cfd);
+		return oci_fail_errno(e, "/%s", path);
+	}
+	if (own) {
+		close(*dirfd);
+		*dirfd = -1;
+	}
+	rc = prune_lower(u, &cfd, 1, path, e);
+	if (own) {
+		*dirfd = cfd < 0 ? -1 : openat(cfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if ((*dirfd < 0 || fstat(*dirfd, &st) < 0 || st.st_dev != up.st_dev || st.st_ino != up.st_ino) &&
+		    rc == 0)
+			rc = oci_fail(e, "/%s: moved while its lower entries were removed", path);
+	}
+	if (cfd >= 0)
+		close(cfd);
+	return rc;
+}
 
 static int
-prune_lower(struct untar *u, int dirfd, const char *dirpath, struct oci_err *e)
+prune_lower(struct untar *u, int *dirfd, int own, const char *dirpath, struct oci_err *e)
 {
 	char child[PATH_MAX], **names;
 	struct stat st;
 	size_t n, i;
 	int cfd, rc = 0;
 
-	if (oci_dir_names(dirfd, &names, &n, e) < 0)
+	if (oci_dir_names(*dirfd, &names, &n, e) < 0)
 		return oci_context(e, "/%s", dirpath);
 	for (i = 0; rc == 0 && i < n; i++) {
 		snprintf(child, sizeof child, "%s%s%s", dirpath, dirpath[0] ? "/" : "", names[i]);
 		if (!oci_pathset_has(&u->mine, child)) {
 			forget_parent(u);
-			rc = oci_rmtree_at(dirfd, names[i], e) < 0 ? -1 : 0;
+			rc = oci_rmtree_at(*dirfd, names[i], e) < 0 ? -1 : 0;
 			/* Not root, a directory of mode 0555: open it up (finish_dirs restores it). */
-			if (rc < 0 && unlock_dir(u, dirfd, dirpath) == 0)
-				rc = oci_rmtree_at(dirfd, names[i], e) < 0 ? -1 : 0;
-		} else if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-			cfd = openat(dirfd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			rc = cfd < 0 ? oci_fail_errno(e, "/%s", child) : prune_lower(u, cfd, child, e);
-			if (cfd >= 0)
-				close(cfd);
+			if (rc < 0 && unlock_dir(u, *dirfd, dirpath) == 0)
+				rc = oci_rmtree_at(*dirfd, names[i], e) < 0 ? -1 : 0;
+		} else if (fstatat(*dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+			cfd = openat(*dirfd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			rc = cfd < 0 ? oci_fail_errno(e, "/%s", child) : prune_child(u, dirfd, own, cfd, child, e);
 		}
 	}
 	oci_dir_names_free(names, n);
@@ -342,7 +374,7 @@ apply_whiteout(struct untar *u, const char *parent, const char *name, struct oci
 		/* This layer wrote NAME itself: keep it, hide only what was below. */
 		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
 			fd = openat(pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			rc = fd < 0 ? oci_fail_errno(e, "/%s", path) : prune_lower(u, fd, path, e);
+			rc = fd < 0 ? oci_fail_errno(e, "/%s", path) : prune_lower(u, &fd, 0, path, e);
 			/* For overlayfs the lower layers' NAME is hidden by marking this one opaque. */
 			if (rc == 0 && overlay)
 				rc = mark_opaque(u, fd, path, e);
@@ -382,7 +414,7 @@ apply_opaque(struct untar *u, const char *dir, struct oci_err *e)
 		return oci_fail(e, "out of memory");
 	}
 	oci_say("opaque whiteout: /%s hides the lower layers' entries", dir);
-	rc = prune_lower(u, fd, dir, e);
+	rc = prune_lower(u, &fd, 0, dir, e);
 	/* A user.* xattr needs write access: a directory of mode 0555 is opened up first. */
 	if (rc == 0 && u->o->whiteouts == OCI_WHITEOUTS_OVERLAY &&
 	    mark_opaque(u, fd, dir, e) < 0 && (unlock_dir(u, fd, dir) < 0 || mark_opaque(u, fd, dir, e) < 0))
