@@ -49,6 +49,16 @@ def write(n, entries):
                 t.addfile(i)
 
 
+def nested(chunks, levels):
+    """a/a/.../a, chunks times levels deep: s1 is the bottom of the first chunk, s2 of the second..."""
+    out, top = [], ""
+    for c in range(chunks):
+        out += [d(top + "a/" * k) for k in range(1, levels + 1)]
+        out.append(sym("s%d" % (c + 1), top + "a/" * (levels - 1) + "a"))
+        top = "s%d/" % (c + 1)
+    return out
+
+
 CASES = {
     # ids past 2^32-2 (pax "uid"/"gid"): truncated, they were root
     "uid-overflow": [[f("a", mode=0o4755) + (2**32, 0)]],
@@ -121,6 +131,15 @@ CASES = {
     "dir-xattrs-replaced": [[entry("d/", tarfile.DIRTYPE, mode=0o755, xattrs={"user.old": "1", "user.both": "1"})],
                             [f("d/.wh..wh..opq", b""),
                              entry("d/", tarfile.DIRTYPE, mode=0o755, xattrs={"user.both": "2", "user.new": "2"})]],
+    # 10,000 nested directories, each an entry, a file at the bottom; the next
+    # layer whites out the top.  A name stops at PATH_MAX (2,000 levels of
+    # "a/"), so each 2,000 levels go on below a symlink to the bottom of the last.
+    "nested-10k": [nested(5, 2000) + [f("s5/bottom", b"bottom\n")],
+                   [f(".wh.a", b"")]],
+    # an opaque whiteout after the layer's own tree 1,500 deep: the lower a/old
+    # goes, every level of the layer's own is looked into and kept
+    "opaque-over-deep": [[f("a/old", b"old\n")],
+                         [f("a/" + "b/" * 1500 + "f", b"deep\n"), f("a/.wh..wh..opq", b"")]],
     "device": [[entry("null", tarfile.CHRTYPE, mode=0o666, dev=(1, 3)),
                 entry("sda", tarfile.BLKTYPE, mode=0o660, dev=(8, 0))]],
 }

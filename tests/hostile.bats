@@ -22,6 +22,7 @@ setup() {
 
 teardown() {
 	rm -rf "$W"
+	[ -z "${S:-}" ] || rm -rf "$S"
 }
 
 reset_box() {
@@ -171,7 +172,7 @@ i = tarfile.TarInfo("/etc/abs"); i.size = 3; t.addfile(i, io.BytesIO(b"abs")); t
 	assert_output ""
 }
 
-@test "a directory's deferred mode never lands on another one through a parent swapped for a symlink (issue 28)" {
+@test "a directory's deferred mode never lands on another one through a parent swapped for a symlink" {
 	hostile dir-meta-swapped-parent ok
 	for who in root userns; do
 		for mode in apply overlay keep; do
@@ -184,7 +185,7 @@ i = tarfile.TarInfo("/etc/abs"); i.size = 3; t.addfile(i, io.BytesIO(b"abs")); t
 	done
 }
 
-@test "a directory listed again by a later layer has its xattrs replaced, not merged (issue 28)" {
+@test "a directory listed again by a later layer has its xattrs replaced, not merged" {
 	hostile dir-xattrs-replaced ok
 	for who in root userns; do
 		for mode in apply overlay keep; do
@@ -244,7 +245,7 @@ print(libc.syscall(437, -100, b"/", how, 24), ctypes.get_errno())'
 	hostile opaque-root-symlink ok
 }
 
-@test "a symlink chain expanding past PATH_MAX lands where it points, with or without openat2 (issue 28)" {
+@test "a symlink chain expanding past PATH_MAX lands where it points, with or without openat2" {
 	python3 "$TESTS_DIR/evil_tar.py" "$W/tars" symlink-long-expansion "$W/outside"
 	"$TESTS_DIR/sandbox/wrap.sh" "$OCI_BIN" "$W/sandbox"
 	for who in root nobody; do
@@ -379,8 +380,10 @@ PY
 @test "a sparse map that puts data past the file's size is refused, not cut away" {
 	hostile sparse-past-size refused
 	reset_box
+	mkdir "$W/box/root"	# there before: it stays, and the half-written file must not
 	run -1 oci-untar -q -C "$W/box/root" -f "$W/tars/sparse-past-size.1.tar"
 	assert_output --partial "/a: sparse map puts 10 bytes at 5100, past the file's 1000 bytes"
+	assert_not_exist "$W/box/root/a"
 	# A sparse file GNU tar writes (its map inside the size) still extracts exactly.
 	truncate -s 1M "$W/big"
 	printf hello | dd of="$W/big" bs=1 seek=500000 conv=notrunc 2>/dev/null
@@ -388,4 +391,89 @@ PY
 	reset_box
 	run -0 oci-untar -q -C "$W/box/root" -f "$W/sparse.tar"
 	cmp "$W/big" "$W/box/root/big"
+}
+
+# nested_10k: the layers of the case nested-10k in $W/tars, and an empty $S/root
+# on a tmpfs (removing 10,000 directories on a disk mounted with "discard"
+# waits for the disk, seconds; not what is tested here).
+nested_10k() {
+	[ -n "${S:-}" ] || {
+		S=$(mktemp -d /dev/shm/oci-nested.XXXXXX)
+		chmod 755 "$S"
+		python3 "$TESTS_DIR/evil_tar.py" "$W/tars" nested-10k "$W/outside"
+		chmod -R a+rX "$W/tars"
+	}
+	rm -rf "$S/root"
+	mkdir "$S/root"
+	chown nobody:nogroup "$S/root"
+}
+
+# untar_256 WHO LAYER PROG [ARGS...]: PROG (an oci-untar) extracts layer LAYER
+# of nested-10k into $S/root as WHO, with at most 256 descriptors.
+untar_256() {
+	local who=$1 layer=$2
+	shift 2
+	run as "$who" sh -c 'ulimit -n 256 && exec "$@"' sh timeout 60 "$@" -q -C "$S/root" -f "$W/tars/nested-10k.$layer.tar"
+}
+
+@test "10,000 nested directories extract, and a whiteout of the top removes them, with 256 descriptors" {
+	local who mode
+	for who in root userns; do
+		for mode in apply overlay; do
+			nested_10k
+			untar_256 "$who" 1 oci-untar --whiteouts="$mode"
+			assert_success
+			run -0 cat "$S/root/s5/bottom"
+			assert_output bottom
+			untar_256 "$who" 2 oci-untar --whiteouts="$mode"
+			assert_success
+			[ ! -d "$S/root/a" ] || { echo "$who $mode: a is still there"; return 1; }
+			if [ "$mode" = overlay ]; then
+				[ -c "$S/root/a" ]
+			else
+				assert_not_exist "$S/root/a"
+			fi
+		done
+	done
+}
+
+@test "10,000 nested directories extract and go with openat2 refused, by the environment or by seccomp" {
+	local who how
+	"$TESTS_DIR/sandbox/wrap.sh" "$OCI_BIN" "$W/sandbox"
+	for who in root userns; do
+		for how in env seccomp; do
+			nested_10k
+			case $how in
+			env) untar_256 "$who" 1 env OCI_UNTAR_NO_OPENAT2=1 oci-untar ;;
+			seccomp) untar_256 "$who" 1 "$W/sandbox/oci-untar" ;;
+			esac
+			assert_success
+			run -0 cat "$S/root/s5/bottom"
+			assert_output bottom
+			case $how in
+			env) untar_256 "$who" 2 env OCI_UNTAR_NO_OPENAT2=1 oci-untar ;;
+			seccomp) untar_256 "$who" 2 "$W/sandbox/oci-untar" ;;
+			esac
+			assert_success
+			assert_not_exist "$S/root/a"
+		done
+	done
+}
+
+@test "an opaque whiteout over the layer's own tree 1,500 deep removes the lower entries, with 256 descriptors" {
+	local who mode deep
+	python3 "$TESTS_DIR/evil_tar.py" "$W/tars" opaque-over-deep "$W/outside"
+	chmod -R a+rX "$W/tars"
+	deep=$W/box/root/a/$(printf 'b/%.0s' $(seq 1500))f
+	for who in root userns; do
+		for mode in apply overlay; do
+			reset_box
+			run -0 as "$who" oci-untar -q --whiteouts="$mode" -C "$W/box/root" -f "$W/tars/opaque-over-deep.1.tar"
+			run -0 as "$who" sh -c 'ulimit -n 256 && exec "$@"' sh oci-untar -q --whiteouts="$mode" \
+			    -C "$W/box/root" -f "$W/tars/opaque-over-deep.2.tar"
+			assert_not_exist "$W/box/root/a/old"
+			run -0 cat "$deep"
+			assert_output deep
+		done
+	done
 }

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +38,12 @@
 #define P_PIDFD 3	/* linux/wait.h; glibc names it from 2.36 */
 #endif
 #define SLOTS 256
-/* PATH_MAX allows at most about this many components: a deeper tree was not made by us. */
-#define MAX_DEPTH 2100
+/*
+ * How deep oci_rmtree_at goes.  A path is at most PATH_MAX long, but a
+ * layer can nest deeper through symlinks (each expansion up to PATH_MAX
+ * again); a tree deeper than this was not made by a layer we extracted.
+ */
+#define MAX_DEPTH 65536
 
 /* A slot is free (0), being filled (1), or armed (2). */
 struct undo {
@@ -75,73 +80,213 @@ remove_failed(struct oci_err *e, const char *name)
 }
 
 /*
- * rm -r of name in dirfd, never following a symlink and never entering a
- * mount met inside (a directory on another device than its parent: not
- * ours to empty, or not yet detached).  System calls only, so that the
- * signal handler can use it: with e NULL it goes on past what it cannot
- * remove and says nothing; with e it stops at the first failure.
+ * One directory on the way down: who it is (to check the way back up
+ * through "..": a directory moved meanwhile is not climbed out of), where
+ * its listing stopped (the child being emptied), and how often that child
+ * was entered again because it was still not empty.
+ */
+struct level {
+	dev_t dev;
+	ino_t ino;
+	off_t off;
+	int tries;
+};
+
+/*
+ * The way down, in static memory rather than on the stack of a signal
+ * handler.  One removal uses it at a time (levels_tid, a thread id); a
+ * signal handler that interrupted a removal in its own thread takes it
+ * over, since on_signal never returns to it.
+ */
+static struct level levels[MAX_DEPTH];
+static pid_t levels_tid;
+
+static void
+levels_take(void)
+{
+	pid_t none, tid = (pid_t)syscall(SYS_gettid);
+
+	for (;;) {
+		none = 0;
+		if (__atomic_compare_exchange_n(&levels_tid, &none, tid, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+		    none == tid)
+			return;
+		sched_yield();	/* another thread is removing: it is short */
+	}
+}
+
+/*
+ * Open name in dirfd to empty it: never through a symlink, and as non-root
+ * a directory of mode 0555 or 0000 is first made the owner's (0700).
  */
 static int
-rm_at(int dirfd, const char *name, int depth, dev_t dev, struct oci_err *e)
+open_to_empty(int dirfd, const char *name, struct stat *st)
 {
+	int fd, saved;
+
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, st) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0)
+		fchmod(fd, 0700);
+	return fd;
+}
+
+/*
+ * rm -r of name in dirfd, never following a symlink and never entering a
+ * mount met inside (a directory on another device than the top: not ours
+ * to empty, or not yet detached).  System calls only, so that the signal
+ * handler can use it: with e NULL it goes on past what it cannot remove
+ * and says nothing; with e it stops at the first failure and says why,
+ * once.
+ *
+ * A layer may nest directories thousands deep, so this is a loop, not a
+ * recursion: it holds one directory open (and one more for a moment),
+ * goes down by name with O_NOFOLLOW and back up by "..", checked against
+ * the identity it recorded on the way down.  An emptied child is removed
+ * by its parent, whose listing resumes at it.
+ */
+static int
+rm_tree(int dirfd, const char *name, struct oci_err *e)
+{
+	struct linux_dirent64 *d;
 	struct stat st;
 	char buf[1024];
 	long n, off;
-	int fd, pass;
+	off_t pos;
+	int fd, cfd, depth = 0, pass = 0, failed = 0, down, saved;
 
 	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
 		return 0;
 	if (errno != EISDIR && errno != EPERM && errno != EACCES)
 		return remove_failed(e, name);
-	if (depth > MAX_DEPTH) {
-		errno = ELOOP;
+	if ((fd = open_to_empty(dirfd, name, &st)) < 0)
 		return remove_failed(e, name);
-	}
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || (depth > 0 && st.st_dev != dev)) {
-		if (fd >= 0) {
-			close(fd);
-			errno = EBUSY;
-		}
-		return remove_failed(e, name);
-	}
-	/* As non-root, a directory of mode 0555 must become writable to be emptied. */
-	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0)
-		fchmod(fd, 0700);
-	for (pass = 0; pass < 4; pass++) {
-		lseek(fd, 0, SEEK_SET);
-		while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
-			for (off = 0; off < n;) {
-				struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+	levels_take();
+	levels[0] = (struct level){ st.st_dev, st.st_ino, 0, 0 };
+	for (;;) {
+		down = 0;
+		pos = levels[depth].off;
+		if (lseek(fd, pos, SEEK_SET) < 0)
+			n = -1;
+		else
+			while (!down && (n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+				for (off = 0; !down && off < n; pos = d->d_off) {
+					d = (struct linux_dirent64 *)(buf + off);
+					off += d->d_reclen;
+					if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+						continue;
+					if (unlinkat(fd, d->d_name, 0) == 0 || errno == ENOENT)
+						continue;
+					if (errno == EISDIR || errno == EPERM) {
+						saved = errno;
+						if (unlinkat(fd, d->d_name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+							continue;
+						if (errno == ENOTDIR)
+							errno = saved;	/* a file we may not remove */
+					}
+					/* Not empty: go down, unless it is the child just climbed out of, for good. */
+					if (errno == ENOTEMPTY || errno == EEXIST) {
+						cfd = -1;
+						if (depth + 1 >= MAX_DEPTH) {
+							if (e) {
+								oci_fail(e, "remove %s: deeper than %d levels", name, MAX_DEPTH);
+								goto out;
+							}
+							errno = ELOOP;
+						} else if ((cfd = open_to_empty(fd, d->d_name, &st)) < 0 ||
+						    st.st_dev != levels[0].dev) {
+							if (cfd >= 0) {
+								close(cfd);
+								errno = EBUSY;	/* a mount: not ours to empty */
+							}
+						} else {
+							struct level *l = &levels[depth], *c = &levels[depth + 1];
 
-				off += d->d_reclen;
-				if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
-					continue;
-				if (rm_at(fd, d->d_name, depth + 1, st.st_dev, e) < 0 && e) {
-					close(fd);
-					return oci_context(e, "%s", name);
+							l->tries = l->off == pos && c->dev == st.st_dev && c->ino == st.st_ino ?
+							    l->tries + 1 : 0;
+							if (l->tries > 0 && (failed || l->tries > 4)) {
+								close(cfd);
+								errno = ENOTEMPTY;
+							} else {
+								l->off = pos;
+								*c = (struct level){ st.st_dev, st.st_ino, 0, 0 };
+								if (depth + 2 < MAX_DEPTH)	/* no child of c entered yet */
+									levels[depth + 2] = (struct level){ 0, 0, 0, 0 };
+								close(fd);
+								fd = cfd;
+								depth++;
+								down = 1;
+								continue;
+							}
+						}
+					}
+					if (e) {
+						oci_fail_errno(e, "remove %s: %s (%d deep)", name, d->d_name, depth + 1);
+						goto out;
+					}
+					failed = 1;
 				}
+		if (down)
+			continue;
+		if (n < 0) {
+			if (e) {
+				oci_fail_errno(e, "remove %s: list (%d deep)", name, depth);
+				goto out;
 			}
-		/* Entries may hide from a listing that races our unlinks: look again. */
-		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0) {
-			close(fd);
-			return 0;
+			failed = 1;
 		}
-		if (errno != ENOTEMPTY)
-			break;
+		if (depth == 0) {
+			/* Entries may hide from a listing that races our unlinks: look again. */
+			if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0) {
+				close(fd);
+				__atomic_store_n(&levels_tid, 0, __ATOMIC_RELEASE);
+				return 0;
+			}
+			if (errno != ENOTEMPTY || failed || ++pass >= 4) {
+				saved = errno;
+				close(fd);
+				__atomic_store_n(&levels_tid, 0, __ATOMIC_RELEASE);
+				errno = saved;
+				return e || !failed ? remove_failed(e, name) : -1;
+			}
+			levels[0].off = 0;
+			continue;
+		}
+		/* Back up: the parent removes this one, now empty, where its listing stopped. */
+		cfd = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cfd < 0 || fstat(cfd, &st) < 0 || st.st_dev != levels[depth - 1].dev ||
+		    st.st_ino != levels[depth - 1].ino) {
+			if (cfd >= 0) {
+				close(cfd);
+				errno = ESTALE;	/* moved away while we were inside */
+			}
+			if (e)
+				oci_fail_errno(e, "remove %s: the way back up (%d deep) changed", name, depth);
+			goto out;
+		}
+		close(fd);
+		fd = cfd;
+		depth--;
 	}
-	pass = errno;
+out:
 	close(fd);
-	errno = pass;
-	return remove_failed(e, name);
+	__atomic_store_n(&levels_tid, 0, __ATOMIC_RELEASE);
+	return -1;
 }
 
 int
 oci_rmtree_at(int dirfd, const char *name, struct oci_err *e)
 {
-	return rm_at(dirfd, name, 0, 0, e);
+	return rm_tree(dirfd, name, e);
 }
 
 static void
@@ -154,7 +299,7 @@ run_one(struct undo *u)
 		unlinkat(u->dirfd, u->name, 0);
 		break;
 	case OCI_UNDO_RMTREE:
-		rm_at(u->dirfd, u->name, 0, 0, NULL);
+		rm_tree(u->dirfd, u->name, NULL);
 		break;
 	case OCI_UNDO_UMOUNT:
 		/* dirfd is the mount's root (O_PATH): its /proc/self/fd link names the mount. */

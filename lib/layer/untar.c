@@ -108,6 +108,45 @@ record_dir(struct untar *u, const char *path, mode_t mode, const struct timespec
 }
 
 /*
+ * The directory prefix, one name (last) below the directory pfd that
+ * prefix's other components led to.  A real directory is opened from pfd
+ * (O_NOFOLLOW): that costs one step, where resolving prefix from the root
+ * costs its whole depth, so a tree listed top down (a, a/a, a/a/a, ...)
+ * extracts in time linear in its depth.  A symlink, which must be
+ * resolved inside the root, or "..", goes the long way.  An fd, or -1
+ * with errno (ENOENT: no such name in pfd).
+ */
+static int
+open_below(struct untar *u, int pfd, const char *prefix, const char *last)
+{
+	int fd;
+
+	if (strcmp(last, ".") != 0 && strcmp(last, "..") != 0) {
+		fd = openat(pfd, last, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 || errno == ENOENT)
+			return fd;
+	}
+	return oci_open_in_root(u->rootfd, prefix, 1);
+}
+
+/* parent is the cached directory and one name more (the directory the entry before made): that name. */
+static const char *
+below_cached(struct untar *u, const char *parent)
+{
+	size_t n = strlen(u->cached);
+	const char *last = parent;
+
+	if (!u->cache_ok || u->cachedfd < 0)
+		return NULL;
+	if (n > 0) {
+		if (strncmp(parent, u->cached, n) != 0 || parent[n] != '/')
+			return NULL;
+		last = parent + n + 1;
+	}
+	return last[0] != '\0' && strchr(last, '/') == NULL ? last : NULL;
+}
+
+/*
  * The directory that holds an entry (borrowed: do not close).  create:
  * make missing parents (0755, this layer's), as tar does.
  */
@@ -115,19 +154,23 @@ static int
 open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 {
 	char prefix[PATH_MAX];
+	const char *last;
 	struct stat st;
 	int fd, pfd, saved;
 	size_t i, n;
 
 	if (u->cache_ok && strcmp(parent, u->cached) == 0)
 		return u->cachedfd;
+	last = below_cached(u, parent);
+	fd = last ? open_below(u, u->cachedfd, parent, last) : oci_open_in_root(u->rootfd, parent, 1);
+	saved = errno;
 	if (u->cachedfd >= 0)
 		close(u->cachedfd);
 	u->cachedfd = -1;
 	u->cache_ok = 0;
-	fd = oci_open_in_root(u->rootfd, parent, 1);
+	errno = saved;
 	if (fd < 0 && errno == ENOENT && create) {
-		/* Make each missing component in turn, inside the root. */
+		/* Make each missing component in turn, inside the root, each from the one above. */
 		n = strlen(parent);
 		pfd = oci_open_in_root(u->rootfd, "", 1);
 		for (i = 0; pfd >= 0 && i <= n; i++) {
@@ -135,12 +178,14 @@ open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 				continue;
 			memcpy(prefix, parent, i);
 			prefix[i] = '\0';
-			fd = oci_open_in_root(u->rootfd, prefix, 1);
+			last = strrchr(prefix, '/');
+			last = last ? last + 1 : prefix;
+			if (i == 0)
+				continue;	/* pfd is the root already */
+			fd = open_below(u, pfd, prefix, last);
 			if (fd < 0 && errno == ENOENT) {
-				const char *name = strrchr(prefix, '/');
-				name = name ? name + 1 : prefix;
-				if (mkdirat(pfd, name, 0700) < 0 ||
-				    fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+				if (mkdirat(pfd, last, 0700) < 0 ||
+				    fstatat(pfd, last, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 				    record_dir(u, prefix, 0755, NULL, &st) < 0 ||
 				    oci_pathset_add(&u->mine, prefix, i) < 0) {
 					saved = errno;
@@ -148,7 +193,7 @@ open_parent(struct untar *u, const char *parent, int create, struct oci_err *e)
 					errno = saved;
 					return oci_fail_errno(e, "mkdir /%s", prefix);
 				}
-				fd = oci_open_in_root(u->rootfd, prefix, 1);
+				fd = open_below(u, pfd, prefix, last);
 			}
 			close(pfd);
 			pfd = fd;
@@ -222,30 +267,62 @@ make_room(struct untar *u, int pfd, const char *name, int want_dir, struct oci_e
  * inside the directories it did.
  */
 static int unlock_dir(struct untar *u, int pfd, const char *path);
+static int prune_lower(struct untar *u, int *dirfd, int own, const char *dirpath, struct oci_err *e);
+
+/*
+ * prune_lower in the directory cfd (at path; closed here), below *dirfd.
+ * own: *dirfd is prune_lower's own, not its caller's.  A layer may nest
+ * its directories thousands deep, so *dirfd is let go while cfd is pruned
+ * and found again through "..", checked to be the same directory: three
+ * descriptors at most, however deep.
+ */
+static int
+prune_child(struct untar *u, int *dirfd, int own, int cfd, const char *path, struct oci_err *e)
+{
+	struct stat up, st;
+	int rc;
+
+	if (own && fstat(*dirfd, &up) < 0) {
+		close(cfd);
+		return oci_fail_errno(e, "/%s", path);
+	}
+	if (own) {
+		close(*dirfd);
+		*dirfd = -1;
+	}
+	rc = prune_lower(u, &cfd, 1, path, e);
+	if (own) {
+		*dirfd = cfd < 0 ? -1 : openat(cfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if ((*dirfd < 0 || fstat(*dirfd, &st) < 0 || st.st_dev != up.st_dev || st.st_ino != up.st_ino) &&
+		    rc == 0)
+			rc = oci_fail(e, "/%s: moved while its lower entries were removed", path);
+	}
+	if (cfd >= 0)
+		close(cfd);
+	return rc;
+}
 
 static int
-prune_lower(struct untar *u, int dirfd, const char *dirpath, struct oci_err *e)
+prune_lower(struct untar *u, int *dirfd, int own, const char *dirpath, struct oci_err *e)
 {
 	char child[PATH_MAX], **names;
 	struct stat st;
 	size_t n, i;
 	int cfd, rc = 0;
 
-	if (oci_dir_names(dirfd, &names, &n, e) < 0)
+	if (oci_dir_names(*dirfd, &names, &n, e) < 0)
 		return oci_context(e, "/%s", dirpath);
 	for (i = 0; rc == 0 && i < n; i++) {
 		snprintf(child, sizeof child, "%s%s%s", dirpath, dirpath[0] ? "/" : "", names[i]);
 		if (!oci_pathset_has(&u->mine, child)) {
 			forget_parent(u);
-			rc = oci_rmtree_at(dirfd, names[i], e) < 0 ? -1 : 0;
+			rc = oci_rmtree_at(*dirfd, names[i], e) < 0 ? -1 : 0;
 			/* Not root, a directory of mode 0555: open it up (finish_dirs restores it). */
-			if (rc < 0 && unlock_dir(u, dirfd, dirpath) == 0)
-				rc = oci_rmtree_at(dirfd, names[i], e) < 0 ? -1 : 0;
-		} else if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-			cfd = openat(dirfd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			rc = cfd < 0 ? oci_fail_errno(e, "/%s", child) : prune_lower(u, cfd, child, e);
-			if (cfd >= 0)
-				close(cfd);
+			if (rc < 0 && unlock_dir(u, *dirfd, dirpath) == 0)
+				rc = oci_rmtree_at(*dirfd, names[i], e) < 0 ? -1 : 0;
+		} else if (fstatat(*dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+			cfd = openat(*dirfd, names[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			rc = cfd < 0 ? oci_fail_errno(e, "/%s", child) : prune_child(u, dirfd, own, cfd, child, e);
 		}
 	}
 	oci_dir_names_free(names, n);
@@ -309,7 +386,7 @@ apply_whiteout(struct untar *u, const char *parent, const char *name, struct oci
 		/* This layer wrote NAME itself: keep it, hide only what was below. */
 		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
 			fd = openat(pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			rc = fd < 0 ? oci_fail_errno(e, "/%s", path) : prune_lower(u, fd, path, e);
+			rc = fd < 0 ? oci_fail_errno(e, "/%s", path) : prune_lower(u, &fd, 0, path, e);
 			/* For overlayfs the lower layers' NAME is hidden by marking this one opaque. */
 			if (rc == 0 && overlay)
 				rc = mark_opaque(u, fd, path, e);
@@ -349,7 +426,7 @@ apply_opaque(struct untar *u, const char *dir, struct oci_err *e)
 		return oci_fail(e, "out of memory");
 	}
 	oci_say("opaque whiteout: /%s hides the lower layers' entries", dir);
-	rc = prune_lower(u, fd, dir, e);
+	rc = prune_lower(u, &fd, 0, dir, e);
 	/* A user.* xattr needs write access: a directory of mode 0555 is opened up first. */
 	if (rc == 0 && u->o->whiteouts == OCI_WHITEOUTS_OVERLAY &&
 	    mark_opaque(u, fd, dir, e) < 0 && (unlock_dir(u, fd, dir) < 0 || mark_opaque(u, fd, dir, e) < 0))
@@ -609,6 +686,9 @@ make_file(struct untar *u, int pfd, const char *name, const char *path,
 	rc = 0;
 out:
 	close(fd);
+	/* A file cut short (a refused sparse map, a full disk) is not left behind as if it were whole. */
+	if (rc < 0)
+		unlinkat(pfd, name, 0);
 	return rc;
 }
 

@@ -254,19 +254,24 @@ overlay_whiteout(struct walk *w, int dirfd, const char *name, const char *path, 
 	return 0;
 }
 
-static int walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e);
+static int walk_dir(struct walk *w, int *dirfd, const char *dir, struct oci_err *e);
 
 /*
- * The directory name in dirfd (at path, dir/name is sub, a PATH_MAX
+ * The directory name in *dirfd (at path, dir/name is sub, a PATH_MAX
  * buffer): its opaque xattr listed or converted, then what is inside.
+ * own: *dirfd is the walk's own, not the caller's.  A tree may be
+ * thousands deep, so its own parent is closed while a child is walked,
+ * and found again through "..", checked to be the same directory: a walk
+ * holds three descriptors at most, however deep.
  */
 static int
-walk_sub(struct walk *w, int dirfd, const char *name, const char *dir, const char *path,
+walk_sub(struct walk *w, int *dirfd, int own, const char *name, const char *dir, const char *path,
     char *sub, struct oci_err *e)
 {
+	struct stat up, st;
 	int fd, rc = 0, opaque;
 
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(*dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return oci_fail_errno(e, "%s", path);
 	opaque = oci_overlay_is_opaque(fd);
@@ -276,15 +281,29 @@ walk_sub(struct walk *w, int dirfd, const char *name, const char *dir, const cha
 		rc = opaque_to_oci(w, fd, path, e);
 	if (snprintf(sub, PATH_MAX, "%s%s%s", dir, dir[0] ? "/" : "", name) >= PATH_MAX)
 		rc = oci_fail(e, "%s: path too long", path);
+	if (rc == 0 && own && fstat(*dirfd, &up) < 0)
+		rc = oci_fail_errno(e, "%s", path);
+	if (rc == 0 && own) {
+		close(*dirfd);
+		*dirfd = -1;
+	}
 	if (rc == 0)
-		rc = walk_dir(w, fd, sub, e);
-	close(fd);
+		rc = walk_dir(w, &fd, sub, e);
+	if (own && *dirfd < 0) {
+		*dirfd = fd < 0 ? -1 : openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if ((*dirfd < 0 || fstat(*dirfd, &st) < 0 || st.st_dev != up.st_dev || st.st_ino != up.st_ino) &&
+		    rc == 0)
+			rc = oci_fail(e, "%s: moved while it was walked", path);
+	}
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
 static int
-walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
+walk_dir(struct walk *w, int *dirfd, const char *dir, struct oci_err *e)
 {
+	int own = dir[0] != '\0';	/* below the top, *dirfd is the walk's own */
 	/*
 	 * On the heap: a tree can be PATH_MAX/2 directories deep, and 8 KiB
 	 * of buffers a level would overflow the stack.
@@ -302,42 +321,42 @@ walk_dir(struct walk *w, int dirfd, const char *dir, struct oci_err *e)
 	 * Converting, not root: a directory of mode 0555 (as /usr/bin) is made
 	 * owner-writable while its whiteouts change form, then set back.
 	 */
-	if (w->convert && faccessat(dirfd, ".", W_OK, AT_EACCESS) < 0 && errno == EACCES &&
-	    fstat(dirfd, &st) == 0 && st.st_uid == geteuid() && fchmod(dirfd, st.st_mode | 0700) == 0) {
+	if (w->convert && faccessat(*dirfd, ".", W_OK, AT_EACCESS) < 0 && errno == EACCES &&
+	    fstat(*dirfd, &st) == 0 && st.st_uid == geteuid() && fchmod(*dirfd, st.st_mode | 0700) == 0) {
 		unlocked = 1;
 		mode = st.st_mode & 07777;
 	}
 	if ((b = malloc(sizeof *b)) == NULL) {
 		if (unlocked)
-			fchmod(dirfd, mode);
+			fchmod(*dirfd, mode);
 		return oci_fail(e, "out of memory");
 	}
-	if (oci_dir_names(dirfd, &names, &n, e) < 0) {
+	if (oci_dir_names(*dirfd, &names, &n, e) < 0) {
 		free(b);
 		if (unlocked)
-			fchmod(dirfd, mode);
+			fchmod(*dirfd, mode);
 		return oci_context(e, "/%s", dir);
 	}
 	for (i = 0; rc == 0 && i < n; i++) {
-		if (fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (fstatat(*dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = oci_fail_errno(e, "/%s/%s", dir, names[i]);
 			break;
 		}
 		wh = oci_whiteout_name(names[i], &target);
 		if (S_ISREG(st.st_mode) && (wh == OCI_WH_FILE || wh == OCI_WH_OPAQUE_DIR)) {
 			join(b->path, sizeof b->path, dir, wh == OCI_WH_FILE ? target : "");
-			rc = oci_whiteout(w, dirfd, names[i], wh, target, b->path, e);
+			rc = oci_whiteout(w, *dirfd, names[i], wh, target, b->path, e);
 			continue;
 		}
 		join(b->path, sizeof b->path, dir, names[i]);
 		if (oci_is_overlay_whiteout(&st))
-			rc = overlay_whiteout(w, dirfd, names[i], b->path, e);
+			rc = overlay_whiteout(w, *dirfd, names[i], b->path, e);
 		else if (S_ISDIR(st.st_mode))
-			rc = walk_sub(w, dirfd, names[i], dir, b->path, b->sub, e);
+			rc = walk_sub(w, dirfd, own, names[i], dir, b->path, b->sub, e);
 	}
 	oci_dir_names_free(names, n);
 	free(b);
-	if (unlocked && fchmod(dirfd, mode) < 0 && rc == 0)
+	if (unlocked && *dirfd >= 0 && fchmod(*dirfd, mode) < 0 && rc == 0)
 		rc = oci_fail_errno(e, "/%s: chmod", dir);
 	return rc;
 }
@@ -349,7 +368,7 @@ oci_whiteouts_dir(int dirfd, oci_whiteout_fn fn, void *arg, struct oci_err *e)
 
 	if (oci_overlay_is_opaque(dirfd) && fn("/", OCI_WH_OPAQUE_DIR, OCI_WH_FORM_OVERLAY, arg, e) < 0)
 		return -1;
-	return walk_dir(&w, dirfd, "", e);
+	return walk_dir(&w, &dirfd, "", e);
 }
 
 int
@@ -363,7 +382,7 @@ oci_whiteouts_convert(int dirfd, enum oci_wh_form to, int user_xattrs, unsigned 
 	if (to == OCI_WH_FORM_OCI && oci_overlay_is_opaque(dirfd))
 		rc = opaque_to_oci(&w, dirfd, "", e);
 	if (rc == 0)
-		rc = walk_dir(&w, dirfd, "", e);
+		rc = walk_dir(&w, &dirfd, "", e);
 	if (count)
 		*count = w.count;
 	return rc;
