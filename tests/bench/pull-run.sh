@@ -58,8 +58,20 @@ clock T_extract oci-unshare -m oci-overlay -q --store S L:1 c1
 # a second container of the same image, and a pull of what is there
 fresh S L
 oci-fetch -q --store S "$src" L:1
-PRE='oci-overlay -q --store S --rm c2 2>/dev/null || true'
-clock T_second oci-unshare -m oci-overlay -q --store S L:1 c2
+# (timed inside the mount namespace: oci-overlay's own time, not oci-unshare's)
+second() {
+	local t0 t1 best= i
+	for i in 1 2; do
+		oci-overlay -q --store S --rm c2 2>/dev/null || true
+		t0=$(date +%s%N)
+		oci-overlay -q --store S L:1 c2 >/dev/null
+		t1=$(date +%s%N)
+		oci-overlay -q --store S -u c2
+		[ -z "$best" ] || [ $((t1 - t0)) -lt "$best" ] && best=$((t1 - t0))
+	done
+	awk -v n="$best" 'BEGIN { printf "%.3f", n / 1e9 }'
+}
+T_second=$(oci-unshare -m bash -c "$(declare -f second); second")
 PRE=:
 clock T_repull oci-fetch -q --store S "$src" L:1
 # its floor: one curl of the manifest (a pull must ask what the tag names now)
