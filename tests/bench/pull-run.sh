@@ -51,13 +51,13 @@ clock T_two oci-unshare -m bash -c "$(declare -f two); src=$src; two"
 # the two halves alone
 PRE='fresh L'
 clock T_fetch oci-fetch -q "$src" L:1
-oci-fetch -q "$src" L:1
+oci-fetch -q "$src" L:1 >/dev/null
 PRE='fresh S'
 clock T_extract oci-unshare -m oci-overlay -q --store S L:1 c1
 
 # a second container of the same image, and a pull of what is there
 fresh S L
-oci-fetch -q --store S "$src" L:1
+oci-fetch -q --store S "$src" L:1 >/dev/null
 # (timed inside the mount namespace: oci-overlay's own time, not oci-unshare's)
 second() {
 	local t0 t1 best= i
