@@ -37,7 +37,11 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3	/* linux/wait.h; glibc names it from 2.36 */
 #endif
-#define SLOTS 256
+/*
+ * Things to undo at once: a pull of 125 layers into a store holds a slot
+ * per new blob and per layer's temporary directory until it ends.
+ */
+#define SLOTS 1024
 /*
  * How deep oci_rmtree_at goes.  A path is at most PATH_MAX long, but a
  * layer can nest deeper through symlinks (each expansion up to PATH_MAX
@@ -51,10 +55,14 @@ struct undo {
 	enum oci_undo_kind kind;
 	unsigned long seq;	/* the order things were made in */
 	int dirfd;		/* our own descriptor of the directory name is in */
-	char name[PATH_MAX];
 };
 
+/*
+ * The states are scanned (at each registration, and at exit), the names
+ * only read when used: apart, a scan touches a few pages, not one a slot.
+ */
 static struct undo slots[SLOTS];
+static char names[SLOTS][PATH_MAX];
 static unsigned long made;	/* a counter for seq */
 static pid_t owner;		/* a forked child never undoes its parent's work */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -296,10 +304,10 @@ run_one(struct undo *u)
 
 	switch (u->kind) {
 	case OCI_UNDO_UNLINK:
-		unlinkat(u->dirfd, u->name, 0);
+		unlinkat(u->dirfd, names[u - slots], 0);
 		break;
 	case OCI_UNDO_RMTREE:
-		rm_tree(u->dirfd, u->name, NULL);
+		rm_tree(u->dirfd, names[u - slots], NULL);
 		break;
 	case OCI_UNDO_UMOUNT:
 		/* dirfd is the mount's root (O_PATH): its /proc/self/fd link names the mount. */
@@ -401,7 +409,7 @@ oci_undo_add(enum oci_undo_kind kind, int dirfd, const char *name)
 			slots[i].seq = __atomic_add_fetch(&made, 1, __ATOMIC_RELAXED);
 			slots[i].kind = kind;
 			slots[i].dirfd = fd;
-			strcpy(slots[i].name, name);
+			strcpy(names[i], name);
 			__atomic_store_n(&slots[i].state, 2, __ATOMIC_RELEASE);
 			return i;
 		}
