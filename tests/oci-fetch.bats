@@ -535,12 +535,13 @@ zstd_image() {
 	retag "$l" "$T/m" "$3"
 }
 
-# bad_diff_image LAYOUT FROM TO: image TO is FROM with a config whose first diff_id is wrong.
+# bad_diff_image LAYOUT FROM TO [N]: image TO is FROM with a config whose diff_id N (0, the
+# first, by default; -1 the last) is wrong.
 bad_diff_image() {
 	local l=$1 m c hex
 	m=$l/blobs/sha256/$(jq -r --arg t "$2" '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == $t) | .digest' "$l/index.json" | cut -d: -f2)
 	c=$l/blobs/sha256/$(jq -r .config.digest "$m" | cut -d: -f2)
-	jq -c ".rootfs.diff_ids[0] = \"sha256:$(echo wrong | sha256sum | cut -c1-64)\"" "$c" >"$T/c"
+	jq -c ".rootfs.diff_ids[${4:-0}] = \"sha256:$(echo wrong | sha256sum | cut -c1-64)\"" "$c" >"$T/c"
 	hex=$(sha256sum "$T/c" | cut -c1-64)
 	jq -c --arg d "sha256:$hex" --argjson s "$(stat -c %s "$T/c")" '.config.digest = $d | .config.size = $s' "$m" >"$T/m"
 	mv "$T/c" "$l/blobs/sha256/$hex"
@@ -616,6 +617,27 @@ stream_same() {
 	assert_output --partial "$(cat S/*/diff/etc/new)"
 }
 
+# same_as_two_steps: the store S holds the three layers of test/img that
+# oci-fetch, then oci-overlay --store (into two and two-S), give.
+same_as_two_steps() {
+	oci-fetch -q "$PLAIN/test/img:1" two:1 >/dev/null
+	oci-unshare -m oci-overlay -q --store two-S two:1 c >/dev/null
+	mapfile -t layers < <(image_layers S)
+	[ "${#layers[@]}" -eq 3 ]
+	diff <(store_tree S "${layers[@]}") <(store_tree two-S "${layers[@]}")
+}
+
+@test "--store where pidfd_open is refused: no layer is extracted while it downloads, -v says why; each comes from its blob, the same layers" {
+	# without a pidfd, undo could not stop a child on SIGINT: no child is started
+	run -0 /usr/bin/python3 "$TESTS_DIR/seccomp_deny.py" pidfd_open:ENOSYS \
+		oci-fetch -v --store S "$PLAIN/test/img:1" L:1
+	assert_output --partial "not extracted while it downloads, since an interrupt could not stop the extraction (pidfd_open: Function not implemented)"
+	refute_output --partial "extracts it as it lands"
+	assert_output --partial "extracting into"
+	same_as_two_steps
+	diff <(cd L && find . -type f | sort) <(cd two && find . -type f | sort)
+}
+
 @test "--store: usage errors exit 2" {
 	run -2 oci-fetch --store S --all "$PLAIN/test/multi:1" L
 	assert_output --partial "--store"
@@ -648,17 +670,17 @@ stream_lies() {
 	bad_diff_image "$BATS_FILE_TMPDIR/src" img baddiff
 	skopeo copy -q --dest-tls-verify=false oci:"$BATS_FILE_TMPDIR/src:baddiff" docker://"$PLAIN/test/baddiff:1"
 	stream_lies "$PLAIN/test/baddiff:1" none "diff_id"
+	# the top layer lies: the two below it, checked and put in the store, go again
+	bad_diff_image "$BATS_FILE_TMPDIR/src" img badtop -1
+	skopeo copy -q --dest-tls-verify=false oci:"$BATS_FILE_TMPDIR/src:badtop" docker://"$PLAIN/test/badtop:1"
+	stream_lies "$PLAIN/test/badtop:1" none "diff_id"
 }
 
 @test "fault: --store with a body corrupt once: the download starts again and the layer is extracted from the verified blob" {
 	fetch_proxy_start corrupt
 	run -0 oci-fetch -v --store S "$PROXY/test/img:1" L:1
 	assert_output --partial "not extracted while it downloaded; extracting it from its blob"
-	oci-fetch -q "$PLAIN/test/img:1" two:1 >/dev/null
-	oci-unshare -m oci-overlay -q --store two-S two:1 c >/dev/null
-	mapfile -t layers < <(image_layers S)
-	[ "${#layers[@]}" -eq 3 ]
-	diff <(store_tree S "${layers[@]}") <(store_tree two-S "${layers[@]}")
+	same_as_two_steps
 }
 
 @test "--store: SIGINT mid-stream stops the extractions and removes what they made; a re-run succeeds" {

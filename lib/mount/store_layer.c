@@ -52,7 +52,7 @@ image_layer(struct store *s, struct oci_layers *it, const char *chain, const cha
 	const struct oci_desc *d = &it->desc;
 	struct oci_temp t;
 	struct stat st;
-	int linked = 0;
+	int linked = 0, undo_dir = -1, undo_link = -1;
 
 	if (fstatat(s->fd, hex, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		snprintf(path, sizeof path, "%s/lower", hex);
@@ -86,12 +86,21 @@ image_layer(struct store *s, struct oci_layers *it, const char *chain, const cha
 	    oci_store_ensure_link(s, link, hex, e) < 0)
 		goto bad;
 	linked = 1;
+	/* Noted before the rename: a layer that could not be removed again is not put in. */
+	if (so->provisional && ((undo_link = oci_undo_add(OCI_UNDO_UNLINK, s->lfd, link)) < 0 ||
+	    (undo_dir = oci_undo_add(OCI_UNDO_RMTREE, s->fd, hex)) < 0)) {
+		oci_fail(e, "%s/%s: cannot note it for removal should the run fail", s->path, hex);
+		goto bad;
+	}
 	if (oci_temp_rename(&t, hex, e) < 0)
 		goto bad;
 	oci_say("layer %s: link %s, l/%s -> ../%.12s…/diff", oci_short(d->digest), link, link, hex);
 	return 0;
 bad:
 	oci_context(e, "layer %s", oci_short(d->digest));
+	/* hex was not made: nothing there is this run's to remove */
+	oci_undo_keep(undo_dir);
+	oci_undo_keep(undo_link);
 	if (linked)
 		unlinkat(s->lfd, link, 0);
 	oci_temp_abort(&t);

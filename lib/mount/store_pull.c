@@ -167,7 +167,7 @@ static void
 start_child(struct oci_store_pull *sp, struct stream *l, int fd)
 {
 	char path[64];
-	int in = -1, pipefd[2] = { -1, -1 }, diff = -1, pidfd;
+	int in = -1, pipefd[2] = { -1, -1 }, diff = -1, pidfd = -1, pidfd_errno = 0;
 	struct oci_err e;
 	sigset_t old;
 	pid_t pid;
@@ -195,6 +195,7 @@ start_child(struct oci_store_pull *sp, struct stream *l, int fd)
 		l->pid = pid;
 		sp->running++;
 		pidfd = syscall(SYS_pidfd_open, pid, 0);
+		pidfd_errno = pidfd < 0 ? errno : 0;
 		l->kill_undo = pidfd >= 0 ? oci_undo_add(OCI_UNDO_KILL, pidfd, "") : -1;
 		if (pidfd >= 0)
 			close(pidfd);
@@ -206,6 +207,10 @@ start_child(struct oci_store_pull *sp, struct stream *l, int fd)
 		/* Not to be stopped by undo: not to run at all. */
 		kill(pid, SIGKILL);
 		reap(sp, l, 1);
+		oci_say("%6.3fs layer %zu/%zu %s: not extracted while it downloads, since an "
+		    "interrupt could not stop the extraction (%s%s); extracted from its blob later",
+		    since(sp), l->n, sp->n, oci_short(l->digest),
+		    pidfd < 0 ? "pidfd_open: " : "no undo slot", pidfd < 0 ? strerror(pidfd_errno) : "");
 	}
 	if (l->pid > 0)
 		oci_say("%6.3fs layer %zu/%zu %s: downloading; pid %d extracts it as it lands",
@@ -408,7 +413,7 @@ ready(void *arg, const struct oci_layers *it, struct oci_temp *t)
 int
 oci_store_pull_finish(struct oci_store_pull *sp, struct oci_image *img, struct oci_err *e)
 {
-	struct oci_store_opts so = { NULL, sp->user_xattrs, ready, sp };
+	struct oci_store_opts so = { NULL, sp->user_xattrs, ready, sp, 1 };
 	char lower[SMALL_MAX] = "", link[LINK_LEN + 1];
 	json_t *list = json_array();
 	int rc;
