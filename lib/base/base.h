@@ -141,6 +141,13 @@ int oci_file_replace(int dirfd, const char *dir, const char *name, const void *d
     int commit, struct oci_err *e);
 /* 1 when path is a directory with nothing in it; 0 otherwise (or when it cannot be read). */
 int oci_dir_is_empty(const char *path);
+/*
+ * The directory above fd, opened through ".." with flags (O_DIRECTORY and
+ * O_CLOEXEC added), if it is still want (its dev and inode): a walk that
+ * let its parent go while it went down finds it again.  -1 when it cannot
+ * be opened, or is another directory now (moved meanwhile).
+ */
+int oci_reopen_parent(int fd, int flags, const struct stat *want);
 
 /* ---------------------------------------------------------------- clock.c */
 

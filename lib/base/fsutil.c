@@ -295,3 +295,16 @@ oci_dir_is_empty(const char *path)
 	closedir(d);
 	return n == 0;
 }
+
+int
+oci_reopen_parent(int fd, int flags, const struct stat *want)
+{
+	struct stat st;
+	int up = openat(fd, "..", flags | O_DIRECTORY | O_CLOEXEC);
+
+	if (up >= 0 && (fstat(up, &st) < 0 || st.st_dev != want->st_dev || st.st_ino != want->st_ino)) {
+		close(up);
+		up = -1;
+	}
+	return up;
+}

@@ -279,7 +279,7 @@ static int prune_lower(struct untar *u, int *dirfd, int own, const char *dirpath
 static int
 prune_child(struct untar *u, int *dirfd, int own, int cfd, const char *path, struct oci_err *e)
 {
-	struct stat up, st;
+	struct stat up;
 	int rc;
 
 	if (own && fstat(*dirfd, &up) < 0) {
@@ -292,9 +292,8 @@ prune_child(struct untar *u, int *dirfd, int own, int cfd, const char *path, str
 	}
 	rc = prune_lower(u, &cfd, 1, path, e);
 	if (own) {
-		*dirfd = cfd < 0 ? -1 : openat(cfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if ((*dirfd < 0 || fstat(*dirfd, &st) < 0 || st.st_dev != up.st_dev || st.st_ino != up.st_ino) &&
-		    rc == 0)
+		*dirfd = cfd < 0 ? -1 : oci_reopen_parent(cfd, O_PATH, &up);
+		if (*dirfd < 0 && rc == 0)
 			rc = oci_fail(e, "/%s: moved while its lower entries were removed", path);
 	}
 	if (cfd >= 0)

@@ -268,7 +268,7 @@ static int
 walk_sub(struct walk *w, int *dirfd, int own, const char *name, const char *dir, const char *path,
     char *sub, struct oci_err *e)
 {
-	struct stat up, st;
+	struct stat up;
 	int fd, rc = 0, opaque;
 
 	fd = openat(*dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -290,9 +290,8 @@ walk_sub(struct walk *w, int *dirfd, int own, const char *name, const char *dir,
 	if (rc == 0)
 		rc = walk_dir(w, &fd, sub, e);
 	if (own && *dirfd < 0) {
-		*dirfd = fd < 0 ? -1 : openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if ((*dirfd < 0 || fstat(*dirfd, &st) < 0 || st.st_dev != up.st_dev || st.st_ino != up.st_ino) &&
-		    rc == 0)
+		*dirfd = fd < 0 ? -1 : oci_reopen_parent(fd, O_RDONLY, &up);
+		if (*dirfd < 0 && rc == 0)
 			rc = oci_fail(e, "%s: moved while it was walked", path);
 	}
 	if (fd >= 0)
