@@ -628,7 +628,7 @@ same_as_two_steps() {
 }
 
 @test "--store where pidfd_open is refused: no layer is extracted while it downloads, -v says why; each comes from its blob, the same layers" {
-	# without a pidfd, undo could not stop a child on SIGINT: no child is started
+	# without a pidfd, undo could not stop a child on SIGINT: each is killed at once
 	run -0 /usr/bin/python3 "$TESTS_DIR/seccomp_deny.py" pidfd_open:ENOSYS \
 		oci-fetch -v --store S "$PLAIN/test/img:1" L:1
 	assert_output --partial "not extracted while it downloads, since an interrupt could not stop the extraction (pidfd_open: Function not implemented)"

@@ -38,8 +38,9 @@
 #define P_PIDFD 3	/* linux/wait.h; glibc names it from 2.36 */
 #endif
 /*
- * Things to undo at once: a pull of 125 layers into a store holds a slot
- * per new blob and per layer's temporary directory until it ends.
+ * Things to undo at once.  oci-fetch --store of 125 layers (a store's
+ * most) holds a slot per layer's temporary directory, and two per layer it
+ * puts in the store (its directory and its l/ link), until it ends.
  */
 #define SLOTS 1024
 /*

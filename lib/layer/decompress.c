@@ -98,17 +98,16 @@ static unsigned char *
 region_get(void)
 {
 	unsigned char *p = __atomic_exchange_n(&region_kept, NULL, __ATOMIC_ACQ_REL);
-	uintptr_t at;
-	size_t len = REGION + HUGE_PAGE;
 
 	if (p)
 		return p;
 #ifdef __SANITIZE_ADDRESS__
 	/* The sanitizer build keeps the heap's bounds checks on the region. */
-	(void)at;
-	(void)len;
 	return malloc(REGION);
-#endif
+#else
+	uintptr_t at;
+	size_t len = REGION + HUGE_PAGE;
+
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
@@ -122,6 +121,7 @@ region_get(void)
 	/* A child forked later (lib/mount/store_pull.c) gets fresh pages, not a copy of ours. */
 	madvise((void *)at, REGION, MADV_WIPEONFORK);
 	return (unsigned char *)at;
+#endif
 }
 
 static void

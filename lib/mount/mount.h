@@ -92,9 +92,9 @@ struct oci_store_opts {
 	int (*ready)(void *arg, const struct oci_layers *it, struct oci_temp *t);
 	void *ready_arg;
 	/*
-	 * 1: a layer put into the store stays only if the run succeeds (until
-	 * oci_undo_keep_all; oci-fetch --store, whose image is not named
-	 * before index.json is); 0: each layer stays once it is in.
+	 * 1 (oci-fetch --store): a layer put into the store is removed again
+	 * if the run fails before oci_undo_keep_all, which comes when
+	 * index.json names the image.  0: each layer stays once it is in.
 	 */
 	int provisional;
 };
